@@ -1,0 +1,32 @@
+"""Bullpen: MLB betting predictions served by Celery workers."""
+
+from flask import Flask
+
+from app.config import Settings
+
+
+def create_app(settings: Settings | None = None) -> Flask:
+    """The Flask application (the API). Services are connected lazily, per request."""
+    from app.api import init_api
+    from app.api.context import Services
+
+    settings = settings or Settings.from_env()
+    if settings.database_url is None or settings.broker_url is None:
+        raise RuntimeError(
+            "BULLPEN_DATABASE_URL and BULLPEN_BROKER_URL must be set (`bullpen api` sets them)"
+        )
+    app = Flask("bullpen")
+    app.config.update(
+        API_TITLE="Bullpen",
+        API_VERSION="v1",
+        OPENAPI_VERSION="3.0.3",
+        OPENAPI_URL_PREFIX="/api/v1",
+        OPENAPI_JSON_PATH="openapi.json",
+        OPENAPI_SWAGGER_UI_PATH="/docs",
+        OPENAPI_SWAGGER_UI_URL="https://cdn.jsdelivr.net/npm/swagger-ui-dist/",
+        MAX_CONTENT_LENGTH=64 * 1024 * 1024,
+        JSON_SORT_KEYS=False,
+    )
+    app.extensions["bullpen"] = Services(settings)
+    init_api(app)
+    return app

@@ -1,0 +1,120 @@
+"""Liveness, readiness and Prometheus metrics."""
+
+from collections.abc import Callable
+
+from flask import Response
+from flask.views import MethodView
+from flask_smorest import Blueprint
+from sqlalchemy import func, select, text
+
+from app.api.context import services
+from app.db.session import get_engine, session_scope
+from app.jobs.models import Job, Prediction
+
+blp = Blueprint("health", __name__, description="Health checks and metrics")
+
+
+def _check_database() -> str:
+    with get_engine(services().database_url).connect() as conn:
+        conn.execute(text("SELECT 1"))
+    return "ok"
+
+
+def _check_broker() -> str:
+    services().broker_redis.ping()
+    return "ok"
+
+
+def _check_feature_store() -> str:
+    services().feature_redis.ping()
+    return "ok"
+
+
+def _check_worker() -> str:
+    replies = services().celery.control.ping(timeout=1.0)
+    if not replies:
+        raise RuntimeError("no Celery worker answered a ping within 1 s")
+    return f"{len(replies)} worker(s)"
+
+
+def _check_models() -> str:
+    from app.ml.registry import champion_versions
+
+    versions = champion_versions(services().settings)
+    missing = [target for target, version in versions.items() if version is None]
+    if missing:
+        raise RuntimeError(f"no champion model for {', '.join(missing)}")
+    return ", ".join(f"{target} v{version}" for target, version in versions.items())
+
+
+CHECKS: dict[str, Callable[[], str]] = {
+    "database": _check_database,
+    "broker": _check_broker,
+    "feature_store": _check_feature_store,
+    "worker": _check_worker,
+    "models": _check_models,
+}
+
+
+def run_checks() -> tuple[bool, dict[str, dict[str, str]]]:
+    """Run every readiness check; a failing check reports its error instead of raising."""
+    results, healthy = {}, True
+    for name, check in CHECKS.items():
+        try:
+            results[name] = {"status": "ok", "detail": check()}
+        except Exception as error:  # a health check reports every failure, whatever it is
+            healthy = False
+            results[name] = {"status": "failing", "detail": f"{type(error).__name__}: {error}"}
+    return healthy, results
+
+
+@blp.route("/health")
+class Health(MethodView):
+    @blp.response(200)
+    def get(self):
+        """Every check, with details; always 200 (use /health/ready to gate traffic)."""
+        healthy, checks = run_checks()
+        return {"status": "ok" if healthy else "degraded", "checks": checks}
+
+
+@blp.route("/health/live")
+class Live(MethodView):
+    @blp.response(200)
+    def get(self):
+        """The API process answers."""
+        return {"status": "ok"}
+
+
+@blp.route("/health/ready")
+class Ready(MethodView):
+    @blp.response(200)
+    @blp.alt_response(503, description="A dependency is not ready")
+    def get(self):
+        """Database, broker, feature store, a live worker and a champion for every target."""
+        healthy, checks = run_checks()
+        return {"status": "ok" if healthy else "not ready", "checks": checks}, (
+            200 if healthy else 503
+        )
+
+
+@blp.route("/metrics")
+class Metrics(MethodView):
+    def get(self):
+        """Prometheus text format: jobs by kind and status, predictions written."""
+        with session_scope(services().database_url) as session:
+            job_counts = session.execute(
+                select(Job.kind, Job.status, func.count()).group_by(Job.kind, Job.status)
+            ).all()
+            predictions = session.scalar(select(func.count()).select_from(Prediction))
+        lines = [
+            "# HELP bullpen_jobs Jobs by kind and status.",
+            "# TYPE bullpen_jobs gauge",
+            *(
+                f'bullpen_jobs{{kind="{kind}",status="{status}"}} {count}'
+                for kind, status, count in job_counts
+            ),
+            "# HELP bullpen_predictions Predictions stored.",
+            "# TYPE bullpen_predictions gauge",
+            f"bullpen_predictions {predictions}",
+        ]
+        return Response("\n".join(lines) + "\n", mimetype="text/plain; version=0.0.4")

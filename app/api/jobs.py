@@ -1,0 +1,148 @@
+"""Jobs: poll (optionally long-poll), page through results, cancel."""
+
+import time
+import uuid
+
+import marshmallow as ma
+from flask import url_for
+from flask.views import MethodView
+from flask_smorest import Blueprint, abort
+from sqlalchemy import func, select
+
+from app.api.context import services
+from app.db.session import session_scope
+from app.jobs.models import FINISHED_STATUSES, Job, Prediction
+from app.jobs.service import JobNotFound, cancel, get_job
+
+URL_PREFIX = "/jobs"
+MAX_WAIT_SECONDS = 30
+POLL_INTERVAL_SECONDS = 0.2
+
+blp = Blueprint("jobs", __name__, description="Poll, page through and cancel jobs")
+
+
+class ProgressSchema(ma.Schema):
+    done = ma.fields.Integer()
+    total = ma.fields.Integer()
+
+
+class JobSchema(ma.Schema):
+    job_id = ma.fields.UUID()
+    kind = ma.fields.String()
+    status = ma.fields.String(
+        metadata={"enum": ["queued", "running", "succeeded", "failed", "cancelled"]}
+    )
+    progress = ma.fields.Nested(ProgressSchema)
+    created_at = ma.fields.DateTime()
+    started_at = ma.fields.DateTime(allow_none=True)
+    finished_at = ma.fields.DateTime(allow_none=True)
+    error = ma.fields.String(allow_none=True)
+    result = ma.fields.Dict(allow_none=True)
+    results_url = ma.fields.String()
+
+
+class WaitSchema(ma.Schema):
+    wait = ma.fields.Float(
+        load_default=0,
+        validate=ma.validate.Range(min=0, max=MAX_WAIT_SECONDS),
+        metadata={"description": "Seconds to wait for the job to end (long poll)"},
+    )
+
+
+class PageSchema(ma.Schema):
+    page = ma.fields.Integer(load_default=1, validate=ma.validate.Range(min=1))
+    page_size = ma.fields.Integer(load_default=100, validate=ma.validate.Range(min=1, max=1000))
+
+
+class ResultsPageSchema(ma.Schema):
+    job_id = ma.fields.UUID()
+    status = ma.fields.String()
+    page = ma.fields.Integer()
+    page_size = ma.fields.Integer()
+    total = ma.fields.Integer()
+    items = ma.fields.List(ma.fields.Dict())
+
+
+def job_body(job: Job) -> dict:
+    """The JSON shape of a job, as every endpoint that returns one shows it."""
+    return {
+        "job_id": job.id,
+        "kind": job.kind,
+        "status": job.status,
+        "progress": {"done": job.progress_done, "total": job.progress_total},
+        "created_at": job.created_at,
+        "started_at": job.started_at,
+        "finished_at": job.finished_at,
+        "error": job.error,
+        "result": job.result,
+        "results_url": url_for("jobs.JobResults", job_id=job.id),
+    }
+
+
+def job_location(job: Job) -> dict[str, str]:
+    """The ``Location`` header of a 202 answer."""
+    return {"Location": url_for("jobs.JobById", job_id=job.id)}
+
+
+def load_job(job_id: uuid.UUID) -> Job:
+    with session_scope(services().database_url) as session:
+        try:
+            return get_job(session, job_id)
+        except JobNotFound:
+            abort(404, message=f"no job {job_id}")
+
+
+@blp.route("/<uuid:job_id>")
+class JobById(MethodView):
+    @blp.arguments(WaitSchema, location="query")
+    @blp.response(200, JobSchema)
+    @blp.alt_response(404, description="No such job")
+    def get(self, args: dict, job_id: uuid.UUID):
+        """A job's status and progress; ``?wait=S`` waits up to S seconds for it to end."""
+        deadline = time.monotonic() + args["wait"]
+        job = load_job(job_id)
+        while job.status not in FINISHED_STATUSES and time.monotonic() < deadline:
+            time.sleep(POLL_INTERVAL_SECONDS)
+            job = load_job(job_id)
+        return job_body(job)
+
+    @blp.response(200, JobSchema)
+    @blp.alt_response(404, description="No such job")
+    def delete(self, job_id: uuid.UUID):
+        """Cancel a job that has not finished (a finished job is left as it is)."""
+        with session_scope(services().database_url) as session:
+            try:
+                job = cancel(session, job_id)
+            except JobNotFound:
+                abort(404, message=f"no job {job_id}")
+        return job_body(job)
+
+
+@blp.route("/<uuid:job_id>/results")
+class JobResults(MethodView):
+    @blp.arguments(PageSchema, location="query")
+    @blp.response(200, ResultsPageSchema)
+    @blp.alt_response(404, description="No such job")
+    def get(self, args: dict, job_id: uuid.UUID):
+        """The job's predictions, in request order, a page at a time."""
+        job = load_job(job_id)
+        page, size = args["page"], args["page_size"]
+        with session_scope(services().database_url) as session:
+            total = session.scalar(
+                select(func.count()).select_from(Prediction).where(Prediction.job_id == job_id)
+            )
+            payloads = session.scalars(
+                select(Prediction.payload)
+                .where(Prediction.job_id == job_id)
+                .order_by(Prediction.item_index)
+                .offset((page - 1) * size)
+                .limit(size)
+            ).all()
+        return {
+            "job_id": job.id,
+            "status": job.status,
+            "page": page,
+            "page_size": size,
+            "total": total,
+            "items": payloads,
+        }

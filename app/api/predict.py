@@ -1,0 +1,206 @@
+"""Predictions: submit one game or a batch (202 + job), read a game's latest prediction."""
+
+import marshmallow as ma
+from flask import request
+from flask.views import MethodView
+from flask_smorest import Blueprint, abort
+from sqlalchemy import select
+
+from app.api.context import services
+from app.api.jobs import JobSchema, job_body, job_location
+from app.betting.odds import validate_american
+from app.config import TARGETS
+from app.db.session import session_scope
+from app.games.models import Game
+from app.ingest.teams import CANONICAL_TEAMS
+from app.jobs.models import Prediction
+from app.jobs.service import IdempotencyConflict, submit
+
+URL_PREFIX = "/predict"
+MAX_BATCH = 50_000
+
+blp = Blueprint("predict", __name__, description="Submit predictions and read them back")
+
+
+def _american_validator(value: int) -> None:
+    try:
+        validate_american(value)
+    except ValueError as error:
+        raise ma.ValidationError(str(error)) from None
+
+
+class OddsSpecSchema(ma.Schema):
+    home_ml = ma.fields.Integer(validate=_american_validator)
+    away_ml = ma.fields.Integer(validate=_american_validator)
+    total = ma.fields.Float(validate=ma.validate.Range(min=0, min_inclusive=False, max=40))
+    over_price = ma.fields.Integer(validate=_american_validator)
+    under_price = ma.fields.Integer(validate=_american_validator)
+    home_rl = ma.fields.Float(validate=ma.validate.Range(min=-10, max=10))
+    home_rl_price = ma.fields.Integer(validate=_american_validator)
+    away_rl_price = ma.fields.Integer(validate=_american_validator)
+
+    @ma.validates_schema
+    def prices_come_in_pairs(self, data: dict, **_: object) -> None:
+        for a, b in (("home_ml", "away_ml"), ("over_price", "under_price"),
+                     ("home_rl_price", "away_rl_price")):  # fmt: skip
+            if (a in data) != (b in data):
+                raise ma.ValidationError(f"{a} and {b} come together", field_name=a)
+
+
+class GameSpecSchema(ma.Schema):
+    """A game not yet in the database."""
+
+    home_team = ma.fields.String(required=True, validate=ma.validate.OneOf(sorted(CANONICAL_TEAMS)))
+    away_team = ma.fields.String(required=True, validate=ma.validate.OneOf(sorted(CANONICAL_TEAMS)))
+    start_time = ma.fields.AwareDateTime(required=True, default_timezone=None)
+    home_pitcher = ma.fields.String(validate=ma.validate.Length(max=64))
+    away_pitcher = ma.fields.String(validate=ma.validate.Length(max=64))
+    odds = ma.fields.Nested(OddsSpecSchema, load_default=dict)
+
+    @ma.validates_schema
+    def teams_differ(self, data: dict, **_: object) -> None:
+        if data.get("home_team") and data.get("home_team") == data.get("away_team"):
+            raise ma.ValidationError("a team cannot play itself", field_name="away_team")
+
+
+class _PredictOptions(ma.Schema):
+    targets = ma.fields.List(
+        ma.fields.String(validate=ma.validate.OneOf(TARGETS)),
+        validate=ma.validate.Length(min=1),
+        load_default=lambda: list(TARGETS),
+    )
+    bankroll = ma.fields.Float(
+        load_default=1000.0, validate=ma.validate.Range(min=0, min_inclusive=False)
+    )
+
+
+class PredictRequestSchema(_PredictOptions):
+    game_id = ma.fields.Integer(validate=ma.validate.Range(min=1))
+    game = ma.fields.Nested(GameSpecSchema)
+
+    @ma.validates_schema
+    def exactly_one_game(self, data: dict, **_: object) -> None:
+        if ("game_id" in data) == ("game" in data):
+            raise ma.ValidationError(
+                "give exactly one of 'game_id' or 'game'", field_name="_schema"
+            )
+
+
+class BatchRequestSchema(_PredictOptions):
+    game_ids = ma.fields.List(
+        ma.fields.Integer(validate=ma.validate.Range(min=1)),
+        validate=ma.validate.Length(min=1, max=MAX_BATCH),
+    )
+    games = ma.fields.List(
+        ma.fields.Nested(GameSpecSchema), validate=ma.validate.Length(min=1, max=MAX_BATCH)
+    )
+    date = ma.fields.Date()
+    season = ma.fields.Integer(validate=ma.validate.Range(min=1871, max=2100))
+
+    @ma.validates_schema
+    def exactly_one_selector(self, data: dict, **_: object) -> None:
+        given = [key for key in ("game_ids", "games", "date", "season") if key in data]
+        if len(given) != 1:
+            raise ma.ValidationError(
+                "give exactly one of 'game_ids', 'games', 'date' or 'season'", field_name="_schema"
+            )
+
+
+def _stored_game_ids(request_args: dict) -> list[int] | None:
+    """The ids of the stored games a request names (None for game specs); 4xx when none exist."""
+    database_url = services().database_url
+    with session_scope(database_url) as session:
+        if "game_ids" in request_args:
+            wanted = list(dict.fromkeys(request_args["game_ids"]))
+            found = set(session.scalars(select(Game.id).where(Game.id.in_(wanted))))
+            missing = [game_id for game_id in wanted if game_id not in found]
+            if missing:
+                abort(404, message="unknown game ids", errors={"game_ids": missing[:50]})
+            return wanted
+        if "date" in request_args:
+            ids = session.scalars(
+                select(Game.id).where(Game.game_date == request_args["date"]).order_by(Game.id)
+            ).all()
+            if not ids:
+                abort(404, message=f"no games on {request_args['date'].isoformat()}")
+            return list(ids)
+        if "season" in request_args:
+            ids = session.scalars(
+                select(Game.id)
+                .where(Game.season == request_args["season"])
+                .order_by(Game.game_date, Game.id)
+            ).all()
+            if not ids:
+                abort(404, message=f"no games in season {request_args['season']}")
+            return list(ids)
+    return None
+
+
+def _submit_prediction_job(params: dict, total: int):
+    svc = services()
+    try:
+        job = submit(
+            svc.database_url,
+            "predict",
+            params,
+            svc.send,
+            idempotency_key=request.headers.get("Idempotency-Key") or None,
+            total=total,
+        )
+    except IdempotencyConflict as error:
+        abort(409, message=str(error))
+    return job_body(job), 202, job_location(job)
+
+
+def _game_spec_params(games: list[dict]) -> list[dict]:
+    return [{**game, "start_time": game["start_time"].isoformat()} for game in games]
+
+
+@blp.route("")
+class Predict(MethodView):
+    @blp.arguments(PredictRequestSchema)
+    @blp.response(202, JobSchema)
+    @blp.alt_response(404, description="Unknown game id")
+    @blp.alt_response(409, description="Idempotency-Key reused for another request")
+    def post(self, args: dict):
+        """Predict one game, stored (``game_id``) or described (``game``)."""
+        options = {"targets": args["targets"], "bankroll": args["bankroll"]}
+        if "game" in args:
+            params = {**options, "games": _game_spec_params([args["game"]])}
+        else:
+            params = {**options, "game_ids": _stored_game_ids({"game_ids": [args["game_id"]]})}
+        return _submit_prediction_job(params, total=1)
+
+
+@blp.route("/batch")
+class PredictBatch(MethodView):
+    @blp.arguments(BatchRequestSchema)
+    @blp.response(202, JobSchema)
+    @blp.alt_response(404, description="Unknown game ids, or no games on that date or season")
+    @blp.alt_response(409, description="Idempotency-Key reused for another request")
+    def post(self, args: dict):
+        """Predict many games: by ids, by specs, every game of a date, or of a season."""
+        options = {"targets": args["targets"], "bankroll": args["bankroll"]}
+        if "games" in args:
+            params = {**options, "games": _game_spec_params(args["games"])}
+            return _submit_prediction_job(params, total=len(args["games"]))
+        game_ids = _stored_game_ids(args)
+        return _submit_prediction_job({**options, "game_ids": game_ids}, total=len(game_ids))
+
+
+@blp.route("/<int:game_id>")
+class LatestPrediction(MethodView):
+    @blp.response(200)
+    @blp.alt_response(404, description="No prediction for this game yet")
+    def get(self, game_id: int):
+        """The latest prediction made for a stored game."""
+        with session_scope(services().database_url) as session:
+            payload = session.scalar(
+                select(Prediction.payload)
+                .where(Prediction.game_id == game_id)
+                .order_by(Prediction.created_at.desc(), Prediction.id.desc())
+                .limit(1)
+            )
+        if payload is None:
+            abort(404, message=f"no prediction for game {game_id}")
+        return payload

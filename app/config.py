@@ -1,0 +1,98 @@
+"""Settings from the environment (see ``.env.example``).
+
+Every URL left unset means "the embedded stack under ``var_dir``": ``bullpen up``
+and the CLI start it and hand the resulting URLs to their children through the
+same variables, so that every process reads its configuration one way.
+"""
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+TARGETS = ("moneyline", "total_over", "home_spread")
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str | None
+    broker_url: str | None
+    feature_store_url: str | None
+    mlflow_tracking_uri: str | None
+    api_keys: dict[str, frozenset[str]]
+    var_dir: Path
+    sample_dir: Path
+    embedded_redis_port: int
+    feature_cutoff_minutes: int
+    model_name_prefix: str
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> "Settings":
+        env = os.environ if environ is None else environ
+        var_dir = Path(env.get("BULLPEN_VAR_DIR", "var")).resolve()
+        return cls(
+            database_url=env.get("BULLPEN_DATABASE_URL") or None,
+            broker_url=env.get("BULLPEN_BROKER_URL") or None,
+            feature_store_url=env.get("BULLPEN_FEATURE_STORE_URL") or None,
+            mlflow_tracking_uri=env.get("MLFLOW_TRACKING_URI") or None,
+            api_keys=parse_api_keys(env.get("BULLPEN_API_KEYS", "")),
+            var_dir=var_dir,
+            sample_dir=Path(env.get("BULLPEN_SAMPLE_DIR", _default_sample_dir())).resolve(),
+            embedded_redis_port=int(env.get("BULLPEN_EMBEDDED_REDIS_PORT", "6390")),
+            feature_cutoff_minutes=int(env.get("BULLPEN_FEATURE_CUTOFF_MINUTES", "60")),
+            model_name_prefix=env.get("BULLPEN_MODEL_PREFIX", "bullpen"),
+        )
+
+    @property
+    def is_complete(self) -> bool:
+        """True when every service URL is configured (nothing embedded is needed)."""
+        return all(
+            (self.database_url, self.broker_url, self.feature_store_url, self.mlflow_tracking_uri)
+        )
+
+    def with_urls(self, urls: Mapping[str, str]) -> "Settings":
+        """A copy with the unset URLs filled from ``urls`` (keys as in :meth:`as_env`)."""
+        return replace(
+            self,
+            database_url=self.database_url or urls["BULLPEN_DATABASE_URL"],
+            broker_url=self.broker_url or urls["BULLPEN_BROKER_URL"],
+            feature_store_url=self.feature_store_url or urls["BULLPEN_FEATURE_STORE_URL"],
+            mlflow_tracking_uri=self.mlflow_tracking_uri or urls["MLFLOW_TRACKING_URI"],
+        )
+
+    def as_env(self) -> dict[str, str]:
+        """The environment variables that reproduce these settings in a child process."""
+        env = {
+            "BULLPEN_DATABASE_URL": self.database_url,
+            "BULLPEN_BROKER_URL": self.broker_url,
+            "BULLPEN_FEATURE_STORE_URL": self.feature_store_url,
+            "MLFLOW_TRACKING_URI": self.mlflow_tracking_uri,
+            "BULLPEN_VAR_DIR": str(self.var_dir),
+            "BULLPEN_SAMPLE_DIR": str(self.sample_dir),
+            "BULLPEN_FEATURE_CUTOFF_MINUTES": str(self.feature_cutoff_minutes),
+            "BULLPEN_MODEL_PREFIX": self.model_name_prefix,
+        }
+        return {key: value for key, value in env.items() if value}
+
+    def model_name(self, target: str) -> str:
+        """The MLflow registered-model name of a target."""
+        return f"{self.model_name_prefix}-{target}"
+
+    @property
+    def mlflow_artifact_root(self) -> Path:
+        return self.var_dir / "mlartifacts"
+
+
+def parse_api_keys(raw: str) -> dict[str, frozenset[str]]:
+    """Parse ``KEY:scope+scope,KEY2:scope`` into {key: scopes}; a bare KEY gets every scope."""
+    keys: dict[str, frozenset[str]] = {}
+    for item in filter(None, (part.strip() for part in raw.split(","))):
+        key, _, scopes = item.partition(":")
+        keys[key] = (
+            frozenset(scopes.split("+")) if scopes else frozenset({"read", "predict", "admin"})
+        )
+    return keys
+
+
+def _default_sample_dir() -> str:
+    return str(Path(__file__).resolve().parent.parent / "data" / "sample")

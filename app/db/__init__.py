@@ -1,0 +1,1 @@
+"""Database: the declarative base, engines and transaction-scoped sessions."""

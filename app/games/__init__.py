@@ -1,0 +1,1 @@
+"""Curated games and their market odds: what features, models and the API read."""

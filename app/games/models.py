@@ -1,0 +1,84 @@
+"""Curated tables: one row per game, one row per game and bookmaker for odds."""
+
+from datetime import date, datetime
+
+from sqlalchemy import (
+    Boolean,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Integer,
+    SmallInteger,
+    String,
+    UniqueConstraint,
+    func,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.db.base import Base
+
+
+class Game(Base):
+    """A curated game. ``game_key`` is the natural key; ``id`` is what clients use."""
+
+    __tablename__ = "games"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    # "YYYYMMDD-HOME-AWAY-N" with N the game of a doubleheader (0 for a single game).
+    game_key: Mapped[str] = mapped_column(String(32), unique=True)
+    season: Mapped[int] = mapped_column(SmallInteger, index=True)
+    game_date: Mapped[date] = mapped_column(Date, index=True)
+    game_number: Mapped[int] = mapped_column(SmallInteger, default=0)
+    # Known first pitch (UTC) where a source gives one; SBRO gives only the date.
+    start_time: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    home_team: Mapped[str] = mapped_column(String(3))  # Retrosheet team codes
+    away_team: Mapped[str] = mapped_column(String(3))
+    home_pitcher: Mapped[str | None] = mapped_column(String(64))
+    away_pitcher: Mapped[str | None] = mapped_column(String(64))
+    home_pitcher_hand: Mapped[str | None] = mapped_column(String(1))
+    away_pitcher_hand: Mapped[str | None] = mapped_column(String(1))
+    home_pitcher_id: Mapped[str | None] = mapped_column(String(8))  # Retrosheet player id
+    away_pitcher_id: Mapped[str | None] = mapped_column(String(8))
+    home_score: Mapped[int | None] = mapped_column(SmallInteger)
+    away_score: Mapped[int | None] = mapped_column(SmallInteger)
+    neutral_site: Mapped[bool] = mapped_column(Boolean, default=False)
+    postseason: Mapped[bool] = mapped_column(Boolean, default=False)
+    retrosheet_game_id: Mapped[str | None] = mapped_column(String(12), unique=True)
+    day_night: Mapped[str | None] = mapped_column(String(1))
+    park_id: Mapped[str | None] = mapped_column(String(5))
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
+    )
+
+    odds: Mapped[list["Odds"]] = relationship(back_populates="game", cascade="all, delete-orphan")
+
+    @property
+    def is_final(self) -> bool:
+        return self.home_score is not None and self.away_score is not None
+
+
+class Odds(Base):
+    """Opening and closing prices of one bookmaker (American odds; totals in runs)."""
+
+    __tablename__ = "odds"
+    __table_args__ = (UniqueConstraint("game_id", "book"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    game_id: Mapped[int] = mapped_column(ForeignKey("games.id", ondelete="CASCADE"), index=True)
+    book: Mapped[str] = mapped_column(String(16))
+    home_ml_open: Mapped[int | None] = mapped_column(Integer)
+    away_ml_open: Mapped[int | None] = mapped_column(Integer)
+    home_ml_close: Mapped[int | None] = mapped_column(Integer)
+    away_ml_close: Mapped[int | None] = mapped_column(Integer)
+    total_open: Mapped[float | None] = mapped_column(Float)
+    over_open: Mapped[int | None] = mapped_column(Integer)
+    under_open: Mapped[int | None] = mapped_column(Integer)
+    total_close: Mapped[float | None] = mapped_column(Float)
+    over_close: Mapped[int | None] = mapped_column(Integer)
+    under_close: Mapped[int | None] = mapped_column(Integer)
+    home_rl: Mapped[float | None] = mapped_column(Float)  # closing run line, home side (e.g. -1.5)
+    home_rl_price: Mapped[int | None] = mapped_column(Integer)
+    away_rl_price: Mapped[int | None] = mapped_column(Integer)
+
+    game: Mapped[Game] = relationship(back_populates="odds")

@@ -1,0 +1,182 @@
+"""Raw, staging and quarantine tables of the ingest pipeline.
+
+Lineage: ``ingested_files`` -> ``raw_*_rows`` (verbatim) -> ``staging_*`` (typed, with raw
+row ids) -> curated ``games`` / ``odds`` (``staging_*.game_id``). Rule firings go to
+``quarantine`` with the raw rows they concern.
+"""
+
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Integer,
+    SmallInteger,
+    String,
+    Text,
+    UniqueConstraint,
+    func,
+)
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.db.base import Base
+
+__all__ = [
+    "IngestedFile",
+    "QuarantinedRow",
+    "RawRetrosheetRow",
+    "RawSbroRow",
+    "StagingRetrosheetGame",
+    "StagingSbroGame",
+]
+
+
+class IngestedFile(Base):
+    """One source file, once per content hash: re-ingesting the same bytes is a no-op."""
+
+    __tablename__ = "ingested_files"
+    __table_args__ = (UniqueConstraint("source", "sha256"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    source: Mapped[str] = mapped_column(String(16))  # "sbro" or "retrosheet"
+    path: Mapped[str] = mapped_column(String(1024))
+    file_name: Mapped[str] = mapped_column(String(255))
+    sha256: Mapped[str] = mapped_column(String(64))
+    size_bytes: Mapped[int] = mapped_column(BigInteger)
+    rows: Mapped[int] = mapped_column(Integer)
+    # Decisions taken for this file, e.g. SBRO's over/under row layout and its evidence.
+    details: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict)
+    ingested_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )
+
+
+class RawSbroRow(Base):
+    """A workbook row verbatim: every cell as text (null when empty)."""
+
+    __tablename__ = "raw_sbro_rows"
+    __table_args__ = (UniqueConstraint("file_id", "row_number"),)
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    file_id: Mapped[int] = mapped_column(ForeignKey("ingested_files.id", ondelete="CASCADE"))
+    row_number: Mapped[int] = mapped_column(Integer)  # 1-based worksheet row
+    cells: Mapped[list[str | None]] = mapped_column(JSONB)
+
+
+class RawRetrosheetRow(Base):
+    """A game-log line verbatim: its 161 fields."""
+
+    __tablename__ = "raw_retrosheet_rows"
+    __table_args__ = (UniqueConstraint("file_id", "row_number"),)
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    file_id: Mapped[int] = mapped_column(ForeignKey("ingested_files.id", ondelete="CASCADE"))
+    row_number: Mapped[int] = mapped_column(Integer)  # 1-based line
+    fields: Mapped[list[str]] = mapped_column(JSONB)
+
+
+class StagingSbroGame(Base):
+    """A typed SBRO game built from a visitor row and a home row."""
+
+    __tablename__ = "staging_sbro_games"
+    __table_args__ = (UniqueConstraint("file_id", "visitor_row_id"),)
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    file_id: Mapped[int] = mapped_column(ForeignKey("ingested_files.id", ondelete="CASCADE"))
+    visitor_row_id: Mapped[int] = mapped_column(ForeignKey("raw_sbro_rows.id", ondelete="CASCADE"))
+    home_row_id: Mapped[int] = mapped_column(ForeignKey("raw_sbro_rows.id", ondelete="CASCADE"))
+    game_id: Mapped[int | None] = mapped_column(
+        ForeignKey("games.id", ondelete="SET NULL"), index=True
+    )
+    game_key: Mapped[str] = mapped_column(String(32), index=True)
+    season: Mapped[int] = mapped_column(SmallInteger)
+    game_date: Mapped[date] = mapped_column(Date)
+    game_number: Mapped[int] = mapped_column(SmallInteger)
+    visitor_rotation: Mapped[int | None] = mapped_column(Integer)
+    home_rotation: Mapped[int | None] = mapped_column(Integer)
+    away_sbro_code: Mapped[str] = mapped_column(String(8))
+    home_sbro_code: Mapped[str] = mapped_column(String(8))
+    away_team: Mapped[str] = mapped_column(String(3))
+    home_team: Mapped[str] = mapped_column(String(3))
+    away_pitcher: Mapped[str | None] = mapped_column(String(64))
+    away_pitcher_hand: Mapped[str | None] = mapped_column(String(1))
+    home_pitcher: Mapped[str | None] = mapped_column(String(64))
+    home_pitcher_hand: Mapped[str | None] = mapped_column(String(1))
+    away_line_score: Mapped[list[int | None]] = mapped_column(JSONB)
+    home_line_score: Mapped[list[int | None]] = mapped_column(JSONB)
+    away_score: Mapped[int] = mapped_column(SmallInteger)
+    home_score: Mapped[int] = mapped_column(SmallInteger)
+    neutral_site: Mapped[bool] = mapped_column(Boolean)
+    postseason: Mapped[bool] = mapped_column(Boolean)
+    away_ml_open: Mapped[int | None] = mapped_column(Integer)
+    home_ml_open: Mapped[int | None] = mapped_column(Integer)
+    away_ml_close: Mapped[int | None] = mapped_column(Integer)
+    home_ml_close: Mapped[int | None] = mapped_column(Integer)
+    total_open: Mapped[float | None] = mapped_column(Float)
+    over_open: Mapped[int | None] = mapped_column(Integer)
+    under_open: Mapped[int | None] = mapped_column(Integer)
+    total_close: Mapped[float | None] = mapped_column(Float)
+    over_close: Mapped[int | None] = mapped_column(Integer)
+    under_close: Mapped[int | None] = mapped_column(Integer)
+    home_rl: Mapped[float | None] = mapped_column(Float)
+    home_rl_price: Mapped[int | None] = mapped_column(Integer)
+    away_rl_price: Mapped[int | None] = mapped_column(Integer)
+
+
+class StagingRetrosheetGame(Base):
+    """A typed game-log game; ``game_id`` is the curated game it matched, if any."""
+
+    __tablename__ = "staging_retrosheet_games"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    file_id: Mapped[int] = mapped_column(ForeignKey("ingested_files.id", ondelete="CASCADE"))
+    raw_row_id: Mapped[int] = mapped_column(
+        ForeignKey("raw_retrosheet_rows.id", ondelete="CASCADE")
+    )
+    game_id: Mapped[int | None] = mapped_column(
+        ForeignKey("games.id", ondelete="SET NULL"), index=True
+    )
+    retrosheet_game_id: Mapped[str] = mapped_column(String(12), unique=True)
+    season: Mapped[int] = mapped_column(SmallInteger, index=True)
+    game_date: Mapped[date] = mapped_column(Date)
+    game_number: Mapped[int] = mapped_column(SmallInteger)
+    away_team: Mapped[str] = mapped_column(String(3))
+    home_team: Mapped[str] = mapped_column(String(3))
+    away_team_code: Mapped[str] = mapped_column(String(3))
+    home_team_code: Mapped[str] = mapped_column(String(3))
+    away_score: Mapped[int] = mapped_column(SmallInteger)
+    home_score: Mapped[int] = mapped_column(SmallInteger)
+    length_outs: Mapped[int | None] = mapped_column(SmallInteger)
+    day_night: Mapped[str | None] = mapped_column(String(1))
+    park_id: Mapped[str | None] = mapped_column(String(5))
+    attendance: Mapped[int | None] = mapped_column(Integer)
+    duration_minutes: Mapped[int | None] = mapped_column(SmallInteger)
+    away_pitcher_id: Mapped[str | None] = mapped_column(String(8))
+    away_pitcher_name: Mapped[str | None] = mapped_column(String(64))
+    home_pitcher_id: Mapped[str | None] = mapped_column(String(8))
+    home_pitcher_name: Mapped[str | None] = mapped_column(String(64))
+
+
+class QuarantinedRow(Base):
+    """One rule firing (a rejected row or game, or a nulled or corrected value) and its raw rows."""
+
+    __tablename__ = "quarantine"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    source: Mapped[str] = mapped_column(String(16))
+    file_id: Mapped[int] = mapped_column(
+        ForeignKey("ingested_files.id", ondelete="CASCADE"), index=True
+    )
+    row_numbers: Mapped[list[int]] = mapped_column(ARRAY(Integer))
+    rule: Mapped[str] = mapped_column(String(64), index=True)
+    action: Mapped[str] = mapped_column(String(16))  # rejected / nulled / corrected
+    message: Mapped[str] = mapped_column(Text)
+    game_key: Mapped[str | None] = mapped_column(String(32))  # set when the game was curated
+    raw: Mapped[list[dict[str, Any]]] = mapped_column(JSONB)  # [{"row_number", "cells"}]
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())

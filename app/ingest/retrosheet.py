@@ -1,0 +1,232 @@
+"""Parse Retrosheet game logs and match them to curated games.
+
+Field indexes (0-based) follow the retrosheet.org "Game Logs" guide and were checked
+against GL2010-GL2019: 161 quoted, comma-separated fields, no header.
+"""
+
+import csv
+import gzip
+import io
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+from typing import Protocol, TypeVar
+
+from app.ingest import rules
+from app.ingest.rules import Finding
+from app.ingest.teams import canonical_from_retrosheet
+
+FIELD_COUNT = 161
+DATE, GAME_NUMBER = 0, 1
+AWAY_TEAM, HOME_TEAM = 3, 6
+AWAY_SCORE, HOME_SCORE = 9, 10
+LENGTH_OUTS, DAY_NIGHT = 11, 12
+PARK_ID, ATTENDANCE, DURATION_MINUTES = 16, 17, 18
+AWAY_PITCHER_ID, AWAY_PITCHER_NAME = 101, 102
+HOME_PITCHER_ID, HOME_PITCHER_NAME = 103, 104
+
+
+@dataclass(frozen=True)
+class RawLogRow:
+    """One game-log line: 1-based line number and its fields verbatim."""
+
+    row_number: int
+    fields: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class RetrosheetGame:
+    """The typed fields of one game-log line that the curated tables use."""
+
+    row_number: int
+    retrosheet_game_id: str
+    season: int
+    game_date: date
+    game_number: int
+    away_team: str  # canonical code
+    home_team: str
+    away_team_code: str  # as in the log (FLO before 2012)
+    home_team_code: str
+    away_score: int
+    home_score: int
+    length_outs: int | None
+    day_night: str | None
+    park_id: str | None
+    attendance: int | None
+    duration_minutes: int | None
+    away_pitcher_id: str | None
+    away_pitcher_name: str | None
+    home_pitcher_id: str | None
+    home_pitcher_name: str | None
+
+
+class LoggedGame(Protocol):
+    """What matching needs of a game-log game (a RetrosheetGame or its staging row)."""
+
+    @property
+    def retrosheet_game_id(self) -> str: ...
+    @property
+    def game_date(self) -> date: ...
+    @property
+    def game_number(self) -> int: ...
+    @property
+    def home_team(self) -> str: ...
+    @property
+    def away_team(self) -> str: ...
+    @property
+    def home_score(self) -> int: ...
+    @property
+    def away_score(self) -> int: ...
+
+
+Log = TypeVar("Log", bound=LoggedGame)
+
+
+@dataclass(frozen=True)
+class CuratedGameView:
+    """What matching needs of a curated game."""
+
+    game_id: int
+    game_date: date
+    home_team: str
+    away_team: str
+    game_number: int
+    home_score: int | None
+    away_score: int | None
+
+
+def read_game_log(source: Path | bytes) -> list[RawLogRow]:
+    """Every line of a game log (plain or gzip-compressed) split into its fields."""
+    data = source.read_bytes() if isinstance(source, Path) else source
+    if data[:2] == b"\x1f\x8b":
+        data = gzip.decompress(data)
+    text = data.decode("latin-1")  # the logs are not UTF-8 throughout; latin-1 never fails
+    reader = csv.reader(io.StringIO(text, newline=""))
+    return [
+        RawLogRow(number, tuple(fields))
+        for number, fields in enumerate(reader, start=1)
+        if any(field.strip() for field in fields)
+    ]
+
+
+def _optional_int(text: str) -> int | None:
+    try:
+        return int(text)
+    except ValueError:
+        return None
+
+
+def _optional_text(text: str) -> str | None:
+    return text.strip() or None
+
+
+def parse_game_log_row(row: RawLogRow) -> RetrosheetGame | Finding:
+    """The typed game of one line, or the finding that rejects it."""
+    fields = row.fields
+    if len(fields) != FIELD_COUNT:
+        return Finding(rules.RETROSHEET_FIELD_COUNT, f"{len(fields)} fields", (row.row_number,))
+    away_team = canonical_from_retrosheet(fields[AWAY_TEAM])
+    home_team = canonical_from_retrosheet(fields[HOME_TEAM])
+    if away_team is None or home_team is None:
+        return Finding(
+            rules.RETROSHEET_UNKNOWN_TEAM,
+            f"teams {fields[AWAY_TEAM]!r}@{fields[HOME_TEAM]!r}",
+            (row.row_number,),
+        )
+    try:
+        game_date = datetime.strptime(fields[DATE], "%Y%m%d").date()
+        game_number = int(fields[GAME_NUMBER])
+        away_score, home_score = int(fields[AWAY_SCORE]), int(fields[HOME_SCORE])
+    except ValueError as error:
+        return Finding(rules.RETROSHEET_UNPARSEABLE, str(error), (row.row_number,))
+    home_code = fields[HOME_TEAM].strip().upper()
+    return RetrosheetGame(
+        row_number=row.row_number,
+        retrosheet_game_id=f"{home_code}{fields[DATE]}{game_number}",
+        season=game_date.year,
+        game_date=game_date,
+        game_number=game_number,
+        away_team=away_team,
+        home_team=home_team,
+        away_team_code=fields[AWAY_TEAM].strip().upper(),
+        home_team_code=home_code,
+        away_score=away_score,
+        home_score=home_score,
+        length_outs=_optional_int(fields[LENGTH_OUTS]),
+        day_night=_optional_text(fields[DAY_NIGHT]),
+        park_id=_optional_text(fields[PARK_ID]),
+        attendance=_optional_int(fields[ATTENDANCE]),
+        duration_minutes=_optional_int(fields[DURATION_MINUTES]),
+        away_pitcher_id=_optional_text(fields[AWAY_PITCHER_ID]),
+        away_pitcher_name=_optional_text(fields[AWAY_PITCHER_NAME]),
+        home_pitcher_id=_optional_text(fields[HOME_PITCHER_ID]),
+        home_pitcher_name=_optional_text(fields[HOME_PITCHER_NAME]),
+    )
+
+
+def parse_game_log(rows: Iterable[RawLogRow]) -> tuple[list[RetrosheetGame], list[Finding]]:
+    """Typed games and rejections of a whole game log."""
+    games: list[RetrosheetGame] = []
+    rejections: list[Finding] = []
+    seen: set[str] = set()
+    for row in rows:
+        parsed = parse_game_log_row(row)
+        if isinstance(parsed, Finding):
+            rejections.append(parsed)
+        elif parsed.retrosheet_game_id in seen:
+            rejections.append(
+                Finding(
+                    rules.RETROSHEET_DUPLICATE_GAME,
+                    f"game id {parsed.retrosheet_game_id} seen before",
+                    (row.row_number,),
+                )
+            )
+        else:
+            seen.add(parsed.retrosheet_game_id)
+            games.append(parsed)
+    return games, rejections
+
+
+def match_games(curated: Sequence[CuratedGameView], logs: Sequence[Log]) -> dict[int, Log]:
+    """Curated game id -> its game-log row, matched on date, home and away team and score.
+
+    First pass: same game number and same score. Second pass, for what is left: the one
+    remaining log row of that date and matchup with the same score (covers an SBRO single
+    game that Retrosheet numbers as a doubleheader game, and doubleheaders listed out of
+    order). A score disagreement leaves the game unmatched.
+    """
+    logs_by_matchup: dict[tuple[date, str, str], list[Log]] = defaultdict(list)
+    for log in logs:
+        logs_by_matchup[(log.game_date, log.home_team, log.away_team)].append(log)
+    matches: dict[int, Log] = {}
+    used: set[str] = set()
+    pending: list[CuratedGameView] = []
+    for game in curated:
+        candidates = logs_by_matchup.get((game.game_date, game.home_team, game.away_team), [])
+        exact = [
+            log
+            for log in candidates
+            if log.game_number == game.game_number and _same_score(game, log)
+        ]
+        if len(exact) == 1 and exact[0].retrosheet_game_id not in used:
+            matches[game.game_id] = exact[0]
+            used.add(exact[0].retrosheet_game_id)
+        else:
+            pending.append(game)
+    for game in pending:
+        candidates = logs_by_matchup.get((game.game_date, game.home_team, game.away_team), [])
+        same_score = [
+            log
+            for log in candidates
+            if log.retrosheet_game_id not in used and _same_score(game, log)
+        ]
+        if len(same_score) == 1:
+            matches[game.game_id] = same_score[0]
+            used.add(same_score[0].retrosheet_game_id)
+    return matches
+
+
+def _same_score(game: CuratedGameView, log: LoggedGame) -> bool:
+    return game.home_score == log.home_score and game.away_score == log.away_score

@@ -1,0 +1,210 @@
+"""Named data-quality rules of the ingest pipeline and the pure checks that apply them.
+
+Every rule has an action: ``rejected`` (the row or game is not curated), ``nulled`` (one
+value or market is set to None, the game is curated) or ``corrected`` (a known defect is
+repaired). Every firing is written to the quarantine table with the raw rows it concerns.
+"""
+
+import re
+from dataclasses import dataclass
+from enum import StrEnum
+from types import MappingProxyType
+
+
+class Action(StrEnum):
+    REJECTED = "rejected"
+    NULLED = "nulled"
+    CORRECTED = "corrected"
+
+
+@dataclass(frozen=True)
+class Rule:
+    name: str
+    action: Action
+    description: str
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One firing of a rule on one or more source rows (1-based row numbers)."""
+
+    rule: Rule
+    message: str
+    row_numbers: tuple[int, ...]
+
+
+def _rule(name: str, action: Action, description: str) -> Rule:
+    return Rule(name, action, description)
+
+
+# --- SBRO workbook rules -------------------------------------------------------------------
+SBRO_UNKNOWN_TEAM = _rule(
+    "sbro_unknown_team_code", Action.REJECTED, "team code missing from SBRO_TO_CANONICAL"
+)
+SBRO_SAME_TEAM = _rule("sbro_same_team_both_sides", Action.REJECTED, "a team plays itself")
+SBRO_INVALID_DATE = _rule(
+    "sbro_invalid_date", Action.REJECTED, "Date is not an MDD/MMDD day of the file's season"
+)
+SBRO_UNPAIRED_ROW = _rule(
+    "sbro_unpaired_row", Action.REJECTED, "row has no visitor/home partner next to it"
+)
+SBRO_ROTATION_FIXED = _rule(
+    "sbro_rotation_number_fixed",
+    Action.CORRECTED,
+    "V row followed by its H row whose rotation is not visitor + 1 (e.g. 2018-05-18 CIN 907)",
+)
+SBRO_PAIR_DATE_FIXED = _rule(
+    "sbro_pair_date_mismatch_fixed",
+    Action.CORRECTED,
+    "visitor and home rows differ by one day; the home row's date is kept (2010 CIN@CHN)",
+)
+SBRO_PAIR_DATE_MISMATCH = _rule(
+    "sbro_pair_date_mismatch", Action.REJECTED, "visitor and home rows differ by over one day"
+)
+SBRO_MISSING_FINAL = _rule(
+    "sbro_missing_final_score", Action.REJECTED, "Final is NL/blank: the game was not played"
+)
+SBRO_TIE_FINAL = _rule(
+    "sbro_tie_final_score", Action.REJECTED, "both finals equal: impossible for a finished game"
+)
+SBRO_DUPLICATE_GAME = _rule(
+    "sbro_duplicate_game", Action.REJECTED, "a third game of the same teams on the same date"
+)
+SBRO_LINE_SCORE_INCONSISTENT = _rule(
+    "sbro_line_score_exceeds_final", Action.NULLED, "innings sum above the final: line nulled"
+)
+SBRO_PITCHER_MISSING = _rule(
+    "sbro_pitcher_missing", Action.NULLED, "Pitcher blank or UNDECIDED: pitcher nulled"
+)
+SBRO_PITCHER_HAND_UNKNOWN = _rule(
+    "sbro_pitcher_hand_unknown", Action.NULLED, "Pitcher lacks an -L/-R suffix: hand nulled"
+)
+SBRO_FRACTION_GLYPH = _rule(
+    "sbro_fraction_glyph_total", Action.CORRECTED, "total written as text like '8½' read as 8.5"
+)
+SBRO_NOT_LISTED = _rule(
+    "sbro_price_not_listed", Action.NULLED, "NL/pk/blank where a number is due: market nulled"
+)
+SBRO_UNREADABLE_NUMBER = _rule(
+    "sbro_unreadable_number", Action.NULLED, "text that is no number where one is due"
+)
+SBRO_PRICE_OUT_OF_RANGE = _rule(
+    "sbro_price_out_of_range",
+    Action.NULLED,
+    "American price with |price| < 100 or > 1000 (e.g. -6, -1105, -1235): market nulled",
+)
+SBRO_IMPLAUSIBLE_MARGIN = _rule(
+    "sbro_implausible_margin",
+    Action.NULLED,
+    "the two prices imply a bookmaker margin outside 0-10% (e.g. -168/-140): market nulled",
+)
+SBRO_TOTAL_OUT_OF_RANGE = _rule(
+    "sbro_total_out_of_range",
+    Action.NULLED,
+    "total outside 3-25 runs or different on the two rows (e.g. 104): market nulled",
+)
+SBRO_RUN_LINE_INCONSISTENT = _rule(
+    "sbro_run_line_inconsistent",
+    Action.NULLED,
+    "run lines not opposite, zero or above 5 runs (e.g. -1.5/-1.5): market nulled",
+)
+
+# --- Retrosheet game-log rules -------------------------------------------------------------
+RETROSHEET_FIELD_COUNT = _rule(
+    "retrosheet_wrong_field_count", Action.REJECTED, "a game-log line without 161 fields"
+)
+RETROSHEET_UNKNOWN_TEAM = _rule(
+    "retrosheet_unknown_team_code", Action.REJECTED, "team code missing from the canonical set"
+)
+RETROSHEET_UNPARSEABLE = _rule(
+    "retrosheet_unparseable_row", Action.REJECTED, "date, game number or score unreadable"
+)
+RETROSHEET_DUPLICATE_GAME = _rule(
+    "retrosheet_duplicate_game_id", Action.REJECTED, "a second line with the same game id"
+)
+
+ALL_RULES = MappingProxyType(
+    {rule.name: rule for rule in globals().copy().values() if isinstance(rule, Rule)}
+)
+
+# --- Pure value checks ---------------------------------------------------------------------
+NOT_LISTED_MARKERS = frozenset({"", "NL", "PK", "N/L", "-"})
+MIN_PRICE, MAX_PRICE = 100, 1000
+MIN_OVERROUND, MAX_OVERROUND = 1.0, 1.10
+MIN_TOTAL, MAX_TOTAL = 3.0, 25.0
+MAX_RUN_LINE = 5.0
+_PITCHER_PATTERN = re.compile(r"^(?P<name>.*?)-(?P<hand>[A-Z])$")
+_PITCHER_MISSING_MARKERS = frozenset({"", "UNDECIDED", "TBA", "TBD"})
+
+
+@dataclass(frozen=True)
+class Parsed:
+    """A parsed cell: the value (None when unusable) and the rule that fired, if any."""
+
+    value: float | None
+    rule: Rule | None = None
+    detail: str = ""
+
+
+def parse_number(cell: str | None) -> Parsed:
+    """A numeric cell: NL/pk/blank and unreadable text become None, '8½' becomes 8.5."""
+    text = (cell or "").strip()
+    if text.upper() in NOT_LISTED_MARKERS:
+        return Parsed(None, SBRO_NOT_LISTED, repr(cell))
+    if "½" in text:
+        whole = text.replace("½", "").strip() or "0"
+        try:
+            return Parsed(float(whole) + 0.5, SBRO_FRACTION_GLYPH, repr(cell))
+        except ValueError:
+            return Parsed(None, SBRO_UNREADABLE_NUMBER, repr(cell))
+    try:
+        return Parsed(float(text))
+    except ValueError:
+        return Parsed(None, SBRO_UNREADABLE_NUMBER, repr(cell))
+
+
+def implied_probability(price: float) -> float:
+    """The probability an American price implies, margin included."""
+    return 100.0 / (price + 100.0) if price > 0 else -price / (-price + 100.0)
+
+
+def check_price_pair(first: float, second: float) -> tuple[Rule, str] | None:
+    """The rule a two-way market's prices break, or None when they are plausible.
+
+    Two negative moneylines are not corrupt by themselves (a -105/-105 pick'em is common);
+    the implied margin decides.
+    """
+    for price in (first, second):
+        if not MIN_PRICE <= abs(price) <= MAX_PRICE:
+            return SBRO_PRICE_OUT_OF_RANGE, f"price {price:g}"
+    overround = implied_probability(first) + implied_probability(second)
+    if not MIN_OVERROUND <= overround <= MAX_OVERROUND:
+        return SBRO_IMPLAUSIBLE_MARGIN, f"prices {first:g}/{second:g} sum to {overround:.3f}"
+    return None
+
+
+def check_total(visitor_total: float, home_total: float) -> tuple[Rule, str] | None:
+    """The rule a pair of total lines breaks, or None."""
+    if visitor_total != home_total or not MIN_TOTAL <= visitor_total <= MAX_TOTAL:
+        return SBRO_TOTAL_OUT_OF_RANGE, f"totals {visitor_total:g}/{home_total:g}"
+    return None
+
+
+def check_run_line(visitor_line: float, home_line: float) -> tuple[Rule, str] | None:
+    """The rule a pair of run lines breaks, or None."""
+    if visitor_line != -home_line or visitor_line == 0 or abs(visitor_line) > MAX_RUN_LINE:
+        return SBRO_RUN_LINE_INCONSISTENT, f"run lines {visitor_line:g}/{home_line:g}"
+    return None
+
+
+def split_pitcher(cell: str | None) -> tuple[str | None, str | None, Rule | None]:
+    """(name, hand, rule) from a cell like 'MSCHERZER-R'; the name is upper-cased."""
+    text = (cell or "").strip().upper()
+    if text in _PITCHER_MISSING_MARKERS:
+        return None, None, SBRO_PITCHER_MISSING
+    match = _PITCHER_PATTERN.match(text)
+    if match is None or not match["name"]:
+        return text, None, SBRO_PITCHER_HAND_UNKNOWN
+    if match["hand"] not in ("L", "R"):  # e.g. 'DAVIES-Z'
+        return match["name"], None, SBRO_PITCHER_HAND_UNKNOWN
+    return match["name"], match["hand"], None

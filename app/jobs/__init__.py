@@ -1,0 +1,1 @@
+"""The job lifecycle: create and send after commit, claim, progress, finish, reap."""

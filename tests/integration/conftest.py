@@ -1,0 +1,101 @@
+"""The whole system under test: migrated database, seeded data, champions, a real worker."""
+
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+import redis
+
+from app import create_app
+from app.config import Settings
+from app.stack.bootstrap import bootstrap
+
+WORKER_QUEUES = "predict,features,ingest,training,maintenance"
+
+
+@pytest.fixture(scope="session")
+def settings(
+    database_url: str,
+    service_urls: dict[str, str],
+    tmp_path_factory: pytest.TempPathFactory,
+    sample_dir: Path,
+) -> Settings:
+    """Settings of a complete installation on the test services, with its own var folder."""
+    var_dir = tmp_path_factory.mktemp("bullpen-var")
+    base = Settings.from_env({})
+    settings = replace(
+        base,
+        database_url=database_url,
+        broker_url=service_urls["BULLPEN_BROKER_URL"],
+        feature_store_url=service_urls["BULLPEN_FEATURE_STORE_URL"],
+        mlflow_tracking_uri=f"sqlite:///{var_dir / 'mlflow.db'}",
+        var_dir=var_dir,
+        sample_dir=sample_dir,
+    )
+    for url in (settings.broker_url, settings.feature_store_url):
+        redis.Redis.from_url(url).flushdb()
+    return settings
+
+
+@pytest.fixture(scope="session")
+def seeded(settings: Settings) -> Settings:
+    """Sample ingested, features stored, a champion per target: ``bullpen up``'s bootstrap."""
+    bootstrap(settings, say=lambda line: None)
+    return settings
+
+
+@pytest.fixture(scope="session")
+def worker(seeded: Settings) -> Iterator[subprocess.Popen]:
+    """A real Celery worker process on every queue, stopped at the end of the session."""
+    process = start_worker(seeded)
+    try:
+        yield process
+    finally:
+        stop_worker(process)
+
+
+def start_worker(settings: Settings, *, concurrency: int = 2) -> subprocess.Popen:
+    """Start a worker subprocess and wait until it answers a ping."""
+    from workers.celery_app import make_celery
+
+    process = subprocess.Popen(
+        [
+            sys.executable, "-m", "celery", "-A", "workers.celery_app", "worker",
+            "--queues", WORKER_QUEUES, "--concurrency", str(concurrency),
+            "--hostname", f"test-{os.getpid()}-{time.monotonic_ns()}@%h",
+            "--loglevel", "WARNING", "--without-gossip", "--without-mingle",
+        ],
+        env={**os.environ, **settings.as_env()},
+        start_new_session=True,
+    )  # fmt: skip
+    control = make_celery(settings).control
+    deadline = time.monotonic() + 60
+    while not control.ping(timeout=0.5):
+        if process.poll() is not None or time.monotonic() > deadline:
+            stop_worker(process)
+            raise RuntimeError("the Celery worker did not start")
+    return process
+
+
+def stop_worker(process: subprocess.Popen) -> None:
+    process.terminate()
+    try:
+        process.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, 9)
+        process.wait()
+
+
+@pytest.fixture(scope="session")
+def app(seeded: Settings):
+    return create_app(seeded)
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()

@@ -1,0 +1,107 @@
+"""The outbox: a job survives a broker that is down, lost or duplicating messages."""
+
+import socket
+import time
+import uuid
+from dataclasses import replace
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from app import create_app
+from app.db.session import session_scope
+from app.jobs.models import Job, Prediction
+from app.jobs.service import reap
+from workers.celery_app import make_celery
+from workers.dispatch import TASK_FOR_KIND, celery_sender
+
+pytestmark = pytest.mark.integration
+
+
+def _closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _job(database_url: str, job_id: str) -> Job:
+    with session_scope(database_url) as session:
+        return session.get(Job, uuid.UUID(job_id))
+
+
+def _wait_finished(database_url: str, job_id: str, timeout: float = 30) -> Job:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        job = _job(database_url, job_id)
+        if job.status in ("succeeded", "failed", "cancelled"):
+            return job
+        time.sleep(0.2)
+    raise AssertionError(f"job {job_id} still {job.status}")
+
+
+def _a_game_id(client) -> int:
+    return client.get("/api/v1/games?date=2019-08-01").get_json()[0]["id"]
+
+
+def test_a_job_submitted_while_the_broker_is_down_is_kept_and_sent_later(seeded, client, worker):
+    broker_down = replace(seeded, broker_url=f"redis://127.0.0.1:{_closed_port()}/0")
+    down_client = create_app(broker_down).test_client()
+
+    response = down_client.post("/api/v1/predict", json={"game_id": _a_game_id(client)})
+
+    assert response.status_code == 202
+    job_id = response.get_json()["job_id"]
+    job = _job(seeded.database_url, job_id)
+    assert (job.status, job.sent_at) == ("queued", None)
+
+    resent = reap(
+        seeded.database_url,
+        celery_sender(make_celery(seeded)),
+        unclaimed_for=timedelta(minutes=2),
+    )
+
+    assert resent >= 1
+    assert _wait_finished(seeded.database_url, job_id).status == "succeeded"
+
+
+def test_a_duplicated_message_runs_the_job_once(seeded, client, worker):
+    celery = make_celery(seeded)
+    response = client.post("/api/v1/predict/batch", json={"date": "2019-08-02"})
+    job_id = response.get_json()["job_id"]
+
+    celery.send_task(TASK_FOR_KIND["predict"], args=[job_id])  # a second message, another task id
+
+    job = _wait_finished(seeded.database_url, job_id)
+    time.sleep(1)  # let the duplicate arrive and be refused
+    with session_scope(seeded.database_url) as session:
+        rows = session.scalar(
+            select(func.count()).select_from(Prediction).where(Prediction.job_id == job.id)
+        )
+        attempts = session.get(Job, job.id).attempts
+    assert job.status == "succeeded"
+    assert rows == job.progress_total
+    assert attempts == 1
+
+
+def test_a_cancelled_job_is_not_run(seeded, client, worker):
+    broker_down = replace(seeded, broker_url=f"redis://127.0.0.1:{_closed_port()}/0")
+    response = (
+        create_app(broker_down)
+        .test_client()
+        .post("/api/v1/predict", json={"game_id": _a_game_id(client)})
+    )
+    job_id = response.get_json()["job_id"]
+
+    cancelled = client.delete(f"/api/v1/jobs/{job_id}")
+    make_celery(seeded).send_task(TASK_FOR_KIND["predict"], args=[job_id])
+    time.sleep(2)
+
+    assert cancelled.get_json()["status"] == "cancelled"
+    with session_scope(seeded.database_url) as session:
+        assert session.get(Job, uuid.UUID(job_id)).status == "cancelled"
+        assert not session.scalar(
+            select(func.count())
+            .select_from(Prediction)
+            .where(Prediction.job_id == uuid.UUID(job_id))
+        )

@@ -1,0 +1,68 @@
+"""The canonical team codes and the SBRO/Retrosheet maps onto them."""
+
+import csv
+from pathlib import Path
+
+import pytest
+from openpyxl import load_workbook
+
+from app.ingest.teams import (
+    CANONICAL_TEAMS,
+    RETROSHEET_TO_CANONICAL,
+    SBRO_TO_CANONICAL,
+    TEAM_CODE_MAP_CORRECTIONS,
+    canonical_from_retrosheet,
+    canonical_from_sbro,
+)
+
+SHARED_SBRO = Path("/work/shared/data/sbro")
+needs_shared_data = pytest.mark.skipif(
+    not SHARED_SBRO.is_dir(), reason="shared data folder /work/shared/data is absent"
+)
+
+
+def test_thirty_canonical_teams_and_every_map_lands_in_them() -> None:
+    assert len(CANONICAL_TEAMS) == 30
+    assert set(SBRO_TO_CANONICAL.values()) == CANONICAL_TEAMS
+    assert set(RETROSHEET_TO_CANONICAL.values()) == CANONICAL_TEAMS
+
+
+def test_marlins_and_los_angeles_codes() -> None:
+    assert canonical_from_retrosheet("FLO") == "MIA"
+    assert canonical_from_sbro("FLO") == "MIA"
+    assert canonical_from_sbro("LOS") == "LAN"
+    assert canonical_from_sbro("LAD") == "LAN"
+    assert canonical_from_sbro("LAA") == "ANA"
+    assert canonical_from_sbro(" cub ") == "CHN"
+
+
+def test_unknown_codes_map_to_none_rather_than_raise() -> None:
+    assert canonical_from_sbro("XYZ") is None
+    assert canonical_from_sbro(None) is None
+    assert canonical_from_retrosheet("MON") is None
+
+
+@needs_shared_data
+@pytest.mark.parametrize("season", range(2010, 2020))
+def test_every_team_code_of_every_shared_workbook_maps(season: int) -> None:
+    workbook = load_workbook(SHARED_SBRO / f"mlb-odds-{season}.xlsx", read_only=True)
+    rows = workbook.worksheets[0].iter_rows(min_row=2, values_only=True)
+    codes = {row[3] for row in rows if row[3] is not None}
+    workbook.close()
+    assert codes, "no team codes read"
+    assert {code for code in codes if canonical_from_sbro(code) is None} == set()
+
+
+@needs_shared_data
+def test_map_agrees_with_team_code_map_csv_except_the_documented_corrections() -> None:
+    with (SHARED_SBRO / "team_code_map.csv").open(encoding="utf-8-sig") as handle:
+        entries = {
+            row["Team_Code_Odds_DF"]: row["Abbreviation_Retrosheet"]
+            for row in csv.DictReader(handle)
+        }
+    disagreements = {
+        code: (csv_code, SBRO_TO_CANONICAL.get(code))
+        for code, csv_code in entries.items()
+        if SBRO_TO_CANONICAL.get(code) != csv_code
+    }
+    assert disagreements == dict(TEAM_CODE_MAP_CORRECTIONS)

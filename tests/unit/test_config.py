@@ -1,0 +1,38 @@
+from pathlib import Path
+
+from app.config import Settings, parse_api_keys
+
+
+def test_unset_urls_mean_the_embedded_stack():
+    settings = Settings.from_env({"BULLPEN_VAR_DIR": "/tmp/bullpen-var"})
+
+    assert not settings.is_complete
+    assert settings.var_dir == Path("/tmp/bullpen-var")
+    assert settings.api_keys == {}
+
+
+def test_urls_filled_from_the_embedded_stack_keep_configured_ones():
+    settings = Settings.from_env({"BULLPEN_DATABASE_URL": "postgresql+psycopg://db/x"})
+
+    filled = settings.with_urls(
+        {
+            "BULLPEN_DATABASE_URL": "postgresql+psycopg://embedded/y",
+            "BULLPEN_BROKER_URL": "redis://b/0",
+            "BULLPEN_FEATURE_STORE_URL": "redis://b/1",
+            "MLFLOW_TRACKING_URI": "sqlite:///m.db",
+        }
+    )
+
+    assert filled.is_complete
+    assert filled.database_url == "postgresql+psycopg://db/x"
+    assert Settings.from_env(filled.as_env()) == filled
+
+
+def test_api_keys_with_and_without_scopes():
+    keys = parse_api_keys("alice:read+predict, root ,bob:admin")
+
+    assert keys == {
+        "alice": frozenset({"read", "predict"}),
+        "root": frozenset({"read", "predict", "admin"}),
+        "bob": frozenset({"admin"}),
+    }

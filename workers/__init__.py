@@ -1,0 +1,1 @@
+"""Celery: the application, its queues and routes, the beat schedule and worker signals."""

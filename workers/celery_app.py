@@ -1,0 +1,80 @@
+"""The Celery application. ``celery -A workers.celery_app`` finds ``celery`` here.
+
+Creating the app connects to nothing; the broker is first contacted when a
+worker starts or a task is sent.
+"""
+
+from celery import Celery
+from kombu import Queue
+
+from app.config import Settings
+from workers import signals  # noqa: F401 - connects the worker signal handlers
+from workers.beat import beat_schedule
+
+# One queue per kind of work, so that a slow retraining never delays a prediction
+# and each queue can get workers of its own size.
+QUEUES = ("predict", "features", "ingest", "training", "maintenance")
+
+TASK_ROUTES = {
+    "tasks.predict.*": {"queue": "predict"},
+    "tasks.features.*": {"queue": "features"},
+    "tasks.ingest.*": {"queue": "ingest"},
+    "tasks.training.*": {"queue": "training"},
+    "tasks.maintenance.*": {"queue": "maintenance"},
+}
+
+
+def make_celery(settings: Settings | None = None) -> Celery:
+    """Build the Celery app for ``settings`` (the environment when omitted)."""
+    settings = settings or Settings.from_env()
+    app = Celery(
+        "bullpen",
+        broker=settings.broker_url,
+        include=[
+            "tasks.predict",
+            "tasks.features",
+            "tasks.ingest",
+            "tasks.training",
+            "tasks.maintenance",
+        ],
+    )
+    app.conf.update(
+        # Never pickle: a message is data, not code.
+        task_serializer="json",
+        result_serializer="json",
+        accept_content=["json"],
+        # Job state lives in PostgreSQL; Celery's result backend would be a second truth.
+        task_ignore_result=True,
+        # A task is acknowledged only once it finished, and re-queued if its worker died,
+        # so a crash never loses a job; tasks are idempotent to make the redelivery safe.
+        task_acks_late=True,
+        task_reject_on_worker_lost=True,
+        # Long tasks must not hoard prefetched messages that another worker could run.
+        worker_prefetch_multiplier=1,
+        task_queues=[Queue(name) for name in QUEUES],
+        task_default_queue="predict",
+        task_routes=TASK_ROUTES,
+        # Every task is bounded; individual tasks set tighter limits.
+        task_soft_time_limit=600,
+        task_time_limit=660,
+        # Redelivery of an unacknowledged message after this long; longer than any task.
+        broker_transport_options={"visibility_timeout": 3600},
+        # Publishing must fail fast when the broker is down: the job stays in the
+        # outbox and the reaper sends it later.
+        broker_connection_timeout=2,
+        broker_connection_retry_on_startup=True,
+        task_publish_retry_policy={
+            "max_retries": 2,
+            "interval_start": 0,
+            "interval_step": 0.2,
+            "interval_max": 0.5,
+        },
+        worker_send_task_events=True,
+        task_send_sent_event=True,
+        beat_schedule=beat_schedule(),
+        timezone="UTC",
+    )
+    return app
+
+
+celery = make_celery()
