@@ -1,7 +1,6 @@
 """Ingest tasks."""
 
 from app.ingest.jobs import ingest_for_params
-
 from app.jobs.service import run_job
 from tasks.base import run_job_task, settings
 from workers.celery_app import celery

@@ -111,6 +111,13 @@ FEATURE_SET = FeatureSet(
             "over probability from the opening total's prices, de-vigged multiplicatively; "
             "NaN when the total or either price is missing",
         ),
+        FeatureDef(
+            "run_line_home",
+            "the home side's run line (e.g. -1.5 as favourite, +1.5 as underdog): the line a "
+            "home_spread prediction is graded against, so the model must know it; SBRO keeps "
+            "only the closing run line, whose side follows the moneyline favourite; NaN when "
+            "missing (seasons before 2014)",
+        ),
         *_team_features("home"),
         *_team_features("away"),
         FeatureDef(

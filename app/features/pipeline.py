@@ -165,6 +165,7 @@ def _odds_features(targets: pd.DataFrame) -> dict[str, np.ndarray]:
         "ml_open_overround": overround,
         "total_open": total,
         "total_open_over_prob": np.where(np.isnan(total), np.nan, over_prob),
+        "run_line_home": _float_column(targets, "home_rl"),
     }
 
 

@@ -1,6 +1,7 @@
 """build_features: hand-computed values, the point-in-time rule, and a naive reference."""
 
 import datetime as dt
+import math
 
 import numpy as np
 import pandas as pd
@@ -60,6 +61,7 @@ def test_hand_computed_doubleheader_game_two() -> None:
         "ml_open_overround": raw_home + raw_away - 1,
         "total_open": 8.5,
         "total_open_over_prob": raw_over / (raw_over + raw_under),
+        "run_line_home": math.nan,  # this fixture has no run line
         # Game 1 of the same day is not history for game 2: only games 1 and 2 count.
         "home_win_rate": (1 + 5) / (2 + 10),
         "home_last10_win_rate": 0.5,
