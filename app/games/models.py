@@ -82,3 +82,43 @@ class Odds(Base):
     away_rl_price: Mapped[int | None] = mapped_column(Integer)
 
     game: Mapped[Game] = relationship(back_populates="odds")
+
+
+class OddsSnapshot(Base):
+    """One timestamped line of one bookmaker (a line history); prices American, totals in runs.
+
+    A row holds every market the book showed at ``captured_at``; a market it did not
+    show is null. ``captured_at`` is true UTC (source clock skews are corrected on ingest).
+    """
+
+    __tablename__ = "odds_snapshots"
+    __table_args__ = (UniqueConstraint("game_id", "book", "captured_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    game_id: Mapped[int] = mapped_column(ForeignKey("games.id", ondelete="CASCADE"), index=True)
+    book: Mapped[str] = mapped_column(String(16))
+    captured_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    home_ml: Mapped[int | None] = mapped_column(Integer)
+    away_ml: Mapped[int | None] = mapped_column(Integer)
+    total: Mapped[float | None] = mapped_column(Float)
+    over_price: Mapped[int | None] = mapped_column(Integer)
+    under_price: Mapped[int | None] = mapped_column(Integer)
+    home_rl: Mapped[float | None] = mapped_column(Float)
+    home_rl_price: Mapped[int | None] = mapped_column(Integer)
+    away_rl_price: Mapped[int | None] = mapped_column(Integer)
+
+
+class BettingSplit(Base):
+    """Public betting splits at a moment: the share of bets and of money on one side."""
+
+    __tablename__ = "betting_splits"
+    __table_args__ = (UniqueConstraint("game_id", "source", "captured_at", "market", "side"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    game_id: Mapped[int] = mapped_column(ForeignKey("games.id", ondelete="CASCADE"), index=True)
+    source: Mapped[str] = mapped_column(String(32))
+    captured_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    market: Mapped[str] = mapped_column(String(16))  # moneyline | total | run_line
+    side: Mapped[str] = mapped_column(String(8))  # home | away | over | under
+    bets_pct: Mapped[float | None] = mapped_column(Float)
+    money_pct: Mapped[float | None] = mapped_column(Float)

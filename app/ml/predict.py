@@ -62,7 +62,7 @@ def run_prediction_job(
         if job is None:
             return
         params = job.params
-    models = _champions(champions, params["targets"])
+    models = champions_for(champions, params["targets"])
     items: Sequence = params.get("game_ids") or params.get("games") or []
     by_spec = "games" in params
     total = len(items)
@@ -91,7 +91,7 @@ def run_prediction_job(
                 finish(session, job_id, {"predictions": total, "models": _model_refs(models)})
 
 
-def _champions(champions: ChampionCache, targets: Sequence[str]) -> dict[str, LoadedModel]:
+def champions_for(champions: ChampionCache, targets: Sequence[str]) -> dict[str, LoadedModel]:
     models = {}
     for target in targets:
         model = champions.get(target)

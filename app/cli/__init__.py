@@ -1,0 +1,160 @@
+"""The ``bullpen`` command line: the system and its components (data and models: submodules)."""
+
+import logging
+import os
+import sys
+import warnings
+
+import click
+
+from app.cli.common import exec_component, resolved_settings
+from app.cli.data import features, ingest
+from app.cli.models import ml
+from app.config import Settings
+
+
+@click.group()
+@click.option("-v", "--verbose", is_flag=True, help="Log at INFO level.")
+def main(verbose: bool) -> None:
+    """Bullpen: MLB betting predictions measured against the market."""
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    warnings.filterwarnings("ignore", category=UserWarning)
+
+
+# --- the whole system -------------------------------------------------------------------------
+
+
+@main.command()
+@click.option("--api-port", default=8000, show_default=True, envvar="BULLPEN_API_PORT")
+@click.option("--flower-port", default=5555, show_default=True, envvar="BULLPEN_FLOWER_PORT")
+@click.option("--mlflow-port", default=5001, show_default=True, envvar="BULLPEN_MLFLOW_PORT")
+@click.option("--no-bootstrap", is_flag=True, help="Skip ingesting the sample and training.")
+def up(api_port: int, flower_port: int, mlflow_port: int, no_bootstrap: bool) -> None:
+    """API, workers, beat, Flower and the MLflow UI in one process tree; Ctrl-C stops all."""
+    from app.db.migrate import upgrade
+    from app.stack.bootstrap import bootstrap
+    from app.stack.embedded import EmbeddedStack
+    from app.stack.supervisor import Ports, Supervisor, component_commands, interrupt_on_sigterm
+
+    interrupt_on_sigterm()
+    settings = Settings.from_env()
+    stack = (
+        None
+        if settings.is_complete
+        else EmbeddedStack(settings.var_dir, settings.embedded_redis_port)
+    )
+    supervisor = None
+    try:
+        if stack is not None:
+            click.echo(f"starting the embedded PostgreSQL and Redis under {settings.var_dir}")
+            settings = settings.with_urls(stack.start())
+        upgrade(settings.database_url)
+        ports = Ports(api=api_port, flower=flower_port, mlflow=mlflow_port)
+        supervisor = Supervisor(
+            component_commands(settings, ports), {**os.environ, **settings.as_env()}
+        )
+        supervisor.start()
+        if not no_bootstrap:
+            bootstrap(settings, click.echo)
+        click.echo(
+            f"Bullpen is up: API http://127.0.0.1:{api_port}/api/v1/docs · "
+            f"Flower http://127.0.0.1:{flower_port} · MLflow http://127.0.0.1:{mlflow_port} "
+            "· Ctrl-C stops everything"
+        )
+        supervisor.watch()
+    except KeyboardInterrupt:
+        click.echo("stopping")
+    finally:
+        if supervisor is not None:
+            supervisor.stop()
+        if stack is not None:
+            stack.stop()
+        click.echo("stopped")
+
+
+@main.command()
+def init() -> None:
+    """Migrate the database; on an empty one, ingest the sample and train the champions."""
+    from app.db.migrate import upgrade
+    from app.stack.bootstrap import bootstrap
+
+    with resolved_settings() as settings:
+        upgrade(settings.database_url)
+        bootstrap(settings, click.echo)
+
+
+# --- one component each (what docker-compose runs) ----------------------------------------------
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, envvar="BULLPEN_API_PORT")
+@click.option("--workers", default=2, show_default=True)
+def api(host: str, port: int, workers: int) -> None:
+    """The REST API under gunicorn."""
+    with resolved_settings() as settings:
+        exec_component(
+            [
+                sys.executable, "-m", "gunicorn", "app:create_app()",
+                "--bind", f"{host}:{port}", "--workers", str(workers),
+                "--worker-class", "gthread", "--threads", "8",
+                # Long polls hold a thread up to 30 s.
+                "--timeout", "60", "--graceful-timeout", "10",
+            ],
+            settings,
+        )  # fmt: skip
+
+
+@main.command()
+@click.option("--queues", default="predict,features,ingest,training,maintenance", show_default=True)
+@click.option("--concurrency", default=2, show_default=True)
+def worker(queues: str, concurrency: int) -> None:
+    """A Celery worker for the given queues."""
+    name = queues.split(",")[0]
+    with resolved_settings() as settings:
+        exec_component(
+            [
+                sys.executable, "-m", "celery", "-A", "workers.celery_app", "worker",
+                "--queues", queues, "--concurrency", str(concurrency),
+                "--hostname", f"{name}@%h", "--loglevel", "INFO", "--without-gossip",
+            ],
+            settings,
+        )  # fmt: skip
+
+
+@main.command()
+def beat() -> None:
+    """Celery beat (run exactly one)."""
+    with resolved_settings() as settings:
+        schedule = settings.var_dir / "celerybeat-schedule"
+        schedule.parent.mkdir(parents=True, exist_ok=True)
+        exec_component(
+            [
+                sys.executable, "-m", "celery", "-A", "workers.celery_app", "beat",
+                "--schedule", str(schedule), "--loglevel", "INFO",
+            ],
+            settings,
+        )  # fmt: skip
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5555, show_default=True, envvar="BULLPEN_FLOWER_PORT")
+def flower(host: str, port: int) -> None:
+    """Flower, the Celery monitor."""
+    with resolved_settings() as settings:
+        exec_component(
+            [
+                sys.executable, "-m", "celery", "-A", "workers.celery_app", "flower",
+                f"--address={host}", f"--port={port}",
+            ],
+            settings,
+        )  # fmt: skip
+
+
+main.add_command(ingest)
+main.add_command(features)
+main.add_command(ml)

@@ -1,0 +1,71 @@
+"""``bullpen ingest`` and ``bullpen features``."""
+
+from pathlib import Path
+
+import click
+
+from app.cli.common import UserError, resolved_settings
+
+
+@click.group()
+def ingest() -> None:
+    """RAW -> STAGING -> CURATED for a data source; idempotent."""
+
+
+def _ingest(source: str, paths: tuple[Path, ...]) -> None:
+    from app.db.session import session_scope
+    from app.ingest.jobs import INGESTERS
+
+    run = INGESTERS[source]
+    with resolved_settings() as settings, session_scope(settings.database_url) as session:
+        for report in run(session, list(paths)):
+            click.echo(report.summary())
+
+
+_paths = click.argument(
+    "paths", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path)
+)
+
+
+@ingest.command("sbro")
+@_paths
+def ingest_sbro_command(paths: tuple[Path, ...]) -> None:
+    """SBRO odds workbooks (mlb-odds-YYYY.xlsx)."""
+    _ingest("sbro", paths)
+
+
+@ingest.command("retrosheet")
+@_paths
+def ingest_retrosheet_command(paths: tuple[Path, ...]) -> None:
+    """Retrosheet game logs (GLYYYY.TXT or .TXT.gz)."""
+    _ingest("retrosheet", paths)
+
+
+@click.group()
+def features() -> None:
+    """The feature store."""
+
+
+@features.command("refresh")
+@click.option("--season", type=int)
+@click.option("--date", "on_date", type=click.DateTime(["%Y-%m-%d"]))
+@click.option("--game-id", type=int)
+def features_refresh(season: int | None, on_date, game_id: int | None) -> None:
+    """Recompute and store the features of a season, a date or one game."""
+    from app.db.session import session_scope
+    from app.features.pipeline import refresh_features
+    from app.ml.predict import open_feature_store
+
+    if season is None and on_date is None and game_id is None:
+        raise UserError("give --season, --date or --game-id")
+    with resolved_settings() as settings, session_scope(settings.database_url) as session:
+        count = refresh_features(
+            session,
+            open_feature_store(settings),
+            season=season,
+            date=on_date.date() if on_date else None,
+            game_ids=[game_id] if game_id is not None else None,
+        )
+    if count == 0:
+        raise UserError("no stored game matches")
+    click.echo(f"refreshed the features of {count} games")
