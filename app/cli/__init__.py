@@ -53,9 +53,9 @@ def up(api_port: int, flower_port: int, mlflow_port: int, no_bootstrap: bool) ->
             settings = settings.with_urls(stack.start())
         upgrade(settings.database_url)
         ports = Ports(api=api_port, flower=flower_port, mlflow=mlflow_port)
-        supervisor = Supervisor(
-            component_commands(settings, ports), {**os.environ, **settings.as_env()}
-        )
+        # MLflow's server would otherwise start a job runner with dozens of worker processes.
+        env = {**os.environ, **settings.as_env(), "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"}
+        supervisor = Supervisor(component_commands(settings, ports), env)
         supervisor.start()
         if not no_bootstrap:
             bootstrap(settings, click.echo)

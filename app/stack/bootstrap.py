@@ -4,14 +4,15 @@ from collections.abc import Callable
 
 from sqlalchemy import func, select
 
-from app.config import Settings
+from app.config import TARGETS, Settings
 from app.db.session import session_scope
+from app.features.definitions import FEATURE_SET
 from app.features.pipeline import refresh_features
 from app.games.models import Game
 from app.ingest.pipeline import ingest_retrosheet, ingest_sbro
 from app.ml.jobs import stored_seasons
 from app.ml.predict import open_feature_store
-from app.ml.registry import champion_versions
+from app.ml.registry import CHAMPION, client, version_by_alias
 from app.ml.train import train_target
 
 
@@ -33,9 +34,7 @@ def bootstrap(settings: Settings, say: Callable[[str], None]) -> None:
             say(f"features of {season}: {refresh_features(session, store, season=season)} games")
     # Train on every season but the latest, so that the latest stays out of sample.
     training_seasons = seasons[:-1] or seasons
-    for target, version in champion_versions(settings).items():
-        if version is not None:
-            continue
+    for target in stale_targets(settings):
         with session_scope(settings.database_url) as session:
             outcome = train_target(session, settings, target, training_seasons)
         say(
@@ -43,3 +42,14 @@ def bootstrap(settings: Settings, say: Callable[[str], None]) -> None:
             f"{training_seasons[-1]}: {outcome.decision}; held-out log loss "
             f"{outcome.metrics['valid_log_loss']:.4f}"
         )
+
+
+def stale_targets(settings: Settings) -> list[str]:
+    """Targets with no champion, or whose champion was trained on another feature set."""
+    mlflow_client = client(settings)
+    stale = []
+    for target in TARGETS:
+        champion = version_by_alias(mlflow_client, settings.model_name(target), CHAMPION)
+        if champion is None or champion.tags.get("feature_fingerprint") != FEATURE_SET.fingerprint:
+            stale.append(target)
+    return stale
