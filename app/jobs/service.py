@@ -124,7 +124,7 @@ def claim(session: Session, job_id: uuid.UUID, task_id: str) -> Job | None:
         .values(
             status="running",
             claimed_by=task_id,
-            started_at=func.coalesce(Job.started_at, func.now()),
+            started_at=func.now(),  # of this attempt: the reaper judges staleness by it
             attempts=Job.attempts + 1,
         )
         .returning(Job)
@@ -186,9 +186,39 @@ def jobs_to_resend(session: Session, *, unclaimed_for: timedelta) -> list[tuple[
     return [(row.id, row.kind) for row in rows]
 
 
-def reap(database_url: str, send: Sender, *, unclaimed_for: timedelta) -> int:
-    """Re-send every lost job; returns how many the broker accepted."""
+def requeue_stale(session: Session, *, running_for: timedelta, max_attempts: int) -> int:
+    """Put back in the queue jobs whose attempt outlived any task's time limit.
+
+    Such an attempt is dead (Celery kills a task at its hard time limit) and its
+    message was lost with it; a job that used up ``max_attempts`` fails instead.
+    """
+    cutoff = datetime.now(UTC) - running_for
+    stale = (Job.status == "running") & (Job.started_at < cutoff)
+    session.execute(
+        update(Job)
+        .where(stale, Job.attempts >= max_attempts)
+        .values(
+            status="failed",
+            error=f"no attempt finished; gave up after {max_attempts}",
+            finished_at=func.now(),
+        )
+    )
+    return session.execute(
+        update(Job).where(stale).values(status="queued", claimed_by=None, sent_at=None)
+    ).rowcount
+
+
+def reap(
+    database_url: str,
+    send: Sender,
+    *,
+    unclaimed_for: timedelta,
+    running_for: timedelta,
+    max_attempts: int = 3,
+) -> int:
+    """Re-send every lost job (unsent, unclaimed, or stuck running); returns how many were sent."""
     with session_scope(database_url) as session:
+        requeue_stale(session, running_for=running_for, max_attempts=max_attempts)
         lost = jobs_to_resend(session, unclaimed_for=unclaimed_for)
     return sum(dispatch(database_url, job_id, kind, send) for job_id, kind in lost)
 

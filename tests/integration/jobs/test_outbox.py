@@ -4,10 +4,10 @@ import socket
 import time
 import uuid
 from dataclasses import replace
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from app import create_app
 from app.db.session import session_scope
@@ -59,6 +59,7 @@ def test_a_job_submitted_while_the_broker_is_down_is_kept_and_sent_later(seeded,
         seeded.database_url,
         celery_sender(make_celery(seeded)),
         unclaimed_for=timedelta(minutes=2),
+        running_for=timedelta(minutes=35),
     )
 
     assert resent >= 1
@@ -105,3 +106,32 @@ def test_a_cancelled_job_is_not_run(seeded, client, worker):
             .select_from(Prediction)
             .where(Prediction.job_id == uuid.UUID(job_id))
         )
+
+
+def test_a_job_stuck_running_past_every_time_limit_is_run_again(seeded, client, worker):
+    response = client.post("/api/v1/predict", json={"game_id": _a_game_id(client)})
+    job_id = response.get_json()["job_id"]
+    _wait_finished(seeded.database_url, job_id)
+    with session_scope(seeded.database_url) as session:
+        # As if its attempt had died an hour ago together with its message.
+        session.execute(
+            update(Job)
+            .where(Job.id == uuid.UUID(job_id))
+            .values(
+                status="running",
+                claimed_by="a-dead-task",
+                started_at=datetime.now(UTC) - timedelta(hours=1),
+                finished_at=None,
+            )
+        )
+
+    reap(
+        seeded.database_url,
+        celery_sender(make_celery(seeded)),
+        unclaimed_for=timedelta(minutes=2),
+        running_for=timedelta(minutes=35),
+    )
+
+    job = _wait_finished(seeded.database_url, job_id)
+    assert job.status == "succeeded"
+    assert job.claimed_by not in (None, "a-dead-task")
