@@ -7,6 +7,9 @@ decode into one 2-D array), side by side:
 * packed: msgpack ``[fingerprint, computed_at, float64 bytes]`` (what FeatureStore uses)
 * map:    msgpack ``{"fingerprint", "computed_at", "values": {feature name: value}}``
 
+and, for the packed layout, a single get through redis-py's pooled ``Redis.get`` (what the
+store did before it kept a dedicated connection for single reads).
+
 Usage: ``.venv/bin/python bench/bench_feature_store.py`` with ``BULLPEN_FEATURE_STORE_URL``
 (default ``redis://127.0.0.1:6379/13``). Only the benchmark's own keys are touched.
 """
@@ -19,6 +22,7 @@ from collections.abc import Callable
 import msgpack
 import numpy as np
 import redis
+from redis.utils import HIREDIS_AVAILABLE
 
 from app.features.definitions import FEATURE_SET, FeatureSet
 from app.features.store import FeatureStore, decode_features, encode_features
@@ -114,6 +118,10 @@ def main() -> None:
         picks = iter(rng.choice(game_ids, size=10 * SINGLE_GETS).tolist())
         single_packed = median_us(lambda: packed.get(next(picks)), SINGLE_GETS)
         single_mapped = median_us(lambda: mapped.get(next(picks)), SINGLE_GETS)
+        # The same packed read through redis-py's pooled client.get, which the store bypasses.
+        single_pooled = median_us(
+            lambda: decode_features(client.get(packed.key(next(picks))), BENCH_SET), SINGLE_GETS
+        )
         bulk_packed = median_us(lambda: packed.get_many(game_ids), BULK_REPEATS) / GAMES
         bulk_mapped = median_us(lambda: mapped.get_many(game_ids), BULK_REPEATS) / GAMES
 
@@ -143,6 +151,8 @@ def main() -> None:
     print(f"{'metric':<38} {'packed':>10} {'map':>10}")
     for label, packed_value, mapped_value, spec in rows:
         print(f"{label:<38} {packed_value:>10{spec}} {mapped_value:>10{spec}}")
+    print(f"packed single get via pooled redis.Redis.get + decode: {single_pooled:.1f} µs")
+    print(f"redis-py parser: {'hiredis' if HIREDIS_AVAILABLE else 'pure Python'}")
 
 
 if __name__ == "__main__":

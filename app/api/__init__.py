@@ -31,13 +31,16 @@ class Api(SmorestApi):
 
 def init_api(app: Flask) -> None:
     """Register the blueprints, the health endpoints and the API-key check on ``app``."""
-    from app.api import games, health, jobs, predict
+    from app.api import data, games, health, jobs, predict
+    from app.api import features as features_api
+    from app.api import ingest as ingest_api
+    from app.api import models as models_api
 
     api = Api(app)
     api.spec.components.security_scheme(
         "bearer", {"type": "http", "scheme": "bearer", "description": "BULLPEN_API_KEYS key"}
     )
-    for module in (predict, jobs, games):
+    for module in (predict, jobs, games, data, ingest_api, models_api, features_api):
         api.register_blueprint(module.blp, url_prefix=f"/api/v1{module.URL_PREFIX}")
     api.register_blueprint(health.blp)
     app.before_request(check_api_key)

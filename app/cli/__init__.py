@@ -35,6 +35,7 @@ def main(verbose: bool) -> None:
 def up(api_port: int, flower_port: int, mlflow_port: int, no_bootstrap: bool) -> None:
     """API, workers, beat, Flower and the MLflow UI in one process tree; Ctrl-C stops all."""
     from app.db.migrate import upgrade
+    from app.ml.registry import client as mlflow_client
     from app.stack.bootstrap import bootstrap
     from app.stack.embedded import EmbeddedStack
     from app.stack.supervisor import Ports, Supervisor, component_commands, interrupt_on_sigterm
@@ -52,6 +53,8 @@ def up(api_port: int, flower_port: int, mlflow_port: int, no_bootstrap: bool) ->
             click.echo(f"starting the embedded PostgreSQL and Redis under {settings.var_dir}")
             settings = settings.with_urls(stack.start())
         upgrade(settings.database_url)
+        # Create the MLflow store before its server and the bootstrap race to create it.
+        mlflow_client(settings)
         ports = Ports(api=api_port, flower=flower_port, mlflow=mlflow_port)
         # MLflow's server would otherwise start a job runner with dozens of worker processes.
         env = {**os.environ, **settings.as_env(), "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"}

@@ -14,12 +14,16 @@ def ingest() -> None:
 
 def _ingest(source: str, paths: tuple[Path, ...]) -> None:
     from app.db.session import session_scope
-    from app.ingest.jobs import INGESTERS
+    from app.ingest.jobs import INGEST_USER_ERRORS, INGESTERS
 
     run = INGESTERS[source]
-    with resolved_settings() as settings, session_scope(settings.database_url) as session:
-        for report in run(session, list(paths)):
-            click.echo(report.summary())
+    try:
+        with resolved_settings() as settings, session_scope(settings.database_url) as session:
+            reports = run(session, list(paths))
+    except INGEST_USER_ERRORS as error:
+        raise UserError(str(error)) from None
+    for report in reports:
+        click.echo(report.summary())
 
 
 _paths = click.argument(
@@ -39,6 +43,45 @@ def ingest_sbro_command(paths: tuple[Path, ...]) -> None:
 def ingest_retrosheet_command(paths: tuple[Path, ...]) -> None:
     """Retrosheet game logs (GLYYYY.TXT or .TXT.gz)."""
     _ingest("retrosheet", paths)
+
+
+@ingest.command("lines")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+def ingest_lines_command(paths: tuple[Path, ...]) -> None:
+    """Line histories: NAME_games.csv + NAME_lines.csv[.gz] pairs, or folders holding them.
+
+    Either file of a pair finds its partner next to it. Ingest the season's odds workbook
+    first: lines join to its curated games.
+    """
+    _ingest("lines", paths)
+
+
+@ingest.command("splits")
+@_paths
+def ingest_splits_command(paths: tuple[Path, ...]) -> None:
+    """Betting splits CSV files (format: docs/betting-splits.md)."""
+    _ingest("splits", paths)
+
+
+@ingest.command("quality")
+@click.option("--season", type=int, help="One season (default: every season with data).")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+def ingest_quality_command(season: int | None, as_json: bool) -> None:
+    """The data-quality report per season: curated games, rule firings, joins, coverage."""
+    import json
+
+    from app.db.session import session_scope
+    from app.ingest.quality import format_report, quality_report
+
+    with resolved_settings() as settings, session_scope(settings.database_url) as session:
+        reports = quality_report(session, season)
+    if not reports:
+        raise UserError(f"no data for season {season}" if season else "no data ingested yet")
+    if as_json:
+        click.echo(json.dumps(reports, indent=2))
+    else:
+        for report in reports:
+            click.echo(format_report(report))
 
 
 @click.group()

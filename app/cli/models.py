@@ -1,4 +1,4 @@
-"""``bullpen ml``: train, predict, health."""
+"""``bullpen ml``: train, backtest, evaluate, promote, predict, health."""
 
 import click
 
@@ -96,3 +96,121 @@ def ml_test_connection() -> None:
             click.echo(f"{name:13s} ok")
         client(settings).search_experiments(max_results=1)
         click.echo("mlflow        ok")
+
+
+@ml.command("backtest")
+@click.option("--season", type=int, required=True, help="the season to predict, e.g. 2019")
+@click.option("--json", "json_path", type=click.Path(dir_okay=False), help="write JSON here")
+@click.option("--html", "html_path", type=click.Path(dir_okay=False), help="write HTML here")
+def ml_backtest(season: int, json_path: str | None, html_path: str | None) -> None:
+    """Walk-forward: fit on the seasons before SEASON, predict SEASON, compare with the market."""
+    from pathlib import Path
+
+    from app.db.session import session_scope
+    from app.ml.backtest import backtest, dumps
+    from app.ml.train import NotEnoughData
+
+    with resolved_settings() as settings, session_scope(settings.database_url) as session:
+        try:
+            result = backtest(session, settings, season, say=lambda line: click.echo(line))
+        except NotEnoughData as error:
+            raise UserError(str(error)) from None
+    _echo_backtest(result.to_dict())
+    if json_path:
+        Path(json_path).write_text(dumps(result))
+        click.echo(f"wrote {json_path}")
+    if html_path:
+        from app.ml.report import render_html
+
+        Path(html_path).write_text(render_html(result))
+        click.echo(f"wrote {html_path}")
+
+
+def _echo_backtest(body: dict) -> None:
+    def number(value: float | None, digits: int = 5) -> str:
+        return "-" if value is None else f"{value:.{digits}f}"
+
+    click.echo(
+        f"{'target':12s} {'n':>5s} {'model LL':>9s} {'open LL':>9s} {'close LL':>9s} "
+        f"{'ECE':>7s} {'AUC':>7s} {'bets':>5s} {'ROI':>8s} {'CLV':>8s}"
+    )
+    for target, t in body["targets"].items():
+        model = t["model"] or {}
+        betting = t["betting"] or {}
+        click.echo(
+            f"{target:12s} {t['n']:5d} {number(model.get('log_loss')):>9s} "
+            f"{number((t['market_open'] or {}).get('log_loss')):>9s} "
+            f"{number((t['market_close'] or {}).get('log_loss')):>9s} "
+            f"{number(model.get('ece'), 4):>7s} {number(model.get('auc'), 4):>7s} "
+            f"{betting.get('bets', 0):5d} {number(betting.get('roi'), 4):>8s} "
+            f"{number(betting.get('mean_clv'), 4):>8s}"
+        )
+
+
+@ml.command("evaluate")
+@click.argument("name")
+@click.option("--version", help="a version number (default: the champion)")
+def ml_evaluate(name: str, version: str | None) -> None:
+    """A registered model NAME (or target) against the market on the games it was not fitted on."""
+    import json
+
+    from app.db.session import session_scope
+    from app.ml.backtest import evaluate_version
+    from app.ml.train import NotEnoughData
+
+    with resolved_settings() as settings:
+        target, model_name = _resolve(settings, name)
+        version = version or _champion(settings, model_name)
+        with session_scope(settings.database_url) as session:
+            try:
+                evaluation, details = evaluate_version(session, settings, target, version)
+            except (NotEnoughData, ValueError) as error:
+                raise UserError(str(error)) from None
+            except registry_errors() as error:
+                raise UserError(f"{model_name} v{version}: {error}") from None
+    body = {**details, **evaluation.to_dict()}
+    body.pop("bankroll_curve", None)
+    click.echo(json.dumps(body, indent=2))
+
+
+@ml.command("promote")
+@click.argument("name")
+@click.argument("version")
+def ml_promote(name: str, version: str) -> None:
+    """Make VERSION of model NAME (or of a target) the champion."""
+    from app.ml.registry import promote
+
+    with resolved_settings() as settings:
+        target, model_name = _resolve(settings, name)
+        try:
+            decision = promote(settings, target, version, "promoted by hand (bullpen ml promote)")
+        except ValueError as error:
+            raise UserError(str(error)) from None
+        except registry_errors() as error:
+            raise UserError(f"{model_name} v{version}: {error}") from None
+    click.echo(f"{model_name} {decision}")
+
+
+def registry_errors() -> tuple[type[Exception], ...]:
+    from mlflow.exceptions import MlflowException
+
+    return (MlflowException,)
+
+
+def _resolve(settings, name: str) -> tuple[str, str]:
+    from app.ml.registry import resolve_model_name
+
+    try:
+        return resolve_model_name(settings, name)
+    except KeyError:
+        choices = ", ".join(f"{t} / {settings.model_name(t)}" for t in TARGETS)
+        raise UserError(f"unknown model {name!r}: one of {choices}") from None
+
+
+def _champion(settings, model_name: str) -> str:
+    from app.ml.registry import CHAMPION, client, version_by_alias
+
+    champion = version_by_alias(client(settings), model_name, CHAMPION)
+    if champion is None:
+        raise UserError(f"{model_name} has no champion; give --version")
+    return str(champion.version)

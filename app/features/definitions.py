@@ -4,11 +4,23 @@ A model is trained on one feature set and must refuse vectors of any other: comp
 :attr:`FeatureSet.fingerprint`, a hash of the set's name, version and ordered feature
 names. Changing the meaning, order or membership of features requires a new version.
 
-``core`` v1 holds only honest pre-game information: the game's own opening prices and
-team form from games on strictly earlier dates of the same season (see
-:mod:`app.features.pipeline`). Win rates are shrunk toward .500 with a prior worth
-``PRIOR_GAMES`` games: ``(wins + PRIOR_GAMES / 2) / (games + PRIOR_GAMES)``, so a team
-with no games yet is at exactly .500 and a 3-0 start is 0.615, not 1.0.
+``core`` v2 holds only information known before a game's CUTOFF (computed in
+:mod:`app.features.pipeline`):
+
+* the cutoff is ``BULLPEN_FEATURE_CUTOFF_MINUTES`` (default 60) before ``start_time``
+  where the first pitch is known, else the start (00:00 UTC) of the game's date;
+* team, head-to-head and pitcher history uses final games on STRICTLY EARLIER dates of
+  the same season: same-day games are never history (SBRO has dates, not times, so
+  game 1 of a doubleheader may not have finished before game 2's cutoff);
+* line snapshots and betting splits count only when captured strictly before the cutoff;
+* the game's own opening prices (SBRO) are pre-game information and are used as is.
+
+Missing is NaN, never a zero pretending to be data. Counts (games played, starts) are
+true zeros when the history is empty. Win rates are shrunk toward .500 with a prior
+worth ``PRIOR_GAMES`` games: ``(wins + PRIOR_GAMES / 2) / (games + PRIOR_GAMES)``, so a
+team with no games yet is at exactly .500 and a 3-0 start is 0.615, not 1.0. A starting
+pitcher's debut (no earlier start this season) has ``*_sp_starts`` = 0 and NaN for the
+rest of his features: the count is the indicator, there is no invented prior.
 """
 
 import hashlib
@@ -18,6 +30,19 @@ from functools import cached_property
 
 PRIOR_GAMES = 10
 LAST_N_GAMES = 10
+FORM_WINDOWS = (LAST_N_GAMES, 30)
+GAMES_WINDOW_DAYS = 7
+PYTHAG_EXPONENT = 1.83
+PITCHER_RECENT_STARTS = 3
+DEFAULT_CUTOFF_MINUTES = 60
+# A steam move: the de-vigged home win probability moves by at least STEAM_PROB_MOVE
+# (or the total by at least STEAM_TOTAL_MOVE runs) within STEAM_WINDOW_MINUTES.
+STEAM_WINDOW_MINUTES = 15
+STEAM_PROB_MOVE = 0.02
+STEAM_TOTAL_MOVE = 0.5
+# Reverse line movement needs the line to have moved at least this far from its open.
+RLM_PROB_MOVE = 0.01
+RLM_TOTAL_MOVE = 0.5
 
 
 @dataclass(frozen=True)
@@ -63,40 +88,12 @@ class FeatureSet:
         return len(self.features)
 
 
-def _team_features(side: str) -> tuple[FeatureDef, ...]:
-    team = f"{side} team"
+def _shrunk(what: str) -> str:
+    return f"{what}, shrunk: (wins + {PRIOR_GAMES // 2}) / (games + {PRIOR_GAMES})"
+
+
+def _market_features() -> tuple[FeatureDef, ...]:
     return (
-        FeatureDef(
-            f"{side}_win_rate",
-            f"{team}'s season-to-date win rate before the game's date, shrunk toward .500: "
-            f"(wins + {PRIOR_GAMES // 2}) / (games + {PRIOR_GAMES})",
-        ),
-        FeatureDef(
-            f"{side}_last{LAST_N_GAMES}_win_rate",
-            f"{team}'s win rate over its last {LAST_N_GAMES} games this season before the "
-            "game's date (fewer if it has played fewer); NaN before its first game",
-        ),
-        FeatureDef(
-            f"{side}_run_diff_per_game",
-            f"{team}'s season-to-date (runs scored - runs allowed) per game; NaN before its "
-            "first game",
-        ),
-        FeatureDef(
-            f"{side}_games_played",
-            f"games {team} has completed this season on dates before the game's date",
-        ),
-        FeatureDef(
-            f"{side}_rest_days",
-            f"days between {team}'s previous game this season and this game's date "
-            "(1 = played yesterday); NaN before its first game",
-        ),
-    )
-
-
-FEATURE_SET = FeatureSet(
-    name="core",
-    version=1,
-    features=(
         FeatureDef(
             "ml_open_home_prob",
             "home win probability from the opening moneyline, de-vigged multiplicatively",
@@ -112,23 +109,235 @@ FEATURE_SET = FeatureSet(
             "NaN when the total or either price is missing",
         ),
         FeatureDef(
+            "total_open_overround",
+            "opening total's overround: sum of raw implied over/under probabilities - 1",
+        ),
+        FeatureDef(
             "run_line_home",
             "the home side's run line (e.g. -1.5 as favourite, +1.5 as underdog): the line a "
             "home_spread prediction is graded against, so the model must know it; SBRO keeps "
             "only the closing run line, whose side follows the moneyline favourite; NaN when "
-            "missing (seasons before 2014)",
+            "missing (seasons before 2014). Its closing PRICES are after the cutoff and unused",
         ),
+    )
+
+
+def _line_features() -> tuple[FeatureDef, ...]:
+    before = "in the line history before the cutoff"
+    return (
+        FeatureDef(
+            "line_snapshots",
+            f"number of line snapshots {before}; NaN when the game has none",
+        ),
+        FeatureDef(
+            "ml_cut_home_prob",
+            f"de-vigged home win probability of the last moneyline {before}; NaN without one",
+        ),
+        FeatureDef(
+            "ml_move_home_prob",
+            "ml_cut_home_prob minus the de-vigged home probability of the first moneyline of "
+            "the line history (its open): movement toward the home side is positive",
+        ),
+        FeatureDef("total_cut", f"the last total (runs) {before}; NaN without one"),
+        FeatureDef("total_move", "total_cut minus the first total of the line history (runs)"),
+        FeatureDef(
+            "total_cut_over_prob",
+            f"de-vigged over probability of the last priced total {before}",
+        ),
+        FeatureDef(
+            "rl_cut_home_prob",
+            f"de-vigged probability that the home side covers its run line, from the last "
+            f"priced run line {before}",
+        ),
+        FeatureDef(
+            "ml_steam_net",
+            f"steam moves on the moneyline {before}, toward home minus toward away; a steam "
+            f"move starts when the de-vigged home probability has moved by at least "
+            f"{STEAM_PROB_MOVE} within {STEAM_WINDOW_MINUTES} minutes (consecutive snapshots "
+            "in the same direction are one move); NaN without a moneyline history",
+        ),
+        FeatureDef(
+            "total_steam_net",
+            f"steam moves on the total {before}, up minus down; a steam move starts when the "
+            f"total has moved by at least {STEAM_TOTAL_MOVE} runs within "
+            f"{STEAM_WINDOW_MINUTES} minutes; NaN without a total history",
+        ),
+    )
+
+
+def _split_features() -> tuple[FeatureDef, ...]:
+    last = "in the last betting split captured before the cutoff"
+    return (
+        FeatureDef(
+            "ml_home_bets_pct",
+            f"share of moneyline bets on the home side (0-100) {last}; NaN without splits",
+        ),
+        FeatureDef(
+            "ml_home_money_minus_bets",
+            f"home share of moneyline money minus home share of bets (percentage points) {last}",
+        ),
+        FeatureDef(
+            "ml_rlm_home",
+            "reverse line movement on the moneyline: +1 when most bets are on the away side "
+            f"but ml_move_home_prob >= {RLM_PROB_MOVE}, -1 for the mirror case, 0 otherwise; "
+            "NaN without splits or without a line history",
+        ),
+        FeatureDef(
+            "total_over_bets_pct",
+            f"share of total bets on the over (0-100) {last}; NaN without splits",
+        ),
+        FeatureDef(
+            "total_rlm_over",
+            "reverse line movement on the total: +1 when most bets are on the under but "
+            f"total_move >= {RLM_TOTAL_MOVE}, -1 for the mirror case, 0 otherwise; NaN "
+            "without splits or without a line history",
+        ),
+    )
+
+
+def _temporal_features() -> tuple[FeatureDef, ...]:
+    return (
+        FeatureDef("month", "calendar month of the game's date (1-12)"),
+        FeatureDef(
+            "is_night",
+            "1 for a night game, 0 for a day game, from Retrosheet; NaN where not known "
+            "(games without a game log, games not yet played unless the source gives it)",
+        ),
+        FeatureDef(
+            "game_number",
+            "0 for a single game, 1 or 2 for the first or second game of a doubleheader",
+        ),
+    )
+
+
+def _team_features(side: str) -> tuple[FeatureDef, ...]:
+    team = f"{side} team"
+    season = f"{team}'s season to date before the game's date"
+    none_yet = "NaN before its first game"
+    windows = tuple(
+        definition
+        for window in FORM_WINDOWS
+        for definition in (
+            FeatureDef(
+                f"{side}_last{window}_win_rate",
+                f"{team}'s win rate over its last {window} games this season before the "
+                f"game's date (fewer if it has played fewer); {none_yet}",
+            ),
+            FeatureDef(
+                f"{side}_last{window}_runs_scored",
+                f"{team}'s runs scored per game over its last {window} games; {none_yet}",
+            ),
+            FeatureDef(
+                f"{side}_last{window}_runs_allowed",
+                f"{team}'s runs allowed per game over its last {window} games; {none_yet}",
+            ),
+            FeatureDef(
+                f"{side}_last{window}_pythag",
+                f"{team}'s Pythagorean win expectation RS^{PYTHAG_EXPONENT} / (RS^"
+                f"{PYTHAG_EXPONENT} + RA^{PYTHAG_EXPONENT}) over its last {window} games; "
+                f"{none_yet} or while it has neither scored nor allowed a run",
+            ),
+        )
+        # Runs scored/allowed over the short window only; the long one has its Pythagorean.
+        if window == LAST_N_GAMES or "_runs_" not in definition.name
+    )
+    venue = "home games" if side == "home" else "away games"
+    return (
+        FeatureDef(f"{side}_win_rate", _shrunk(f"{season}: win rate")),
+        FeatureDef(
+            f"{side}_run_diff_per_game", f"{season}: (runs scored - allowed) per game; {none_yet}"
+        ),
+        FeatureDef(f"{side}_runs_scored_per_game", f"{season}: runs scored per game; {none_yet}"),
+        FeatureDef(f"{side}_runs_allowed_per_game", f"{season}: runs allowed per game; {none_yet}"),
+        FeatureDef(
+            f"{side}_pythag",
+            f"{season}: Pythagorean win expectation (exponent "
+            f"{PYTHAG_EXPONENT}); {none_yet} or while it has neither scored nor allowed",
+        ),
+        FeatureDef(
+            f"{side}_games_played",
+            f"games {team} has completed this season on dates before the game's date",
+        ),
+        *windows,
+        FeatureDef(f"{side}_{side}_win_rate", _shrunk(f"{season}: win rate in its {venue}")),
+        FeatureDef(
+            f"{side}_rest_days",
+            f"days between {team}'s previous game this season and this game's date "
+            f"(1 = played yesterday); {none_yet}",
+        ),
+        FeatureDef(
+            f"{side}_games_last{GAMES_WINDOW_DAYS}d",
+            f"games {team} completed in the {GAMES_WINDOW_DAYS} days before the game's date",
+        ),
+        FeatureDef(
+            f"{side}_win_streak",
+            f"{team}'s current streak before the game's date: +n after n straight wins, -n "
+            "after n straight losses (a tie ends a streak: 0); 0 before its first game",
+        ),
+        FeatureDef(
+            f"{side}_venue_streak",
+            f"consecutive {venue} {team} has played immediately before this game (a "
+            f"{'homestand' if side == 'home' else 'road trip'} so far); 0 when its previous "
+            "game was at the other venue or it has not played",
+        ),
+    )
+
+
+def _head_to_head_features() -> tuple[FeatureDef, ...]:
+    return (
+        FeatureDef(
+            "h2h_games",
+            "games between the two teams this season (either venue) before the game's date",
+        ),
+        FeatureDef(
+            "h2h_home_win_rate",
+            _shrunk("the home team's win rate against the away team in those games"),
+        ),
+    )
+
+
+def _pitcher_features(side: str) -> tuple[FeatureDef, ...]:
+    pitcher = f"{side} starting pitcher (Retrosheet id)"
+    debut = "NaN at his first start of the season or when the starter is unknown"
+    return (
+        FeatureDef(
+            f"{side}_sp_starts",
+            f"starts of the {pitcher} this season before the game's date; 0 = his first "
+            "start of the season (debut indicator); NaN when the starter is unknown",
+        ),
+        FeatureDef(
+            f"{side}_sp_rest_days",
+            f"days since the {pitcher}'s previous start this season; {debut}",
+        ),
+        FeatureDef(
+            f"{side}_sp_runs_allowed_last{PITCHER_RECENT_STARTS}",
+            f"runs allowed by his team per game in the {pitcher}'s last "
+            f"{PITCHER_RECENT_STARTS} starts this season (fewer if fewer); {debut}",
+        ),
+        FeatureDef(
+            f"{side}_sp_runs_allowed_per_start",
+            f"runs allowed by his team per game in all of the {pitcher}'s starts this season; "
+            f"{debut}",
+        ),
+        FeatureDef(
+            f"{side}_sp_team_win_rate",
+            _shrunk(f"his team's win rate in the {pitcher}'s starts this season"),
+        ),
+    )
+
+
+FEATURE_SET = FeatureSet(
+    name="core",
+    version=2,
+    features=(
+        *_market_features(),
+        *_line_features(),
+        *_split_features(),
+        *_temporal_features(),
         *_team_features("home"),
         *_team_features("away"),
-        FeatureDef(
-            "home_home_win_rate",
-            "home team's season-to-date win rate in its home games before the game's date, "
-            f"shrunk: (wins + {PRIOR_GAMES // 2}) / (games + {PRIOR_GAMES})",
-        ),
-        FeatureDef(
-            "away_away_win_rate",
-            "away team's season-to-date win rate in its away games before the game's date, "
-            f"shrunk: (wins + {PRIOR_GAMES // 2}) / (games + {PRIOR_GAMES})",
-        ),
+        *_head_to_head_features(),
+        *_pitcher_features("home"),
+        *_pitcher_features("away"),
     ),
 )

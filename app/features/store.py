@@ -15,9 +15,19 @@ TTL policy: features of final (historical) games never change, so backfills writ
 with ``ttl_seconds=None`` (no expiry). Features of upcoming games are recomputed by the
 beat as results of earlier games arrive; that store uses ``UPCOMING_TTL_SECONDS``
 (2 days) so keys of postponed or abandoned games disappear on their own. A missing key
-is recomputed on demand by the caller (``app.features.pipeline.refresh_features``).
+is recomputed on demand by prediction jobs (``app.features.pipeline.refresh_features``);
+``GET /api/v1/features/{game_id}`` only reads and answers 404 for it. A new feature-set
+version writes new keys (the version is in the key); the old version's keys stay until
+deleted, so models of both versions can be served during a switch.
+
+Speed (``bench/bench_feature_store.py``): single reads use a dedicated connection per
+process instead of redis-py's pooled ``get`` (see :meth:`FeatureStore._get_raw`); bulk
+reads pipeline one MGET per ``chunk_size`` keys and decode all vectors with one
+``np.frombuffer``. The ``hiredis`` parser speeds up both.
 """
 
+import os
+import threading
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -26,6 +36,7 @@ from typing import Any, Protocol
 import msgpack
 import numpy as np
 import pandas as pd
+import redis
 
 from app.features.definitions import FeatureSet
 
@@ -108,6 +119,11 @@ class FeatureStore:
         self.ttl_seconds = ttl_seconds
         self.chunk_size = chunk_size
         self._key_prefix = f"features:{feature_set.name}:v{feature_set.version}:"
+        # Single reads go over a connection of their own (see _get_raw); None until used.
+        self._pool = getattr(redis_client, "connection_pool", None)
+        self._connection: Any = None
+        self._connection_pid = 0
+        self._lock = threading.Lock()
 
     def key(self, game_id: int) -> str:
         """The Redis key of a game's features."""
@@ -132,7 +148,7 @@ class FeatureStore:
 
     def get(self, game_id: int) -> FeatureVector | None:
         """One game's features, or None when not stored."""
-        raw = self.redis.get(self.key(game_id))
+        raw = self._get_raw(self.key(game_id))
         if raw is None:
             return None
         values, computed_at = decode_features(raw, self.feature_set)
@@ -152,6 +168,36 @@ class FeatureStore:
             pipe.mget([self.key(game_id) for game_id in ids[start : start + self.chunk_size]])
         raws = [raw for chunk in (pipe.execute() if len(ids) else []) for raw in chunk]
         return self._decode_many(ids, raws)
+
+    def close(self) -> None:
+        """Close the single-read connection (the client's pool is the caller's)."""
+        with self._lock:
+            if self._connection is not None:
+                self._connection.disconnect()
+                self._connection = None
+
+    def _get_raw(self, key: str) -> bytes | None:
+        """GET over a dedicated connection, skipping redis-py's per-command pool checkout.
+
+        A pooled ``redis.Redis.get`` spends most of its time outside the round trip
+        (checkout, retry wrapper, release); ``bench/bench_feature_store.py`` measures both.
+        The connection is per process (re-made after a fork) and guarded by a lock for
+        threaded servers; a dropped connection is retried once on a fresh socket.
+        """
+        if self._pool is None:
+            return self.redis.get(key)
+        with self._lock:
+            if self._connection is None or self._connection_pid != os.getpid():
+                self._connection = self._pool.make_connection()
+                self._connection_pid = os.getpid()
+            connection = self._connection
+            try:
+                connection.send_command("GET", key)
+                return connection.read_response()
+            except (redis.ConnectionError, redis.TimeoutError):
+                connection.disconnect()
+                connection.send_command("GET", key)
+                return connection.read_response()
 
     def _decode_many(self, ids: np.ndarray, raws: Sequence[bytes | None]) -> FeatureMatrix:
         width = len(self.feature_set)

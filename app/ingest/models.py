@@ -30,8 +30,11 @@ from app.db.base import Base
 __all__ = [
     "IngestedFile",
     "QuarantinedRow",
+    "RawLineRow",
     "RawRetrosheetRow",
     "RawSbroRow",
+    "RawSplitRow",
+    "StagingLineGame",
     "StagingRetrosheetGame",
     "StagingSbroGame",
 ]
@@ -44,7 +47,7 @@ class IngestedFile(Base):
     __table_args__ = (UniqueConstraint("source", "sha256"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    source: Mapped[str] = mapped_column(String(16))  # "sbro" or "retrosheet"
+    source: Mapped[str] = mapped_column(String(16))  # sbro, retrosheet, lines, splits
     path: Mapped[str] = mapped_column(String(1024))
     file_name: Mapped[str] = mapped_column(String(255))
     sha256: Mapped[str] = mapped_column(String(64))
@@ -180,3 +183,66 @@ class QuarantinedRow(Base):
     game_key: Mapped[str | None] = mapped_column(String(32))  # set when the game was curated
     raw: Mapped[list[dict[str, Any]]] = mapped_column(JSONB)  # [{"row_number", "cells"}]
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class RawLineRow(Base):
+    """A row of a line-history pair verbatim: a game (``part`` "games") or a line ("lines").
+
+    A line row points to the snapshot it became; a game row is staged in ``staging_line_games``.
+    """
+
+    __tablename__ = "raw_line_rows"
+    __table_args__ = (UniqueConstraint("file_id", "part", "row_number"),)
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    file_id: Mapped[int] = mapped_column(ForeignKey("ingested_files.id", ondelete="CASCADE"))
+    part: Mapped[str] = mapped_column(String(8))
+    row_number: Mapped[int] = mapped_column(Integer)  # 1-based data row (header excluded)
+    fields: Mapped[list[str]] = mapped_column(JSONB)
+    snapshot_id: Mapped[int | None] = mapped_column(
+        ForeignKey("odds_snapshots.id", ondelete="SET NULL"), index=True
+    )
+
+
+class StagingLineGame(Base):
+    """A typed game of a line-history file; ``game_id`` is the curated game it joined."""
+
+    __tablename__ = "staging_line_games"
+    __table_args__ = (UniqueConstraint("file_id", "game_idx"),)
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    file_id: Mapped[int] = mapped_column(ForeignKey("ingested_files.id", ondelete="CASCADE"))
+    raw_row_id: Mapped[int] = mapped_column(ForeignKey("raw_line_rows.id", ondelete="CASCADE"))
+    game_id: Mapped[int | None] = mapped_column(
+        ForeignKey("games.id", ondelete="SET NULL"), index=True
+    )
+    book: Mapped[str] = mapped_column(String(16))
+    season: Mapped[int] = mapped_column(SmallInteger, index=True)
+    game_idx: Mapped[int] = mapped_column(Integer)
+    source_game_id: Mapped[str | None] = mapped_column(String(16))  # not used to join
+    event_time: Mapped[datetime] = mapped_column(DateTime(timezone=True))  # as in the file
+    start_time: Mapped[datetime] = mapped_column(DateTime(timezone=True))  # true UTC
+    game_date: Mapped[date] = mapped_column(Date)  # local (US Eastern) date of start_time
+    doubleheader_game: Mapped[int] = mapped_column(SmallInteger)
+    away_team: Mapped[str] = mapped_column(String(3))
+    home_team: Mapped[str] = mapped_column(String(3))
+    away_pitcher: Mapped[str | None] = mapped_column(String(64))
+    home_pitcher: Mapped[str | None] = mapped_column(String(64))
+    away_score: Mapped[int] = mapped_column(SmallInteger)
+    home_score: Mapped[int] = mapped_column(SmallInteger)
+    lines: Mapped[int] = mapped_column(Integer)  # line rows of this game in the file
+
+
+class RawSplitRow(Base):
+    """A betting-splits CSV row verbatim, and the curated split it became."""
+
+    __tablename__ = "raw_split_rows"
+    __table_args__ = (UniqueConstraint("file_id", "row_number"),)
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    file_id: Mapped[int] = mapped_column(ForeignKey("ingested_files.id", ondelete="CASCADE"))
+    row_number: Mapped[int] = mapped_column(Integer)  # 1-based data row (header excluded)
+    fields: Mapped[dict[str, str | None]] = mapped_column(JSONB)
+    split_id: Mapped[int | None] = mapped_column(
+        ForeignKey("betting_splits.id", ondelete="SET NULL"), index=True
+    )

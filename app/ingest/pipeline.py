@@ -80,7 +80,8 @@ class FileReport:
     """What ingesting one file did.
 
     ``quarantined`` counts rejected rows or games by rule; ``corrections`` counts rule
-    firings that nulled or corrected a value of a curated game. A file whose content was
+    firings that nulled or corrected a value of a curated game (for line histories and
+    splits, both count source rows). A file whose content was
     ingested before is skipped: ``skipped_unchanged`` is True and every count is zero.
     """
 
@@ -91,6 +92,11 @@ class FileReport:
     retrosheet_match_rate: float | None = None
     skipped_unchanged: bool = False
     corrections: dict[str, int] = field(default_factory=dict)
+    # Line histories: the share of the file's games joined to curated games, snapshots written.
+    line_join_rate: float | None = None
+    snapshots: int | None = None
+    # Betting splits: rows written to betting_splits.
+    splits: int | None = None
 
     def summary(self) -> str:
         """One line for a terminal: the file, its counts, rows quarantined by rule."""
@@ -106,6 +112,12 @@ class FileReport:
             parts.append(f"values nulled or corrected: {fixed}")
         if self.retrosheet_match_rate is not None:
             parts.append(f"Retrosheet match rate {self.retrosheet_match_rate:.2%}")
+        if self.snapshots is not None:
+            parts.append(f"{self.snapshots} line snapshots")
+        if self.line_join_rate is not None:
+            parts.append(f"games joined {self.line_join_rate:.2%}")
+        if self.splits is not None:
+            parts.append(f"{self.splits} splits")
         return f"{name}: " + "; ".join(parts)
 
 

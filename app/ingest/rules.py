@@ -123,6 +123,102 @@ RETROSHEET_DUPLICATE_GAME = _rule(
     "retrosheet_duplicate_game_id", Action.REJECTED, "a second line with the same game id"
 )
 
+# --- Line-history (Pinnacle) rules ---------------------------------------------------------
+LINES_EVENT_TIME_SHIFTED = _rule(
+    "lines_event_time_shifted",
+    Action.CORRECTED,
+    "event times run ~3 h late: shifted by the file's measured offset (last line = first pitch)",
+)
+LINES_NOT_A_TEAM = _rule(
+    "lines_not_a_team", Action.REJECTED, "a team name with no canonical code (e.g. All-Star game)"
+)
+LINES_UNPARSEABLE_GAME = _rule(
+    "lines_unparseable_game_row", Action.REJECTED, "game row with an unreadable time, id or score"
+)
+LINES_DUPLICATE_GAME_IDX = _rule(
+    "lines_duplicate_game_idx", Action.REJECTED, "a second game row with the same game_idx"
+)
+LINES_GAME_UNMATCHED = _rule(
+    "lines_game_unmatched",
+    Action.REJECTED,
+    "no curated game with these teams and score on the local date (or a day either side)",
+)
+LINES_SCORE_DISAGREES = _rule(
+    "lines_score_disagrees",
+    Action.CORRECTED,
+    "the one game of these teams on that date has another score: joined, curated score kept",
+)
+LINES_OF_REJECTED_GAME = _rule(
+    "lines_of_rejected_game", Action.REJECTED, "line of a game that was rejected or not matched"
+)
+LINES_UNKNOWN_GAME_IDX = _rule(
+    "lines_unknown_game_idx", Action.REJECTED, "line whose game_idx has no game row"
+)
+LINES_UNPARSEABLE_LINE = _rule(
+    "lines_unparseable_line", Action.REJECTED, "line with an unreadable timestamp or number"
+)
+LINES_DUPLICATE_TIMESTAMP = _rule(
+    "lines_duplicate_timestamp", Action.REJECTED, "a second line of a game at the same instant"
+)
+LINES_AFTER_FIRST_PITCH = _rule(
+    "lines_after_first_pitch",
+    Action.REJECTED,
+    "line entered after the true first pitch (live or postponed-game line): not a pre-game line",
+)
+LINES_MARKET_NOT_OFFERED = _rule(
+    "lines_market_not_offered",
+    Action.NULLED,
+    "a market blank on a line (about 5% of lines lack a run line): that market is null",
+)
+LINES_PRICE_OUT_OF_RANGE = _rule(
+    "lines_price_out_of_range",
+    Action.NULLED,
+    "American price with |price| < 100 or > 1000 (e.g. over -105114): market nulled",
+)
+LINES_IMPLAUSIBLE_MARGIN = _rule(
+    "lines_implausible_margin",
+    Action.NULLED,
+    "the two prices imply a bookmaker margin outside 0-10%: market nulled",
+)
+LINES_TOTAL_OUT_OF_RANGE = _rule(
+    "lines_total_out_of_range", Action.NULLED, "total outside 3-25 runs: market nulled"
+)
+LINES_RUN_LINE_OUT_OF_RANGE = _rule(
+    "lines_run_line_out_of_range", Action.NULLED, "run line zero or above 5 runs: market nulled"
+)
+
+# --- Betting-splits rules (docs/betting-splits.md) -----------------------------------------
+SPLITS_MISSING_COLUMN = _rule(
+    "splits_missing_column", Action.REJECTED, "a required column is blank on the row"
+)
+SPLITS_BAD_TIME = _rule(
+    "splits_bad_captured_at",
+    Action.REJECTED,
+    "captured_at is not ISO 8601 with a UTC offset (a naive time is ambiguous)",
+)
+SPLITS_BAD_MARKET = _rule(
+    "splits_bad_market", Action.REJECTED, "market is not moneyline, total or run_line"
+)
+SPLITS_BAD_SIDE = _rule(
+    "splits_bad_side",
+    Action.REJECTED,
+    "side does not belong to the market (home/away for moneyline and run_line, over/under)",
+)
+SPLITS_BAD_PERCENT = _rule(
+    "splits_bad_percent",
+    Action.REJECTED,
+    "bets_pct or money_pct unreadable or outside 0-100, or both blank",
+)
+SPLITS_UNKNOWN_TEAM = _rule(
+    "splits_unknown_team", Action.REJECTED, "team code with no canonical (Retrosheet) code"
+)
+SPLITS_UNKNOWN_GAME = _rule(
+    "splits_unknown_game", Action.REJECTED, "no curated game with this date, teams and number"
+)
+SPLITS_DUPLICATE_ROW = _rule(
+    "splits_duplicate_row", Action.REJECTED, "same game, source, time, market and side twice"
+)
+
 ALL_RULES = MappingProxyType(
     {rule.name: rule for rule in globals().copy().values() if isinstance(rule, Rule)}
 )

@@ -109,3 +109,60 @@ def canonical_from_retrosheet(code: str | None) -> str | None:
     if code is None:
         return None
     return RETROSHEET_TO_CANONICAL.get(code.strip().upper())
+
+
+# Full team names as line-history files (Pinnacle) write them, with the names each franchise
+# used since 2005, so that other seasons of the same format map without a code change.
+TEAM_NAME_TO_CANONICAL: Mapping[str, str] = MappingProxyType(
+    {
+        "arizona diamondbacks": "ARI",
+        "atlanta braves": "ATL",
+        "baltimore orioles": "BAL",
+        "boston red sox": "BOS",
+        "chicago cubs": "CHN",
+        "chicago white sox": "CHA",
+        "cincinnati reds": "CIN",
+        "cleveland indians": "CLE",
+        "cleveland guardians": "CLE",
+        "colorado rockies": "COL",
+        "detroit tigers": "DET",
+        "houston astros": "HOU",
+        "kansas city royals": "KCA",
+        "los angeles angels of anaheim": "ANA",
+        "los angeles angels": "ANA",
+        "anaheim angels": "ANA",
+        "los angeles dodgers": "LAN",
+        "florida marlins": "MIA",
+        "miami marlins": "MIA",
+        "milwaukee brewers": "MIL",
+        "minnesota twins": "MIN",
+        "new york mets": "NYN",
+        "new york yankees": "NYA",
+        "oakland athletics": "OAK",
+        "athletics": "OAK",
+        "philadelphia phillies": "PHI",
+        "pittsburgh pirates": "PIT",
+        "san diego padres": "SDN",
+        "seattle mariners": "SEA",
+        "san francisco giants": "SFN",
+        "st. louis cardinals": "SLN",
+        "st louis cardinals": "SLN",
+        "tampa bay rays": "TBA",
+        "tampa bay devil rays": "TBA",
+        "texas rangers": "TEX",
+        "toronto blue jays": "TOR",
+        "washington nationals": "WAS",
+    }
+)
+
+
+def canonical_from_team_name(name: str | None) -> str | None:
+    """The canonical code of a full team name ('St. Louis Cardinals'), or None if unknown."""
+    if name is None:
+        return None
+    return TEAM_NAME_TO_CANONICAL.get(" ".join(name.split()).lower())
+
+
+def canonical_from_any_code(code: str | None) -> str | None:
+    """A canonical code from a Retrosheet or SBRO code (Retrosheet's reading wins)."""
+    return canonical_from_retrosheet(code) or canonical_from_sbro(code)

@@ -28,7 +28,12 @@ from app.betting.recommend import (
 from app.config import Settings
 from app.db.session import session_scope
 from app.features.definitions import FEATURE_SET
-from app.features.pipeline import build_features, load_games_frame, refresh_features
+from app.features.pipeline import (
+    build_features,
+    configured_cutoff_minutes,
+    load_games_frame,
+    refresh_features,
+)
 from app.features.store import FeatureStore
 from app.jobs.models import Prediction
 from app.jobs.service import claim, finish, is_cancelled, set_progress
@@ -128,7 +133,8 @@ def _spec_features(session: Session, specs: Sequence[dict]) -> tuple[pd.DataFram
     targets = pd.DataFrame([_spec_row(spec) for spec in specs])
     seasons = range(int(targets["season"].min()), int(targets["season"].max()) + 1)
     history = load_games_frame(session, seasons=seasons, until=targets["game_date"].max())
-    features = build_features(history, targets)
+    # A client-described game has no stored line history; its odds are its opening prices.
+    features = build_features(history, targets, cutoff_minutes=configured_cutoff_minutes())
     return targets, features.to_numpy(dtype=np.float64)
 
 
@@ -166,7 +172,7 @@ def score(
     game_ids: Sequence[int | None],
 ) -> list[dict]:
     """One prediction payload per row of ``games``/``features``."""
-    probabilities = {target: model.booster.predict(features) for target, model in models.items()}
+    probabilities = {target: model.predict(features) for target, model in models.items()}
     explained = next(iter(models), None)
     contributions = (
         models[explained].booster.predict(features, pred_contrib=True) if explained else None

@@ -4,6 +4,7 @@ Workers keep the champions in a :class:`ChampionCache` that re-reads the alias
 every ``refresh_seconds``, so a newly promoted champion is served without restart.
 """
 
+import datetime as dt
 import json
 import threading
 import time
@@ -11,8 +12,10 @@ from dataclasses import dataclass
 from typing import Any
 
 import lightgbm as lgb
+import numpy as np
 
 from app.config import TARGETS, Settings
+from app.ml.prior import MarketPrior, predict_probability
 
 EXPERIMENT_NAME = "bullpen"
 CHAMPION = "champion"
@@ -29,6 +32,11 @@ class LoadedModel:
     booster: lgb.Booster
     feature_fingerprint: str
     feature_names: tuple[str, ...]
+    prior: MarketPrior | None = None
+
+    def predict(self, features: np.ndarray) -> np.ndarray:
+        """Probabilities of the target's 'yes' side for rows of the model's feature set."""
+        return predict_probability(self.booster, features, self.prior)
 
 
 def client(settings: Settings):
@@ -76,14 +84,67 @@ def load_version(settings: Settings, target: str, version: str) -> LoadedModel:
     model_version = mlflow_client.get_model_version(name, version)
     booster = mlflow.lightgbm.load_model(f"models:/{name}/{version}")
     tags: dict[str, Any] = model_version.tags
+    feature_names = tuple(json.loads(tags["feature_names"]))
     return LoadedModel(
         target=target,
         name=name,
         version=str(version),
         booster=booster,
         feature_fingerprint=tags["feature_fingerprint"],
-        feature_names=tuple(json.loads(tags["feature_names"])),
+        feature_names=feature_names,
+        prior=prior_from_tags(tags, feature_names),
     )
+
+
+def prior_from_tags(tags: dict[str, str], feature_names: tuple[str, ...]) -> MarketPrior | None:
+    """The market prior a version was trained with (None for models without one)."""
+    feature = tags.get("market_prior")
+    if not feature:
+        return None
+    return MarketPrior(feature_names.index(feature), float(tags["prior_fallback"]))
+
+
+def training_window(tags: dict[str, str]) -> tuple[list[int], dt.date | None]:
+    """The seasons a version was trained on and the last date it saw (None: whole seasons)."""
+    if "train_seasons" in tags:
+        last = tags.get("train_last_date")
+        return json.loads(tags["train_seasons"]), dt.date.fromisoformat(last) if last else None
+    first, _, last_season = tags.get("data_range", "").partition("-")
+    if not first:
+        return [], None
+    return list(range(int(first), int(last_season or first) + 1)), None
+
+
+def resolve_model_name(settings: Settings, name: str) -> tuple[str, str]:
+    """(target, registered model name) of a target name or a registered model name."""
+    for target in TARGETS:
+        if name in (target, settings.model_name(target)):
+            return target, settings.model_name(target)
+    raise KeyError(name)
+
+
+def promote(settings: Settings, target: str, version: str, reason: str) -> str:
+    """Make ``version`` the champion of ``target``; returns the decision recorded."""
+    from app.features.definitions import FEATURE_SET
+
+    mlflow_client = client(settings)
+    name = settings.model_name(target)
+    model_version = mlflow_client.get_model_version(name, version)
+    fingerprint = model_version.tags.get("feature_fingerprint")
+    if fingerprint != FEATURE_SET.fingerprint:
+        raise ValueError(
+            f"{name} v{version} was trained on features {fingerprint}; the store serves "
+            f"{FEATURE_SET.label} ({FEATURE_SET.fingerprint}): it cannot be champion"
+        )
+    previous = version_by_alias(mlflow_client, name, CHAMPION)
+    mlflow_client.set_registered_model_alias(name, CHAMPION, version)
+    challenger = version_by_alias(mlflow_client, name, CHALLENGER)
+    if challenger is not None and str(challenger.version) == str(version):
+        mlflow_client.delete_registered_model_alias(name, CHALLENGER)
+    before = f"v{previous.version}" if previous else "none"
+    decision = f"v{version} promoted to champion (was {before}): {reason}"
+    mlflow_client.set_model_version_tag(name, version, "promotion_decision", decision)
+    return decision
 
 
 class ChampionCache:

@@ -1,13 +1,23 @@
 """Train a target's LightGBM model, log it to MLflow, register it and decide its alias.
 
-The split is chronological: the last ``VALIDATION_SHARE`` of the training dates is
-held out for early stopping and for the champion/challenger comparison, and every
-feature of a game is computed from earlier dates only (``app.features.pipeline``).
+The split is chronological: the latest ``validation_share`` of the training dates is
+held out for early stopping, and every feature of a game is computed from earlier
+dates only (``app.features.pipeline``). Hyperparameters come from
+``app/ml/hyperparameters.toml`` (see :mod:`app.ml.hyperparameters`); with a market
+prior, boosting starts from the market's opening log-odds (:mod:`app.ml.prior`).
+
+Champion or challenger: a new version is compared with the champion on stored games
+NEITHER model was fitted on: outside the champion's training window and outside the
+new model's fitting part (its early-stopping games count as held out: they chose only
+the number of trees). It becomes champion only when its log loss there is lower; the
+decision, with both numbers and the number of games, is recorded on the MLflow run and
+on the model version.
 """
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
+from typing import Any
 
 import lightgbm as lgb
 import numpy as np
@@ -17,29 +27,24 @@ from sqlalchemy.orm import Session
 from app.betting.odds import devig_two_way_array
 from app.config import Settings
 from app.features.definitions import FEATURE_SET
-from app.features.pipeline import build_features, load_games_frame
+from app.features.pipeline import (
+    build_features,
+    configured_cutoff_minutes,
+    load_games_frame,
+    load_snapshots_frame,
+    load_splits_frame,
+)
 from app.ml import registry
+from app.ml.evaluation import evaluate
+from app.ml.hyperparameters import TargetHyperparameters, hyperparameters
 from app.ml.metrics import probability_metrics
+from app.ml.plots import bankroll_png, calibration_png
+from app.ml.prior import MarketPrior, predict_probability
 from app.ml.targets import TARGET_SPECS
 
-VALIDATION_SHARE = 0.2
 MIN_TRAINING_GAMES = 200
-
-DEFAULT_PARAMS: dict[str, object] = {
-    "objective": "binary",
-    "learning_rate": 0.03,
-    "num_leaves": 15,
-    "min_data_in_leaf": 50,
-    "feature_fraction": 0.9,
-    "bagging_fraction": 0.9,
-    "bagging_freq": 1,
-    "lambda_l2": 1.0,
-    "num_threads": 2,
-    "seed": 42,
-    "verbosity": -1,
-}
-MAX_ROUNDS = 2000
-EARLY_STOPPING_ROUNDS = 100
+# Fewer games than this neither model was fitted on: no fair comparison, no promotion.
+MIN_COMPARISON_GAMES = 100
 
 
 class NotEnoughData(ValueError):
@@ -57,6 +62,7 @@ class TrainingOutcome:
     n_valid: int
     metrics: dict[str, float]
     decision: str
+    comparison: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -66,10 +72,43 @@ class Dataset:
     games: pd.DataFrame
 
 
+@dataclass(frozen=True)
+class FittedModel:
+    """A booster fitted on the earlier dates of a dataset, early-stopped on the later ones."""
+
+    booster: lgb.Booster
+    prior: MarketPrior | None
+    hyper: TargetHyperparameters
+    valid: np.ndarray = field(repr=False)  # mask of the dataset's early-stopping rows
+
+    def predict(self, features: pd.DataFrame | np.ndarray) -> np.ndarray:
+        """Probabilities of the target's 'yes' side."""
+        return predict_probability(
+            self.booster, np.asarray(features, dtype=float), self.prior, self.booster.best_iteration
+        )
+
+
+def season_features(session: Session, seasons: Sequence[int]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Every stored game of ``seasons`` in date order, and its point-in-time features."""
+    games = load_games_frame(session, seasons=seasons)
+    features = build_features(
+        games,
+        games,
+        snapshots=load_snapshots_frame(session, seasons=seasons),
+        splits=load_splits_frame(session, seasons=seasons),
+        cutoff_minutes=configured_cutoff_minutes(),
+    )
+    return games, features
+
+
 def training_dataset(session: Session, target: str, seasons: Sequence[int]) -> Dataset:
     """Point-in-time features and labels of every labelled game of ``seasons``, in date order."""
-    games = load_games_frame(session, seasons=seasons)
-    features = build_features(games, games)
+    games, features = season_features(session, seasons)
+    return labelled(games, features, target)
+
+
+def labelled(games: pd.DataFrame, features: pd.DataFrame, target: str) -> Dataset:
+    """The games (and their features) that have a ``target`` label."""
     labels = TARGET_SPECS[target].label(games)
     keep = labels.notna().to_numpy()
     return Dataset(features[keep], labels[keep].astype(int), games[keep])
@@ -88,6 +127,55 @@ def market_probability(games: pd.DataFrame, target: str) -> np.ndarray:
     return devig_two_way_array(games[yes].to_numpy(float), games[no].to_numpy(float))[0]
 
 
+def fit_model(
+    data: Dataset, target: str, hyper: TargetHyperparameters | None = None
+) -> FittedModel:
+    """Fit on the earlier dates, early-stop on the latest ``validation_share`` of them."""
+    hyper = hyper or hyperparameters(target)
+    if len(data.labels) < MIN_TRAINING_GAMES:
+        raise NotEnoughData(
+            f"{len(data.labels)} labelled {target} games; need {MIN_TRAINING_GAMES}"
+        )
+    valid = chronological_split(data.games, hyper.validation_share)
+    x = data.features.to_numpy(dtype=np.float64)
+    y = data.labels.to_numpy()
+    prior = None
+    if hyper.market_prior:
+        prior = MarketPrior(
+            feature_index=list(data.features.columns).index(hyper.market_prior),
+            fallback_probability=float(y[~valid].mean()),
+        )
+    margin = prior.margin(x) if prior else None
+    names = list(data.features.columns)
+    train_set = lgb.Dataset(
+        x[~valid], y[~valid], feature_name=names,
+        init_score=None if margin is None else margin[~valid],
+    )  # fmt: skip
+    valid_set = lgb.Dataset(
+        x[valid], y[valid], feature_name=names, reference=train_set,
+        init_score=None if margin is None else margin[valid],
+    )  # fmt: skip
+    booster = lgb.train(
+        hyper.lightgbm,
+        train_set,
+        num_boost_round=hyper.max_rounds,
+        valid_sets=[valid_set],
+        callbacks=[lgb.early_stopping(hyper.early_stopping_rounds, verbose=False)],
+    )
+    return FittedModel(booster=booster, prior=prior, hyper=hyper, valid=valid)
+
+
+def window_tags(data: Dataset, valid: np.ndarray, seasons: Sequence[int]) -> dict[str, str]:
+    """Which games a model saw: its seasons, the last date it was fitted on, its last date."""
+    dates = data.games["game_date"]
+    return {
+        "train_seasons": json.dumps(sorted(int(s) for s in seasons)),
+        "fit_last_date": dates[~valid].max().date().isoformat(),
+        "valid_first_date": dates[valid].min().date().isoformat(),
+        "train_last_date": dates.max().date().isoformat(),
+    }
+
+
 def train_target(
     session: Session,
     settings: Settings,
@@ -98,61 +186,50 @@ def train_target(
     """Train, log, register; champion when there is none or when it beats the champion."""
     import mlflow
 
-    params = {**DEFAULT_PARAMS, **(params or {})}
+    hyper = hyperparameters(target)
+    if params:
+        hyper = replace(hyper, lightgbm={**hyper.lightgbm, **params})
     data = training_dataset(session, target, seasons)
     if len(data.labels) < MIN_TRAINING_GAMES:
         raise NotEnoughData(
             f"{len(data.labels)} labelled {target} games in seasons {list(seasons)}; "
             f"need {MIN_TRAINING_GAMES}"
         )
-    valid = chronological_split(data.games, VALIDATION_SHARE)
-    train_set = lgb.Dataset(data.features[~valid], data.labels[~valid])
-    valid_set = lgb.Dataset(data.features[valid], data.labels[valid], reference=train_set)
-    booster = lgb.train(
-        params,
-        train_set,
-        num_boost_round=MAX_ROUNDS,
-        valid_sets=[valid_set],
-        callbacks=[lgb.early_stopping(EARLY_STOPPING_ROUNDS, verbose=False)],
-    )
+    model = fit_model(data, target, hyper)
+    valid = model.valid
     y_valid = data.labels[valid].to_numpy()
-    p_valid = booster.predict(data.features[valid], num_iteration=booster.best_iteration)
+    p_valid = model.predict(data.features[valid])
     metrics = {f"valid_{k}": v for k, v in probability_metrics(y_valid, p_valid).items()}
-    market = market_probability(data.games[valid], target)
-    priced = ~np.isnan(market)
-    if priced.any():
-        both = probability_metrics(y_valid[priced], market[priced])
-        metrics["valid_market_log_loss"] = both["log_loss"]
-        metrics["valid_market_brier"] = both["brier"]
-        metrics["valid_priced_model_log_loss"] = probability_metrics(
-            y_valid[priced], p_valid[priced]
-        )["log_loss"]
+    validation = evaluate(data.games[valid], target, p_valid)
+    metrics |= flat_metrics("valid_same_games", validation.metrics)
 
     client = registry.client(settings)
     model_name = settings.model_name(target)
     experiment = client.get_experiment_by_name(registry.EXPERIMENT_NAME)
     first, last = min(seasons), max(seasons)
+    tags = {
+        "target": target,
+        "kind": "training",
+        "feature_set": FEATURE_SET.label,
+        "feature_fingerprint": FEATURE_SET.fingerprint,
+        "feature_names": json.dumps(list(data.features.columns)),
+        "data_range": f"{first}-{last}",
+        **window_tags(data, valid, seasons),
+        "n_train": str(int((~valid).sum())),
+        "n_valid": str(int(valid.sum())),
+        "hyperparameters_version": str(hyper.version),
+        "market_prior": hyper.market_prior,
+        "prior_fallback": repr(model.prior.fallback_probability) if model.prior else "",
+    }
     with mlflow.start_run(
         experiment_id=experiment.experiment_id, run_name=f"{target}-{first}-{last}"
     ) as run:
-        mlflow.log_params({**params, "best_iteration": booster.best_iteration})
-        mlflow.log_metrics(metrics)
-        tags = {
-            "target": target,
-            "feature_set": FEATURE_SET.label,
-            "feature_fingerprint": FEATURE_SET.fingerprint,
-            "feature_names": json.dumps(list(FEATURE_SET.names)),
-            "data_range": f"{first}-{last}",
-            "n_train": str(int((~valid).sum())),
-            "n_valid": str(int(valid.sum())),
-        }
+        mlflow.log_params({**hyper.as_params(), "best_iteration": model.booster.best_iteration})
+        mlflow.log_metrics({k: v for k, v in metrics.items() if np.isfinite(v)})
         mlflow.set_tags(tags)
-        importance = dict(
-            zip(FEATURE_SET.names, booster.feature_importance("gain").tolist(), strict=True)
-        )
-        mlflow.log_dict(importance, "feature_importance.json")
+        _log_artifacts(mlflow, model, data, validation, target)
         info = mlflow.lightgbm.log_model(
-            booster,
+            model.booster,
             name="model",
             registered_model_name=model_name,
             pip_requirements=[f"lightgbm=={lgb.__version__}"],
@@ -160,11 +237,14 @@ def train_target(
     version = str(info.registered_model_version)
     for key, value in tags.items():
         client.set_model_version_tag(model_name, version, key, value)
-    alias, decision = _choose_alias(
-        settings, client, target, model_name, version, data.features[valid], y_valid,
-        metrics["valid_log_loss"],
-    )  # fmt: skip
+    alias, decision, comparison = _choose_alias(
+        session, settings, client, target, model_name, version, model, data, seasons
+    )
     client.set_tag(run.info.run_id, "promotion_decision", decision)
+    client.set_model_version_tag(model_name, version, "promotion_decision", decision)
+    if comparison is not None:
+        for key in ("new_log_loss", "champion_log_loss", "n_games"):
+            client.log_metric(run.info.run_id, f"comparison_{key}", comparison[key])
     return TrainingOutcome(
         target=target,
         model_name=model_name,
@@ -175,38 +255,148 @@ def train_target(
         n_valid=int(valid.sum()),
         metrics=metrics,
         decision=decision,
+        comparison=comparison,
     )
 
 
+def flat_metrics(prefix: str, metrics: dict[str, Any]) -> dict[str, float]:
+    """``{prefix}_{section}_{name}`` for every finite number of an evaluation."""
+    flat: dict[str, float] = {}
+    for section, values in metrics.items():
+        if isinstance(values, dict):
+            for name, value in values.items():
+                if isinstance(value, int | float) and value is not None:
+                    flat[f"{prefix}_{section}_{name}"] = float(value)
+        elif isinstance(values, int | float):
+            flat[f"{prefix}_{section}"] = float(values)
+    return {k: v for k, v in flat.items() if np.isfinite(v)}
+
+
+def _log_artifacts(mlflow, model: FittedModel, data: Dataset, validation, target: str) -> None:
+    importance = dict(
+        zip(
+            data.features.columns,
+            model.booster.feature_importance("gain", iteration=model.booster.best_iteration),
+            strict=True,
+        )
+    )
+    mlflow.log_dict(
+        {k: float(v) for k, v in sorted(importance.items(), key=lambda kv: -kv[1])},
+        "feature_importance.json",
+    )
+    mlflow.log_dict(validation.to_dict(), "validation_evaluation.json")
+    if len(validation.y):
+        series = {"model": validation.p_model}
+        series |= {f"market {m}": p for m, p in validation.p_market.items()}
+        log_png(mlflow, calibration_png(validation.y, series, f"{target}: validation games"),
+                 "calibration.png")  # fmt: skip
+    if validation.simulation is not None:
+        curve = {"quarter Kelly": validation.simulation.curve}
+        log_png(mlflow, bankroll_png(curve, f"{target}: bankroll, validation games"),
+                 "bankroll_curve.png")  # fmt: skip
+
+
+def log_png(mlflow, png: bytes, name: str) -> None:
+    import tempfile
+    from pathlib import Path
+
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / name
+        path.write_bytes(png)
+        mlflow.log_artifact(str(path))
+
+
 def _choose_alias(
+    session: Session,
     settings: Settings,
     client,
     target: str,
     model_name: str,
     version: str,
-    x_valid: pd.DataFrame,
-    y_valid: np.ndarray,
-    new_log_loss: float,
-) -> tuple[str, str]:
+    model: FittedModel,
+    data: Dataset,
+    seasons: Sequence[int],
+) -> tuple[str, str, dict[str, Any] | None]:
     champion = registry.version_by_alias(client, model_name, registry.CHAMPION)
     if champion is None:
         client.set_registered_model_alias(model_name, registry.CHAMPION, version)
-        return registry.CHAMPION, f"v{version} is the first {target} model: champion"
+        return registry.CHAMPION, f"v{version} is the first {target} model: champion", None
     current = registry.load_version(settings, target, str(champion.version))
     if current.feature_fingerprint != FEATURE_SET.fingerprint:
         client.set_registered_model_alias(model_name, registry.CHAMPION, version)
-        return registry.CHAMPION, (
-            f"champion v{champion.version} uses another feature set; v{version} replaces it"
+        return (
+            registry.CHAMPION,
+            (f"champion v{champion.version} uses another feature set; v{version} replaces it"),
+            None,
         )
-    champion_log_loss = probability_metrics(y_valid, current.booster.predict(x_valid))["log_loss"]
+    held_out = _games_neither_fitted(session, target, data, model.valid, seasons, champion.tags)
+    if len(held_out.labels) < MIN_COMPARISON_GAMES:
+        client.set_registered_model_alias(model_name, registry.CHALLENGER, version)
+        return (
+            registry.CHALLENGER,
+            (
+                f"only {len(held_out.labels)} stored games neither v{version} nor champion "
+                f"v{champion.version} was fitted on (need {MIN_COMPARISON_GAMES}): challenger; "
+                "no fair comparison"
+            ),
+            None,
+        )
+    y = held_out.labels.to_numpy()
+    new_log_loss = probability_metrics(y, model.predict(held_out.features))["log_loss"]
+    champion_log_loss = probability_metrics(y, current.predict(held_out.features))["log_loss"]
+    comparison = {
+        "new_version": version,
+        "champion_version": str(champion.version),
+        "new_log_loss": new_log_loss,
+        "champion_log_loss": champion_log_loss,
+        "n_games": len(y),
+        "first_date": held_out.games["game_date"].min().date().isoformat(),
+        "last_date": held_out.games["game_date"].max().date().isoformat(),
+    }
+    same = (
+        f"on the same {len(y)} games neither was fitted on "
+        f"({comparison['first_date']}..{comparison['last_date']})"
+    )
     if new_log_loss < champion_log_loss:
         client.set_registered_model_alias(model_name, registry.CHAMPION, version)
-        return registry.CHAMPION, (
-            f"v{version} log loss {new_log_loss:.5f} < champion v{champion.version} "
-            f"{champion_log_loss:.5f} on the same {len(y_valid)} held-out games: promoted"
+        return (
+            registry.CHAMPION,
+            (
+                f"v{version} log loss {new_log_loss:.5f} < champion v{champion.version} "
+                f"{champion_log_loss:.5f} {same}: promoted"
+            ),
+            comparison,
         )
     client.set_registered_model_alias(model_name, registry.CHALLENGER, version)
-    return registry.CHALLENGER, (
-        f"v{version} log loss {new_log_loss:.5f} >= champion v{champion.version} "
-        f"{champion_log_loss:.5f} on the same {len(y_valid)} held-out games: challenger"
+    return (
+        registry.CHALLENGER,
+        (
+            f"v{version} log loss {new_log_loss:.5f} >= champion v{champion.version} "
+            f"{champion_log_loss:.5f} {same}: challenger"
+        ),
+        comparison,
     )
+
+
+def _games_neither_fitted(
+    session: Session,
+    target: str,
+    data: Dataset,
+    new_valid: np.ndarray,
+    new_seasons: Sequence[int],
+    champion_tags: dict[str, str],
+) -> Dataset:
+    """Stored labelled games outside the champion's window and the new model's fitting part."""
+    from app.ml.jobs import stored_seasons
+
+    every = training_dataset(session, target, stored_seasons(session))
+    season = every.games["season"].to_numpy()
+    dates = every.games["game_date"]
+    new_fit_end = data.games["game_date"][~new_valid].max()
+    new_fitted = np.isin(season, list(new_seasons)) & (dates <= new_fit_end).to_numpy()
+    champion_seasons, champion_last = registry.training_window(champion_tags)
+    champion_saw = np.isin(season, champion_seasons)
+    if champion_last is not None:
+        champion_saw &= (dates <= pd.Timestamp(champion_last)).to_numpy()
+    keep = ~new_fitted & ~champion_saw
+    return Dataset(every.features[keep], every.labels[keep], every.games[keep])

@@ -5,19 +5,19 @@ import pytest
 from app.features.definitions import FEATURE_SET, FeatureDef, FeatureSet
 
 
-def test_core_v1_shape() -> None:
-    assert (FEATURE_SET.name, FEATURE_SET.version) == ("core", 1)
-    assert 12 <= len(FEATURE_SET) <= 18
+def test_core_v2_shape() -> None:
+    assert (FEATURE_SET.name, FEATURE_SET.version) == ("core", 2)
+    assert 40 <= len(FEATURE_SET) <= 70
     assert FEATURE_SET.names[:2] == ("ml_open_home_prob", "ml_open_overround")
     assert all(feature.description for feature in FEATURE_SET.features)
 
 
 def test_fingerprint_is_stable_and_sensitive() -> None:
-    same = FeatureSet("core", 1, tuple(FEATURE_SET.features))
+    same = FeatureSet("core", FEATURE_SET.version, tuple(FEATURE_SET.features))
     assert same.fingerprint == FEATURE_SET.fingerprint
     assert len(FEATURE_SET.fingerprint) == 16
     reordered = FeatureSet("core", 1, tuple(reversed(FEATURE_SET.features)))
-    bumped = FeatureSet("core", 2, FEATURE_SET.features)
+    bumped = FeatureSet("core", FEATURE_SET.version + 1, FEATURE_SET.features)
     renamed = FeatureSet("other", 1, FEATURE_SET.features)
     fingerprints = {f.fingerprint for f in (FEATURE_SET, reordered, bumped, renamed)}
     assert len(fingerprints) == 4

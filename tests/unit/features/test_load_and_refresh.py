@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from app.features.definitions import FEATURE_SET
 from app.features.pipeline import GAME_COLUMNS, build_features, load_games_frame, refresh_features
 from app.features.store import FeatureStore
-from app.games.models import Game, Odds
+from app.games.models import BettingSplit, Game, Odds, OddsSnapshot
 from tests.unit.features.fake_redis import FakeRedis
 
 
@@ -35,7 +35,10 @@ def game(game_id: int, day: dt.date, home: str, away: str, score: tuple | None) 
 @pytest.fixture
 def session() -> Iterator[Session]:
     engine = sa.create_engine("sqlite://")
-    Game.metadata.create_all(engine, tables=[Game.__table__, Odds.__table__])
+    Game.metadata.create_all(
+        engine,
+        tables=[Game.__table__, Odds.__table__, OddsSnapshot.__table__, BettingSplit.__table__],
+    )
     with Session(engine) as session:
         session.add_all(
             [

@@ -66,3 +66,37 @@ def test_map_agrees_with_team_code_map_csv_except_the_documented_corrections() -
         if SBRO_TO_CANONICAL.get(code) != csv_code
     }
     assert disagreements == dict(TEAM_CODE_MAP_CORRECTIONS)
+
+
+def test_every_team_name_of_the_2016_line_history_maps_except_the_all_star_leagues() -> None:
+    import csv
+    from pathlib import Path
+
+    from app.ingest.teams import canonical_from_team_name
+
+    path = Path("/work/shared/data/pinnacle/MLB2016_games.csv")
+    if not path.exists():
+        pytest.skip("the shared data is not on this machine")
+    with path.open() as handle:
+        names = {row[k] for row in csv.DictReader(handle) for k in ("AwayTeam", "HomeTeam")}
+    unmapped = {name for name in names if canonical_from_team_name(name) is None}
+    assert unmapped == {"American League", "National League"}
+    mapped = {canonical_from_team_name(name) for name in names - unmapped}
+    assert mapped == set(CANONICAL_TEAMS)
+
+
+def test_team_names_cover_every_canonical_team_and_are_case_and_space_insensitive() -> None:
+    from app.ingest.teams import TEAM_NAME_TO_CANONICAL, canonical_from_team_name
+
+    assert set(TEAM_NAME_TO_CANONICAL.values()) == set(CANONICAL_TEAMS)
+    assert canonical_from_team_name("  St. Louis   CARDINALS ") == "SLN"
+    assert canonical_from_team_name("Cleveland Guardians") == "CLE"
+
+
+def test_any_code_reads_retrosheet_first_and_no_code_means_two_teams() -> None:
+    from app.ingest.teams import canonical_from_any_code
+
+    shared = set(RETROSHEET_TO_CANONICAL) & set(SBRO_TO_CANONICAL)
+    assert all(RETROSHEET_TO_CANONICAL[c] == SBRO_TO_CANONICAL[c] for c in shared)
+    assert canonical_from_any_code("NYY") == "NYA" and canonical_from_any_code("nya") == "NYA"
+    assert canonical_from_any_code("XXX") is None

@@ -1,0 +1,192 @@
+"""Models: train (202 + job), the active champions, a model's versions, performance, promotion."""
+
+import marshmallow as ma
+from flask.views import MethodView
+from flask_smorest import Blueprint, abort
+from mlflow.exceptions import MlflowException
+from sqlalchemy import select
+
+from app.api.auth import requires
+from app.api.context import services
+from app.api.jobs import JobSchema, job_body, job_location
+from app.config import TARGETS
+from app.db.session import session_scope
+from app.games.models import Game
+from app.jobs.service import submit
+from app.ml import registry
+
+URL_PREFIX = "/models"
+MAX_VERSIONS = 50
+
+blp = Blueprint("models", __name__, description="Train, inspect and promote the models")
+
+
+class TrainRequestSchema(ma.Schema):
+    seasons = ma.fields.List(
+        ma.fields.Integer(validate=ma.validate.Range(min=1871, max=2100)),
+        validate=ma.validate.Length(min=1, max=200),
+        metadata={"description": "seasons to train on (default: every stored season)"},
+    )
+
+
+class PromoteRequestSchema(ma.Schema):
+    version = ma.fields.String(
+        required=True, validate=ma.validate.Regexp(r"^[1-9][0-9]{0,8}$", error="a version number")
+    )
+
+
+def _target_and_name(name: str) -> tuple[str, str]:
+    try:
+        return registry.resolve_model_name(services().settings, name)
+    except KeyError:
+        choices = [services().settings.model_name(t) for t in TARGETS]
+        abort(404, message=f"no model {name!r}", errors={"model_name": choices})
+
+
+def _version_body(version, aliases: list[str]) -> dict:
+    tags = {k: v for k, v in version.tags.items() if k not in ("feature_names",)}
+    return {
+        "version": str(version.version),
+        "aliases": aliases,
+        "created_at": version.creation_timestamp,
+        "run_id": version.run_id,
+        "feature_set": tags.get("feature_set"),
+        "feature_fingerprint": tags.get("feature_fingerprint"),
+        "data_range": tags.get("data_range"),
+        "train_last_date": tags.get("train_last_date"),
+        "promotion_decision": tags.get("promotion_decision"),
+        "tags": tags,
+    }
+
+
+def _aliases(model) -> dict[str, list[str]]:
+    by_version: dict[str, list[str]] = {}
+    for alias, version in (model.aliases or {}).items():
+        by_version.setdefault(str(version), []).append(alias)
+    return by_version
+
+
+@blp.route("/<string:target>/train")
+class Train(MethodView):
+    @requires("admin")
+    @blp.arguments(TrainRequestSchema)
+    @blp.response(202, JobSchema)
+    @blp.alt_response(404, description="Unknown target")
+    @blp.alt_response(422, description="Seasons without stored final games")
+    def post(self, args: dict, target: str):
+        """Retrain a target's model (a job on the training queue); it is challenger until better."""
+        if target not in TARGETS:
+            abort(404, message=f"no target {target!r}", errors={"target": list(TARGETS)})
+        params: dict = {"target": target}
+        if "seasons" in args:
+            seasons = sorted(set(args["seasons"]))
+            with session_scope(services().database_url) as session:
+                stored = set(
+                    session.scalars(
+                        select(Game.season).distinct().where(Game.home_score.is_not(None))
+                    )
+                )
+            missing = [season for season in seasons if season not in stored]
+            if missing:
+                abort(422, message="no final games stored for some seasons",
+                      errors={"seasons": missing})  # fmt: skip
+            params["seasons"] = seasons
+        job = submit(services().database_url, "train", params, services().send)
+        return job_body(job), 202, job_location(job)
+
+
+@blp.route("/active")
+class Active(MethodView):
+    @blp.response(200)
+    def get(self):
+        """The champion of every target (null for a target without one)."""
+        settings = services().settings
+        client = registry.client(settings)
+        active = {}
+        for target in TARGETS:
+            name = settings.model_name(target)
+            champion = registry.version_by_alias(client, name, registry.CHAMPION)
+            active[target] = (
+                {"model_name": name, **_version_body(champion, [registry.CHAMPION])}
+                if champion
+                else None
+            )
+        return active
+
+
+@blp.route("/<string:model_name>")
+class Model(MethodView):
+    @blp.response(200)
+    @blp.alt_response(404, description="Unknown model")
+    def get(self, model_name: str):
+        """A model's versions (latest first), aliases, params, feature set and data range."""
+        target, name = _target_and_name(model_name)
+        client = registry.client(services().settings)
+        try:
+            model = client.get_registered_model(name)
+        except MlflowException:
+            abort(404, message=f"{name} has no registered version yet")
+        aliases = _aliases(model)
+        versions = sorted(
+            client.search_model_versions(f"name = '{name}'"),
+            key=lambda v: int(v.version),
+            reverse=True,
+        )[:MAX_VERSIONS]
+        bodies = []
+        for version in versions:
+            body = _version_body(version, aliases.get(str(version.version), []))
+            try:
+                body["params"] = client.get_run(version.run_id).data.params
+            except MlflowException:
+                body["params"] = None
+            bodies.append(body)
+        return {
+            "model_name": name,
+            "target": target,
+            "aliases": dict(model.aliases or {}),
+            "versions": bodies,
+        }
+
+
+@blp.route("/<string:model_name>/performance")
+class Performance(MethodView):
+    @blp.response(200)
+    @blp.alt_response(404, description="Unknown model")
+    def get(self, model_name: str):
+        """Latest backtest and evaluation metrics from MLflow, and live graded predictions."""
+        from app.ml.backtest import latest_runs
+        from app.ml.performance import live_metrics
+
+        target, name = _target_and_name(model_name)
+        settings = services().settings
+        with session_scope(services().database_url) as session:
+            live = live_metrics(session, target, name)
+        return {
+            "model_name": name,
+            "target": target,
+            "backtests": latest_runs(settings, target, "backtest"),
+            "evaluations": latest_runs(settings, target, "evaluation"),
+            "live": live,
+        }
+
+
+@blp.route("/<string:model_name>/promote")
+class Promote(MethodView):
+    @requires("admin")
+    @blp.arguments(PromoteRequestSchema)
+    @blp.response(200)
+    @blp.alt_response(404, description="Unknown model or version")
+    @blp.alt_response(409, description="The version was trained on another feature set")
+    def post(self, args: dict, model_name: str):
+        """Make a version the champion; workers serve it within their alias refresh (30 s)."""
+        target, name = _target_and_name(model_name)
+        try:
+            decision = registry.promote(
+                services().settings, target, args["version"], "promoted through the API"
+            )
+        except MlflowException:
+            abort(404, message=f"{name} has no version {args['version']}",
+                  errors={"version": [args["version"]]})  # fmt: skip
+        except ValueError as error:
+            abort(409, message=str(error), errors={"version": [args["version"]]})
+        return {"model_name": name, "version": args["version"], "decision": decision}

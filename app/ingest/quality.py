@@ -1,0 +1,235 @@
+"""The data-quality report of each season: what was curated, what rules fired, what joined.
+
+Read-only domain code: the CLI (``bullpen ingest quality``) and ``GET /api/v1/data/quality``
+render what :func:`quality_report` returns. When a file was re-ingested in a corrected version,
+only its latest version's rule firings count.
+"""
+
+from collections import defaultdict
+from typing import Any
+
+from sqlalchemy import and_, func, select
+from sqlalchemy.orm import Session
+
+from app.games.models import BettingSplit, Game, Odds, OddsSnapshot
+from app.ingest.models import IngestedFile, QuarantinedRow, StagingLineGame, StagingRetrosheetGame
+
+SBRO_BOOK = "sbro"
+# Market -> the columns that must all be present for the market to count as covered.
+ODDS_MARKETS = {
+    "moneyline_open": ("home_ml_open", "away_ml_open"),
+    "moneyline_close": ("home_ml_close", "away_ml_close"),
+    "total_open": ("total_open", "over_open", "under_open"),
+    "total_close": ("total_close", "over_close", "under_close"),
+    "run_line_close": ("home_rl", "home_rl_price", "away_rl_price"),
+}
+
+
+def _file_seasons(file: IngestedFile) -> set[int]:
+    details = file.details or {}
+    seasons = set(details.get("seasons") or [])
+    if details.get("season") is not None:
+        seasons.add(details["season"])
+    return {int(season) for season in seasons}
+
+
+def _latest_files(session: Session) -> list[IngestedFile]:
+    """The latest ingested version of every (source, file name)."""
+    latest: dict[tuple[str, str], IngestedFile] = {}
+    for file in session.scalars(select(IngestedFile).order_by(IngestedFile.id)):
+        latest[(file.source, file.file_name)] = file
+    return list(latest.values())
+
+
+def available_seasons(session: Session) -> list[int]:
+    """Seasons with curated games or ingested files."""
+    seasons = set(session.scalars(select(Game.season).distinct()))
+    for file in _latest_files(session):
+        seasons |= _file_seasons(file)
+    return sorted(seasons)
+
+
+def quality_report(session: Session, season: int | None = None) -> list[dict[str, Any]]:
+    """One report per season (every season with data, or just ``season``; [] when it has none)."""
+    seasons = available_seasons(session)
+    if season is not None:
+        seasons = [s for s in seasons if s == season]
+    files = _latest_files(session)
+    return [
+        _season_report(session, s, [f for f in files if s in _file_seasons(f)]) for s in seasons
+    ]
+
+
+def _share(part: int, whole: int) -> float | None:
+    return round(part / whole, 6) if whole else None
+
+
+def _season_report(session: Session, season: int, files: list[IngestedFile]) -> dict[str, Any]:
+    regular, postseason = session.execute(
+        select(
+            func.count().filter(~Game.postseason),
+            func.count().filter(Game.postseason),
+        ).where(Game.season == season)
+    ).one()
+    games = regular + postseason
+    return {
+        "season": season,
+        "files": [
+            {
+                "source": file.source,
+                "file_name": file.file_name,
+                "sha256": file.sha256,
+                "rows": file.rows,
+                "ingested_at": file.ingested_at.isoformat() if file.ingested_at else None,
+            }
+            for file in files
+        ],
+        "games_curated": games,
+        "regular_season_games": regular,
+        "postseason_games": postseason,
+        "rules": _rule_counts(session, [file.id for file in files]),
+        "retrosheet_match_rate": _retrosheet_match_rate(session, season, regular),
+        "odds_coverage": _odds_coverage(session, season, games),
+        "line_history": _line_history(session, season, games, files),
+        "betting_splits": session.scalar(
+            select(func.count())
+            .select_from(BettingSplit)
+            .join(Game, Game.id == BettingSplit.game_id)
+            .where(Game.season == season)
+        ),
+    }
+
+
+def _rule_counts(session: Session, file_ids: list[int]) -> dict[str, dict[str, Any]]:
+    """Rule -> its action, its firings and the source rows they concern."""
+    if not file_ids:
+        return {}
+    found = session.execute(
+        select(
+            QuarantinedRow.rule,
+            QuarantinedRow.action,
+            func.count(),
+            func.sum(func.cardinality(QuarantinedRow.row_numbers)),
+        )
+        .where(QuarantinedRow.file_id.in_(file_ids))
+        .group_by(QuarantinedRow.rule, QuarantinedRow.action)
+        .order_by(QuarantinedRow.rule)
+    )
+    return {
+        rule: {"action": action, "firings": firings, "rows": int(rows or 0)}
+        for rule, action, firings, rows in found
+    }
+
+
+def _retrosheet_match_rate(session: Session, season: int, regular: int) -> float | None:
+    logged = session.scalar(
+        select(func.count())
+        .select_from(StagingRetrosheetGame)
+        .where(StagingRetrosheetGame.season == season)
+    )
+    if not logged:
+        return None
+    matched = session.scalar(
+        select(func.count()).where(
+            Game.season == season, ~Game.postseason, Game.retrosheet_game_id.is_not(None)
+        )
+    )
+    return _share(matched, regular)
+
+
+def _odds_coverage(session: Session, season: int, games: int) -> dict[str, float | None]:
+    covered = [
+        func.count().filter(and_(*(getattr(Odds, name).is_not(None) for name in columns)))
+        for columns in ODDS_MARKETS.values()
+    ]
+    counts = session.execute(
+        select(*covered)
+        .select_from(Odds)
+        .join(Game, Game.id == Odds.game_id)
+        .where(Game.season == season, Odds.book == SBRO_BOOK)
+    ).one()
+    return {
+        market: _share(count, games) for market, count in zip(ODDS_MARKETS, counts, strict=True)
+    }
+
+
+def _line_history(
+    session: Session, season: int, games: int, files: list[IngestedFile]
+) -> dict[str, Any] | None:
+    line_files = [file.id for file in files if file.source == "lines"]
+    if not line_files:
+        return None
+    in_files, joined = session.execute(
+        select(func.count(), func.count(StagingLineGame.game_id)).where(
+            StagingLineGame.file_id.in_(line_files), StagingLineGame.season == season
+        )
+    ).one()
+    raw_games = sum(
+        (file.details or {}).get("games_rows", 0) for file in files if file.id in line_files
+    )
+    with_snapshots = session.scalar(
+        select(func.count(func.distinct(OddsSnapshot.game_id)))
+        .join(Game, Game.id == OddsSnapshot.game_id)
+        .where(Game.season == season)
+    )
+    per_book: dict[str, int] = defaultdict(int)
+    for book, count in session.execute(
+        select(OddsSnapshot.book, func.count())
+        .join(Game, Game.id == OddsSnapshot.game_id)
+        .where(Game.season == season)
+        .group_by(OddsSnapshot.book)
+    ):
+        per_book[book] = count
+    starts = session.scalar(
+        select(func.count()).where(Game.season == season, Game.start_time.is_not(None))
+    )
+    return {
+        "games_in_files": raw_games,
+        "games_staged": in_files,
+        "games_joined": joined,
+        "join_rate": _share(joined, raw_games),
+        "curated_games_with_snapshots": with_snapshots,
+        "curated_coverage": _share(with_snapshots, games),
+        "curated_games_with_start_time": starts,
+        "snapshots_by_book": dict(per_book),
+        "mean_snapshots_per_covered_game": (
+            round(sum(per_book.values()) / with_snapshots, 1) if with_snapshots else None
+        ),
+    }
+
+
+def _rate(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.2%}"
+
+
+def format_report(report: dict[str, Any]) -> str:
+    """A season's report as text lines for a terminal."""
+    lines = [
+        f"Season {report['season']}: {report['games_curated']} games curated "
+        f"({report['regular_season_games']} regular season, "
+        f"{report['postseason_games']} postseason)",
+        f"  Retrosheet match rate (regular season): {_rate(report['retrosheet_match_rate'])}",
+        "  Odds coverage (sbro): "
+        + ", ".join(
+            f"{market} {_rate(share)}" for market, share in report["odds_coverage"].items()
+        ),
+    ]
+    history = report["line_history"]
+    if history is not None:
+        lines.append(
+            f"  Line history: {history['games_joined']} of {history['games_in_files']} games "
+            f"joined ({_rate(history['join_rate'])}); curated games with snapshots "
+            f"{_rate(history['curated_coverage'])}"
+        )
+    lines.append(f"  Betting splits: {report['betting_splits']}")
+    for action in ("rejected", "nulled", "corrected"):
+        fired = {r: c for r, c in report["rules"].items() if c["action"] == action}
+        if fired:
+            lines.append(f"  Rules, {action}:")
+            lines.extend(
+                f"    {rule}: {c['firings']} firings, {c['rows']} rows" for rule, c in fired.items()
+            )
+    lines.append(
+        "  Files: " + ", ".join(f"{f['file_name']} ({f['source']})" for f in report["files"])
+    )
+    return "\n".join(lines)

@@ -1,0 +1,285 @@
+"""Ingest public betting splits (% of bets, % of money) from the CSV format of
+docs/betting-splits.md: raw rows verbatim -> validated rows -> ``betting_splits``.
+
+No public historical splits exist; the format is the project's own, so that a user's
+export can be loaded. Every rejected row goes to quarantine with its rule.
+"""
+
+import csv
+import hashlib
+import io
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, datetime
+from os import PathLike
+from pathlib import Path
+
+from sqlalchemy import bindparam, select, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.orm import Session
+
+from app.games.models import BettingSplit, Game
+from app.ingest import rules
+from app.ingest.models import IngestedFile, RawSplitRow
+from app.ingest.pipeline import FileReport, _insert_findings
+from app.ingest.rules import Finding
+from app.ingest.teams import canonical_from_any_code
+
+SOURCE_SPLITS = "splits"
+REQUIRED_COLUMNS = (
+    "game_date",
+    "home_team",
+    "away_team",
+    "captured_at",
+    "source",
+    "market",
+    "side",
+    "bets_pct",
+    "money_pct",
+)
+OPTIONAL_COLUMNS = ("game_number",)
+SIDES_BY_MARKET = {
+    "moneyline": ("home", "away"),
+    "run_line": ("home", "away"),
+    "total": ("over", "under"),
+}
+
+
+class SplitsFormatError(ValueError):
+    """The file is not a betting-splits CSV (a required column is missing)."""
+
+
+@dataclass(frozen=True)
+class SplitRow:
+    """A validated split, its game still to be found."""
+
+    row_number: int
+    game_date: date
+    home_team: str
+    away_team: str
+    game_number: int | None
+    captured_at: datetime
+    source: str
+    market: str
+    side: str
+    bets_pct: float | None
+    money_pct: float | None
+
+
+def read_splits_csv(data: bytes) -> list[tuple[int, dict[str, str]]]:
+    """(1-based data row number, {column: text}) for every non-empty row."""
+    text = data.decode("utf-8-sig")
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    header = [name.strip() for name in reader.fieldnames or []]
+    missing = [name for name in REQUIRED_COLUMNS if name not in header]
+    if missing:
+        raise SplitsFormatError(f"betting-splits CSV lacks the columns {missing}")
+    rows = []
+    for number, row in enumerate(reader, start=1):
+        cleaned = {(key or "").strip(): (value or "").strip() for key, value in row.items()}
+        if any(cleaned.values()):
+            rows.append((number, cleaned))
+    return rows
+
+
+def _percent(text: str) -> float | None:
+    value = float(text.rstrip("%"))
+    if not 0.0 <= value <= 100.0:
+        raise ValueError(f"{value:g} outside 0-100")
+    return value
+
+
+def validate_row(row_number: int, row: dict[str, str]) -> SplitRow | Finding:
+    """The validated split of one row, or the finding that rejects it."""
+
+    def reject(rule: rules.Rule, message: str) -> Finding:
+        return Finding(rule, message, (row_number,))
+
+    blank = [name for name in REQUIRED_COLUMNS if name not in ("bets_pct", "money_pct")]
+    blank = [name for name in blank if not row.get(name)]
+    if blank:
+        return reject(rules.SPLITS_MISSING_COLUMN, f"blank {blank}")
+    try:
+        captured_at = datetime.fromisoformat(row["captured_at"])
+        game_date = date.fromisoformat(row["game_date"])
+    except ValueError as error:
+        return reject(rules.SPLITS_BAD_TIME, str(error))
+    if captured_at.tzinfo is None:
+        return reject(rules.SPLITS_BAD_TIME, f"{row['captured_at']!r} has no UTC offset")
+    market, side = row["market"].lower(), row["side"].lower()
+    if market not in SIDES_BY_MARKET:
+        return reject(rules.SPLITS_BAD_MARKET, f"market {row['market']!r}")
+    if side not in SIDES_BY_MARKET[market]:
+        return reject(rules.SPLITS_BAD_SIDE, f"side {row['side']!r} of {market}")
+    try:
+        bets = _percent(row["bets_pct"]) if row.get("bets_pct") else None
+        money = _percent(row["money_pct"]) if row.get("money_pct") else None
+    except ValueError as error:
+        return reject(rules.SPLITS_BAD_PERCENT, str(error))
+    if bets is None and money is None:
+        return reject(rules.SPLITS_BAD_PERCENT, "both bets_pct and money_pct blank")
+    home, away = (
+        canonical_from_any_code(row["home_team"]),
+        canonical_from_any_code(row["away_team"]),
+    )
+    if home is None or away is None or home == away:
+        return reject(rules.SPLITS_UNKNOWN_TEAM, f"{row['away_team']!r}@{row['home_team']!r}")
+    number_text = row.get("game_number", "")
+    try:
+        game_number = int(number_text) if number_text else None
+    except ValueError:
+        return reject(rules.SPLITS_MISSING_COLUMN, f"game_number {number_text!r}")
+    return SplitRow(
+        row_number, game_date, home, away, game_number, captured_at, row["source"], market, side,
+        bets, money,
+    )  # fmt: skip
+
+
+def ingest_splits(session: Session, paths: Iterable[str | PathLike[str]]) -> list[FileReport]:
+    """Ingest betting-splits CSV files; one report per file."""
+    return [_ingest_file(session, Path(path)) for path in paths]
+
+
+def _ingest_file(session: Session, path: Path) -> FileReport:
+    data = path.read_bytes()
+    sha = hashlib.sha256(data).hexdigest()
+    known = session.execute(
+        select(IngestedFile.id).where(
+            IngestedFile.source == SOURCE_SPLITS, IngestedFile.sha256 == sha
+        )
+    ).first()
+    if known is not None:
+        return FileReport(path=str(path), skipped_unchanged=True)
+    rows = read_splits_csv(data)
+    validated: list[SplitRow] = []
+    findings: list[Finding] = []
+    for number, row in rows:
+        result = validate_row(number, row)
+        (findings if isinstance(result, Finding) else validated).append(result)  # type: ignore[arg-type]
+
+    game_ids = _find_games(session, validated)
+    seasons = sorted({split.game_date.year for split in validated})
+    file_id = session.execute(
+        insert(IngestedFile)
+        .values(
+            source=SOURCE_SPLITS,
+            path=str(path),
+            file_name=path.name,
+            sha256=sha,
+            size_bytes=len(data),
+            rows=len(rows),
+            details={"seasons": seasons},
+        )
+        .on_conflict_do_nothing(index_elements=["source", "sha256"])
+        .returning(IngestedFile.id)
+    ).scalar_one_or_none()
+    if file_id is None:
+        return FileReport(path=str(path), skipped_unchanged=True)
+
+    raw_ids = {
+        number: raw_id
+        for number, raw_id in session.execute(
+            insert(RawSplitRow)
+            .values([{"file_id": file_id, "row_number": n, "fields": row} for n, row in rows])
+            .returning(RawSplitRow.row_number, RawSplitRow.id)
+        )
+    } if rows else {}  # fmt: skip
+
+    payload: dict[tuple, dict] = {}
+    row_of_key: dict[tuple, int] = {}
+    for split in validated:
+        game_id = game_ids.get(split.row_number)
+        if game_id is None:
+            message = f"{split.away_team}@{split.home_team} {split.game_date}" + (
+                f" game {split.game_number}" if split.game_number is not None else ""
+            )
+            findings.append(Finding(rules.SPLITS_UNKNOWN_GAME, message, (split.row_number,)))
+            continue
+        key = (game_id, split.source, split.captured_at, split.market, split.side)
+        if key in payload:
+            message = f"same as row {row_of_key[key]}"
+            findings.append(Finding(rules.SPLITS_DUPLICATE_ROW, message, (split.row_number,)))
+            continue
+        row_of_key[key] = split.row_number
+        payload[key] = {
+            "game_id": game_id,
+            "source": split.source,
+            "captured_at": split.captured_at,
+            "market": split.market,
+            "side": split.side,
+            "bets_pct": split.bets_pct,
+            "money_pct": split.money_pct,
+        }
+    if payload:
+        statement = insert(BettingSplit)
+        statement = statement.on_conflict_do_update(
+            index_elements=["game_id", "source", "captured_at", "market", "side"],
+            set_={
+                "bets_pct": statement.excluded.bets_pct,
+                "money_pct": statement.excluded.money_pct,
+            },
+        ).returning(
+            BettingSplit.id,
+            BettingSplit.game_id,
+            BettingSplit.source,
+            BettingSplit.captured_at,
+            BettingSplit.market,
+            BettingSplit.side,
+        )
+        split_ids = {
+            (game_id, source, captured_at, market, side): split_id
+            for split_id, game_id, source, captured_at, market, side in session.execute(
+                statement.values(list(payload.values()))
+            )
+        }
+        links = [
+            {"b_id": raw_ids[row_of_key[key]], "v_split": split_ids[key]}
+            for key in payload
+            if key in split_ids
+        ]
+        table = RawSplitRow.__table__
+        session.execute(
+            update(table)
+            .where(table.c.id == bindparam("b_id"))
+            .values(split_id=bindparam("v_split")),
+            links,
+        )
+    _insert_findings(
+        session,
+        SOURCE_SPLITS,
+        file_id,
+        ((finding, None) for finding in findings),
+        {number: [f"{k}={v}" for k, v in row.items()] for number, row in rows},
+    )
+    counts = Counter(finding.rule.name for finding in findings)
+    return FileReport(
+        path=str(path),
+        raw_rows=len(rows),
+        games_curated=len({key[0] for key in payload}),
+        quarantined=dict(sorted(counts.items())),
+        splits=len(payload),
+    )
+
+
+def _find_games(session: Session, splits: list[SplitRow]) -> dict[int, int]:
+    """Row number -> curated game id, on date, teams and (when given) game number."""
+    days = sorted({split.game_date for split in splits})
+    if not days:
+        return {}
+    found = session.execute(
+        select(Game.id, Game.game_date, Game.home_team, Game.away_team, Game.game_number).where(
+            Game.game_date.in_(days)
+        )
+    ).all()
+    by_matchup: dict[tuple, list[tuple[int, int]]] = {}
+    for game_id, day, home, away, number in found:
+        by_matchup.setdefault((day, home, away), []).append((game_id, number))
+    result: dict[int, int] = {}
+    for split in splits:
+        options = by_matchup.get((split.game_date, split.home_team, split.away_team), [])
+        if split.game_number is not None:
+            options = [option for option in options if option[1] == split.game_number]
+        if len(options) == 1:
+            result[split.row_number] = options[0][0]
+    return result

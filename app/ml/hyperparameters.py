@@ -1,0 +1,57 @@
+"""The versioned hyperparameters of every target, read from ``hyperparameters.toml``."""
+
+import tomllib
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+HYPERPARAMETERS_FILE = Path(__file__).with_name("hyperparameters.toml")
+
+
+@dataclass(frozen=True)
+class TargetHyperparameters:
+    """How one target's model is trained."""
+
+    version: int
+    lightgbm: dict[str, Any]
+    validation_share: float
+    max_rounds: int
+    early_stopping_rounds: int
+    # The feature whose log-odds boosting starts from ("" for none).
+    market_prior: str
+
+    def as_params(self) -> dict[str, Any]:
+        """Everything, flat, as MLflow params."""
+        return {
+            **self.lightgbm,
+            "hyperparameters_version": self.version,
+            "validation_share": self.validation_share,
+            "max_rounds": self.max_rounds,
+            "early_stopping_rounds": self.early_stopping_rounds,
+            "market_prior": self.market_prior or "none",
+        }
+
+
+def parse_hyperparameters(document: dict[str, Any], target: str) -> TargetHyperparameters:
+    """The hyperparameters of ``target`` in a parsed TOML document."""
+    training = document["training"]
+    target_table = document.get("targets", {}).get(target, {})
+    return TargetHyperparameters(
+        version=int(document["version"]),
+        lightgbm={**document["lightgbm"], **target_table.get("lightgbm", {})},
+        validation_share=float(training["validation_share"]),
+        max_rounds=int(training["max_rounds"]),
+        early_stopping_rounds=int(training["early_stopping_rounds"]),
+        market_prior=str(target_table.get("market_prior", "")),
+    )
+
+
+@cache
+def _document() -> dict[str, Any]:
+    return tomllib.loads(HYPERPARAMETERS_FILE.read_text())
+
+
+def hyperparameters(target: str) -> TargetHyperparameters:
+    """The configured hyperparameters of ``target``."""
+    return parse_hyperparameters(_document(), target)

@@ -1,0 +1,319 @@
+"""A deliberately naive, per-game reference of every ``core`` feature.
+
+Slow and obvious: for each target it walks the history game by game in plain Python.
+The vectorized pipeline must agree with it (unit property tests and the integration
+test that recomputes a stored season).
+"""
+
+import math
+from datetime import datetime, timedelta
+
+import pandas as pd
+
+from app.features import definitions as d
+
+NAN = math.nan
+
+
+def implied(price: float) -> float:
+    if price is None or pd.isna(price) or abs(price) < 100:
+        return NAN
+    return 100 / (price + 100) if price > 0 else -price / (-price + 100)
+
+
+def devig(a: float, b: float) -> tuple[float, float]:
+    """(probability of side a, overround)."""
+    ia, ib = implied(a), implied(b)
+    return ia / (ia + ib), ia + ib - 1
+
+
+def shrunk(wins: float, games: float) -> float:
+    return (wins + d.PRIOR_GAMES / 2) / (games + d.PRIOR_GAMES)
+
+
+def mean_or_nan(values: list[float]) -> float:
+    return sum(values) / len(values) if values else NAN
+
+
+def pythag(scored: list[float], allowed: list[float]) -> float:
+    rs, ra = sum(scored) ** d.PYTHAG_EXPONENT, sum(allowed) ** d.PYTHAG_EXPONENT
+    return rs / (rs + ra) if scored and rs + ra > 0 else NAN
+
+
+def value(row: pd.Series, column: str) -> object:
+    got = row.get(column) if column in row else None
+    return None if got is None or (not isinstance(got, str) and pd.isna(got)) else got
+
+
+def naive_features(
+    history: pd.DataFrame,
+    target: pd.Series,
+    snapshots: pd.DataFrame | None = None,
+    splits: pd.DataFrame | None = None,
+    cutoff_minutes: int = d.DEFAULT_CUTOFF_MINUTES,
+) -> dict[str, float]:
+    date = pd.Timestamp(target["game_date"]).normalize()
+    past = []
+    for _, game in history.iterrows():
+        game_date = pd.Timestamp(game["game_date"]).normalize()
+        final = not pd.isna(game["home_score"]) and not pd.isna(game["away_score"])
+        if final and game_date < date and game_date.year == date.year:
+            past.append(game)
+    past.sort(
+        key=lambda g: (pd.Timestamp(g["game_date"]), value(g, "game_number") or 0, g["game_id"])
+    )
+    result: dict[str, float] = {}
+    result.update(_market(target))
+    start = value(target, "start_time")
+    cutoff = date
+    if start is not None:
+        start = pd.Timestamp(start)
+        start = start.tz_convert("UTC").tz_localize(None) if start.tzinfo else start
+        cutoff = start - timedelta(minutes=cutoff_minutes)
+    result.update(_lines(target, snapshots, cutoff))
+    result.update(_splits(target, splits, cutoff, result))
+    day_night = value(target, "day_night")
+    result["month"] = float(date.month)
+    result["is_night"] = {"N": 1.0, "D": 0.0}.get(day_night, NAN) if day_night else NAN
+    result["game_number"] = float(value(target, "game_number") or 0)
+    for side in ("home", "away"):
+        result.update(_team(past, target[f"{side}_team"], side, date))
+        result.update(_pitcher(past, value(target, f"{side}_pitcher_id"), side, date))
+    home, away = target["home_team"], target["away_team"]
+    meetings = [g for g in past if {g["home_team"], g["away_team"]} == {home, away}]
+    home_wins = sum(
+        1
+        for g in meetings
+        if (g["home_team"] == home and g["home_score"] > g["away_score"])
+        or (g["away_team"] == home and g["away_score"] > g["home_score"])
+    )
+    result["h2h_games"] = float(len(meetings))
+    result["h2h_home_win_rate"] = shrunk(home_wins, len(meetings))
+    return result
+
+
+def _market(target: pd.Series) -> dict[str, float]:
+    home_prob, overround = devig(value(target, "home_ml_open"), value(target, "away_ml_open"))
+    total = value(target, "total_open")
+    total = total if total is not None and total > 0 else NAN
+    over_prob, total_overround = devig(value(target, "over_open"), value(target, "under_open"))
+    rl = value(target, "home_rl")
+    return {
+        "ml_open_home_prob": home_prob,
+        "ml_open_overround": overround,
+        "total_open": total,
+        "total_open_over_prob": NAN if math.isnan(total) else over_prob,
+        "total_open_overround": NAN if math.isnan(total) else total_overround,
+        "run_line_home": NAN if rl is None else rl,
+    }
+
+
+def _lines(target: pd.Series, snapshots: pd.DataFrame | None, cutoff: datetime) -> dict:
+    names = [
+        "line_snapshots",
+        "ml_cut_home_prob",
+        "ml_move_home_prob",
+        "total_cut",
+        "total_move",
+        "total_cut_over_prob",
+        "rl_cut_home_prob",
+        "ml_steam_net",
+        "total_steam_net",
+    ]
+    result = dict.fromkeys(names, NAN)
+    game_id = value(target, "game_id")
+    if snapshots is None or game_id is None:
+        return result
+    rows = [
+        row
+        for _, row in snapshots.iterrows()
+        if row["game_id"] == game_id and pd.Timestamp(row["captured_at"]) < cutoff
+    ]
+    if not rows:
+        return result
+    counts: dict[str, int] = {}
+    for row in rows:
+        counts[row["book"]] = counts.get(row["book"], 0) + 1
+    book = sorted(counts, key=lambda b: (-counts[b], b))[0]
+    rows = sorted((r for r in rows if r["book"] == book), key=lambda r: r["captured_at"])
+    ml = [(r["captured_at"], devig(r["home_ml"], r["away_ml"])[0]) for r in rows]
+    ml = [(t, p) for t, p in ml if not math.isnan(p)]
+    totals = [
+        (r["captured_at"], r["total"]) for r in rows if not pd.isna(r["total"]) and r["total"] > 0
+    ]
+    over = [devig(r["over_price"], r["under_price"])[0] for r in rows if not pd.isna(r["total"])]
+    over = [p for p in over if not math.isnan(p)]
+    rl = [
+        devig(r["home_rl_price"], r["away_rl_price"])[0] for r in rows if not pd.isna(r["home_rl"])
+    ]
+    rl = [p for p in rl if not math.isnan(p)]
+    result["line_snapshots"] = float(len(rows))
+    if ml:
+        result["ml_cut_home_prob"] = ml[-1][1]
+        result["ml_move_home_prob"] = ml[-1][1] - ml[0][1]
+        result["ml_steam_net"] = _steam(ml, d.STEAM_PROB_MOVE)
+    if totals:
+        result["total_cut"] = totals[-1][1]
+        result["total_move"] = totals[-1][1] - totals[0][1]
+        result["total_steam_net"] = _steam(totals, d.STEAM_TOTAL_MOVE)
+    result["total_cut_over_prob"] = over[-1] if over else NAN
+    result["rl_cut_home_prob"] = rl[-1] if rl else NAN
+    return result
+
+
+def _steam(series: list[tuple], threshold: float) -> float:
+    window = timedelta(minutes=d.STEAM_WINDOW_MINUTES)
+    net, previous = 0.0, 0.0
+    for time, current in series:
+        reference = next(v for t, v in series if t >= time - window)
+        change = current - reference
+        direction = (1.0 if change > 0 else -1.0) if abs(change) >= threshold - 1e-9 else 0.0
+        if direction != 0 and direction != previous:
+            net += direction
+        previous = direction
+    return net
+
+
+def _splits(target: pd.Series, splits: pd.DataFrame | None, cutoff: datetime, lines: dict) -> dict:
+    result = {
+        "ml_home_bets_pct": NAN,
+        "ml_home_money_minus_bets": NAN,
+        "total_over_bets_pct": NAN,
+    }
+    game_id = value(target, "game_id")
+    if splits is not None and game_id is not None:
+        for market, side, prefix in (
+            ("moneyline", "home", "ml_home"),
+            ("total", "over", "total_over"),
+        ):
+            rows = [
+                row
+                for _, row in splits.iterrows()
+                if row["game_id"] == game_id
+                and row["market"] == market
+                and pd.Timestamp(row["captured_at"]) < cutoff
+            ]
+            rows = sorted(rows, key=lambda r: r["captured_at"])  # stable: input order on ties
+            bets = [
+                r["bets_pct"] if r["side"] == side else 100 - r["bets_pct"]
+                for r in rows
+                if not pd.isna(r["bets_pct"])
+            ]
+            money = [
+                (r["money_pct"] if r["side"] == side else 100 - r["money_pct"])
+                - (r["bets_pct"] if r["side"] == side else 100 - r["bets_pct"])
+                for r in rows
+                if not pd.isna(r["money_pct"]) and not pd.isna(r["bets_pct"])
+            ]
+            if bets:
+                result[f"{prefix}_bets_pct"] = bets[-1]
+            if market == "moneyline" and money:
+                result["ml_home_money_minus_bets"] = money[-1]
+    result["ml_rlm_home"] = _rlm(
+        result["ml_home_bets_pct"], lines["ml_move_home_prob"], d.RLM_PROB_MOVE
+    )
+    result["total_rlm_over"] = _rlm(
+        result["total_over_bets_pct"], lines["total_move"], d.RLM_TOTAL_MOVE
+    )
+    return result
+
+
+def _rlm(bets: float, move: float, threshold: float) -> float:
+    if math.isnan(bets) or math.isnan(move):
+        return NAN
+    if bets < 50 and move >= threshold - 1e-9:
+        return 1.0
+    if bets > 50 and move <= -threshold + 1e-9:
+        return -1.0
+    return 0.0
+
+
+def _team(past: list[pd.Series], team: str, side: str, date: pd.Timestamp) -> dict[str, float]:
+    games = [g for g in past if team in (g["home_team"], g["away_team"])]
+    at_home = [g["home_team"] == team for g in games]
+    scored = [
+        float(g["home_score"] if h else g["away_score"])
+        for g, h in zip(games, at_home, strict=True)
+    ]
+    allowed = [
+        float(g["away_score"] if h else g["home_score"])
+        for g, h in zip(games, at_home, strict=True)
+    ]
+    won = [s > a for s, a in zip(scored, allowed, strict=True)]
+    n = len(games)
+    result = {
+        f"{side}_win_rate": shrunk(sum(won), n),
+        f"{side}_run_diff_per_game": mean_or_nan(
+            [s - a for s, a in zip(scored, allowed, strict=True)]
+        ),
+        f"{side}_runs_scored_per_game": mean_or_nan(scored),
+        f"{side}_runs_allowed_per_game": mean_or_nan(allowed),
+        f"{side}_pythag": pythag(scored, allowed),
+        f"{side}_games_played": float(n),
+    }
+    for window in d.FORM_WINDOWS:
+        result[f"{side}_last{window}_win_rate"] = mean_or_nan([float(w) for w in won[-window:]])
+        result[f"{side}_last{window}_pythag"] = pythag(scored[-window:], allowed[-window:])
+        if window == d.LAST_N_GAMES:
+            result[f"{side}_last{window}_runs_scored"] = mean_or_nan(scored[-window:])
+            result[f"{side}_last{window}_runs_allowed"] = mean_or_nan(allowed[-window:])
+    venue = [h if side == "home" else not h for h in at_home]
+    result[f"{side}_{side}_win_rate"] = shrunk(
+        sum(w for w, v in zip(won, venue, strict=True) if v), sum(venue)
+    )
+    result[f"{side}_rest_days"] = (
+        float((date - pd.Timestamp(games[-1]["game_date"]).normalize()).days) if games else NAN
+    )
+    week_start = date - timedelta(days=d.GAMES_WINDOW_DAYS)
+    result[f"{side}_games_last{d.GAMES_WINDOW_DAYS}d"] = float(
+        sum(1 for g in games if pd.Timestamp(g["game_date"]).normalize() >= week_start)
+    )
+    streak = 0
+    for s, a in reversed(list(zip(scored, allowed, strict=True))):
+        outcome = 1 if s > a else (-1 if s < a else 0)
+        if outcome == 0 or (streak != 0 and (outcome > 0) != (streak > 0)):
+            break
+        streak += outcome
+    result[f"{side}_win_streak"] = float(streak)
+    venue_streak = 0
+    for v in reversed(venue):
+        if not v:
+            break
+        venue_streak += 1
+    result[f"{side}_venue_streak"] = float(venue_streak)
+    return result
+
+
+def _pitcher(
+    past: list[pd.Series], pitcher: str | None, side: str, date: pd.Timestamp
+) -> dict[str, float]:
+    recent = d.PITCHER_RECENT_STARTS
+    names = [
+        f"{side}_sp_starts",
+        f"{side}_sp_rest_days",
+        f"{side}_sp_runs_allowed_last{recent}",
+        f"{side}_sp_runs_allowed_per_start",
+        f"{side}_sp_team_win_rate",
+    ]
+    if not pitcher:
+        return dict.fromkeys(names, NAN)
+    allowed, won, last = [], [], None
+    for g in past:
+        for pitcher_side, other in (("home", "away"), ("away", "home")):
+            if value(g, f"{pitcher_side}_pitcher_id") == pitcher:
+                allowed.append(float(g[f"{other}_score"]))
+                won.append(g[f"{pitcher_side}_score"] > g[f"{other}_score"])
+                last = pd.Timestamp(g["game_date"]).normalize()
+    return dict(
+        zip(
+            names,
+            (
+                float(len(allowed)),
+                float((date - last).days) if last is not None else NAN,
+                mean_or_nan(allowed[-recent:]),
+                mean_or_nan(allowed),
+                shrunk(sum(won), len(won)),
+            ),
+            strict=True,
+        )
+    )
