@@ -207,7 +207,7 @@ def score(
                 recommendations[market.prefix] = bet
         payload["betting_recommendations"] = recommendations
         payload["explanation"] = (
-            _explanation(explained, contributions[row_number], features[row_number])
+            _explanation(models[explained], contributions[row_number], features[row_number])
             if explained
             else []
         )
@@ -231,13 +231,19 @@ def _game_summary(game: pd.Series) -> dict:
     }
 
 
-def _explanation(target: str, contributions: np.ndarray, values: np.ndarray) -> list[dict]:
-    """The features that moved the ``target`` model's log-odds most for this game."""
-    per_feature = contributions[:-1]  # the last column is the bias
+def _explanation(model: LoadedModel, contributions: np.ndarray, values: np.ndarray) -> list[dict]:
+    """The features that moved the model's log-odds most for this game.
+
+    A model boosted from a market prior owes the prior's log-odds to its market
+    feature, so that feature is credited with them.
+    """
+    per_feature = contributions[:-1].copy()  # the last column is the bias
+    if model.prior is not None:
+        per_feature[model.prior.feature_index] += model.prior.margin(values[np.newaxis, :])[0]
     order = np.argsort(-np.abs(per_feature))[:TOP_CONTRIBUTIONS]
     return [
         {
-            "target": target,
+            "target": model.target,
             "feature": FEATURE_SET.names[i],
             "value": None if np.isnan(values[i]) else float(values[i]),
             "contribution": float(per_feature[i]),
