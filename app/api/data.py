@@ -25,7 +25,8 @@ class QualityReportSchema(ma.Schema):
         ma.fields.Dict(),
         metadata={
             "description": "Per season: games curated (regular/postseason), files, rule "
-            "firings by rule {action, firings, rows}, Retrosheet match rate, odds coverage "
+            "firings by rule {action, firings, rows}, Retrosheet match rate, box-score "
+            "coverage of matched games, odds coverage "
             "per market, line-history join rate, betting splits"
         },
     )

@@ -1,8 +1,17 @@
 """Every table of the project, imported in one place so that the metadata is complete."""
 
 from app.db.base import Base
-from app.games.models import BettingSplit, Game, Odds, OddsSnapshot
+from app.games.models import BettingSplit, Game, Odds, OddsSnapshot, TeamBoxScore
 from app.ingest.models import *  # noqa: F403 - the ingest domain's raw, staging and quarantine tables
 from app.jobs.models import Job, Prediction
 
-__all__ = ["Base", "BettingSplit", "Game", "Job", "Odds", "OddsSnapshot", "Prediction"]
+__all__ = [
+    "Base",
+    "BettingSplit",
+    "Game",
+    "Job",
+    "Odds",
+    "OddsSnapshot",
+    "Prediction",
+    "TeamBoxScore",
+]

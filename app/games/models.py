@@ -1,4 +1,5 @@
-"""Curated tables: one row per game, one row per game and bookmaker for odds."""
+"""Curated tables: one row per game, per game and bookmaker for odds, per game and side for
+box scores."""
 
 from datetime import date, datetime
 
@@ -47,6 +48,11 @@ class Game(Base):
     retrosheet_game_id: Mapped[str | None] = mapped_column(String(12), unique=True)
     day_night: Mapped[str | None] = mapped_column(String(1))
     park_id: Mapped[str | None] = mapped_column(String(5))
+    # Pitcher decisions (Retrosheet player ids) and the game's length in outs, from the log.
+    winning_pitcher_id: Mapped[str | None] = mapped_column(String(8))
+    losing_pitcher_id: Mapped[str | None] = mapped_column(String(8))
+    saving_pitcher_id: Mapped[str | None] = mapped_column(String(8))
+    length_outs: Mapped[int | None] = mapped_column(SmallInteger)
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
     )
@@ -122,3 +128,56 @@ class BettingSplit(Base):
     side: Mapped[str] = mapped_column(String(8))  # home | away | over | under
     bets_pct: Mapped[float | None] = mapped_column(Float)
     money_pct: Mapped[float | None] = mapped_column(Float)
+
+
+class TeamBoxScore(Base):
+    """One team's box-score totals of a game, from its Retrosheet game-log line.
+
+    ``runs`` is the sum of the team's line score; a count a data-quality rule nulled is null.
+    """
+
+    __tablename__ = "team_box_scores"
+    __table_args__ = (UniqueConstraint("game_id", "side"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    game_id: Mapped[int] = mapped_column(ForeignKey("games.id", ondelete="CASCADE"), index=True)
+    side: Mapped[str] = mapped_column(String(4))  # home | away
+    raw_row_id: Mapped[int] = mapped_column(
+        ForeignKey("raw_retrosheet_rows.id", ondelete="CASCADE"), index=True
+    )
+    runs: Mapped[int] = mapped_column(SmallInteger)
+    line_score: Mapped[str] = mapped_column(String(64))
+    # Offense
+    at_bats: Mapped[int | None] = mapped_column(SmallInteger)
+    hits: Mapped[int | None] = mapped_column(SmallInteger)
+    doubles: Mapped[int | None] = mapped_column(SmallInteger)
+    triples: Mapped[int | None] = mapped_column(SmallInteger)
+    home_runs: Mapped[int | None] = mapped_column(SmallInteger)
+    rbi: Mapped[int | None] = mapped_column(SmallInteger)
+    sacrifice_hits: Mapped[int | None] = mapped_column(SmallInteger)
+    sacrifice_flies: Mapped[int | None] = mapped_column(SmallInteger)
+    hit_by_pitch: Mapped[int | None] = mapped_column(SmallInteger)
+    walks: Mapped[int | None] = mapped_column(SmallInteger)
+    intentional_walks: Mapped[int | None] = mapped_column(SmallInteger)
+    strikeouts: Mapped[int | None] = mapped_column(SmallInteger)
+    stolen_bases: Mapped[int | None] = mapped_column(SmallInteger)
+    caught_stealing: Mapped[int | None] = mapped_column(SmallInteger)
+    grounded_into_double_plays: Mapped[int | None] = mapped_column(SmallInteger)
+    catcher_interference: Mapped[int | None] = mapped_column(SmallInteger)
+    left_on_base: Mapped[int | None] = mapped_column(SmallInteger)
+    # Pitching
+    pitchers_used: Mapped[int | None] = mapped_column(SmallInteger)
+    individual_earned_runs: Mapped[int | None] = mapped_column(SmallInteger)
+    team_earned_runs: Mapped[int | None] = mapped_column(SmallInteger)
+    wild_pitches: Mapped[int | None] = mapped_column(SmallInteger)
+    balks: Mapped[int | None] = mapped_column(SmallInteger)
+    # Defense
+    putouts: Mapped[int | None] = mapped_column(SmallInteger)
+    assists: Mapped[int | None] = mapped_column(SmallInteger)
+    errors: Mapped[int | None] = mapped_column(SmallInteger)
+    passed_balls: Mapped[int | None] = mapped_column(SmallInteger)
+    double_plays: Mapped[int | None] = mapped_column(SmallInteger)
+    triple_plays: Mapped[int | None] = mapped_column(SmallInteger)
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
+    )

@@ -164,6 +164,9 @@ class StagingRetrosheetGame(Base):
     away_pitcher_name: Mapped[str | None] = mapped_column(String(64))
     home_pitcher_id: Mapped[str | None] = mapped_column(String(8))
     home_pitcher_name: Mapped[str | None] = mapped_column(String(64))
+    winning_pitcher_id: Mapped[str | None] = mapped_column(String(8))
+    losing_pitcher_id: Mapped[str | None] = mapped_column(String(8))
+    saving_pitcher_id: Mapped[str | None] = mapped_column(String(8))
 
 
 class QuarantinedRow(Base):

@@ -14,11 +14,11 @@ from os import PathLike
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Table, bindparam, func, or_, select, update
+from sqlalchemy import Table, bindparam, delete, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
-from app.games.models import Game, Odds
+from app.games.models import Game, Odds, TeamBoxScore
 from app.ingest import retrosheet, sbro
 from app.ingest.models import (
     IngestedFile,
@@ -56,8 +56,13 @@ RETROSHEET_GAME_COLUMNS = (
     "away_pitcher_id",
     "day_night",
     "park_id",
+    "winning_pitcher_id",
+    "losing_pitcher_id",
+    "saving_pitcher_id",
+    "length_outs",
     "postseason",
 )
+BOX_SCORE_COLUMNS = ("raw_row_id", "runs", "line_score", *retrosheet.BOX_SCORE_STATS)
 ODDS_COLUMNS = (
     "home_ml_open",
     "away_ml_open",
@@ -387,7 +392,13 @@ def _ingest_retrosheet_file(session: Session, path: Path) -> FileReport:
         ["file_id", "raw_row_id", *staging_columns],
     )
     fields_by_row = {row.row_number: row.fields for row in rows}
-    findings = [(finding, None) for finding in rejections]
+    rows_by_number = {row.row_number: row for row in rows}
+    box_findings = [
+        finding
+        for game in games
+        for finding in retrosheet.parse_box_scores(rows_by_number[game.row_number]).findings
+    ]
+    findings = [(finding, None) for finding in [*rejections, *box_findings]]
     _insert_findings(session, SOURCE_RETROSHEET, file_id, findings, fields_by_row)
 
     match_rates = refresh_retrosheet_matches(session, seasons)
@@ -403,14 +414,16 @@ def _ingest_retrosheet_file(session: Session, path: Path) -> FileReport:
         games_curated=matched,
         quarantined=_count_rules(rejections, rejected=True),
         retrosheet_match_rate=min(rates) if rates else None,
+        corrections=_count_rules(box_findings, rejected=False),
     )
 
 
 def refresh_retrosheet_matches(session: Session, seasons: Iterable[int]) -> dict[int, float]:
     """Re-match the curated games of ``seasons`` to staged game logs and enrich them.
 
-    Sets retrosheet_game_id, starting pitcher ids, day/night and park on matched games,
-    clears them on games no longer matched, and sets ``postseason`` to "after the log's
+    Sets retrosheet_game_id, starting pitcher ids, pitcher decisions, length in outs,
+    day/night and park on matched games and upserts their team box scores; clears them on
+    games no longer matched, and sets ``postseason`` to "after the log's
     last date". Only rows whose values change are written. Returns, for each season with
     a staged log, the share of its regular-season curated games that matched.
     """
@@ -449,11 +462,16 @@ def refresh_retrosheet_matches(session: Session, seasons: Iterable[int]) -> dict
             "away_pitcher_id": log.away_pitcher_id if log else None,
             "day_night": log.day_night if log else None,
             "park_id": log.park_id if log else None,
+            "winning_pitcher_id": log.winning_pitcher_id if log else None,
+            "losing_pitcher_id": log.losing_pitcher_id if log else None,
+            "saving_pitcher_id": log.saving_pitcher_id if log else None,
+            "length_outs": log.length_outs if log else None,
             "postseason": game.game_date > season_ends[game.season],
         }
         if any(getattr(game, name) != value for name, value in wanted.items()):
             game_changes.append({"b_id": game.id, **{f"v_{k}": v for k, v in wanted.items()}})
     _apply_game_changes(session, game_changes)
+    _refresh_box_scores(session, [game.id for game in games], matches)
 
     game_id_by_log = {log.retrosheet_game_id: game_id for game_id, log in matches.items()}
     log_changes = [
@@ -478,6 +496,51 @@ def refresh_retrosheet_matches(session: Session, seasons: Iterable[int]) -> dict
             matched = sum(1 for view in in_season if view.game_id in matches)
             rates[season] = matched / len(in_season)
     return rates
+
+
+def _refresh_box_scores(
+    session: Session, game_ids: Sequence[int], matches: dict[int, StagingRetrosheetGame]
+) -> None:
+    """Upsert the box scores of matched games from their raw log lines; drop the rest.
+
+    A side a data-quality rule dropped, or a game no longer matched, loses its box score.
+    """
+    raw_ids = [log.raw_row_id for log in matches.values()]
+    raw_rows = {
+        raw_id: retrosheet.RawLogRow(row_number, tuple(fields))
+        for raw_id, row_number, fields in session.execute(
+            select(RawRetrosheetRow.id, RawRetrosheetRow.row_number, RawRetrosheetRow.fields).where(
+                RawRetrosheetRow.id.in_(raw_ids)
+            )
+        )
+    }
+    wanted: list[dict[str, Any]] = []
+    for game_id, log in matches.items():
+        for box in retrosheet.parse_box_scores(raw_rows[log.raw_row_id]).sides:
+            wanted.append(
+                {
+                    "game_id": game_id,
+                    "side": box.side,
+                    "raw_row_id": log.raw_row_id,
+                    "runs": box.runs,
+                    "line_score": box.line_score,
+                    **box.stats,
+                }
+            )
+    table = TeamBoxScore.__table__
+    keep = {(row["game_id"], row["side"]) for row in wanted}
+    stale = [
+        box_id
+        for box_id, game_id, side in session.execute(
+            select(table.c.id, table.c.game_id, table.c.side).where(
+                table.c.game_id.in_(list(game_ids))
+            )
+        )
+        if (game_id, side) not in keep
+    ]
+    if stale:
+        session.execute(delete(table).where(table.c.id.in_(stale)))
+    _upsert(session, table, wanted, ["game_id", "side"], BOX_SCORE_COLUMNS)
 
 
 def _apply_game_changes(session: Session, changes: list[dict[str, Any]]) -> None:

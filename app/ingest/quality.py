@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
 
-from app.games.models import BettingSplit, Game, Odds, OddsSnapshot
+from app.games.models import BettingSplit, Game, Odds, OddsSnapshot, TeamBoxScore
 from app.ingest.models import IngestedFile, QuarantinedRow, StagingLineGame, StagingRetrosheetGame
 
 SBRO_BOOK = "sbro"
@@ -89,6 +89,7 @@ def _season_report(session: Session, season: int, files: list[IngestedFile]) -> 
         "postseason_games": postseason,
         "rules": _rule_counts(session, [file.id for file in files]),
         "retrosheet_match_rate": _retrosheet_match_rate(session, season, regular),
+        "box_scores": _box_scores(session, season),
         "odds_coverage": _odds_coverage(session, season, games),
         "line_history": _line_history(session, season, games, files),
         "betting_splits": session.scalar(
@@ -135,6 +136,27 @@ def _retrosheet_match_rate(session: Session, season: int, regular: int) -> float
         )
     )
     return _share(matched, regular)
+
+
+def _box_scores(session: Session, season: int) -> dict[str, Any]:
+    """Of the season's Retrosheet-matched games, how many have both teams' box scores."""
+    sides = (
+        select(TeamBoxScore.game_id)
+        .group_by(TeamBoxScore.game_id)
+        .having(func.count(func.distinct(TeamBoxScore.side)) == 2)
+        .subquery()
+    )
+    matched, with_both = session.execute(
+        select(func.count(), func.count(sides.c.game_id))
+        .select_from(Game)
+        .outerjoin(sides, sides.c.game_id == Game.id)
+        .where(Game.season == season, Game.retrosheet_game_id.is_not(None))
+    ).one()
+    return {
+        "matched_games": matched,
+        "games_with_both_sides": with_both,
+        "coverage": _share(with_both, matched),
+    }
 
 
 def _odds_coverage(session: Session, season: int, games: int) -> dict[str, float | None]:
@@ -204,11 +226,14 @@ def _rate(value: float | None) -> str:
 
 def format_report(report: dict[str, Any]) -> str:
     """A season's report as text lines for a terminal."""
+    boxes = report["box_scores"]
     lines = [
         f"Season {report['season']}: {report['games_curated']} games curated "
         f"({report['regular_season_games']} regular season, "
         f"{report['postseason_games']} postseason)",
         f"  Retrosheet match rate (regular season): {_rate(report['retrosheet_match_rate'])}",
+        f"  Box scores (both sides) of matched games: {boxes['games_with_both_sides']} of "
+        f"{boxes['matched_games']} ({_rate(boxes['coverage'])})",
         "  Odds coverage (sbro): "
         + ", ".join(
             f"{market} {_rate(share)}" for market, share in report["odds_coverage"].items()

@@ -7,6 +7,7 @@ against GL2010-GL2019: 161 quoted, comma-separated fields, no header.
 import csv
 import gzip
 import io
+import re
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -24,8 +25,43 @@ AWAY_TEAM, HOME_TEAM = 3, 6
 AWAY_SCORE, HOME_SCORE = 9, 10
 LENGTH_OUTS, DAY_NIGHT = 11, 12
 PARK_ID, ATTENDANCE, DURATION_MINUTES = 16, 17, 18
+AWAY_LINE_SCORE, HOME_LINE_SCORE = 19, 20
+# Each team's box-score block: 17 offense, 5 pitching and 6 defense counts, in this order.
+AWAY_BOX_START, HOME_BOX_START = 21, 49
+BOX_SCORE_STATS = (
+    "at_bats",
+    "hits",
+    "doubles",
+    "triples",
+    "home_runs",
+    "rbi",
+    "sacrifice_hits",
+    "sacrifice_flies",
+    "hit_by_pitch",
+    "walks",
+    "intentional_walks",
+    "strikeouts",
+    "stolen_bases",
+    "caught_stealing",
+    "grounded_into_double_plays",
+    "catcher_interference",
+    "left_on_base",
+    "pitchers_used",
+    "individual_earned_runs",
+    "team_earned_runs",
+    "wild_pitches",
+    "balks",
+    "putouts",
+    "assists",
+    "errors",
+    "passed_balls",
+    "double_plays",
+    "triple_plays",
+)
+WINNING_PITCHER_ID, LOSING_PITCHER_ID, SAVING_PITCHER_ID = 93, 95, 97
 AWAY_PITCHER_ID, AWAY_PITCHER_NAME = 101, 102
 HOME_PITCHER_ID, HOME_PITCHER_NAME = 103, 104
+_LINE_SCORE_TOKEN = re.compile(r"\((\d+)\)|(\d)|([xX])")
 
 
 @dataclass(frozen=True)
@@ -60,6 +96,30 @@ class RetrosheetGame:
     away_pitcher_name: str | None
     home_pitcher_id: str | None
     home_pitcher_name: str | None
+    winning_pitcher_id: str | None = None
+    losing_pitcher_id: str | None = None
+    saving_pitcher_id: str | None = None
+
+
+@dataclass(frozen=True)
+class TeamBoxScore:
+    """One team's box-score totals of a game; a value a rule nulled is None.
+
+    ``runs`` is the sum of the team's line score (the box score's R).
+    """
+
+    side: str  # "away" or "home"
+    runs: int
+    line_score: str
+    stats: dict[str, int | None]
+
+
+@dataclass(frozen=True)
+class BoxScores:
+    """The box scores of one game-log line (a side a rule dropped is absent) and the findings."""
+
+    sides: tuple[TeamBoxScore, ...]
+    findings: tuple[Finding, ...]
 
 
 class LoggedGame(Protocol):
@@ -163,7 +223,78 @@ def parse_game_log_row(row: RawLogRow) -> RetrosheetGame | Finding:
         away_pitcher_name=_optional_text(fields[AWAY_PITCHER_NAME]),
         home_pitcher_id=_optional_text(fields[HOME_PITCHER_ID]),
         home_pitcher_name=_optional_text(fields[HOME_PITCHER_NAME]),
+        winning_pitcher_id=_optional_text(fields[WINNING_PITCHER_ID]),
+        losing_pitcher_id=_optional_text(fields[LOSING_PITCHER_ID]),
+        saving_pitcher_id=_optional_text(fields[SAVING_PITCHER_ID]),
     )
+
+
+def line_score_runs(line_score: str) -> int | None:
+    """The runs of a line score like "005130000" or "1(10)0x" ("x": inning not batted)."""
+    text = line_score.strip()
+    position, runs = 0, 0
+    while position < len(text):
+        token = _LINE_SCORE_TOKEN.match(text, position)
+        if token is None:
+            return None
+        runs += int(token[1] or token[2] or 0)
+        position = token.end()
+    return runs if text else None
+
+
+def parse_box_scores(row: RawLogRow) -> BoxScores:
+    """Both teams' box scores of a well-formed game-log line, with the rules they broke.
+
+    A blank, unreadable or negative count is nulled; hits fewer than extra-base hits null
+    the four hit counts; a side whose line score does not add up to its final score is
+    dropped (its box score is not stored).
+    """
+    fields, number = row.fields, row.row_number
+    sides: list[TeamBoxScore] = []
+    findings: list[Finding] = []
+    teams = (
+        ("away", AWAY_BOX_START, AWAY_LINE_SCORE, AWAY_SCORE),
+        ("home", HOME_BOX_START, HOME_LINE_SCORE, HOME_SCORE),
+    )
+    for side, start, line_index, score_index in teams:
+        final = _optional_int(fields[score_index])
+        runs = line_score_runs(fields[line_index])
+        if runs is None or runs != final:
+            findings.append(
+                Finding(
+                    rules.RETROSHEET_BOX_RUNS_DISAGREE,
+                    f"{side} line score {fields[line_index]!r} vs final {fields[score_index]!r}",
+                    (number,),
+                )
+            )
+            continue
+        stats: dict[str, int | None] = {}
+        for offset, name in enumerate(BOX_SCORE_STATS):
+            text = fields[start + offset]
+            value = _optional_int(text)
+            if value is None:
+                findings.append(
+                    Finding(rules.RETROSHEET_BOX_UNREADABLE, f"{side} {name} {text!r}", (number,))
+                )
+            elif value < 0:
+                findings.append(
+                    Finding(rules.RETROSHEET_BOX_NEGATIVE, f"{side} {name} {value}", (number,))
+                )
+                value = None
+            stats[name] = value
+        hit_counts = ("hits", "doubles", "triples", "home_runs")
+        known = [count for name in hit_counts if (count := stats[name]) is not None]
+        if len(known) == len(hit_counts) and known[0] < sum(known[1:]):
+            findings.append(
+                Finding(
+                    rules.RETROSHEET_BOX_HITS_INCONSISTENT,
+                    f"{side} hits {known[0]} < 2B+3B+HR {sum(known[1:])}",
+                    (number,),
+                )
+            )
+            stats.update(dict.fromkeys(hit_counts))
+        sides.append(TeamBoxScore(side, runs, fields[line_index].strip(), stats))
+    return BoxScores(tuple(sides), tuple(findings))
 
 
 def parse_game_log(rows: Iterable[RawLogRow]) -> tuple[list[RetrosheetGame], list[Finding]]:

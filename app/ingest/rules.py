@@ -122,6 +122,23 @@ RETROSHEET_UNPARSEABLE = _rule(
 RETROSHEET_DUPLICATE_GAME = _rule(
     "retrosheet_duplicate_game_id", Action.REJECTED, "a second line with the same game id"
 )
+RETROSHEET_BOX_RUNS_DISAGREE = _rule(
+    "retrosheet_box_runs_disagree",
+    Action.NULLED,
+    "a team's line score is unreadable or does not add up to its final score: that team's "
+    "box score is not stored",
+)
+RETROSHEET_BOX_UNREADABLE = _rule(
+    "retrosheet_box_value_unreadable", Action.NULLED, "a box-score count blank or not a number"
+)
+RETROSHEET_BOX_NEGATIVE = _rule(
+    "retrosheet_box_negative_count", Action.NULLED, "a negative box-score count: value nulled"
+)
+RETROSHEET_BOX_HITS_INCONSISTENT = _rule(
+    "retrosheet_box_hits_inconsistent",
+    Action.NULLED,
+    "hits fewer than doubles + triples + home runs (e.g. H < HR): the four hit counts nulled",
+)
 
 # --- Line-history (Pinnacle) rules ---------------------------------------------------------
 LINES_EVENT_TIME_SHIFTED = _rule(

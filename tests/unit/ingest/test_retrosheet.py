@@ -120,3 +120,141 @@ def test_sample_game_log(sample_dir: Path) -> None:
     assert rejections == []
     assert games[0].retrosheet_game_id == "OAK201903200"  # Tokyo opener, A's at home
     assert max(game.game_date for game in games) == date(2019, 9, 29)
+
+
+# --- Box scores and pitcher decisions --------------------------------------------------------
+
+
+def _sample_row(sample_dir: Path, line_number: int) -> RawLogRow:
+    """The parsed row of a 1-based line of the 2019 sample."""
+    rows = retrosheet.read_game_log(sample_dir / "GL2019.TXT.gz")
+    return next(row for row in rows if row.row_number == line_number)
+
+
+def _raw_line(sample_dir: Path, line_number: int) -> str:
+    with gzip.open(sample_dir / "GL2019.TXT.gz", "rt", encoding="latin-1") as lines:
+        return next(line for number, line in enumerate(lines, start=1) if number == line_number)
+
+
+def test_box_scores_of_the_tokyo_opener(sample_dir: Path) -> None:
+    raw = _raw_line(sample_dir, 1)
+    # SEA 9 at OAK 7; the visitors' block starts with 31 AB, 7 H and ends with 27 PO, 11 A.
+    assert (
+        '"005130000","112000300",31,7,1,0,2,9,1,1,2,6,0,10,2,1,0,0,5,5,6,6,1,0,27,11,1,0,2,0,'
+        in raw
+    )
+    assert ',35,9,3,0,3,7,0,0,0,3,0,8,0,0,2,0,4,7,9,9,2,0,27,4,0,0,0,0,"nelsj901"' in raw
+    assert '"gonzm005","Marco Gonzales","fierm001","Michael Fiers","strih001"' in raw
+    row = _sample_row(sample_dir, 1)
+
+    game = retrosheet.parse_game_log_row(row)
+    assert isinstance(game, RetrosheetGame)
+    assert (game.winning_pitcher_id, game.losing_pitcher_id, game.saving_pitcher_id) == (
+        "gonzm005",
+        "fierm001",
+        "strih001",
+    )
+    assert game.length_outs == 54
+
+    boxes = retrosheet.parse_box_scores(row)
+    assert boxes.findings == ()
+    away, home = boxes.sides
+    assert (away.side, away.runs, away.line_score) == ("away", 9, "005130000")
+    assert list(away.stats.values()) == [
+        31, 7, 1, 0, 2, 9, 1, 1, 2, 6, 0, 10, 2, 1, 0, 0, 5, 5, 6, 6, 1, 0, 27, 11, 1, 0, 2, 0
+    ]  # fmt: skip
+    assert (home.side, home.runs) == ("home", 7)
+    assert home.stats["at_bats"] == 35
+    assert home.stats["home_runs"] == 3
+    assert home.stats["left_on_base"] == 4
+    assert home.stats["pitchers_used"] == 7
+    assert home.stats["team_earned_runs"] == 9  # the nine runs SEA scored were all earned
+    assert (home.stats["putouts"], home.stats["assists"], home.stats["triple_plays"]) == (27, 4, 0)
+
+
+def test_box_scores_with_a_double_digit_inning_and_an_unbatted_ninth(sample_dir: Path) -> None:
+    raw = _raw_line(sample_dir, 246)
+    assert '"NYN","NL",' in raw
+    assert ",3,14,51," in raw
+    assert '"011010000","(10)0010300x"' in raw
+    away, home = retrosheet.parse_box_scores(_sample_row(sample_dir, 246)).sides
+    assert (away.runs, home.runs) == (3, 14)
+    assert home.line_score == "(10)0010300x"
+    assert away.stats["putouts"] == 24  # PHI did not bat in the ninth
+
+
+def test_no_decision_save_is_null() -> None:
+    game = retrosheet.parse_game_log_row(RawLogRow(1, log_fields(saving_pitcher_id="")))
+    assert isinstance(game, RetrosheetGame)
+    assert game.saving_pitcher_id is None
+
+
+def test_line_score_runs() -> None:
+    assert retrosheet.line_score_runs("005130000") == 9
+    assert retrosheet.line_score_runs("1(10)0x") == 11
+    assert retrosheet.line_score_runs("") is None
+    assert retrosheet.line_score_runs("00a") is None
+
+
+# A plausible team block (the 2019 Tokyo opener's visitors), in BOX_SCORE_STATS order.
+PLAUSIBLE_BLOCK = (
+    31, 7, 1, 0, 2, 9, 1, 1, 2, 6, 0, 10, 2, 1, 0, 0, 5,  # offense
+    5, 6, 6, 1, 0,  # pitching
+    27, 11, 1, 0, 2, 0,  # defense
+)  # fmt: skip
+
+
+def _box_fields(**stats: int | str) -> tuple[str, ...]:
+    """A well-formed line (DET 3 at NYA 5) whose away block holds ``stats``."""
+    fields = list(log_fields(away_line_score="000300000", home_line_score="01040000x"))
+    for offset, name in enumerate(retrosheet.BOX_SCORE_STATS):
+        fields[retrosheet.AWAY_BOX_START + offset] = str(stats.get(name, PLAUSIBLE_BLOCK[offset]))
+        fields[retrosheet.HOME_BOX_START + offset] = str(PLAUSIBLE_BLOCK[offset])
+    return tuple(fields)
+
+
+def test_clean_box_scores_fire_no_rule() -> None:
+    boxes = retrosheet.parse_box_scores(RawLogRow(4, _box_fields()))
+    assert boxes.findings == ()
+    assert [(box.side, box.runs) for box in boxes.sides] == [("away", 3), ("home", 5)]
+
+
+def test_negative_count_is_nulled() -> None:
+    boxes = retrosheet.parse_box_scores(RawLogRow(4, _box_fields(walks=-2)))
+    assert [f.rule for f in boxes.findings] == [rules.RETROSHEET_BOX_NEGATIVE]
+    assert boxes.findings[0].row_numbers == (4,)
+    assert boxes.sides[0].stats["walks"] is None
+    assert boxes.sides[0].stats["hits"] == 7
+
+
+def test_unreadable_count_is_nulled() -> None:
+    boxes = retrosheet.parse_box_scores(RawLogRow(4, _box_fields(errors="")))
+    assert [f.rule for f in boxes.findings] == [rules.RETROSHEET_BOX_UNREADABLE]
+    assert boxes.sides[0].stats["errors"] is None
+
+
+def test_fewer_hits_than_home_runs_nulls_the_hit_counts() -> None:
+    boxes = retrosheet.parse_box_scores(RawLogRow(4, _box_fields(hits=2, home_runs=3)))
+    assert [f.rule for f in boxes.findings] == [rules.RETROSHEET_BOX_HITS_INCONSISTENT]
+    stats = boxes.sides[0].stats
+    assert [stats[name] for name in ("hits", "doubles", "triples", "home_runs")] == [None] * 4
+    assert stats["at_bats"] == 31
+
+
+def test_line_score_disagreeing_with_the_final_drops_that_side() -> None:
+    fields = list(_box_fields())
+    fields[retrosheet.HOME_LINE_SCORE] = "01040001x"  # 6 runs, final says 5
+    boxes = retrosheet.parse_box_scores(RawLogRow(4, tuple(fields)))
+    assert [f.rule for f in boxes.findings] == [rules.RETROSHEET_BOX_RUNS_DISAGREE]
+    assert [box.side for box in boxes.sides] == ["away"]
+
+
+def test_every_2019_sample_game_has_clean_box_scores(sample_dir: Path) -> None:
+    rows = retrosheet.read_game_log(sample_dir / "GL2019.TXT.gz")
+    parsed = [retrosheet.parse_box_scores(row) for row in rows]
+    assert [finding for boxes in parsed for finding in boxes.findings] == []
+    for row, boxes in zip(rows, parsed, strict=True):
+        away, home = boxes.sides
+        assert (away.runs, home.runs) == (int(row.fields[9]), int(row.fields[10]))
+        # Each team's putouts are the outs its pitchers recorded; together, the game's length.
+        assert away.stats["putouts"] + home.stats["putouts"] == int(row.fields[11])  # type: ignore[operator]
