@@ -323,6 +323,13 @@ def _pitcher_features(side: str) -> tuple[FeatureDef, ...]:
             f"{side}_sp_team_win_rate",
             _shrunk(f"his team's win rate in the {pitcher}'s starts this season"),
         ),
+        FeatureDef(
+            f"{side}_sp_win_credit_share",
+            f"innings proxy: of his team's wins in the {pitcher}'s starts this season, the "
+            "share credited to him as winning pitcher (a starter needs at least 5 innings "
+            "for the win, per Retrosheet's winning pitcher); NaN before his team has won one "
+            "of his starts or when the starter is unknown",
+        ),
     )
 
 

@@ -78,6 +78,7 @@ GAME_COLUMNS: tuple[str, ...] = (
     "day_night",
     "home_pitcher_id",
     "away_pitcher_id",
+    "winning_pitcher_id",
     *_ODDS_COLUMNS,
 )
 SNAPSHOT_COLUMNS: tuple[str, ...] = (
@@ -554,6 +555,7 @@ def _final_games(history: pd.DataFrame) -> pd.DataFrame:
             "away_score": final["away_score"].to_numpy(np.float64),
             "home_pitcher_id": _string_column(final, "home_pitcher_id"),
             "away_pitcher_id": _string_column(final, "away_pitcher_id"),
+            "winning_pitcher_id": _string_column(final, "winning_pitcher_id"),
         }
     )
     frame["season"] = frame["game_date"].dt.year.astype(np.int64)
@@ -574,6 +576,7 @@ def _team_games(final: pd.DataFrame) -> pd.DataFrame:
             "game_number": np.tile(final["game_number"].to_numpy(), 2),
             "game_id": np.tile(final["game_id"].to_numpy(), 2),
             "pitcher": np.concatenate([final["home_pitcher_id"], final["away_pitcher_id"]]),
+            "winning_pitcher": np.tile(final["winning_pitcher_id"].to_numpy(), 2),
             "is_home": is_home,
             "scored": scored,
             "allowed": allowed,
@@ -611,9 +614,8 @@ def _team_day_states(history: pd.DataFrame) -> pd.DataFrame:
         team_games.assign(venue=2 * team_games["is_home"] - 1), "venue"
     )
     states = team_games.drop_duplicates([*_TEAM_KEYS, "game_date"], keep="last")
-    states = states.drop(
-        columns=["game_number", "game_id", "pitcher", "is_home", "won", "result"]
-    ).sort_values("game_date", kind="mergesort")
+    per_game = ["game_number", "game_id", "pitcher", "winning_pitcher", "is_home", "won", "result"]
+    states = states.drop(columns=per_game).sort_values("game_date", kind="mergesort")
     return states.assign(last_date=states["game_date"])
 
 
@@ -681,14 +683,18 @@ def _pitcher_features(
         ["pitcher", "season", "game_date", "game_number", "game_id"], kind="mergesort"
     )
     keys = ["pitcher", "season"]
-    starts = starts.assign(starts=1.0, wins=starts["won"])
+    # The innings proxy: a starter is credited with a win only after >= 5 innings, so the
+    # share of his team's wins in his starts that are his own says how deep he goes.
+    credited = (starts["winning_pitcher"] == starts["pitcher"]).astype(np.float64)
+    starts = starts.assign(starts=1.0, wins=starts["won"], credited=credited)
     by_pitcher = starts.groupby(keys, sort=False)
-    starts[["starts", "wins", "allowed"]] = by_pitcher[["starts", "wins", "allowed"]].cumsum()
+    totals = ["starts", "wins", "allowed", "credited"]
+    starts[totals] = by_pitcher[totals].cumsum()
     recent = PITCHER_RECENT_STARTS
     starts["allowed_recent"] = starts["allowed"] - by_pitcher["allowed"].shift(recent).fillna(0.0)
     starts["starts_recent"] = np.minimum(starts["starts"], recent)
     states = starts.drop_duplicates([*keys, "game_date"], keep="last")[
-        [*keys, "game_date", "starts", "wins", "allowed", "allowed_recent", "starts_recent"]
+        [*keys, "game_date", *totals, "allowed_recent", "starts_recent"]
     ]
     states = states.assign(last_date=states["game_date"])
     features: dict[str, np.ndarray] = {}
@@ -707,6 +713,9 @@ def _pitcher_features(
         features[f"{side}_sp_runs_allowed_per_start"] = _rate(state["allowed"], count)
         features[f"{side}_sp_team_win_rate"] = np.where(
             unknown, np.nan, _shrunk_rate(state["wins"], state["starts"])
+        )
+        features[f"{side}_sp_win_credit_share"] = np.where(
+            unknown, np.nan, _rate(state["credited"], state["wins"])
         )
     return features
 
@@ -825,6 +834,7 @@ def _games_statement() -> Select:
             Game.day_night,
             Game.home_pitcher_id,
             Game.away_pitcher_id,
+            Game.winning_pitcher_id,
             *(getattr(Odds, column) for column in _ODDS_COLUMNS),
         )
         .outerjoin(Odds, and_(Odds.game_id == Game.id, Odds.book == SBRO_BOOK))

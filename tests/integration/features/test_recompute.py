@@ -21,7 +21,7 @@ pytestmark = pytest.mark.integration
 
 GAME_FIELDS = (
     "id", "game_date", "game_number", "start_time", "home_team", "away_team", "home_score",
-    "away_score", "day_night", "home_pitcher_id", "away_pitcher_id",
+    "away_score", "day_night", "home_pitcher_id", "away_pitcher_id", "winning_pitcher_id",
 )  # fmt: skip
 ODDS_FIELDS = ("home_ml_open", "away_ml_open", "total_open", "over_open", "under_open", "home_rl")
 

@@ -294,15 +294,17 @@ def _pitcher(
         f"{side}_sp_runs_allowed_last{recent}",
         f"{side}_sp_runs_allowed_per_start",
         f"{side}_sp_team_win_rate",
+        f"{side}_sp_win_credit_share",
     ]
     if not pitcher:
         return dict.fromkeys(names, NAN)
-    allowed, won, last = [], [], None
+    allowed, won, credited, last = [], [], [], None
     for g in past:
         for pitcher_side, other in (("home", "away"), ("away", "home")):
             if value(g, f"{pitcher_side}_pitcher_id") == pitcher:
                 allowed.append(float(g[f"{other}_score"]))
                 won.append(g[f"{pitcher_side}_score"] > g[f"{other}_score"])
+                credited.append(value(g, "winning_pitcher_id") == pitcher)
                 last = pd.Timestamp(g["game_date"]).normalize()
     return dict(
         zip(
@@ -313,6 +315,7 @@ def _pitcher(
                 mean_or_nan(allowed[-recent:]),
                 mean_or_nan(allowed),
                 shrunk(sum(won), len(won)),
+                sum(credited) / sum(won) if sum(won) else NAN,
             ),
             strict=True,
         )

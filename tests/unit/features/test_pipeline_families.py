@@ -21,7 +21,8 @@ def frame(rows: list[dict]) -> pd.DataFrame:
     columns = [
         "game_id", "game_date", "game_number", "start_time", "home_team", "away_team",
         "home_score", "away_score", "day_night", "home_pitcher_id", "away_pitcher_id",
-        "home_ml_open", "away_ml_open", "total_open", "over_open", "under_open", "home_rl",
+        "winning_pitcher_id", "home_ml_open", "away_ml_open", "total_open", "over_open",
+        "under_open", "home_rl",
     ]  # fmt: skip
     games = pd.DataFrame(rows, columns=columns)
     games["game_date"] = pd.to_datetime(games["game_date"])
@@ -61,10 +62,46 @@ def split(game_id: int, at: dt.datetime, market: str, side: str, bets: float, mo
 def test_hand_computed_team_temporal_h2h_and_pitcher_features() -> None:
     history = frame(
         [
-            game(1, 0, "NYA", "BOS", (5, 1), home_pitcher_id="p1", away_pitcher_id="q1"),
-            game(2, 1, "NYA", "BOS", (2, 3), home_pitcher_id="p2", away_pitcher_id="q2"),
-            game(3, 2, "BOS", "NYA", (0, 4), home_pitcher_id="q1", away_pitcher_id="p3"),
-            game(4, 6, "NYA", "TOR", (6, 2), home_pitcher_id="p1", away_pitcher_id="t1"),
+            game(
+                1,
+                0,
+                "NYA",
+                "BOS",
+                (5, 1),
+                home_pitcher_id="p1",
+                away_pitcher_id="q1",
+                winning_pitcher_id="p1",
+            ),
+            game(
+                2,
+                1,
+                "NYA",
+                "BOS",
+                (2, 3),
+                home_pitcher_id="p2",
+                away_pitcher_id="q2",
+                winning_pitcher_id="r2",
+            ),
+            game(
+                3,
+                2,
+                "BOS",
+                "NYA",
+                (0, 4),
+                home_pitcher_id="q1",
+                away_pitcher_id="p3",
+                winning_pitcher_id="p3",
+            ),
+            game(
+                4,
+                6,
+                "NYA",
+                "TOR",
+                (6, 2),
+                home_pitcher_id="p1",
+                away_pitcher_id="t1",
+                winning_pitcher_id="r1",
+            ),
             game(5, 7, "BOS", "NYA", day_night="N", home_pitcher_id="q1", away_pitcher_id="p1"),
             game(6, 7, "TOR", "SEA", day_night="D", game_number=2, home_pitcher_id="t1"),
         ]
@@ -89,6 +126,9 @@ def test_hand_computed_team_temporal_h2h_and_pitcher_features() -> None:
     assert nya["away_sp_starts"] == 2 and nya["away_sp_rest_days"] == 1
     assert nya["away_sp_runs_allowed_last3"] == pytest.approx(1.5)
     assert nya["away_sp_team_win_rate"] == pytest.approx((2 + 5) / (2 + 10))
+    # NYA won both of p1's starts; he was the winning pitcher of one (a reliever, r1, of the other).
+    assert nya["away_sp_win_credit_share"] == pytest.approx(0.5)
+    assert np.isnan(nya["home_sp_win_credit_share"])  # BOS lost both of q1's starts
     # q1 (BOS) started day 0 (allowed 5) and day 2 (allowed 4).
     assert nya["home_sp_starts"] == 2 and nya["home_sp_runs_allowed_per_start"] == 4.5
     tor = features.iloc[1]
@@ -193,6 +233,7 @@ def scenario(draw: st.DrawFn) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]
                 day_night=draw(st.sampled_from(["D", "N", None])),
                 home_pitcher_id=draw(st.sampled_from(PITCHERS)),
                 away_pitcher_id=draw(st.sampled_from(PITCHERS)),
+                winning_pitcher_id=draw(st.sampled_from(PITCHERS)),
                 home_ml_open=draw(st.sampled_from([-150, -110, 120, None])), away_ml_open=110,
             )
         )  # fmt: skip
