@@ -5,7 +5,7 @@ worker starts or a task is sent.
 """
 
 from celery import Celery
-from kombu import Queue
+from kombu import Exchange, Queue
 
 from app.config import Settings
 from workers import signals  # noqa: F401 - connects the worker signal handlers
@@ -51,8 +51,13 @@ def make_celery(settings: Settings | None = None) -> Celery:
         task_reject_on_worker_lost=True,
         # Long tasks must not hoard prefetched messages that another worker could run.
         worker_prefetch_multiplier=1,
-        task_queues=[Queue(name) for name in QUEUES],
+        # An exchange and routing key of its own per queue, so no binding is ever shared.
+        task_queues=[
+            Queue(name, Exchange(name, type="direct"), routing_key=name) for name in QUEUES
+        ],
         task_default_queue="predict",
+        task_default_exchange="predict",
+        task_default_routing_key="predict",
         task_routes=TASK_ROUTES,
         # Every task is bounded; individual tasks set tighter limits.
         task_soft_time_limit=600,

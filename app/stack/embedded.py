@@ -90,6 +90,8 @@ class EmbeddedStack:
                 "--logfile", str(data_dir / "redis.log"),
             ],
             stdin=subprocess.DEVNULL,
+            # Its own session: a terminal's Ctrl-C must not stop Redis before the workers.
+            start_new_session=True,
         )  # fmt: skip
         deadline = time.monotonic() + 20
         while not _redis_answers(self.redis_port):

@@ -90,9 +90,14 @@ def _signal_group(process: subprocess.Popen, signum: int) -> None:
 
 
 def interrupt_on_sigterm() -> None:
-    """Make SIGTERM stop ``bullpen up`` the way Ctrl-C does."""
+    """Make SIGTERM and SIGINT stop ``bullpen up`` the way Ctrl-C does.
+
+    SIGINT is set explicitly because a process started in the background by a
+    non-interactive shell inherits it ignored.
+    """
 
     def handler(_signum: int, _frame: object) -> None:
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, handler)
+    signal.signal(signal.SIGINT, handler)

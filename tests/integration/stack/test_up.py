@@ -91,7 +91,7 @@ def test_up_serves_predictions_and_ctrl_c_leaves_nothing_behind(tmp_path):
                     f"{base}/api/v1/docs"):  # fmt: skip
             assert requests.get(url, timeout=10).status_code == 200, url
 
-        up.send_signal(signal.SIGINT)
+        os.killpg(up.pid, signal.SIGINT)  # Ctrl-C reaches the terminal's whole process group
         assert up.wait(timeout=60) == 0
     finally:
         _stop_everything(up, descendants)

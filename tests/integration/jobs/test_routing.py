@@ -1,0 +1,33 @@
+"""Each kind of task lands in its own queue, and only there."""
+
+from dataclasses import replace
+
+import pytest
+import redis
+
+from workers.celery_app import QUEUES, make_celery
+from workers.dispatch import TASK_FOR_KIND
+
+pytestmark = pytest.mark.integration
+
+SCRATCH_DB = 13  # a Redis database no other test uses
+
+
+def test_every_task_is_routed_to_its_own_queue_only(settings):
+    server = redis.Redis.from_url(settings.broker_url).connection_pool.connection_kwargs
+    broker = f"redis://{server['host']}:{server['port']}/{SCRATCH_DB}"
+    client = redis.Redis.from_url(broker)
+    client.flushdb()
+    celery = make_celery(replace(settings, broker_url=broker))
+    try:
+        with celery.connection_for_write() as conn:
+            for queue in celery.amqp.queues.values():
+                queue(conn.default_channel).declare()  # as every worker does on start
+        for task in [*TASK_FOR_KIND.values(), "tasks.maintenance.reap_jobs"]:
+            celery.send_task(task, args=["routing-test"])
+
+        lengths = {queue: client.llen(queue) for queue in QUEUES}
+    finally:
+        client.flushdb()
+
+    assert lengths == {"predict": 1, "features": 1, "ingest": 1, "training": 1, "maintenance": 1}
