@@ -43,25 +43,10 @@ from app.features.definitions import (
     STEAM_WINDOW_MINUTES,
     FeatureSet,
 )
-from app.games.models import BettingSplit, Game, Odds, OddsSnapshot
+from app.games.models import ODDS_COLUMNS, BettingSplit, Game, Odds, OddsSnapshot
 
 SBRO_BOOK = "sbro"
 
-_ODDS_COLUMNS: tuple[str, ...] = (
-    "home_ml_open",
-    "away_ml_open",
-    "home_ml_close",
-    "away_ml_close",
-    "total_open",
-    "over_open",
-    "under_open",
-    "total_close",
-    "over_close",
-    "under_close",
-    "home_rl",
-    "home_rl_price",
-    "away_rl_price",
-)
 # Column layout of :func:`load_games_frame`, also what :func:`build_features` reads.
 GAME_COLUMNS: tuple[str, ...] = (
     "game_id",
@@ -79,7 +64,7 @@ GAME_COLUMNS: tuple[str, ...] = (
     "home_pitcher_id",
     "away_pitcher_id",
     "winning_pitcher_id",
-    *_ODDS_COLUMNS,
+    *ODDS_COLUMNS,
 )
 SNAPSHOT_COLUMNS: tuple[str, ...] = (
     "game_id",
@@ -835,7 +820,7 @@ def _games_statement() -> Select:
             Game.home_pitcher_id,
             Game.away_pitcher_id,
             Game.winning_pitcher_id,
-            *(getattr(Odds, column) for column in _ODDS_COLUMNS),
+            *(getattr(Odds, column) for column in ODDS_COLUMNS),
         )
         .outerjoin(Odds, and_(Odds.game_id == Game.id, Odds.book == SBRO_BOOK))
         .order_by(Game.game_date, Game.game_number, Game.id)
@@ -875,6 +860,6 @@ def _read_games(session: Session, statement: Select) -> pd.DataFrame:
         frame[column] = frame[column].astype(np.int64)
     for column in ("postseason", "neutral_site"):
         frame[column] = frame[column].astype(bool)
-    for column in ("home_score", "away_score", *_ODDS_COLUMNS):
+    for column in ("home_score", "away_score", *ODDS_COLUMNS):
         frame[column] = np.array(frame[column], dtype=np.float64)
     return frame

@@ -90,6 +90,24 @@ class Odds(Base):
     game: Mapped[Game] = relationship(back_populates="odds")
 
 
+# Every market column of an ``Odds`` row, in the one order all copies of them use.
+ODDS_COLUMNS: tuple[str, ...] = (
+    "home_ml_open",
+    "away_ml_open",
+    "home_ml_close",
+    "away_ml_close",
+    "total_open",
+    "over_open",
+    "under_open",
+    "total_close",
+    "over_close",
+    "under_close",
+    "home_rl",
+    "home_rl_price",
+    "away_rl_price",
+)
+
+
 class OddsSnapshot(Base):
     """One timestamped line of one bookmaker (a line history); prices American, totals in runs.
 

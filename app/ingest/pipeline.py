@@ -18,7 +18,7 @@ from sqlalchemy import Table, bindparam, delete, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
-from app.games.models import Game, Odds, TeamBoxScore
+from app.games.models import ODDS_COLUMNS, Game, Odds, TeamBoxScore
 from app.ingest import retrosheet, sbro
 from app.ingest.models import (
     IngestedFile,
@@ -63,21 +63,6 @@ RETROSHEET_GAME_COLUMNS = (
     "postseason",
 )
 BOX_SCORE_COLUMNS = ("raw_row_id", "runs", "line_score", *retrosheet.BOX_SCORE_STATS)
-ODDS_COLUMNS = (
-    "home_ml_open",
-    "away_ml_open",
-    "home_ml_close",
-    "away_ml_close",
-    "total_open",
-    "over_open",
-    "under_open",
-    "total_close",
-    "over_close",
-    "under_close",
-    "home_rl",
-    "home_rl_price",
-    "away_rl_price",
-)
 
 
 @dataclass
