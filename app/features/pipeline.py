@@ -43,7 +43,14 @@ from app.features.definitions import (
     STEAM_WINDOW_MINUTES,
     FeatureSet,
 )
-from app.games.models import ODDS_COLUMNS, BettingSplit, Game, Odds, OddsSnapshot
+from app.games.models import (
+    ODDS_COLUMNS,
+    SNAPSHOT_PRICE_COLUMNS,
+    BettingSplit,
+    Game,
+    Odds,
+    OddsSnapshot,
+)
 
 SBRO_BOOK = "sbro"
 
@@ -66,19 +73,7 @@ GAME_COLUMNS: tuple[str, ...] = (
     "winning_pitcher_id",
     *ODDS_COLUMNS,
 )
-SNAPSHOT_COLUMNS: tuple[str, ...] = (
-    "game_id",
-    "book",
-    "captured_at",
-    "home_ml",
-    "away_ml",
-    "total",
-    "over_price",
-    "under_price",
-    "home_rl",
-    "home_rl_price",
-    "away_rl_price",
-)
+SNAPSHOT_COLUMNS: tuple[str, ...] = ("game_id", "book", "captured_at", *SNAPSHOT_PRICE_COLUMNS)
 SPLIT_COLUMNS: tuple[str, ...] = (
     "game_id",
     "source",

@@ -132,6 +132,19 @@ class OddsSnapshot(Base):
     away_rl_price: Mapped[int | None] = mapped_column(Integer)
 
 
+# The price columns of an ``OddsSnapshot`` row, in the one order all copies of them use.
+SNAPSHOT_PRICE_COLUMNS: tuple[str, ...] = (
+    "home_ml",
+    "away_ml",
+    "total",
+    "over_price",
+    "under_price",
+    "home_rl",
+    "home_rl_price",
+    "away_rl_price",
+)
+
+
 class BettingSplit(Base):
     """Public betting splits at a moment: the share of bets and of money on one side."""
 

@@ -19,7 +19,7 @@ from sqlalchemy import bindparam, func, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
-from app.games.models import Game
+from app.games.models import SNAPSHOT_PRICE_COLUMNS, Game
 from app.ingest import lines as parse
 from app.ingest import rules
 from app.ingest.models import IngestedFile, RawLineRow, StagingLineGame
@@ -29,16 +29,6 @@ from app.ingest.rules import Action, Finding
 SOURCE_LINES = "lines"
 QUARANTINE_GAMES = "line_games"
 BOOK = "pinnacle"
-SNAPSHOT_PRICES = (
-    "home_ml",
-    "away_ml",
-    "total",
-    "over_price",
-    "under_price",
-    "home_rl",
-    "home_rl_price",
-    "away_rl_price",
-)
 
 
 class LinesOrderError(ValueError):
@@ -348,23 +338,23 @@ def _write_snapshots_and_raw_lines(
         )
     )
     cursor = connection.connection.driver_connection.cursor()
-    columns = ", ".join(["row_number", "fields", "game_id", "captured_at", *SNAPSHOT_PRICES])
+    columns = ", ".join(["row_number", "fields", "game_id", "captured_at", *SNAPSHOT_PRICE_COLUMNS])
     with cursor.copy(f"COPY tmp_lines ({columns}) FROM STDIN") as copy:
         for row in line_table.rows:
             line = by_row.get(row.row_number)
             if line is None:
                 copy.write_row((row.row_number, json.dumps(row.fields)) + (None,) * 10)
             else:
-                prices = tuple(getattr(line, name) for name in SNAPSHOT_PRICES)
+                prices = tuple(getattr(line, name) for name in SNAPSHOT_PRICE_COLUMNS)
                 game_id = joined[line.game_idx]
                 copy.write_row(
                     (row.row_number, json.dumps(row.fields), game_id, line.captured_at, *prices)
                 )
-    changed = ", ".join(f"{name} = excluded.{name}" for name in SNAPSHOT_PRICES)
+    changed = ", ".join(f"{name} = excluded.{name}" for name in SNAPSHOT_PRICE_COLUMNS)
     differs = " OR ".join(
-        f"odds_snapshots.{name} IS DISTINCT FROM excluded.{name}" for name in SNAPSHOT_PRICES
+        f"odds_snapshots.{name} IS DISTINCT FROM excluded.{name}" for name in SNAPSHOT_PRICE_COLUMNS
     )
-    prices = ", ".join(SNAPSHOT_PRICES)
+    prices = ", ".join(SNAPSHOT_PRICE_COLUMNS)
     connection.execute(
         text(
             f"INSERT INTO odds_snapshots (game_id, book, captured_at, {prices})"
