@@ -18,8 +18,10 @@ class TargetHyperparameters:
     validation_share: float
     max_rounds: int
     early_stopping_rounds: int
-    # The feature whose log-odds boosting starts from ("" for none).
+    # The feature whose calibrated log-odds boosting starts from ("" for none).
     market_prior: str
+    # A feature whose sign splits the prior's calibration in two ("" for none).
+    prior_split: str = ""
 
     def as_params(self) -> dict[str, Any]:
         """Everything, flat, as MLflow params."""
@@ -30,6 +32,7 @@ class TargetHyperparameters:
             "max_rounds": self.max_rounds,
             "early_stopping_rounds": self.early_stopping_rounds,
             "market_prior": self.market_prior or "none",
+            "prior_split": self.prior_split or "none",
         }
 
 
@@ -44,6 +47,7 @@ def parse_hyperparameters(document: dict[str, Any], target: str) -> TargetHyperp
         max_rounds=int(training["max_rounds"]),
         early_stopping_rounds=int(training["early_stopping_rounds"]),
         market_prior=str(target_table.get("market_prior", "")),
+        prior_split=str(target_table.get("prior_split", "")),
     )
 
 

@@ -15,7 +15,7 @@ import lightgbm as lgb
 import numpy as np
 
 from app.config import TARGETS, Settings
-from app.ml.prior import MarketPrior, predict_probability
+from app.ml.prior import IDENTITY, MarketPrior, predict_probability
 
 EXPERIMENT_NAME = "bullpen"
 CHAMPION = "champion"
@@ -101,7 +101,15 @@ def prior_from_tags(tags: dict[str, str], feature_names: tuple[str, ...]) -> Mar
     feature = tags.get("market_prior")
     if not feature:
         return None
-    return MarketPrior(feature_names.index(feature), float(tags["prior_fallback"]))
+    split = tags.get("prior_split")
+    # Versions trained before the calibration was fitted start from the market as it is.
+    coefficients = json.loads(tags.get("prior_coefficients", json.dumps(IDENTITY)))
+    return MarketPrior(
+        feature_names.index(feature),
+        float(tags["prior_fallback"]),
+        tuple(float(c) for c in coefficients),
+        feature_names.index(split) if split else None,
+    )
 
 
 def training_window(tags: dict[str, str]) -> tuple[list[int], dt.date | None]:

@@ -4,7 +4,7 @@ The split is chronological: the latest ``validation_share`` of the training date
 held out for early stopping, and every feature of a game is computed from earlier
 dates only (``app.features.pipeline``). Hyperparameters come from
 ``app/ml/hyperparameters.toml`` (see :mod:`app.ml.hyperparameters`); with a market
-prior, boosting starts from the market's opening log-odds (:mod:`app.ml.prior`).
+prior, boosting starts from the market's calibrated opening log-odds (:mod:`app.ml.prior`).
 
 Champion or challenger: a new version is compared with the champion on stored games
 NEITHER model was fitted on: outside the champion's training window and outside the
@@ -39,7 +39,7 @@ from app.ml.evaluation import evaluate
 from app.ml.hyperparameters import TargetHyperparameters, hyperparameters
 from app.ml.metrics import probability_metrics
 from app.ml.plots import bankroll_png, calibration_png
-from app.ml.prior import MarketPrior, predict_probability
+from app.ml.prior import MarketPrior, fit_market_prior, predict_probability
 from app.ml.targets import TARGET_SPECS
 
 MIN_TRAINING_GAMES = 200
@@ -139,14 +139,16 @@ def fit_model(
     valid = chronological_split(data.games, hyper.validation_share)
     x = data.features.to_numpy(dtype=np.float64)
     y = data.labels.to_numpy()
+    names = list(data.features.columns)
     prior = None
     if hyper.market_prior:
-        prior = MarketPrior(
-            feature_index=list(data.features.columns).index(hyper.market_prior),
-            fallback_probability=float(y[~valid].mean()),
+        prior = fit_market_prior(
+            x[~valid],
+            y[~valid],
+            feature_index=names.index(hyper.market_prior),
+            split_index=names.index(hyper.prior_split) if hyper.prior_split else None,
         )
     margin = prior.margin(x) if prior else None
-    names = list(data.features.columns)
     train_set = lgb.Dataset(
         x[~valid], y[~valid], feature_name=names,
         init_score=None if margin is None else margin[~valid],
@@ -163,6 +165,18 @@ def fit_model(
         callbacks=[lgb.early_stopping(hyper.early_stopping_rounds, verbose=False)],
     )
     return FittedModel(booster=booster, prior=prior, hyper=hyper, valid=valid)
+
+
+def prior_tags(prior: MarketPrior | None, hyper: TargetHyperparameters) -> dict[str, str]:
+    """The tags a registered version needs to rebuild its market prior."""
+    if prior is None:
+        return {"market_prior": "", "prior_split": "", "prior_fallback": ""}
+    return {
+        "market_prior": hyper.market_prior,
+        "prior_split": hyper.prior_split,
+        "prior_fallback": repr(prior.fallback_probability),
+        "prior_coefficients": json.dumps(prior.coefficients),
+    }
 
 
 def window_tags(data: Dataset, valid: np.ndarray, seasons: Sequence[int]) -> dict[str, str]:
@@ -218,8 +232,7 @@ def train_target(
         "n_train": str(int((~valid).sum())),
         "n_valid": str(int(valid.sum())),
         "hyperparameters_version": str(hyper.version),
-        "market_prior": hyper.market_prior,
-        "prior_fallback": repr(model.prior.fallback_probability) if model.prior else "",
+        **prior_tags(model.prior, hyper),
     }
     with mlflow.start_run(
         experiment_id=experiment.experiment_id, run_name=f"{target}-{first}-{last}"

@@ -5,8 +5,9 @@ import pandas as pd
 
 from app.ml.hyperparameters import hyperparameters, parse_hyperparameters
 from app.ml.metrics import log_loss
-from app.ml.prior import MarketPrior, logit
-from app.ml.train import Dataset, fit_model
+from app.ml.prior import MarketPrior, fit_market_prior, logit, sigmoid
+from app.ml.registry import prior_from_tags
+from app.ml.train import Dataset, fit_model, prior_tags
 
 
 def test_a_target_table_overrides_single_lightgbm_values():
@@ -25,10 +26,11 @@ def test_a_target_table_overrides_single_lightgbm_values():
     assert hyper.as_params()["hyperparameters_version"] == 3
 
 
-def test_the_shipped_file_starts_moneyline_from_the_market():
+def test_the_shipped_file_starts_every_target_from_an_opening_market():
     assert hyperparameters("moneyline").market_prior == "ml_open_home_prob"
-    assert hyperparameters("total_over").market_prior == ""
-    assert hyperparameters("home_spread").market_prior == ""
+    assert hyperparameters("total_over").market_prior == "total_open_over_prob"
+    spread = hyperparameters("home_spread")
+    assert (spread.market_prior, spread.prior_split) == ("ml_open_home_prob", "run_line_home")
 
 
 def test_a_missing_market_price_falls_back_to_the_base_rate():
@@ -54,3 +56,47 @@ def test_fitting_with_a_prior_is_never_worse_than_the_market_it_starts_from():
 
     held_out_y = y[model.valid]
     assert log_loss(held_out_y, p) < log_loss(held_out_y, market[model.valid])
+
+
+def _synthetic(n: int, seed: int) -> tuple[pd.DataFrame, np.ndarray, pd.DataFrame]:
+    """A market whose favourites win more often than it says, and a home run line."""
+    rng = np.random.default_rng(seed)
+    market = rng.uniform(0.3, 0.7, n)
+    run_line = np.where(market > 0.5, -1.5, 1.5)
+    favourite = (run_line < 0).astype(float)
+    truth = sigmoid(0.2 + 1.3 * logit(market) - 0.9 * favourite + 0.4 * favourite * logit(market))
+    y = (rng.uniform(size=n) < truth).astype(int)
+    features = pd.DataFrame({"ml_open_home_prob": market, "run_line_home": run_line})
+    games = pd.DataFrame({"game_date": pd.date_range("2015-04-01", periods=n, freq="h").floor("D")})
+    return features, y, games
+
+
+def test_the_prior_recovers_a_known_calibration_of_the_market():
+    features, y, _ = _synthetic(40_000, seed=3)
+
+    prior = fit_market_prior(features.to_numpy(), y, feature_index=0, split_index=1)
+
+    assert np.allclose(prior.coefficients, (0.2, 1.3, -0.9, 0.4), atol=0.1)
+    assert abs(prior.fallback_probability - y.mean()) < 1e-12
+
+
+def test_the_prior_is_fitted_on_the_fitting_games_only():
+    features, y, games = _synthetic(6000, seed=5)
+    model = fit_model(Dataset(features, pd.Series(y), games), "home_spread")
+    flipped = np.where(model.valid, 1 - y, y)
+
+    refit = fit_model(Dataset(features, pd.Series(flipped), games), "home_spread")
+
+    assert refit.prior == model.prior
+
+
+def test_a_registered_version_rebuilds_the_prior_it_was_trained_with():
+    features, y, games = _synthetic(6000, seed=9)
+    model = fit_model(Dataset(features, pd.Series(y), games), "home_spread")
+    names = tuple(features.columns)
+
+    rebuilt = prior_from_tags(prior_tags(model.prior, model.hyper), names)
+
+    assert rebuilt == model.prior
+    untagged = {"market_prior": "ml_open_home_prob", "prior_fallback": "0.5"}
+    assert prior_from_tags(untagged, names) == MarketPrior(0, 0.5)
