@@ -12,7 +12,7 @@ from workers.celery_app import celery
 
 @cache
 def champions() -> ChampionCache:
-    """This process's champion models, reloaded when an alias moves."""
+    """This process's champion models: the alias read per job, a model loaded when it moves."""
     return ChampionCache(settings())
 
 

@@ -178,7 +178,7 @@ class Promote(MethodView):
     @blp.alt_response(404, description="Unknown model or version")
     @blp.alt_response(409, description="The version was trained on another feature set")
     def post(self, args: dict, model_name: str):
-        """Make a version the champion; workers serve it within their alias refresh (30 s)."""
+        """Make a version the champion; every prediction job started afterwards uses it."""
         target, name = _target_and_name(model_name)
         try:
             decision = registry.promote(

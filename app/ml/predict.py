@@ -97,6 +97,7 @@ def run_prediction_job(
 
 
 def champions_for(champions: ChampionCache, targets: Sequence[str]) -> dict[str, LoadedModel]:
+    """The champions of ``targets`` now, read once so that a whole job uses the same versions."""
     models = {}
     for target in targets:
         model = champions.get(target)

@@ -1,14 +1,15 @@
 """The MLflow model registry: one registered model per target, aliases ``champion``/``challenger``.
 
-Workers keep the champions in a :class:`ChampionCache` that re-reads the alias
-every ``refresh_seconds``, so a newly promoted champion is served without restart.
+Workers keep the champions in a :class:`ChampionCache`: every prediction job reads the
+``champion`` alias when it starts and loads a model only when the alias names a version the
+cache does not hold, so a newly promoted champion serves the next job without restart.
 """
 
 import datetime as dt
 import json
 import threading
-import time
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 import lightgbm as lgb
@@ -71,7 +72,7 @@ def champion_versions(settings: Settings) -> dict[str, str | None]:
     versions = {}
     for target in TARGETS:
         version = version_by_alias(mlflow_client, settings.model_name(target), CHAMPION)
-        versions[target] = version.version if version else None
+        versions[target] = str(version.version) if version else None
     return versions
 
 
@@ -156,31 +157,25 @@ def promote(settings: Settings, target: str, version: str, reason: str) -> str:
 
 
 class ChampionCache:
-    """The champion of each target, reloaded when the alias moves."""
+    """Each target's champion: the alias read on every call, a model loaded when it moves."""
 
-    def __init__(self, settings: Settings, refresh_seconds: float = 30.0) -> None:
+    def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.refresh_seconds = refresh_seconds
-        self._models: dict[str, LoadedModel | None] = {}
-        self._checked_at: dict[str, float] = {}
+        self._models: dict[str, LoadedModel] = {}
         self._lock = threading.Lock()
 
-    def get(self, target: str) -> LoadedModel | None:
-        """The current champion of ``target`` (None when there is none)."""
-        with self._lock:
-            now = time.monotonic()
-            if now - self._checked_at.get(target, -1e9) >= self.refresh_seconds:
-                self._checked_at[target] = now
-                self._models[target] = self._reload_if_moved(target)
-            return self._models.get(target)
+    @cached_property
+    def _client(self):
+        return client(self.settings)
 
-    def _reload_if_moved(self, target: str) -> LoadedModel | None:
-        current = self._models.get(target)
-        version = version_by_alias(
-            client(self.settings), self.settings.model_name(target), CHAMPION
-        )
-        if version is None:
+    def get(self, target: str) -> LoadedModel | None:
+        """The version holding ``target``'s champion alias now (None when the alias is unset)."""
+        champion = version_by_alias(self._client, self.settings.model_name(target), CHAMPION)
+        if champion is None:
             return None
-        if current is not None and current.version == str(version.version):
-            return current
-        return load_version(self.settings, target, str(version.version))
+        version = str(champion.version)
+        with self._lock:
+            model = self._models.get(target)
+            if model is None or model.version != version:
+                model = self._models[target] = load_version(self.settings, target, version)
+            return model
