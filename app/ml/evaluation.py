@@ -7,6 +7,11 @@ against the runs over the CLOSING total, the opening total against the opening o
 (the model's label). SBRO has no opening run line, so ``home_spread`` has only a
 closing market, and its betting simulation bets at closing prices (its CLV is then
 undefined and reported as None).
+
+``edge_evidence`` says whether a model may be trusted to bet: on games it was not
+fitted on, its per-game log loss must beat the market it would bet against by more
+than ``EVIDENCE_STANDARD_ERRORS`` standard errors of the paired difference. Bets are
+served only by champions with that evidence on their early-stopping games.
 """
 
 import math
@@ -18,8 +23,10 @@ import pandas as pd
 
 from app.betting.odds import devig_two_way_array
 from app.betting.simulate import SimulationResult, simulate
-from app.ml.metrics import probability_metrics
+from app.ml.metrics import game_log_losses, probability_metrics
 from app.ml.targets import TARGET_SPECS, home_cover, home_win
+
+EVIDENCE_STANDARD_ERRORS = 2.0
 
 
 @dataclass(frozen=True)
@@ -111,9 +118,13 @@ def evaluate(games: pd.DataFrame, target: str, p_model: np.ndarray) -> Evaluatio
             metrics[f"market_{moment}"] = _metrics(market_y[moment][keep], market_p[moment][keep])
         else:
             metrics[f"market_{moment}"] = None
+    bet_moment = "open" if quotes["open"] is not None else "close"
+    metrics["edge_evidence"] = edge_evidence(
+        market_y[bet_moment][keep], p_model[keep], market_p[bet_moment][keep]
+    )
     simulation = _simulate(games[keep], target, p_model[keep], y, market_p, keep)
     metrics["betting"] = simulation.summary() if simulation is not None else None
-    metrics["betting_prices"] = "open" if quotes["open"] is not None else "close"
+    metrics["betting_prices"] = bet_moment
     return Evaluation(
         target=target,
         n_labelled=int(labelled.sum()),
@@ -123,6 +134,22 @@ def evaluate(games: pd.DataFrame, target: str, p_model: np.ndarray) -> Evaluatio
         p_market={moment: p[keep] for moment, p in market_p.items()},
         simulation=simulation,
     )
+
+
+def edge_evidence(y: np.ndarray, p_model: np.ndarray, p_market: np.ndarray) -> dict[str, Any]:
+    """The model's mean per-game log-loss advantage over the market, and whether it may bet."""
+    advantage = game_log_losses(y, p_market) - game_log_losses(y, p_model)
+    n = len(advantage)
+    if n < 2:
+        return {"n": n, "advantage": None, "standard_error": None, "bets_enabled": False}
+    mean = float(advantage.mean())
+    standard_error = float(advantage.std(ddof=1) / math.sqrt(n))
+    return {
+        "n": n,
+        "advantage": mean,
+        "standard_error": standard_error,
+        "bets_enabled": mean > EVIDENCE_STANDARD_ERRORS * standard_error,
+    }
 
 
 def _simulate(

@@ -6,11 +6,16 @@ from sklearn.metrics import roc_auc_score
 EPSILON = 1e-15
 
 
-def log_loss(y: np.ndarray, p: np.ndarray) -> float:
-    """Mean binary cross-entropy (natural log)."""
+def game_log_losses(y: np.ndarray, p: np.ndarray) -> np.ndarray:
+    """Binary cross-entropy (natural log) of every game."""
     p = np.clip(np.asarray(p, dtype=float), EPSILON, 1 - EPSILON)
     y = np.asarray(y, dtype=float)
-    return float(-np.mean(y * np.log(p) + (1 - y) * np.log(1 - p)))
+    return -(y * np.log(p) + (1 - y) * np.log(1 - p))
+
+
+def log_loss(y: np.ndarray, p: np.ndarray) -> float:
+    """Mean binary cross-entropy (natural log)."""
+    return float(np.mean(game_log_losses(y, p)))
 
 
 def brier(y: np.ndarray, p: np.ndarray) -> float:

@@ -4,6 +4,10 @@ Results are written a chunk at a time, each chunk in one transaction with the jo
 progress, and the last chunk in the same transaction as the job's success, so a
 crash leaves either a running job (redelivered and resumed: writes are upserts on
 (job_id, item_key)) or a finished one, never a half-written success.
+
+A target's bet is recommended only by a champion that beat the market it bets against
+on its held-out games (``LoadedModel.bets_enabled``); otherwise the prediction still
+carries the probability, the market's and the edge, but no stake.
 """
 
 import math
@@ -203,6 +207,8 @@ def score(
             if probability is None:
                 continue
             confidences.append(max(probability, 1 - probability))
+            if not models[target].bets_enabled:
+                continue
             bet = recommendation(market, probability, price_yes, price_no, bankroll)
             if bet is not None:
                 recommendations[market.prefix] = bet

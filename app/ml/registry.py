@@ -34,6 +34,9 @@ class LoadedModel:
     feature_fingerprint: str
     feature_names: tuple[str, ...]
     prior: MarketPrior | None = None
+    # Beat the market it bets against on its early-stopping games (versions without the
+    # tag predate the check and recommend no bets).
+    bets_enabled: bool = False
 
     def predict(self, features: np.ndarray) -> np.ndarray:
         """Probabilities of the target's 'yes' side for rows of the model's feature set."""
@@ -94,6 +97,7 @@ def load_version(settings: Settings, target: str, version: str) -> LoadedModel:
         feature_fingerprint=tags["feature_fingerprint"],
         feature_names=feature_names,
         prior=prior_from_tags(tags, feature_names),
+        bets_enabled=tags.get("bets_enabled") == "true",
     )
 
 

@@ -231,6 +231,8 @@ def train_target(
         **window_tags(data, valid, seasons),
         "n_train": str(int((~valid).sum())),
         "n_valid": str(int(valid.sum())),
+        # Whether this version may recommend bets (app.ml.evaluation.edge_evidence).
+        "bets_enabled": str(validation.metrics["edge_evidence"]["bets_enabled"]).lower(),
         "hyperparameters_version": str(hyper.version),
         **prior_tags(model.prior, hyper),
     }

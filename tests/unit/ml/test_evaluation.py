@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from app.ml.evaluation import evaluate, json_safe
+from app.ml.evaluation import edge_evidence, evaluate, json_safe
 from app.ml.metrics import log_loss
 
 
@@ -65,3 +65,25 @@ def test_home_spread_has_no_opening_market_and_bets_at_closing_prices():
 
 def test_json_safe_turns_nan_into_none():
     assert json_safe({"a": float("nan"), "b": [np.float64(1.5)]}) == {"a": None, "b": [1.5]}
+
+
+def test_a_model_that_only_echoes_the_market_may_not_bet():
+    rng = np.random.default_rng(1)
+    market = rng.uniform(0.3, 0.7, 5000)
+    y = (rng.uniform(size=5000) < market).astype(float)
+
+    evidence = edge_evidence(y, market + rng.normal(0, 0.01, 5000), market)
+
+    assert evidence["bets_enabled"] is False
+    assert evidence["n"] == 5000
+
+
+def test_a_model_that_knows_more_than_the_market_may_bet():
+    rng = np.random.default_rng(2)
+    truth = rng.uniform(0.2, 0.8, 5000)
+    y = (rng.uniform(size=5000) < truth).astype(float)
+
+    evidence = edge_evidence(y, truth, np.full(5000, 0.5))
+
+    assert evidence["bets_enabled"] is True
+    assert evidence["advantage"] > 2 * evidence["standard_error"] > 0
