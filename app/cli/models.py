@@ -132,7 +132,7 @@ def _echo_backtest(body: dict) -> None:
 
     click.echo(
         f"{'target':12s} {'n':>5s} {'model LL':>9s} {'open LL':>9s} {'close LL':>9s} "
-        f"{'ECE':>7s} {'AUC':>7s} {'bets':>5s} {'ROI':>8s} {'CLV':>8s}"
+        f"{'ECE':>7s} {'AUC':>7s} {'bets':>5s} {'ROI':>8s} {'CLV':>8s} {'served':>6s}"
     )
     for target, t in body["targets"].items():
         model = t["model"] or {}
@@ -143,8 +143,15 @@ def _echo_backtest(body: dict) -> None:
             f"{number((t['market_close'] or {}).get('log_loss')):>9s} "
             f"{number(model.get('ece'), 4):>7s} {number(model.get('auc'), 4):>7s} "
             f"{betting.get('bets', 0):5d} {number(betting.get('roi'), 4):>8s} "
-            f"{number(betting.get('mean_clv'), 4):>8s}"
+            f"{number(betting.get('mean_clv'), 4):>8s} "
+            f"{'yes' if t.get('bets_enabled') else 'no':>6s}"
         )
+    for target, reason in body["skipped"].items():
+        click.echo(f"{target:12s} skipped: {reason}")
+    click.echo(
+        "served: would a champion trained this way recommend these bets? Only when it beat "
+        "the market on its early-stopping games by 2 standard errors (app/ml/evaluation.py)."
+    )
 
 
 @ml.command("evaluate")

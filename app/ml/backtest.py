@@ -29,7 +29,13 @@ from app.ml.evaluation import Evaluation, evaluate, json_safe
 from app.ml.hyperparameters import hyperparameters
 from app.ml.jobs import stored_seasons
 from app.ml.plots import bankroll_png, calibration_png
-from app.ml.train import NotEnoughData, fit_model, labelled, season_features
+from app.ml.train import (
+    NotEnoughData,
+    evaluate_on_validation,
+    fit_model,
+    labelled,
+    season_features,
+)
 
 Say = Callable[[str], None]
 
@@ -46,6 +52,8 @@ class BacktestResult:
     train_seasons: list[int]
     evaluations: dict[str, Evaluation]
     details: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # Targets that could not be fitted (e.g. no run lines before 2014), with the reason.
+    skipped: dict[str, str] = field(default_factory=dict)
     generated_at: str = field(default_factory=lambda: dt.datetime.now(dt.UTC).isoformat())
 
     def to_dict(self) -> dict[str, Any]:
@@ -62,6 +70,7 @@ class BacktestResult:
                     target: {**self.details.get(target, {}), **evaluation.to_dict()}
                     for target, evaluation in self.evaluations.items()
                 },
+                "skipped": self.skipped,
             }
         )
 
@@ -113,17 +122,28 @@ def backtest(
     for target in targets:
         training = labelled(games[~in_season], features[~in_season], target)
         say(f"{target}: fitting on {len(training.labels)} games of {_span(train_seasons)}")
-        model = fit_model(training, target)
+        try:
+            model = fit_model(training, target)
+        except NotEnoughData as error:
+            result.skipped[target] = str(error)
+            say(f"{target}: skipped: {error}")
+            continue
         say(f"{target}: predicting {len(season_games)} games of {season} in date order")
         probabilities = model.predict(season_x)
         evaluation = evaluate(season_games, target, probabilities)
         result.evaluations[target] = evaluation
+        gate = evaluate_on_validation(model, training, target).metrics["edge_evidence"]
         result.details[target] = {
             "n_train": len(training.labels),
             "best_iteration": int(model.booster.best_iteration),
             "hyperparameters_version": model.hyper.version,
+            # Would this model, as a champion, recommend bets? (its early-stopping games)
+            "bets_enabled": gate["bets_enabled"],
+            "validation_edge_evidence": gate,
         }
         say(f"{target}: {_one_line(evaluation)}")
+    if not result.evaluations:
+        raise NotEnoughData(f"no target could be fitted before {season}: {result.skipped}")
     if log_to_mlflow:
         say("logging to MLflow")
         log_backtest(settings, result)

@@ -31,6 +31,10 @@ def render_html(result: BacktestResult) -> str:
         f"{html.escape(body['feature_set'])}; generated {html.escape(body['generated_at'])}.</p>",
         "<h2>Summary</h2>",
         _summary_table(body["targets"]),
+        *(
+            f"<p>{html.escape(target)} skipped: {html.escape(reason)}</p>"
+            for target, reason in body["skipped"].items()
+        ),
     ]
     for target, evaluation in result.evaluations.items():
         details = body["targets"][target]

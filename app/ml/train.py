@@ -35,7 +35,7 @@ from app.features.pipeline import (
     load_splits_frame,
 )
 from app.ml import registry
-from app.ml.evaluation import evaluate
+from app.ml.evaluation import Evaluation, evaluate
 from app.ml.hyperparameters import TargetHyperparameters, hyperparameters
 from app.ml.metrics import probability_metrics
 from app.ml.plots import bankroll_png, calibration_png
@@ -177,6 +177,11 @@ def prior_tags(prior: MarketPrior | None, hyper: TargetHyperparameters) -> dict[
         "prior_fallback": repr(prior.fallback_probability),
         "prior_coefficients": json.dumps(prior.coefficients),
     }
+
+
+def evaluate_on_validation(model: FittedModel, data: Dataset, target: str) -> Evaluation:
+    """The model against the market on its own early-stopping games."""
+    return evaluate(data.games[model.valid], target, model.predict(data.features[model.valid]))
 
 
 def window_tags(data: Dataset, valid: np.ndarray, seasons: Sequence[int]) -> dict[str, str]:
