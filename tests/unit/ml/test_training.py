@@ -6,7 +6,7 @@ import pandas as pd
 from app.ml.hyperparameters import hyperparameters, parse_hyperparameters
 from app.ml.metrics import log_loss
 from app.ml.prior import MarketPrior, logit
-from app.ml.train import Dataset, fit_model
+from app.ml.train import Dataset, fit_model, labelled
 
 
 def test_a_target_table_overrides_single_lightgbm_values():
@@ -54,3 +54,22 @@ def test_fitting_with_a_prior_is_never_worse_than_the_market_it_starts_from():
 
     held_out_y = y[model.valid]
     assert log_loss(held_out_y, p) < log_loss(held_out_y, market[model.valid])
+
+
+def test_labelled_keeps_the_labelled_games_of_the_seasons_asked_for():
+    games = pd.DataFrame(
+        {
+            "season": [2017, 2017, 2018, 2018, 2019],
+            "home_score": [3, 2, 5, None, 1],
+            "away_score": [1, 4, 5, None, 0],
+        },
+        index=[10, 11, 12, 13, 14],
+    )
+    features = pd.DataFrame({"x": [0.1, 0.2, 0.3, 0.4, 0.5]}, index=games.index)
+
+    every = labelled(games, features, "moneyline")
+    some = labelled(games, features, "moneyline", [2017, 2018])
+
+    assert list(every.labels.index) == [10, 11, 14]  # a tie and an unplayed game: no label
+    assert list(some.labels) == [1, 0] and list(some.features["x"]) == [0.1, 0.2]
+    assert list(some.games.index) == [10, 11]
