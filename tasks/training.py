@@ -14,7 +14,8 @@ from workers.dispatch import celery_sender
     bind=True, name="tasks.training.run_training_job", soft_time_limit=1800, time_limit=1900
 )
 def run_training_job(self, job_id: str) -> None:
-    """Train one target's model; it becomes champion only if it beats the current one."""
+    """Train one target's model (or several, sharing their features); each becomes champion
+    only if it beats the current one."""
     run_job_task(
         self,
         job_id,
@@ -28,10 +29,8 @@ def run_training_job(self, job_id: str) -> None:
 
 
 @celery.task(name="tasks.training.retrain_all", soft_time_limit=60, time_limit=90)
-def retrain_all() -> list[str]:
-    """Beat: one training job per target, each visible and pollable like any other job."""
+def retrain_all() -> str:
+    """Beat: one training job for every target, sharing their features; visible and pollable
+    like any other job."""
     send = celery_sender(celery)
-    return [
-        str(submit(settings().database_url, "train", {"target": target}, send).id)
-        for target in TARGETS
-    ]
+    return str(submit(settings().database_url, "train", {"targets": list(TARGETS)}, send).id)

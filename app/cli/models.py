@@ -12,28 +12,32 @@ def ml() -> None:
 
 
 @ml.command("train")
-@click.argument("target", type=click.Choice(TARGETS))
+@click.argument("target", required=False, type=click.Choice([*TARGETS, "all"]))
 @click.option("--seasons", help="e.g. 2010-2018 (default: every stored season)")
-def ml_train(target: str, seasons: str | None) -> None:
-    """Train TARGET's model; it becomes champion when it beats the current one."""
+def ml_train(target: str | None, seasons: str | None) -> None:
+    """Train TARGET's model (default: all, sharing one feature build); each becomes champion
+    when it beats the current one."""
     from app.db.session import session_scope
     from app.ml.jobs import parse_seasons, stored_seasons
-    from app.ml.train import NotEnoughData, train_target
+    from app.ml.train import NotEnoughData, train_targets
 
+    targets = list(TARGETS) if target in (None, "all") else [target]
     try:
         chosen = parse_seasons(seasons) if seasons else None
     except ValueError as error:
         raise UserError(str(error)) from None
     with resolved_settings() as settings, session_scope(settings.database_url) as session:
         chosen = chosen or stored_seasons(session)
-        click.echo(f"training {target} on seasons {chosen[0]}-{chosen[-1]}")
+        click.echo(f"training {', '.join(targets)} on seasons {chosen[0]}-{chosen[-1]}")
         try:
-            outcome = train_target(session, settings, target, chosen)
+            outcomes = train_targets(session, settings, targets, chosen)
         except NotEnoughData as error:
             raise UserError(str(error)) from None
-    for name, value in sorted(outcome.metrics.items()):
-        click.echo(f"  {name:32s} {value:.5f}")
-    click.echo(f"{outcome.model_name} v{outcome.version}: {outcome.decision}")
+    for outcome in outcomes:
+        click.echo(f"{outcome.target}:")
+        for name, value in sorted(outcome.metrics.items()):
+            click.echo(f"  {name:32s} {value:.5f}")
+        click.echo(f"{outcome.model_name} v{outcome.version}: {outcome.decision}")
 
 
 @ml.command("predict")

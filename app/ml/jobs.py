@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session
 
 from app.config import Settings
 from app.games.models import Game
-from app.ml.train import train_target
+from app.ml.train import train_targets
 
 
 def parse_seasons(text: str) -> list[int]:
@@ -35,7 +35,12 @@ def stored_seasons(session: Session) -> list[int]:
 
 
 def train_for_params(session: Session, params: dict[str, Any], *, settings: Settings) -> dict:
-    """Train ``params["target"]`` on ``params["seasons"]`` (default: every stored season)."""
+    """Train ``params["target"]``, or every one of ``params["targets"]`` sharing their features,
+    on ``params["seasons"]`` (default: every stored season).
+
+    The result is the target's outcome, or ``{"targets": {target: outcome}}`` for a list.
+    """
     seasons = params.get("seasons") or stored_seasons(session)
-    outcome = train_target(session, settings, params["target"], seasons)
-    return asdict(outcome)
+    targets = params["targets"] if "targets" in params else [params["target"]]
+    outcomes = {o.target: asdict(o) for o in train_targets(session, settings, targets, seasons)}
+    return {"targets": outcomes} if "targets" in params else outcomes[params["target"]]

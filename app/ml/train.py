@@ -1,5 +1,7 @@
-"""Train a target's LightGBM model, log it to MLflow, register it and decide its alias.
+"""Train targets' LightGBM models, log them to MLflow, register them and decide their aliases.
 
+The point-in-time features of every stored game are built once per training and shared
+by the targets and by their comparisons with the champions (see :func:`train_targets`).
 The split is chronological: the latest ``validation_share`` of the training dates is
 held out for early stopping, and every feature of a game is computed from earlier
 dates only (``app.features.pipeline``). Hyperparameters come from
@@ -101,16 +103,22 @@ def season_features(session: Session, seasons: Sequence[int]) -> tuple[pd.DataFr
     return games, features
 
 
-def training_dataset(session: Session, target: str, seasons: Sequence[int]) -> Dataset:
-    """Point-in-time features and labels of every labelled game of ``seasons``, in date order."""
-    games, features = season_features(session, seasons)
-    return labelled(games, features, target)
+def labelled(
+    games: pd.DataFrame,
+    features: pd.DataFrame,
+    target: str,
+    seasons: Sequence[int] | None = None,
+) -> Dataset:
+    """The games (and their features) that have a ``target`` label, of ``seasons`` if given.
 
-
-def labelled(games: pd.DataFrame, features: pd.DataFrame, target: str) -> Dataset:
-    """The games (and their features) that have a ``target`` label."""
+    A game's features use only earlier dates of its own season, so the rows of
+    ``seasons`` are the same whether ``features`` were built for those seasons alone or
+    for more: build once, take the seasons needed.
+    """
     labels = TARGET_SPECS[target].label(games)
     keep = labels.notna().to_numpy()
+    if seasons is not None:
+        keep = keep & games["season"].isin(list(seasons)).to_numpy()
     return Dataset(features[keep], labels[keep].astype(int), games[keep])
 
 
@@ -195,25 +203,53 @@ def window_tags(data: Dataset, valid: np.ndarray, seasons: Sequence[int]) -> dic
     }
 
 
-def train_target(
+def train_targets(
     session: Session,
     settings: Settings,
-    target: str,
+    targets: Sequence[str],
     seasons: Sequence[int],
     params: dict[str, object] | None = None,
+) -> list[TrainingOutcome]:
+    """Train, log, register each target; champion when there is none or it beats the champion.
+
+    Features are built once, for every stored season: each target trains on the rows
+    of ``seasons`` and is compared with its champion on the rows neither was fitted on.
+    Every target is checked for enough games before any is trained.
+    """
+    from app.ml.jobs import stored_seasons
+
+    games, features = season_features(session, sorted({*stored_seasons(session), *seasons}))
+    datasets = {target: labelled(games, features, target, seasons) for target in targets}
+    for target, data in datasets.items():
+        if len(data.labels) < MIN_TRAINING_GAMES:
+            raise NotEnoughData(
+                f"{len(data.labels)} labelled {target} games in seasons {list(seasons)}; "
+                f"need {MIN_TRAINING_GAMES}"
+            )
+    client = registry.client(settings)
+    return [
+        _train_target(
+            settings, client, target, seasons, data, labelled(games, features, target), params
+        )
+        for target, data in datasets.items()
+    ]
+
+
+def _train_target(
+    settings: Settings,
+    client,
+    target: str,
+    seasons: Sequence[int],
+    data: Dataset,
+    stored: Dataset,
+    params: dict[str, object] | None,
 ) -> TrainingOutcome:
-    """Train, log, register; champion when there is none or when it beats the champion."""
+    """Fit on ``data``, log, register, and choose the alias against ``stored`` games."""
     import mlflow
 
     hyper = hyperparameters(target)
     if params:
         hyper = replace(hyper, lightgbm={**hyper.lightgbm, **params})
-    data = training_dataset(session, target, seasons)
-    if len(data.labels) < MIN_TRAINING_GAMES:
-        raise NotEnoughData(
-            f"{len(data.labels)} labelled {target} games in seasons {list(seasons)}; "
-            f"need {MIN_TRAINING_GAMES}"
-        )
     model = fit_model(data, target, hyper)
     valid = model.valid
     y_valid = data.labels[valid].to_numpy()
@@ -222,7 +258,6 @@ def train_target(
     validation = evaluate(data.games[valid], target, p_valid)
     metrics |= flat_metrics("valid_same_games", validation.metrics)
 
-    client = registry.client(settings)
     model_name = settings.model_name(target)
     experiment = client.get_experiment_by_name(registry.EXPERIMENT_NAME)
     first, last = min(seasons), max(seasons)
@@ -258,7 +293,7 @@ def train_target(
     for key, value in tags.items():
         client.set_model_version_tag(model_name, version, key, value)
     alias, decision, comparison = _choose_alias(
-        session, settings, client, target, model_name, version, model, data, seasons
+        settings, client, target, model_name, version, model, data, seasons, stored
     )
     client.set_tag(run.info.run_id, "promotion_decision", decision)
     client.set_model_version_tag(model_name, version, "promotion_decision", decision)
@@ -327,7 +362,6 @@ def log_png(mlflow, png: bytes, name: str) -> None:
 
 
 def _choose_alias(
-    session: Session,
     settings: Settings,
     client,
     target: str,
@@ -336,6 +370,7 @@ def _choose_alias(
     model: FittedModel,
     data: Dataset,
     seasons: Sequence[int],
+    stored: Dataset,
 ) -> tuple[str, str, dict[str, Any] | None]:
     champion = registry.version_by_alias(client, model_name, registry.CHAMPION)
     if champion is None:
@@ -349,7 +384,7 @@ def _choose_alias(
             (f"champion v{champion.version} uses another feature set; v{version} replaces it"),
             None,
         )
-    held_out = _games_neither_fitted(session, target, data, model.valid, seasons, champion.tags)
+    held_out = _games_neither_fitted(stored, data, model.valid, seasons, champion.tags)
     if len(held_out.labels) < MIN_COMPARISON_GAMES:
         client.set_registered_model_alias(model_name, registry.CHALLENGER, version)
         return (
@@ -399,17 +434,13 @@ def _choose_alias(
 
 
 def _games_neither_fitted(
-    session: Session,
-    target: str,
+    every: Dataset,
     data: Dataset,
     new_valid: np.ndarray,
     new_seasons: Sequence[int],
     champion_tags: dict[str, str],
 ) -> Dataset:
-    """Stored labelled games outside the champion's window and the new model's fitting part."""
-    from app.ml.jobs import stored_seasons
-
-    every = training_dataset(session, target, stored_seasons(session))
+    """The games of ``every`` outside the champion's window and the new model's fitting part."""
     season = every.games["season"].to_numpy()
     dates = every.games["game_date"]
     new_fit_end = data.games["game_date"][~new_valid].max()

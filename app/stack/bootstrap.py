@@ -13,7 +13,7 @@ from app.ingest.pipeline import ingest_retrosheet, ingest_sbro
 from app.ml.jobs import stored_seasons
 from app.ml.predict import open_feature_store
 from app.ml.registry import CHAMPION, client, version_by_alias
-from app.ml.train import train_target
+from app.ml.train import train_targets
 
 
 def bootstrap(settings: Settings, say: Callable[[str], None]) -> None:
@@ -34,9 +34,12 @@ def bootstrap(settings: Settings, say: Callable[[str], None]) -> None:
             say(f"features of {season}: {refresh_features(session, store, season=season)} games")
     # Train on every season but the latest, so that the latest stays out of sample.
     training_seasons = seasons[:-1] or seasons
-    for target in stale_targets(settings):
-        with session_scope(settings.database_url) as session:
-            outcome = train_target(session, settings, target, training_seasons)
+    stale = stale_targets(settings)
+    if not stale:
+        return
+    with session_scope(settings.database_url) as session:
+        outcomes = train_targets(session, settings, stale, training_seasons)
+    for outcome in outcomes:
         say(
             f"trained {outcome.model_name} v{outcome.version} on {training_seasons[0]}-"
             f"{training_seasons[-1]}: {outcome.decision}; held-out log loss "

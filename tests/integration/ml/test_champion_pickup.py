@@ -9,7 +9,7 @@ from app.config import Settings
 from app.db.session import session_scope
 from app.ml import registry
 from app.ml.predict import open_feature_store
-from app.ml.train import train_target
+from app.ml.train import train_targets
 
 pytestmark = pytest.mark.integration
 
@@ -27,7 +27,7 @@ def champion_and_other(seeded: Settings) -> Iterator[tuple[str, str]]:
     """
     champion = registry.champion_versions(seeded)["moneyline"]
     with session_scope(seeded.database_url) as session:
-        other = train_target(session, seeded, "moneyline", [2018], params=LOOSE_TREES).version
+        other = train_targets(session, seeded, ["moneyline"], [2018], params=LOOSE_TREES)[0].version
     registry.promote(seeded, "moneyline", champion, "the champion pickup test starts")
     yield champion, other
     registry.promote(seeded, "moneyline", champion, "the champion pickup test ended")

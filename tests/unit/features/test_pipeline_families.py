@@ -339,6 +339,40 @@ def test_nothing_after_the_cutoff_changes_any_feature(data: st.DataObject) -> No
     pd.testing.assert_frame_equal(got, expected)
 
 
+def _a_year_later(world: tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame], ids: int):
+    """The same scenario one season later, with other game ids."""
+    games, snaps, splits = (frame.copy() for frame in world)
+    year = pd.Timedelta(days=365)
+    games[["game_date", "start_time"]] += year
+    for rows in (games, snaps, splits):
+        if len(rows):
+            rows["game_id"] += ids
+    for rows in (snaps, splits):
+        if len(rows):
+            rows["captured_at"] += year
+    return games, snaps, splits
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(scenario(), scenario())
+def test_a_season_built_alone_or_with_other_seasons_is_the_same(first, second) -> None:
+    """Training builds the features of every stored season once and keeps the rows of the
+    seasons it trains on (app.ml.train.labelled): they must be the seasons' own features."""
+    seasons = [first, _a_year_later(second, ids=1000)]
+    games, snaps, splits = (
+        pd.concat(parts, ignore_index=True) for parts in zip(*seasons, strict=True)
+    )
+    together = build_features(games, games, **_as_frames(snaps, splits))
+    start = 0
+    for season_games, season_snaps, season_splits in seasons:
+        alone = build_features(
+            season_games, season_games, **_as_frames(season_snaps, season_splits)
+        )
+        rows = together.iloc[start : start + len(season_games)]
+        assert np.array_equal(rows.to_numpy(), alone.to_numpy(), equal_nan=True)
+        start += len(season_games)
+
+
 def test_rolling_windows_exclude_the_game_itself() -> None:
     rows = [game(i, i, "NYA", "BOS", (9, 0), home_pitcher_id="p1") for i in range(12)]
     history = frame(rows)

@@ -7,7 +7,7 @@ from app.ml.hyperparameters import hyperparameters, parse_hyperparameters
 from app.ml.metrics import log_loss
 from app.ml.prior import MarketPrior, fit_market_prior, logit, sigmoid
 from app.ml.registry import prior_from_tags
-from app.ml.train import Dataset, fit_model, prior_tags
+from app.ml.train import Dataset, fit_model, labelled, prior_tags
 
 
 def test_a_target_table_overrides_single_lightgbm_values():
@@ -100,3 +100,22 @@ def test_a_registered_version_rebuilds_the_prior_it_was_trained_with():
     assert rebuilt == model.prior
     untagged = {"market_prior": "ml_open_home_prob", "prior_fallback": "0.5"}
     assert prior_from_tags(untagged, names) == MarketPrior(0, 0.5)
+
+
+def test_labelled_keeps_the_labelled_games_of_the_seasons_asked_for():
+    games = pd.DataFrame(
+        {
+            "season": [2017, 2017, 2018, 2018, 2019],
+            "home_score": [3, 2, 5, None, 1],
+            "away_score": [1, 4, 5, None, 0],
+        },
+        index=[10, 11, 12, 13, 14],
+    )
+    features = pd.DataFrame({"x": [0.1, 0.2, 0.3, 0.4, 0.5]}, index=games.index)
+
+    every = labelled(games, features, "moneyline")
+    some = labelled(games, features, "moneyline", [2017, 2018])
+
+    assert list(every.labels.index) == [10, 11, 14]  # a tie and an unplayed game: no label
+    assert list(some.labels) == [1, 0] and list(some.features["x"]) == [0.1, 0.2]
+    assert list(some.games.index) == [10, 11]
