@@ -136,7 +136,15 @@ def _stored_game_ids(request_args: dict) -> list[int] | None:
     return None
 
 
-def _submit_prediction_job(params: dict, total: int):
+def _submit_predictions(args: dict) -> tuple[dict, int, dict[str, str]]:
+    """Submit the prediction job of a batch request's games: 202, the job and its Location."""
+    params: dict = {"targets": args["targets"], "bankroll": args["bankroll"]}
+    if "games" in args:
+        params["games"] = _game_spec_params(args["games"])
+        total = len(args["games"])
+    else:
+        params["game_ids"] = _stored_game_ids(args)
+        total = len(params["game_ids"])
     svc = services()
     try:
         job = submit(
@@ -164,12 +172,8 @@ class Predict(MethodView):
     @blp.alt_response(409, description="Idempotency-Key reused for another request")
     def post(self, args: dict):
         """Predict one game, stored (``game_id``) or described (``game``)."""
-        options = {"targets": args["targets"], "bankroll": args["bankroll"]}
-        if "game" in args:
-            params = {**options, "games": _game_spec_params([args["game"]])}
-        else:
-            params = {**options, "game_ids": _stored_game_ids({"game_ids": [args["game_id"]]})}
-        return _submit_prediction_job(params, total=1)
+        game = {"games": [args["game"]]} if "game" in args else {"game_ids": [args["game_id"]]}
+        return _submit_predictions({**args, **game})
 
 
 @blp.route("/batch")
@@ -180,12 +184,7 @@ class PredictBatch(MethodView):
     @blp.alt_response(409, description="Idempotency-Key reused for another request")
     def post(self, args: dict):
         """Predict many games: by ids, by specs, every game of a date, or of a season."""
-        options = {"targets": args["targets"], "bankroll": args["bankroll"]}
-        if "games" in args:
-            params = {**options, "games": _game_spec_params(args["games"])}
-            return _submit_prediction_job(params, total=len(args["games"]))
-        game_ids = _stored_game_ids(args)
-        return _submit_prediction_job({**options, "game_ids": game_ids}, total=len(game_ids))
+        return _submit_predictions(args)
 
 
 @blp.route("/<int:game_id>")

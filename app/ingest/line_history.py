@@ -6,7 +6,6 @@ pair upserts the snapshots it changes. Every line row is kept verbatim in ``raw_
 points to the snapshot it became; every line that did not become one is in quarantine.
 """
 
-import hashlib
 import json
 from collections import Counter
 from collections.abc import Iterable
@@ -16,14 +15,19 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import bindparam, func, select, text, update
-from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
 from app.games.models import SNAPSHOT_PRICE_COLUMNS, Game
 from app.ingest import lines as parse
 from app.ingest import rules
-from app.ingest.models import IngestedFile, RawLineRow, StagingLineGame
-from app.ingest.pipeline import FileReport, _insert_findings
+from app.ingest.models import RawLineRow, StagingLineGame
+from app.ingest.pipeline import (
+    FileReport,
+    _already_ingested,
+    _insert_findings,
+    _register_file,
+    _sha256,
+)
 from app.ingest.rules import Action, Finding
 
 SOURCE_LINES = "lines"
@@ -43,15 +47,11 @@ def ingest_lines(session: Session, paths: Iterable[str | PathLike[str]]) -> list
     return [_ingest_pair(session, games_path, lines_path) for games_path, lines_path in pairs]
 
 
-def _sha256(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
-
-
 def _ingest_pair(session: Session, games_path: Path, lines_path: Path) -> FileReport:
     games_bytes, lines_bytes = games_path.read_bytes(), lines_path.read_bytes()
     games_sha, lines_sha = _sha256(games_bytes), _sha256(lines_bytes)
     pair_sha = _sha256(f"{games_sha}{lines_sha}".encode())
-    if _pair_known(session, pair_sha):
+    if _already_ingested(session, SOURCE_LINES, pair_sha):
         return FileReport(path=str(lines_path), skipped_unchanged=True)
 
     game_table, line_table = parse.read_csv(games_bytes), parse.read_csv(lines_bytes)
@@ -84,8 +84,14 @@ def _ingest_pair(session: Session, games_path: Path, lines_path: Path) -> FileRe
             "line_timestamps": "true UTC, not shifted (the last line comes at first pitch)",
         },
     }
-    file_id = _register_pair(
-        session, lines_path, pair_sha, len(games_bytes) + len(lines_bytes), details
+    file_id = _register_file(
+        session,
+        SOURCE_LINES,
+        lines_path,
+        pair_sha,
+        len(games_bytes) + len(lines_bytes),
+        len(game_table.rows) + len(line_table.rows),
+        details,
     )
     if file_id is None:
         return FileReport(path=str(lines_path), skipped_unchanged=True)
@@ -141,35 +147,6 @@ def _count_rows(findings: Iterable[Finding], rejected: bool) -> dict[str, int]:
         if (finding.rule.action is Action.REJECTED) == rejected:
             counts[finding.rule.name] += len(finding.row_numbers)
     return dict(sorted(counts.items()))
-
-
-def _pair_known(session: Session, pair_sha: str) -> bool:
-    found = session.execute(
-        select(IngestedFile.id).where(
-            IngestedFile.source == SOURCE_LINES, IngestedFile.sha256 == pair_sha
-        )
-    ).first()
-    return found is not None
-
-
-def _register_pair(
-    session: Session, path: Path, pair_sha: str, size: int, details: dict[str, Any]
-) -> int | None:
-    statement = (
-        insert(IngestedFile)
-        .values(
-            source=SOURCE_LINES,
-            path=str(path),
-            file_name=path.name,
-            sha256=pair_sha,
-            size_bytes=size,
-            rows=details["games_rows"] + details["lines_rows"],
-            details=details,
-        )
-        .on_conflict_do_nothing(index_elements=["source", "sha256"])
-        .returning(IngestedFile.id)
-    )
-    return session.execute(statement).scalar_one_or_none()
 
 
 def _curated_games(session: Session, season: int | None) -> list[parse.CuratedGame]:

@@ -7,9 +7,6 @@ times run about three hours late; line timestamps are true UTC (the last line of
 taken down at first pitch), so the offset is measured per file from the data itself.
 """
 
-import csv
-import gzip
-import io
 import statistics
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
@@ -19,6 +16,8 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from app.ingest import rules
+from app.ingest.csv_files import CsvRow, csv_records, numbered_rows
+from app.ingest.curated import CuratedGame
 from app.ingest.rules import Finding, Rule
 from app.ingest.teams import canonical_from_team_name
 
@@ -57,14 +56,6 @@ LINE_COLUMNS = {
 
 class LinesFormatError(ValueError):
     """A file that is not a line-history games or lines file, or a pair that does not pair."""
-
-
-@dataclass(frozen=True)
-class CsvRow:
-    """One data row: 1-based number (header excluded) and its fields verbatim."""
-
-    row_number: int
-    fields: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -167,18 +158,10 @@ def season_of(games: Sequence[LineGame]) -> int | None:
 
 
 def read_csv(data: bytes) -> CsvTable:
-    """A CSV file (plain or gzip-compressed) with a header row."""
-    if data[:2] == b"\x1f\x8b":
-        data = gzip.decompress(data)
-    text = data.decode("utf-8-sig", errors="replace")
-    reader = csv.reader(io.StringIO(text, newline=""))
-    header = tuple(next(reader, ()))
-    rows = [
-        CsvRow(number, tuple(fields))
-        for number, fields in enumerate(reader, start=1)
-        if any(value.strip() for value in fields)
-    ]
-    return CsvTable(header, rows)
+    """A UTF-8 CSV file (plain or gzip-compressed) with a header row."""
+    records = csv_records(data, "utf-8-sig")
+    header = tuple(next(records, ()))
+    return CsvTable(header, numbered_rows(records))
 
 
 def column_indexes(header: Sequence[str], columns: dict[str, tuple[str, ...]]) -> dict[str, int]:
@@ -354,19 +337,6 @@ def measure_event_time_offset(games: Sequence[LineGame], lines: Sequence[Line]) 
 def local_date(start_time: datetime) -> date:
     """The schedule (US Eastern) date of a first pitch."""
     return start_time.astimezone(SCHEDULE_ZONE).date()
-
-
-@dataclass(frozen=True)
-class CuratedGame:
-    """What joining needs of a curated game."""
-
-    game_id: int
-    game_date: date
-    home_team: str
-    away_team: str
-    game_number: int
-    home_score: int | None
-    away_score: int | None
 
 
 def match_games(

@@ -7,7 +7,7 @@ upserts on natural keys that leave unchanged rows untouched, so re-ingesting cha
 
 import hashlib
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from os import PathLike
@@ -116,7 +116,13 @@ def _sha256(data: bytes) -> str:
 
 
 def _register_file(
-    session: Session, source: str, path: Path, data: bytes, rows: int, details: dict[str, Any]
+    session: Session,
+    source: str,
+    path: Path,
+    sha256: str,
+    size_bytes: int,
+    rows: int,
+    details: dict[str, Any],
 ) -> int | None:
     """The new file's id, or None when the same content was ingested before."""
     statement = (
@@ -125,8 +131,8 @@ def _register_file(
             source=source,
             path=str(path),
             file_name=path.name,
-            sha256=_sha256(data),
-            size_bytes=len(data),
+            sha256=sha256,
+            size_bytes=size_bytes,
             rows=rows,
             details=details,
         )
@@ -136,11 +142,9 @@ def _register_file(
     return session.execute(statement).scalar_one_or_none()
 
 
-def _already_ingested(session: Session, source: str, data: bytes) -> bool:
+def _already_ingested(session: Session, source: str, sha256: str) -> bool:
     found = session.execute(
-        select(IngestedFile.id).where(
-            IngestedFile.source == source, IngestedFile.sha256 == _sha256(data)
-        )
+        select(IngestedFile.id).where(IngestedFile.source == source, IngestedFile.sha256 == sha256)
     ).first()
     return found is not None
 
@@ -228,15 +232,30 @@ def _retrosheet_season_ends(session: Session, seasons: Iterable[int]) -> dict[in
     return {season: last_date for season, last_date in found}
 
 
+IngestNewFile = Callable[[Session, Path, bytes, str], FileReport]
+
+
+def _ingest_files(
+    session: Session, source: str, paths: Iterable[str | PathLike[str]], ingest_file: IngestNewFile
+) -> list[FileReport]:
+    """One report per file, in order; a file whose content was ingested before is skipped."""
+    reports = []
+    for path in map(Path, paths):
+        data = path.read_bytes()
+        sha256 = _sha256(data)
+        if _already_ingested(session, source, sha256):
+            reports.append(FileReport(path=str(path), skipped_unchanged=True))
+        else:
+            reports.append(ingest_file(session, path, data, sha256))
+    return reports
+
+
 def ingest_sbro(session: Session, paths: Iterable[str | PathLike[str]]) -> list[FileReport]:
     """Ingest SBRO odds workbooks; returns one report per file, in order."""
-    return [_ingest_sbro_file(session, Path(path)) for path in paths]
+    return _ingest_files(session, SOURCE_SBRO, paths, _ingest_sbro_file)
 
 
-def _ingest_sbro_file(session: Session, path: Path) -> FileReport:
-    data = path.read_bytes()
-    if _already_ingested(session, SOURCE_SBRO, data):
-        return FileReport(path=str(path), skipped_unchanged=True)
+def _ingest_sbro_file(session: Session, path: Path, data: bytes, sha256: str) -> FileReport:
     workbook = sbro.read_workbook(data, path.name)
     season = sbro.season_from_file_name(path.name)
     parsed = sbro.parse_workbook(workbook, season)
@@ -248,7 +267,9 @@ def _ingest_sbro_file(session: Session, path: Path) -> FileReport:
             "evidence": parsed.total_layout.evidence,
         },
     }
-    file_id = _register_file(session, SOURCE_SBRO, path, data, len(workbook.rows), details)
+    file_id = _register_file(
+        session, SOURCE_SBRO, path, sha256, len(data), len(workbook.rows), details
+    )
     if file_id is None:  # ingested by a concurrent transaction meanwhile
         return FileReport(path=str(path), skipped_unchanged=True)
     raw_ids = _insert_raw_rows(
@@ -334,18 +355,15 @@ def _insert_sbro_staging(
 
 def ingest_retrosheet(session: Session, paths: Iterable[str | PathLike[str]]) -> list[FileReport]:
     """Ingest Retrosheet game logs (GLYYYY.TXT or .TXT.gz); returns one report per file."""
-    return [_ingest_retrosheet_file(session, Path(path)) for path in paths]
+    return _ingest_files(session, SOURCE_RETROSHEET, paths, _ingest_retrosheet_file)
 
 
-def _ingest_retrosheet_file(session: Session, path: Path) -> FileReport:
-    data = path.read_bytes()
-    if _already_ingested(session, SOURCE_RETROSHEET, data):
-        return FileReport(path=str(path), skipped_unchanged=True)
+def _ingest_retrosheet_file(session: Session, path: Path, data: bytes, sha256: str) -> FileReport:
     rows = retrosheet.read_game_log(data)
     games, rejections = retrosheet.parse_game_log(rows)
     seasons = sorted({game.season for game in games})
     file_id = _register_file(
-        session, SOURCE_RETROSHEET, path, data, len(rows), {"seasons": seasons}
+        session, SOURCE_RETROSHEET, path, sha256, len(data), len(rows), {"seasons": seasons}
     )
     if file_id is None:
         return FileReport(path=str(path), skipped_unchanged=True)

@@ -4,9 +4,6 @@ Field indexes (0-based) follow the retrosheet.org "Game Logs" guide and were che
 against GL2010-GL2019: 161 quoted, comma-separated fields, no header.
 """
 
-import csv
-import gzip
-import io
 import re
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
@@ -16,6 +13,9 @@ from pathlib import Path
 from typing import Protocol, TypeVar
 
 from app.ingest import rules
+from app.ingest.csv_files import CsvRow as RawLogRow
+from app.ingest.csv_files import csv_records, numbered_rows
+from app.ingest.curated import CuratedGame as CuratedGameView
 from app.ingest.rules import Finding
 from app.ingest.teams import canonical_from_retrosheet
 
@@ -62,14 +62,6 @@ WINNING_PITCHER_ID, LOSING_PITCHER_ID, SAVING_PITCHER_ID = 93, 95, 97
 AWAY_PITCHER_ID, AWAY_PITCHER_NAME = 101, 102
 HOME_PITCHER_ID, HOME_PITCHER_NAME = 103, 104
 _LINE_SCORE_TOKEN = re.compile(r"\((\d+)\)|(\d)|([xX])")
-
-
-@dataclass(frozen=True)
-class RawLogRow:
-    """One game-log line: 1-based line number and its fields verbatim."""
-
-    row_number: int
-    fields: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -144,31 +136,10 @@ class LoggedGame(Protocol):
 Log = TypeVar("Log", bound=LoggedGame)
 
 
-@dataclass(frozen=True)
-class CuratedGameView:
-    """What matching needs of a curated game."""
-
-    game_id: int
-    game_date: date
-    home_team: str
-    away_team: str
-    game_number: int
-    home_score: int | None
-    away_score: int | None
-
-
 def read_game_log(source: Path | bytes) -> list[RawLogRow]:
     """Every line of a game log (plain or gzip-compressed) split into its fields."""
     data = source.read_bytes() if isinstance(source, Path) else source
-    if data[:2] == b"\x1f\x8b":
-        data = gzip.decompress(data)
-    text = data.decode("latin-1")  # the logs are not UTF-8 throughout; latin-1 never fails
-    reader = csv.reader(io.StringIO(text, newline=""))
-    return [
-        RawLogRow(number, tuple(fields))
-        for number, fields in enumerate(reader, start=1)
-        if any(field.strip() for field in fields)
-    ]
+    return numbered_rows(csv_records(data, "latin-1"))  # the logs are not UTF-8 throughout
 
 
 def _optional_int(text: str) -> int | None:

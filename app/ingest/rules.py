@@ -19,6 +19,8 @@ class Action(StrEnum):
 
 @dataclass(frozen=True)
 class Rule:
+    """A named data-quality rule: what it catches and what is done to the rows it fires on."""
+
     name: str
     action: Action
     description: str
@@ -33,207 +35,273 @@ class Finding:
     row_numbers: tuple[int, ...]
 
 
-def _rule(name: str, action: Action, description: str) -> Rule:
-    return Rule(name, action, description)
-
-
 # --- SBRO workbook rules -------------------------------------------------------------------
-SBRO_UNKNOWN_TEAM = _rule(
-    "sbro_unknown_team_code", Action.REJECTED, "team code missing from SBRO_TO_CANONICAL"
+SBRO_UNKNOWN_TEAM = Rule(
+    "sbro_unknown_team_code",
+    Action.REJECTED,
+    "team code missing from SBRO_TO_CANONICAL",
 )
-SBRO_SAME_TEAM = _rule("sbro_same_team_both_sides", Action.REJECTED, "a team plays itself")
-SBRO_INVALID_DATE = _rule(
-    "sbro_invalid_date", Action.REJECTED, "Date is not an MDD/MMDD day of the file's season"
+SBRO_SAME_TEAM = Rule(
+    "sbro_same_team_both_sides",
+    Action.REJECTED,
+    "a team plays itself",
 )
-SBRO_UNPAIRED_ROW = _rule(
-    "sbro_unpaired_row", Action.REJECTED, "row has no visitor/home partner next to it"
+SBRO_INVALID_DATE = Rule(
+    "sbro_invalid_date",
+    Action.REJECTED,
+    "Date is not an MDD/MMDD day of the file's season",
 )
-SBRO_ROTATION_FIXED = _rule(
+SBRO_UNPAIRED_ROW = Rule(
+    "sbro_unpaired_row",
+    Action.REJECTED,
+    "row has no visitor/home partner next to it",
+)
+SBRO_ROTATION_FIXED = Rule(
     "sbro_rotation_number_fixed",
     Action.CORRECTED,
     "V row followed by its H row whose rotation is not visitor + 1 (e.g. 2018-05-18 CIN 907)",
 )
-SBRO_PAIR_DATE_FIXED = _rule(
+SBRO_PAIR_DATE_FIXED = Rule(
     "sbro_pair_date_mismatch_fixed",
     Action.CORRECTED,
     "visitor and home rows differ by one day; the home row's date is kept (2010 CIN@CHN)",
 )
-SBRO_PAIR_DATE_MISMATCH = _rule(
-    "sbro_pair_date_mismatch", Action.REJECTED, "visitor and home rows differ by over one day"
+SBRO_PAIR_DATE_MISMATCH = Rule(
+    "sbro_pair_date_mismatch",
+    Action.REJECTED,
+    "visitor and home rows differ by over one day",
 )
-SBRO_MISSING_FINAL = _rule(
-    "sbro_missing_final_score", Action.REJECTED, "Final is NL/blank: the game was not played"
+SBRO_MISSING_FINAL = Rule(
+    "sbro_missing_final_score",
+    Action.REJECTED,
+    "Final is NL/blank: the game was not played",
 )
-SBRO_TIE_FINAL = _rule(
-    "sbro_tie_final_score", Action.REJECTED, "both finals equal: impossible for a finished game"
+SBRO_TIE_FINAL = Rule(
+    "sbro_tie_final_score",
+    Action.REJECTED,
+    "both finals equal: impossible for a finished game",
 )
-SBRO_DUPLICATE_GAME = _rule(
-    "sbro_duplicate_game", Action.REJECTED, "a third game of the same teams on the same date"
+SBRO_DUPLICATE_GAME = Rule(
+    "sbro_duplicate_game",
+    Action.REJECTED,
+    "a third game of the same teams on the same date",
 )
-SBRO_LINE_SCORE_INCONSISTENT = _rule(
-    "sbro_line_score_exceeds_final", Action.NULLED, "innings sum above the final: line nulled"
+SBRO_LINE_SCORE_INCONSISTENT = Rule(
+    "sbro_line_score_exceeds_final",
+    Action.NULLED,
+    "innings sum above the final: line nulled",
 )
-SBRO_PITCHER_MISSING = _rule(
-    "sbro_pitcher_missing", Action.NULLED, "Pitcher blank or UNDECIDED: pitcher nulled"
+SBRO_PITCHER_MISSING = Rule(
+    "sbro_pitcher_missing",
+    Action.NULLED,
+    "Pitcher blank or UNDECIDED: pitcher nulled",
 )
-SBRO_PITCHER_HAND_UNKNOWN = _rule(
-    "sbro_pitcher_hand_unknown", Action.NULLED, "Pitcher lacks an -L/-R suffix: hand nulled"
+SBRO_PITCHER_HAND_UNKNOWN = Rule(
+    "sbro_pitcher_hand_unknown",
+    Action.NULLED,
+    "Pitcher lacks an -L/-R suffix: hand nulled",
 )
-SBRO_FRACTION_GLYPH = _rule(
-    "sbro_fraction_glyph_total", Action.CORRECTED, "total written as text like '8½' read as 8.5"
+SBRO_FRACTION_GLYPH = Rule(
+    "sbro_fraction_glyph_total",
+    Action.CORRECTED,
+    "total written as text like '8½' read as 8.5",
 )
-SBRO_NOT_LISTED = _rule(
-    "sbro_price_not_listed", Action.NULLED, "NL/pk/blank where a number is due: market nulled"
+SBRO_NOT_LISTED = Rule(
+    "sbro_price_not_listed",
+    Action.NULLED,
+    "NL/pk/blank where a number is due: market nulled",
 )
-SBRO_UNREADABLE_NUMBER = _rule(
-    "sbro_unreadable_number", Action.NULLED, "text that is no number where one is due"
+SBRO_UNREADABLE_NUMBER = Rule(
+    "sbro_unreadable_number",
+    Action.NULLED,
+    "text that is no number where one is due",
 )
-SBRO_PRICE_OUT_OF_RANGE = _rule(
+SBRO_PRICE_OUT_OF_RANGE = Rule(
     "sbro_price_out_of_range",
     Action.NULLED,
     "American price with |price| < 100 or > 1000 (e.g. -6, -1105, -1235): market nulled",
 )
-SBRO_IMPLAUSIBLE_MARGIN = _rule(
+SBRO_IMPLAUSIBLE_MARGIN = Rule(
     "sbro_implausible_margin",
     Action.NULLED,
     "the two prices imply a bookmaker margin outside 0-10% (e.g. -168/-140): market nulled",
 )
-SBRO_TOTAL_OUT_OF_RANGE = _rule(
+SBRO_TOTAL_OUT_OF_RANGE = Rule(
     "sbro_total_out_of_range",
     Action.NULLED,
     "total outside 3-25 runs or different on the two rows (e.g. 104): market nulled",
 )
-SBRO_RUN_LINE_INCONSISTENT = _rule(
+SBRO_RUN_LINE_INCONSISTENT = Rule(
     "sbro_run_line_inconsistent",
     Action.NULLED,
     "run lines not opposite, zero or above 5 runs (e.g. -1.5/-1.5): market nulled",
 )
 
 # --- Retrosheet game-log rules -------------------------------------------------------------
-RETROSHEET_FIELD_COUNT = _rule(
-    "retrosheet_wrong_field_count", Action.REJECTED, "a game-log line without 161 fields"
+RETROSHEET_FIELD_COUNT = Rule(
+    "retrosheet_wrong_field_count",
+    Action.REJECTED,
+    "a game-log line without 161 fields",
 )
-RETROSHEET_UNKNOWN_TEAM = _rule(
-    "retrosheet_unknown_team_code", Action.REJECTED, "team code missing from the canonical set"
+RETROSHEET_UNKNOWN_TEAM = Rule(
+    "retrosheet_unknown_team_code",
+    Action.REJECTED,
+    "team code missing from the canonical set",
 )
-RETROSHEET_UNPARSEABLE = _rule(
-    "retrosheet_unparseable_row", Action.REJECTED, "date, game number or score unreadable"
+RETROSHEET_UNPARSEABLE = Rule(
+    "retrosheet_unparseable_row",
+    Action.REJECTED,
+    "date, game number or score unreadable",
 )
-RETROSHEET_DUPLICATE_GAME = _rule(
-    "retrosheet_duplicate_game_id", Action.REJECTED, "a second line with the same game id"
+RETROSHEET_DUPLICATE_GAME = Rule(
+    "retrosheet_duplicate_game_id",
+    Action.REJECTED,
+    "a second line with the same game id",
 )
-RETROSHEET_BOX_RUNS_DISAGREE = _rule(
+RETROSHEET_BOX_RUNS_DISAGREE = Rule(
     "retrosheet_box_runs_disagree",
     Action.NULLED,
     "a team's line score is unreadable or does not add up to its final score: that team's "
     "box score is not stored",
 )
-RETROSHEET_BOX_UNREADABLE = _rule(
-    "retrosheet_box_value_unreadable", Action.NULLED, "a box-score count blank or not a number"
+RETROSHEET_BOX_UNREADABLE = Rule(
+    "retrosheet_box_value_unreadable",
+    Action.NULLED,
+    "a box-score count blank or not a number",
 )
-RETROSHEET_BOX_NEGATIVE = _rule(
-    "retrosheet_box_negative_count", Action.NULLED, "a negative box-score count: value nulled"
+RETROSHEET_BOX_NEGATIVE = Rule(
+    "retrosheet_box_negative_count",
+    Action.NULLED,
+    "a negative box-score count: value nulled",
 )
-RETROSHEET_BOX_HITS_INCONSISTENT = _rule(
+RETROSHEET_BOX_HITS_INCONSISTENT = Rule(
     "retrosheet_box_hits_inconsistent",
     Action.NULLED,
     "hits fewer than doubles + triples + home runs (e.g. H < HR): the four hit counts nulled",
 )
 
 # --- Line-history (Pinnacle) rules ---------------------------------------------------------
-LINES_EVENT_TIME_SHIFTED = _rule(
+LINES_EVENT_TIME_SHIFTED = Rule(
     "lines_event_time_shifted",
     Action.CORRECTED,
     "event times run ~3 h late: shifted by the file's measured offset (last line = first pitch)",
 )
-LINES_NOT_A_TEAM = _rule(
-    "lines_not_a_team", Action.REJECTED, "a team name with no canonical code (e.g. All-Star game)"
+LINES_NOT_A_TEAM = Rule(
+    "lines_not_a_team",
+    Action.REJECTED,
+    "a team name with no canonical code (e.g. All-Star game)",
 )
-LINES_UNPARSEABLE_GAME = _rule(
-    "lines_unparseable_game_row", Action.REJECTED, "game row with an unreadable time, id or score"
+LINES_UNPARSEABLE_GAME = Rule(
+    "lines_unparseable_game_row",
+    Action.REJECTED,
+    "game row with an unreadable time, id or score",
 )
-LINES_DUPLICATE_GAME_IDX = _rule(
-    "lines_duplicate_game_idx", Action.REJECTED, "a second game row with the same game_idx"
+LINES_DUPLICATE_GAME_IDX = Rule(
+    "lines_duplicate_game_idx",
+    Action.REJECTED,
+    "a second game row with the same game_idx",
 )
-LINES_GAME_UNMATCHED = _rule(
+LINES_GAME_UNMATCHED = Rule(
     "lines_game_unmatched",
     Action.REJECTED,
     "no curated game with these teams and score on the local date (or a day either side)",
 )
-LINES_SCORE_DISAGREES = _rule(
+LINES_SCORE_DISAGREES = Rule(
     "lines_score_disagrees",
     Action.CORRECTED,
     "the one game of these teams on that date has another score: joined, curated score kept",
 )
-LINES_OF_REJECTED_GAME = _rule(
-    "lines_of_rejected_game", Action.REJECTED, "line of a game that was rejected or not matched"
+LINES_OF_REJECTED_GAME = Rule(
+    "lines_of_rejected_game",
+    Action.REJECTED,
+    "line of a game that was rejected or not matched",
 )
-LINES_UNKNOWN_GAME_IDX = _rule(
-    "lines_unknown_game_idx", Action.REJECTED, "line whose game_idx has no game row"
+LINES_UNKNOWN_GAME_IDX = Rule(
+    "lines_unknown_game_idx",
+    Action.REJECTED,
+    "line whose game_idx has no game row",
 )
-LINES_UNPARSEABLE_LINE = _rule(
-    "lines_unparseable_line", Action.REJECTED, "line with an unreadable timestamp or number"
+LINES_UNPARSEABLE_LINE = Rule(
+    "lines_unparseable_line",
+    Action.REJECTED,
+    "line with an unreadable timestamp or number",
 )
-LINES_DUPLICATE_TIMESTAMP = _rule(
-    "lines_duplicate_timestamp", Action.REJECTED, "a second line of a game at the same instant"
+LINES_DUPLICATE_TIMESTAMP = Rule(
+    "lines_duplicate_timestamp",
+    Action.REJECTED,
+    "a second line of a game at the same instant",
 )
-LINES_AFTER_FIRST_PITCH = _rule(
+LINES_AFTER_FIRST_PITCH = Rule(
     "lines_after_first_pitch",
     Action.REJECTED,
     "line entered after the true first pitch (live or postponed-game line): not a pre-game line",
 )
-LINES_MARKET_NOT_OFFERED = _rule(
+LINES_MARKET_NOT_OFFERED = Rule(
     "lines_market_not_offered",
     Action.NULLED,
     "a market blank on a line (about 5% of lines lack a run line): that market is null",
 )
-LINES_PRICE_OUT_OF_RANGE = _rule(
+LINES_PRICE_OUT_OF_RANGE = Rule(
     "lines_price_out_of_range",
     Action.NULLED,
     "American price with |price| < 100 or > 1000 (e.g. over -105114): market nulled",
 )
-LINES_IMPLAUSIBLE_MARGIN = _rule(
+LINES_IMPLAUSIBLE_MARGIN = Rule(
     "lines_implausible_margin",
     Action.NULLED,
     "the two prices imply a bookmaker margin outside 0-10%: market nulled",
 )
-LINES_TOTAL_OUT_OF_RANGE = _rule(
-    "lines_total_out_of_range", Action.NULLED, "total outside 3-25 runs: market nulled"
+LINES_TOTAL_OUT_OF_RANGE = Rule(
+    "lines_total_out_of_range",
+    Action.NULLED,
+    "total outside 3-25 runs: market nulled",
 )
-LINES_RUN_LINE_OUT_OF_RANGE = _rule(
-    "lines_run_line_out_of_range", Action.NULLED, "run line zero or above 5 runs: market nulled"
+LINES_RUN_LINE_OUT_OF_RANGE = Rule(
+    "lines_run_line_out_of_range",
+    Action.NULLED,
+    "run line zero or above 5 runs: market nulled",
 )
 
 # --- Betting-splits rules (docs/betting-splits.md) -----------------------------------------
-SPLITS_MISSING_COLUMN = _rule(
-    "splits_missing_column", Action.REJECTED, "a required column is blank on the row"
+SPLITS_MISSING_COLUMN = Rule(
+    "splits_missing_column",
+    Action.REJECTED,
+    "a required column is blank on the row",
 )
-SPLITS_BAD_TIME = _rule(
+SPLITS_BAD_TIME = Rule(
     "splits_bad_captured_at",
     Action.REJECTED,
     "captured_at is not ISO 8601 with a UTC offset (a naive time is ambiguous)",
 )
-SPLITS_BAD_MARKET = _rule(
-    "splits_bad_market", Action.REJECTED, "market is not moneyline, total or run_line"
+SPLITS_BAD_MARKET = Rule(
+    "splits_bad_market",
+    Action.REJECTED,
+    "market is not moneyline, total or run_line",
 )
-SPLITS_BAD_SIDE = _rule(
+SPLITS_BAD_SIDE = Rule(
     "splits_bad_side",
     Action.REJECTED,
     "side does not belong to the market (home/away for moneyline and run_line, over/under)",
 )
-SPLITS_BAD_PERCENT = _rule(
+SPLITS_BAD_PERCENT = Rule(
     "splits_bad_percent",
     Action.REJECTED,
     "bets_pct or money_pct unreadable or outside 0-100, or both blank",
 )
-SPLITS_UNKNOWN_TEAM = _rule(
-    "splits_unknown_team", Action.REJECTED, "team code with no canonical (Retrosheet) code"
+SPLITS_UNKNOWN_TEAM = Rule(
+    "splits_unknown_team",
+    Action.REJECTED,
+    "team code with no canonical (Retrosheet) code",
 )
-SPLITS_UNKNOWN_GAME = _rule(
-    "splits_unknown_game", Action.REJECTED, "no curated game with this date, teams and number"
+SPLITS_UNKNOWN_GAME = Rule(
+    "splits_unknown_game",
+    Action.REJECTED,
+    "no curated game with this date, teams and number",
 )
-SPLITS_DUPLICATE_ROW = _rule(
-    "splits_duplicate_row", Action.REJECTED, "same game, source, time, market and side twice"
+SPLITS_DUPLICATE_ROW = Rule(
+    "splits_duplicate_row",
+    Action.REJECTED,
+    "same game, source, time, market and side twice",
 )
 
 ALL_RULES = MappingProxyType(

@@ -29,6 +29,7 @@ MIN_LAYOUT_EVIDENCE = 30
 
 
 Note = Callable[[Rule, str], None]
+LineCheck = Callable[[float, float], tuple[Rule, str] | None]
 
 
 class SbroFormatError(ValueError):
@@ -410,7 +411,10 @@ def _moneyline(visitor: RawRow, home: RawRow, column: int, market: str, note: No
     return int(values[0]), int(values[1])
 
 
-def _total(visitor: RawRow, home: RawRow, column: int, market: str, note: Note) -> tuple:
+def _line_and_prices(
+    visitor: RawRow, home: RawRow, column: int, market: str, check_line: LineCheck, note: Note
+) -> tuple[float, float, int, int] | None:
+    """Both rows' line and price (the price right of the line), or None (after noting why)."""
     cells = (
         _cell(visitor, column),
         _cell(home, column),
@@ -419,36 +423,32 @@ def _total(visitor: RawRow, home: RawRow, column: int, market: str, note: Note) 
     )
     values = _numbers(cells, market, note)
     if values is None:
-        return None, None, None
-    visitor_total, home_total, visitor_price, home_price = values
-    broken = rules.check_total(visitor_total, home_total) or rules.check_price_pair(
+        return None
+    visitor_line, home_line, visitor_price, home_price = values
+    broken = check_line(visitor_line, home_line) or rules.check_price_pair(
         visitor_price, home_price
     )
     if broken is not None:
         note(broken[0], f"{market}: {broken[1]}")
+        return None
+    return visitor_line, home_line, int(visitor_price), int(home_price)
+
+
+def _total(visitor: RawRow, home: RawRow, column: int, market: str, note: Note) -> tuple:
+    checked = _line_and_prices(visitor, home, column, market, rules.check_total, note)
+    if checked is None:
         return None, None, None
+    visitor_total, _, visitor_price, home_price = checked
     # Visitor row = over until detect_total_layout says otherwise for this file.
-    return visitor_total, int(visitor_price), int(home_price)
+    return visitor_total, visitor_price, home_price
 
 
 def _run_line(visitor: RawRow, home: RawRow, column: int, note: Note) -> tuple:
-    cells = (
-        _cell(visitor, column),
-        _cell(home, column),
-        _cell(visitor, column + 1),
-        _cell(home, column + 1),
-    )
-    values = _numbers(cells, "run_line", note)
-    if values is None:
+    checked = _line_and_prices(visitor, home, column, "run_line", rules.check_run_line, note)
+    if checked is None:
         return None, None, None
-    visitor_line, home_line, visitor_price, home_price = values
-    broken = rules.check_run_line(visitor_line, home_line) or rules.check_price_pair(
-        visitor_price, home_price
-    )
-    if broken is not None:
-        note(broken[0], f"run_line: {broken[1]}")
-        return None, None, None
-    return home_line, int(home_price), int(visitor_price)
+    _, home_line, visitor_price, home_price = checked
+    return home_line, home_price, visitor_price
 
 
 def _share(hits: int, total: int) -> float:

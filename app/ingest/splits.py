@@ -6,7 +6,6 @@ export can be loaded. Every rejected row goes to quarantine with its rule.
 """
 
 import csv
-import hashlib
 import io
 from collections import Counter
 from collections.abc import Iterable
@@ -21,8 +20,8 @@ from sqlalchemy.orm import Session
 
 from app.games.models import BettingSplit, Game
 from app.ingest import rules
-from app.ingest.models import IngestedFile, RawSplitRow
-from app.ingest.pipeline import FileReport, _insert_findings
+from app.ingest.models import RawSplitRow
+from app.ingest.pipeline import FileReport, _ingest_files, _insert_findings, _register_file
 from app.ingest.rules import Finding
 from app.ingest.teams import canonical_from_any_code
 
@@ -138,19 +137,10 @@ def validate_row(row_number: int, row: dict[str, str]) -> SplitRow | Finding:
 
 def ingest_splits(session: Session, paths: Iterable[str | PathLike[str]]) -> list[FileReport]:
     """Ingest betting-splits CSV files; one report per file."""
-    return [_ingest_file(session, Path(path)) for path in paths]
+    return _ingest_files(session, SOURCE_SPLITS, paths, _ingest_file)
 
 
-def _ingest_file(session: Session, path: Path) -> FileReport:
-    data = path.read_bytes()
-    sha = hashlib.sha256(data).hexdigest()
-    known = session.execute(
-        select(IngestedFile.id).where(
-            IngestedFile.source == SOURCE_SPLITS, IngestedFile.sha256 == sha
-        )
-    ).first()
-    if known is not None:
-        return FileReport(path=str(path), skipped_unchanged=True)
+def _ingest_file(session: Session, path: Path, data: bytes, sha256: str) -> FileReport:
     rows = read_splits_csv(data)
     validated: list[SplitRow] = []
     findings: list[Finding] = []
@@ -160,20 +150,9 @@ def _ingest_file(session: Session, path: Path) -> FileReport:
 
     game_ids = _find_games(session, validated)
     seasons = sorted({split.game_date.year for split in validated})
-    file_id = session.execute(
-        insert(IngestedFile)
-        .values(
-            source=SOURCE_SPLITS,
-            path=str(path),
-            file_name=path.name,
-            sha256=sha,
-            size_bytes=len(data),
-            rows=len(rows),
-            details={"seasons": seasons},
-        )
-        .on_conflict_do_nothing(index_elements=["source", "sha256"])
-        .returning(IngestedFile.id)
-    ).scalar_one_or_none()
+    file_id = _register_file(
+        session, SOURCE_SPLITS, path, sha256, len(data), len(rows), {"seasons": seasons}
+    )
     if file_id is None:
         return FileReport(path=str(path), skipped_unchanged=True)
 
