@@ -20,6 +20,8 @@ from sqlalchemy.orm import Session
 
 from app.games.models import ODDS_COLUMNS, Game, Odds, TeamBoxScore
 from app.ingest import retrosheet, sbro
+from app.ingest.csv_files import CsvRow
+from app.ingest.curated import CuratedGame
 from app.ingest.models import (
     IngestedFile,
     QuarantinedRow,
@@ -442,7 +444,7 @@ def refresh_retrosheet_matches(session: Session, seasons: Iterable[int]) -> dict
     )
     games = session.execute(select(Game.__table__).where(Game.season.in_(list(season_ends)))).all()
     regular = [
-        retrosheet.CuratedGameView(
+        CuratedGame(
             game.id,
             game.game_date,
             game.home_team,
@@ -510,7 +512,7 @@ def _refresh_box_scores(
     """
     raw_ids = [log.raw_row_id for log in matches.values()]
     raw_rows = {
-        raw_id: retrosheet.RawLogRow(row_number, tuple(fields))
+        raw_id: CsvRow(row_number, tuple(fields))
         for raw_id, row_number, fields in session.execute(
             select(RawRetrosheetRow.id, RawRetrosheetRow.row_number, RawRetrosheetRow.fields).where(
                 RawRetrosheetRow.id.in_(raw_ids)

@@ -13,9 +13,8 @@ from pathlib import Path
 from typing import Protocol, TypeVar
 
 from app.ingest import rules
-from app.ingest.csv_files import CsvRow as RawLogRow
-from app.ingest.csv_files import csv_records, numbered_rows
-from app.ingest.curated import CuratedGame as CuratedGameView
+from app.ingest.csv_files import CsvRow, csv_records, numbered_rows
+from app.ingest.curated import CuratedGame
 from app.ingest.rules import Finding
 from app.ingest.teams import canonical_from_retrosheet
 
@@ -136,7 +135,7 @@ class LoggedGame(Protocol):
 Log = TypeVar("Log", bound=LoggedGame)
 
 
-def read_game_log(source: Path | bytes) -> list[RawLogRow]:
+def read_game_log(source: Path | bytes) -> list[CsvRow]:
     """Every line of a game log (plain or gzip-compressed) split into its fields."""
     data = source.read_bytes() if isinstance(source, Path) else source
     return numbered_rows(csv_records(data, "latin-1"))  # the logs are not UTF-8 throughout
@@ -153,7 +152,7 @@ def _optional_text(text: str) -> str | None:
     return text.strip() or None
 
 
-def parse_game_log_row(row: RawLogRow) -> RetrosheetGame | Finding:
+def parse_game_log_row(row: CsvRow) -> RetrosheetGame | Finding:
     """The typed game of one line, or the finding that rejects it."""
     fields = row.fields
     if len(fields) != FIELD_COUNT:
@@ -213,7 +212,7 @@ def line_score_runs(line_score: str) -> int | None:
     return runs if text else None
 
 
-def parse_box_scores(row: RawLogRow) -> BoxScores:
+def parse_box_scores(row: CsvRow) -> BoxScores:
     """Both teams' box scores of a well-formed game-log line, with the rules they broke.
 
     A blank, unreadable or negative count is nulled; hits fewer than extra-base hits null
@@ -268,7 +267,7 @@ def parse_box_scores(row: RawLogRow) -> BoxScores:
     return BoxScores(tuple(sides), tuple(findings))
 
 
-def parse_game_log(rows: Iterable[RawLogRow]) -> tuple[list[RetrosheetGame], list[Finding]]:
+def parse_game_log(rows: Iterable[CsvRow]) -> tuple[list[RetrosheetGame], list[Finding]]:
     """Typed games and rejections of a whole game log."""
     games: list[RetrosheetGame] = []
     rejections: list[Finding] = []
@@ -291,7 +290,7 @@ def parse_game_log(rows: Iterable[RawLogRow]) -> tuple[list[RetrosheetGame], lis
     return games, rejections
 
 
-def match_games(curated: Sequence[CuratedGameView], logs: Sequence[Log]) -> dict[int, Log]:
+def match_games(curated: Sequence[CuratedGame], logs: Sequence[Log]) -> dict[int, Log]:
     """Curated game id -> its game-log row, matched on date, home and away team and score.
 
     First pass: same game number and same score. Second pass, for what is left: the one
@@ -304,7 +303,7 @@ def match_games(curated: Sequence[CuratedGameView], logs: Sequence[Log]) -> dict
         logs_by_matchup[(log.game_date, log.home_team, log.away_team)].append(log)
     matches: dict[int, Log] = {}
     used: set[str] = set()
-    pending: list[CuratedGameView] = []
+    pending: list[CuratedGame] = []
     for game in curated:
         candidates = logs_by_matchup.get((game.game_date, game.home_team, game.away_team), [])
         exact = [
@@ -330,5 +329,5 @@ def match_games(curated: Sequence[CuratedGameView], logs: Sequence[Log]) -> dict
     return matches
 
 
-def _same_score(game: CuratedGameView, log: LoggedGame) -> bool:
+def _same_score(game: CuratedGame, log: LoggedGame) -> bool:
     return game.home_score == log.home_score and game.away_score == log.away_score

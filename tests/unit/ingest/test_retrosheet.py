@@ -5,7 +5,9 @@ from datetime import date
 from pathlib import Path
 
 from app.ingest import retrosheet, rules
-from app.ingest.retrosheet import CuratedGameView, RawLogRow, RetrosheetGame
+from app.ingest.csv_files import CsvRow
+from app.ingest.curated import CuratedGame
+from app.ingest.retrosheet import RetrosheetGame
 
 
 def log_fields(**changes: str) -> tuple[str, ...]:
@@ -35,7 +37,7 @@ def log_fields(**changes: str) -> tuple[str, ...]:
 
 
 def test_a_line_becomes_a_typed_game() -> None:
-    game = retrosheet.parse_game_log_row(RawLogRow(7, log_fields()))
+    game = retrosheet.parse_game_log_row(CsvRow(7, log_fields()))
     assert isinstance(game, RetrosheetGame)
     assert game.retrosheet_game_id == "NYA201904010"
     assert (game.game_date, game.game_number, game.season) == (date(2019, 4, 1), 0, 2019)
@@ -51,7 +53,7 @@ def test_a_line_becomes_a_typed_game() -> None:
 
 
 def test_florida_code_maps_to_miami_but_the_game_id_keeps_it() -> None:
-    game = retrosheet.parse_game_log_row(RawLogRow(1, log_fields(home_team="FLO")))
+    game = retrosheet.parse_game_log_row(CsvRow(1, log_fields(home_team="FLO")))
     assert isinstance(game, RetrosheetGame)
     assert (game.home_team, game.home_team_code) == ("MIA", "FLO")
     assert game.retrosheet_game_id.startswith("FLO")
@@ -59,9 +61,9 @@ def test_florida_code_maps_to_miami_but_the_game_id_keeps_it() -> None:
 
 def test_rejection_rules() -> None:
     cases = {
-        rules.RETROSHEET_FIELD_COUNT: RawLogRow(1, ("20190401", "0")),
-        rules.RETROSHEET_UNKNOWN_TEAM: RawLogRow(2, log_fields(home_team="XXX")),
-        rules.RETROSHEET_UNPARSEABLE: RawLogRow(3, log_fields(date="2019-04-01")),
+        rules.RETROSHEET_FIELD_COUNT: CsvRow(1, ("20190401", "0")),
+        rules.RETROSHEET_UNKNOWN_TEAM: CsvRow(2, log_fields(home_team="XXX")),
+        rules.RETROSHEET_UNPARSEABLE: CsvRow(3, log_fields(date="2019-04-01")),
     }
     for rule, row in cases.items():
         finding = retrosheet.parse_game_log_row(row)
@@ -72,7 +74,7 @@ def test_rejection_rules() -> None:
 
 def test_duplicate_game_id_is_rejected() -> None:
     games, rejections = retrosheet.parse_game_log(
-        [RawLogRow(1, log_fields()), RawLogRow(2, log_fields())]
+        [CsvRow(1, log_fields()), CsvRow(2, log_fields())]
     )
     assert len(games) == 1
     assert [f.rule for f in rejections] == [rules.RETROSHEET_DUPLICATE_GAME]
@@ -86,7 +88,7 @@ def test_read_game_log_plain_and_gzip() -> None:
 
 
 def _log(game_number: int, away: int, home: int) -> RetrosheetGame:
-    row = RawLogRow(
+    row = CsvRow(
         1, log_fields(game_number=str(game_number), away_score=str(away), home_score=str(home))
     )
     parsed = retrosheet.parse_game_log_row(row)
@@ -94,8 +96,8 @@ def _log(game_number: int, away: int, home: int) -> RetrosheetGame:
     return parsed
 
 
-def _curated(game_id: int, game_number: int, away: int, home: int) -> CuratedGameView:
-    return CuratedGameView(game_id, date(2019, 4, 1), "NYA", "DET", game_number, home, away)
+def _curated(game_id: int, game_number: int, away: int, home: int) -> CuratedGame:
+    return CuratedGame(game_id, date(2019, 4, 1), "NYA", "DET", game_number, home, away)
 
 
 def test_match_on_number_and_score_then_score_alone() -> None:
@@ -125,7 +127,7 @@ def test_sample_game_log(sample_dir: Path) -> None:
 # --- Box scores and pitcher decisions --------------------------------------------------------
 
 
-def _sample_row(sample_dir: Path, line_number: int) -> RawLogRow:
+def _sample_row(sample_dir: Path, line_number: int) -> CsvRow:
     """The parsed row of a 1-based line of the 2019 sample."""
     rows = retrosheet.read_game_log(sample_dir / "GL2019.TXT.gz")
     return next(row for row in rows if row.row_number == line_number)
@@ -184,7 +186,7 @@ def test_box_scores_with_a_double_digit_inning_and_an_unbatted_ninth(sample_dir:
 
 
 def test_no_decision_save_is_null() -> None:
-    game = retrosheet.parse_game_log_row(RawLogRow(1, log_fields(saving_pitcher_id="")))
+    game = retrosheet.parse_game_log_row(CsvRow(1, log_fields(saving_pitcher_id="")))
     assert isinstance(game, RetrosheetGame)
     assert game.saving_pitcher_id is None
 
@@ -214,13 +216,13 @@ def _box_fields(**stats: int | str) -> tuple[str, ...]:
 
 
 def test_clean_box_scores_fire_no_rule() -> None:
-    boxes = retrosheet.parse_box_scores(RawLogRow(4, _box_fields()))
+    boxes = retrosheet.parse_box_scores(CsvRow(4, _box_fields()))
     assert boxes.findings == ()
     assert [(box.side, box.runs) for box in boxes.sides] == [("away", 3), ("home", 5)]
 
 
 def test_negative_count_is_nulled() -> None:
-    boxes = retrosheet.parse_box_scores(RawLogRow(4, _box_fields(walks=-2)))
+    boxes = retrosheet.parse_box_scores(CsvRow(4, _box_fields(walks=-2)))
     assert [f.rule for f in boxes.findings] == [rules.RETROSHEET_BOX_NEGATIVE]
     assert boxes.findings[0].row_numbers == (4,)
     assert boxes.sides[0].stats["walks"] is None
@@ -228,13 +230,13 @@ def test_negative_count_is_nulled() -> None:
 
 
 def test_unreadable_count_is_nulled() -> None:
-    boxes = retrosheet.parse_box_scores(RawLogRow(4, _box_fields(errors="")))
+    boxes = retrosheet.parse_box_scores(CsvRow(4, _box_fields(errors="")))
     assert [f.rule for f in boxes.findings] == [rules.RETROSHEET_BOX_UNREADABLE]
     assert boxes.sides[0].stats["errors"] is None
 
 
 def test_fewer_hits_than_home_runs_nulls_the_hit_counts() -> None:
-    boxes = retrosheet.parse_box_scores(RawLogRow(4, _box_fields(hits=2, home_runs=3)))
+    boxes = retrosheet.parse_box_scores(CsvRow(4, _box_fields(hits=2, home_runs=3)))
     assert [f.rule for f in boxes.findings] == [rules.RETROSHEET_BOX_HITS_INCONSISTENT]
     stats = boxes.sides[0].stats
     assert [stats[name] for name in ("hits", "doubles", "triples", "home_runs")] == [None] * 4
@@ -244,7 +246,7 @@ def test_fewer_hits_than_home_runs_nulls_the_hit_counts() -> None:
 def test_line_score_disagreeing_with_the_final_drops_that_side() -> None:
     fields = list(_box_fields())
     fields[retrosheet.HOME_LINE_SCORE] = "01040001x"  # 6 runs, final says 5
-    boxes = retrosheet.parse_box_scores(RawLogRow(4, tuple(fields)))
+    boxes = retrosheet.parse_box_scores(CsvRow(4, tuple(fields)))
     assert [f.rule for f in boxes.findings] == [rules.RETROSHEET_BOX_RUNS_DISAGREE]
     assert [box.side for box in boxes.sides] == ["away"]
 
