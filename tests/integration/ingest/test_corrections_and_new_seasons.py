@@ -136,8 +136,9 @@ def test_every_sbro_game_row_of_every_shared_workbook_is_curated_or_quarantined(
             for (number,) in _rows(
                 url,
                 "SELECT r.row_number FROM raw_sbro_rows r JOIN ingested_files f ON f.id = r.file_id"
-                " WHERE f.file_name = :name AND (EXISTS (SELECT 1 FROM staging_sbro_games s"
-                " WHERE r.id IN (s.visitor_row_id, s.home_row_id)) OR EXISTS (SELECT 1 FROM"
+                " WHERE f.file_name = :name AND (r.id IN (SELECT visitor_row_id FROM"
+                " staging_sbro_games UNION ALL SELECT home_row_id FROM staging_sbro_games)"
+                " OR EXISTS (SELECT 1 FROM"
                 " quarantine q WHERE q.file_id = f.id AND q.action = 'rejected'"
                 " AND r.row_number = ANY(q.row_numbers)))",
                 name=path.name,
