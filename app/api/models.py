@@ -4,16 +4,15 @@ import marshmallow as ma
 from flask.views import MethodView
 from flask_smorest import Blueprint, abort
 from mlflow.exceptions import MlflowException
-from sqlalchemy import select
 
 from app.api.auth import requires
 from app.api.context import services
 from app.api.jobs import JobSchema, job_body, job_location
 from app.config import TARGETS
 from app.db.session import session_scope
-from app.games.models import Game
 from app.jobs.service import submit
 from app.ml import registry
+from app.ml.jobs import stored_seasons
 
 URL_PREFIX = "/models"
 MAX_VERSIONS = 50
@@ -81,11 +80,7 @@ class Train(MethodView):
         if "seasons" in args:
             seasons = sorted(set(args["seasons"]))
             with session_scope(services().database_url) as session:
-                stored = set(
-                    session.scalars(
-                        select(Game.season).distinct().where(Game.home_score.is_not(None))
-                    )
-                )
+                stored = set(stored_seasons(session))
             missing = [season for season in seasons if season not in stored]
             if missing:
                 abort(422, message="no final games stored for some seasons",

@@ -108,7 +108,9 @@ def prior_from_tags(tags: dict[str, str], feature_names: tuple[str, ...]) -> Mar
         return None
     split = tags.get("prior_split")
     # Versions trained before the calibration was fitted start from the market as it is.
-    coefficients = json.loads(tags.get("prior_coefficients", json.dumps(IDENTITY)))
+    coefficients = (
+        json.loads(tags["prior_coefficients"]) if "prior_coefficients" in tags else IDENTITY
+    )
     return MarketPrior(
         feature_names.index(feature),
         float(tags["prior_fallback"]),

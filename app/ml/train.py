@@ -252,10 +252,9 @@ def _train_target(
         hyper = replace(hyper, lightgbm={**hyper.lightgbm, **params})
     model = fit_model(data, target, hyper)
     valid = model.valid
-    y_valid = data.labels[valid].to_numpy()
-    p_valid = model.predict(data.features[valid])
-    metrics = {f"valid_{k}": v for k, v in probability_metrics(y_valid, p_valid).items()}
-    validation = evaluate(data.games[valid], target, p_valid)
+    validation = evaluate_on_validation(model, data, target)
+    # Every early-stopping game has a label: "all labelled" is all of them.
+    metrics = {f"valid_{k}": v for k, v in validation.metrics["model_all_labelled"].items()}
     metrics |= flat_metrics("valid_same_games", validation.metrics)
 
     model_name = settings.model_name(target)
