@@ -41,11 +41,11 @@ REPEATS = 7
 
 
 def ingest_sample(database_url: str, sample_dir: Path) -> None:
-    from app.ingest.pipeline import ingest_retrosheet, ingest_sbro
+    from app.ingest.sources import ingest
 
     with session_scope(database_url) as session:
-        ingest_sbro(session, sorted(sample_dir.glob("mlb-odds-*.xlsx")))
-        ingest_retrosheet(session, sorted(sample_dir.glob("GL*.TXT.gz")))
+        ingest(session, "sbro", sorted(sample_dir.glob("mlb-odds-*.xlsx")))
+        ingest(session, "retrosheet", sorted(sample_dir.glob("GL*.TXT.gz")))
 
 
 def run(database_url: str, feature_store_url: str, season: int | None) -> None:

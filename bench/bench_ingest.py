@@ -22,8 +22,7 @@ from sqlalchemy.engine import make_url
 
 from app.db.migrate import upgrade
 from app.db.session import dispose_engines, session_scope
-from app.ingest.line_history import ingest_lines
-from app.ingest.pipeline import ingest_retrosheet, ingest_sbro
+from app.ingest.sources import ingest
 from app.stack.embedded import EmbeddedStack
 
 DEFAULT_DATA = Path(__file__).resolve().parent.parent.parent / "shared" / "data"
@@ -41,14 +40,14 @@ def one_run(server_url: str, data: Path) -> dict[str, float]:
     try:
         upgrade(url)
         steps = [
-            ("sbro (10 workbooks)", ingest_sbro, sorted((data / "sbro").glob("mlb-odds-*.xlsx"))),
-            ("retrosheet (10 logs)", ingest_retrosheet, sorted((data / "retrosheet").glob("GL*"))),
-            ("lines (2016 pair)", ingest_lines, [data / "pinnacle"]),
+            ("sbro (10 workbooks)", "sbro", sorted((data / "sbro").glob("mlb-odds-*.xlsx"))),
+            ("retrosheet (10 logs)", "retrosheet", sorted((data / "retrosheet").glob("GL*"))),
+            ("lines (2016 pair)", "lines", [data / "pinnacle"]),
         ]
-        for label, ingest, paths in steps:
+        for label, source, paths in steps:
             started = time.perf_counter()
             with session_scope(url) as session:
-                reports = ingest(session, paths)
+                reports = ingest(session, source, paths)
             timings[label] = time.perf_counter() - started
             assert not any(report.skipped_unchanged for report in reports)
     finally:

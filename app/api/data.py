@@ -27,7 +27,9 @@ class QualityReportSchema(ma.Schema):
             "description": "Per season: games curated (regular/postseason), files, rule "
             "firings by rule {action, firings, rows}, Retrosheet match rate, box-score "
             "coverage of matched games, odds coverage "
-            "per market, line-history join rate, betting splits"
+            "per market, line-history join rate, betting splits, the file history (every "
+            "ingest of a file for the season, the current one marked), conflicts between "
+            "sources by named rule, games by scheduled innings"
         },
     )
 

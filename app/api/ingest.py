@@ -90,6 +90,10 @@ class Ingest(MethodView):
                         "required": ["source", "files"],
                         "properties": {
                             "source": {"type": "string", "enum": sorted(EXTENSIONS)},
+                            "force": {
+                                "type": "boolean",
+                                "description": "ingest again a file that is already current",
+                            },
                             "files": {
                                 "type": "array",
                                 "items": {"type": "string", "format": "binary"},
@@ -127,6 +131,7 @@ class Ingest(MethodView):
                 pair_paths(paths)
             except LinesFormatError as error:
                 _unprocessable({"files": [str(error)]})
-        params = {"source": source, "paths": [str(path) for path in paths]}
+        force = (request.form.get("force") or "").strip().lower() in ("1", "true", "yes", "on")
+        params = {"source": source, "paths": [str(path) for path in paths], "force": force}
         job = submit(svc.database_url, "ingest", params, svc.send, total=len(paths))
         return job_body(job), 202, job_location(job)

@@ -12,55 +12,68 @@ def ingest() -> None:
     """RAW -> STAGING -> CURATED for a data source; idempotent."""
 
 
-def _ingest(source: str, paths: tuple[Path, ...]) -> None:
+def _ingest(source: str, paths: tuple[Path, ...], force: bool) -> None:
     from app.db.session import session_scope
-    from app.ingest.jobs import INGEST_USER_ERRORS, INGESTERS
+    from app.ingest.jobs import INGEST_USER_ERRORS, refresh_after_changed_results
+    from app.ingest.sources import ingest
+    from app.ml.predict import open_feature_store
 
-    run = INGESTERS[source]
     try:
         with resolved_settings() as settings, session_scope(settings.database_url) as session:
-            reports = run(session, list(paths))
+            reports = ingest(session, source, list(paths), force=force)
+            refreshed = refresh_after_changed_results(
+                session, open_feature_store(settings), reports
+            )
     except INGEST_USER_ERRORS as error:
         raise UserError(str(error)) from None
     for report in reports:
         click.echo(report.summary())
+    if refreshed:
+        click.echo(f"refreshed the features of {refreshed} games that changed results feed")
 
 
 _paths = click.argument(
     "paths", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path)
 )
+_force = click.option(
+    "--force", is_flag=True, help="Ingest again even a file that is already the current one."
+)
 
 
 @ingest.command("sbro")
 @_paths
-def ingest_sbro_command(paths: tuple[Path, ...]) -> None:
+@_force
+def ingest_sbro_command(paths: tuple[Path, ...], force: bool) -> None:
     """SBRO odds workbooks (mlb-odds-YYYY.xlsx)."""
-    _ingest("sbro", paths)
+    _ingest("sbro", paths, force)
 
 
 @ingest.command("retrosheet")
 @_paths
-def ingest_retrosheet_command(paths: tuple[Path, ...]) -> None:
+@_force
+def ingest_retrosheet_command(paths: tuple[Path, ...], force: bool) -> None:
     """Retrosheet game logs (GLYYYY.TXT or .TXT.gz)."""
-    _ingest("retrosheet", paths)
+    _ingest("retrosheet", paths, force)
 
 
 @ingest.command("lines")
 @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
-def ingest_lines_command(paths: tuple[Path, ...]) -> None:
+@_force
+def ingest_lines_command(paths: tuple[Path, ...], force: bool) -> None:
     """Line histories: NAME_games.csv + NAME_lines.csv[.gz] pairs, or folders holding them.
 
     Either file of a pair finds its partner next to it. Ingest the season's odds workbook
     first: lines join to its curated games.
     """
-    _ingest("lines", paths)
+    _ingest("lines", paths, force)
 
 
 @ingest.command("splits")
 @_paths
-def ingest_splits_command(paths: tuple[Path, ...]) -> None:
+@_force
+def ingest_splits_command(paths: tuple[Path, ...], force: bool) -> None:
     """Betting splits CSV files (format: docs/betting-splits.md)."""
-    _ingest("splits", paths)
+    _ingest("splits", paths, force)
 
 
 @ingest.command("quality")

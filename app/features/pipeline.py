@@ -71,6 +71,8 @@ GAME_COLUMNS: tuple[str, ...] = (
     "home_pitcher_id",
     "away_pitcher_id",
     "winning_pitcher_id",
+    "length_outs",
+    "scheduled_innings",
     *ODDS_COLUMNS,
 )
 SNAPSHOT_COLUMNS: tuple[str, ...] = ("game_id", "book", "captured_at", *SNAPSHOT_PRICE_COLUMNS)
@@ -816,6 +818,8 @@ def _games_statement() -> Select:
             Game.home_pitcher_id,
             Game.away_pitcher_id,
             Game.winning_pitcher_id,
+            Game.length_outs,
+            Game.scheduled_innings,
             *(getattr(Odds, column) for column in ODDS_COLUMNS),
         )
         .outerjoin(Odds, and_(Odds.game_id == Game.id, Odds.book == SBRO_BOOK))

@@ -53,6 +53,9 @@ class Game(Base):
     losing_pitcher_id: Mapped[str | None] = mapped_column(String(8))
     saving_pitcher_id: Mapped[str | None] = mapped_column(String(8))
     length_outs: Mapped[int | None] = mapped_column(SmallInteger)
+    # Innings the game was scheduled for: 9, or 7 for the 2020-2021 doubleheader games
+    # (rule ``sources_seven_inning_doubleheader``). Decides when a shortened game voids totals bets.
+    scheduled_innings: Mapped[int] = mapped_column(SmallInteger, default=9, server_default="9")
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
     )

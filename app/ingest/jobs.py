@@ -1,28 +1,21 @@
-"""Ingest as a unit of job work."""
+"""Ingest as a unit of job work, and what an ingest that changed results must refresh."""
 
 import gzip
 import zipfile
-from collections.abc import Callable, Iterable
-from dataclasses import asdict
+from collections.abc import Sequence
 from typing import Any
 
 from openpyxl.utils.exceptions import InvalidFileException
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from app.ingest.line_history import LinesOrderError, ingest_lines
-from app.ingest.lines import LinesFormatError
-from app.ingest.pipeline import FileReport, ingest_retrosheet, ingest_sbro
+from app.features.pipeline import FeatureWriter, refresh_features
+from app.games.models import Game
+from app.ingest.lines import LinesFormatError, LinesOrderError
+from app.ingest.runner import FileReport
 from app.ingest.sbro import SbroFormatError
-from app.ingest.splits import SplitsFormatError, ingest_splits
-
-Ingester = Callable[[Session, Iterable[Any]], list[FileReport]]
-
-INGESTERS: dict[str, Ingester] = {
-    "sbro": ingest_sbro,
-    "retrosheet": ingest_retrosheet,
-    "lines": ingest_lines,
-    "splits": ingest_splits,
-}
+from app.ingest.sources import ingest
+from app.ingest.splits import SplitsFormatError
 
 # What a caller did wrong: a file of the wrong format, or ingested in the wrong order.
 INGEST_USER_ERRORS: tuple[type[Exception], ...] = (
@@ -38,7 +31,44 @@ INGEST_USER_ERRORS: tuple[type[Exception], ...] = (
 )
 
 
-def ingest_for_params(session: Session, params: dict[str, Any]) -> dict:
-    """Ingest ``params["paths"]`` as ``params["source"]``; the per-file reports are the result."""
-    reports = INGESTERS[params["source"]](session, params["paths"])
-    return {"files": [asdict(report) for report in reports]}
+def ingest_for_params(
+    session: Session, params: dict[str, Any], *, store: FeatureWriter | None = None
+) -> dict:
+    """Ingest ``params["paths"]`` as ``params["source"]`` (``force`` re-runs current files).
+
+    With a feature store, the features of every game that a changed result feeds are
+    recomputed in the same transaction. The per-file reports are the result.
+    """
+    reports = ingest(
+        session, params["source"], params["paths"], force=bool(params.get("force", False))
+    )
+    refreshed = refresh_after_changed_results(session, store, reports) if store else 0
+    return {"files": [report.to_json() for report in reports], "features_refreshed": refreshed}
+
+
+def refresh_after_changed_results(
+    session: Session, store: FeatureWriter, reports: Sequence[FileReport]
+) -> int:
+    """Recompute the features of every game on or after a season's first changed result.
+
+    A game's features read the results of the earlier games of its season, so a corrected
+    final makes every later game's stored features stale. Returns how many were refreshed.
+    """
+    first_changed = {}
+    for report in reports:
+        for change in report.results_changed:
+            day = first_changed.get(change.season)
+            first_changed[change.season] = min(day, change.from_date) if day else change.from_date
+    if not first_changed:
+        return 0
+    game_ids = session.scalars(
+        select(Game.id).where(
+            or_(
+                *(
+                    (Game.season == season) & (Game.game_date >= day)
+                    for season, day in first_changed.items()
+                )
+            )
+        )
+    ).all()
+    return refresh_features(session, store, game_ids=game_ids) if game_ids else 0

@@ -7,18 +7,28 @@ times run about three hours late; line timestamps are true UTC (the last line of
 taken down at first pitch), so the offset is measured per file from the data itself.
 """
 
+import hashlib
+import json
 import statistics
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import bindparam, func, select, text, update
+from sqlalchemy.orm import Session
+
+from app.games.models import SNAPSHOT_PRICE_COLUMNS, Game
 from app.ingest import rules
 from app.ingest.csv_files import CsvRow, csv_records, numbered_rows
 from app.ingest.curated import CuratedGame
+from app.ingest.models import RawLineRow, StagingLineGame
+from app.ingest.quarantine import count_rows, record_findings
 from app.ingest.rules import Finding, Rule
+from app.ingest.runner import FileReport, ParsedFile, SourceFile
 from app.ingest.teams import canonical_from_team_name
 
 # MLB's schedule is kept in US Eastern time: the local date of every game is its Eastern date
@@ -420,3 +430,377 @@ def group_findings(
         text = first if len(rows) == 1 else f"{first} (and {len(rows) - 1} more lines)"
         result.append((game_idx, Finding(rule, text, tuple(rows))))
     return result
+
+
+# --- The line-history source: stage and curate ----------------------------------------------
+# Raw rows -> staged games joined to curated games -> odds_snapshots. The unit of ingest is a
+# pair of files (``NAME_games.csv`` + ``NAME_lines.csv[.gz]``) under the hash of both contents.
+# Every line row is kept verbatim in ``raw_line_rows`` and points to the snapshot it became;
+# every line that did not become one is in quarantine.
+
+SOURCE_NAME = "lines"
+QUARANTINE_GAMES = "line_games"
+BOOK = "pinnacle"
+
+
+class LinesOrderError(ValueError):
+    """Line histories join to curated games: the season's odds workbook must come first."""
+
+
+@dataclass(frozen=True)
+class LineHistory:
+    """A parsed pair: both tables, typed games and lines, the offset, the joins, findings."""
+
+    game_table: CsvTable
+    line_table: CsvTable
+    games: list[LineGame]
+    lines: list[Line]
+    offset: EventTimeOffset
+    joined: dict[int, int]  # game_idx -> curated game id
+    game_findings: list[Finding]
+    line_rejections: list[Finding]
+
+
+class LinesSource:
+    """Line histories (the Pinnacle 2016 layout): timestamped snapshots of one book."""
+
+    name = SOURCE_NAME
+
+    def files(self, paths: Sequence[Path]) -> list[SourceFile]:
+        """One unit per games/lines pair; raises LinesFormatError when there is none."""
+        pairs = pair_paths(paths)
+        if not pairs:
+            raise LinesFormatError("no NAME_games.csv / NAME_lines.csv pair found")
+        return [SourceFile.read(lines_path, games_path) for games_path, lines_path in pairs]
+
+    def read(self, file: SourceFile) -> tuple[CsvTable, CsvTable]:
+        """The games table and the lines table."""
+        games_bytes, lines_bytes = (data for _, data in file.parts)
+        return read_csv(games_bytes), read_csv(lines_bytes)
+
+    def parse(
+        self, session: Session, file: SourceFile, raw: tuple[CsvTable, CsvTable]
+    ) -> ParsedFile:
+        """Typed games and lines joined to the season's curated games."""
+        game_table, line_table = raw
+        games, game_rejections = parse_games(game_table)
+        lines, line_rejections = parse_lines(line_table)
+        season = season_of(games)
+        offset = measure_event_time_offset(games, lines)
+        curated = _curated_games(session, season)
+        if not curated:
+            raise LinesOrderError(
+                f"{file.path.name}: no curated games of {season}; ingest that season's odds "
+                "workbook (bullpen ingest sbro) before its line history"
+            )
+        joined, join_findings = match_games(games, offset.shift, curated)
+        game_findings: list[Finding] = [*game_rejections, *join_findings]
+        if offset.shift:
+            game_findings.append(
+                Finding(
+                    rules.LINES_EVENT_TIME_SHIFTED,
+                    f"event times moved {offset.shift} earlier (median gap from last line to "
+                    f"event {offset.median_hours_event_after_last_line} h over "
+                    f"{offset.games_measured} games)",
+                    tuple(game.row_number for game in games),
+                )
+            )
+        (games_path, games_bytes), (lines_path, lines_bytes) = file.parts
+        details = {
+            "season": season,
+            "seasons": [season] if season is not None else [],
+            "book": BOOK,
+            "games_file": games_path.name,
+            "games_sha256": hashlib.sha256(games_bytes).hexdigest(),
+            "games_rows": len(game_table.rows),
+            "lines_file": lines_path.name,
+            "lines_sha256": hashlib.sha256(lines_bytes).hexdigest(),
+            "lines_rows": len(line_table.rows),
+            "event_time_offset": {
+                "shift_hours": offset.shift.total_seconds() / 3600,
+                "median_hours_event_after_last_line": offset.median_hours_event_after_last_line,
+                "games_measured": offset.games_measured,
+                "line_timestamps": "true UTC, not shifted (the last line comes at first pitch)",
+            },
+        }
+        content = LineHistory(
+            game_table, line_table, games, lines, offset, joined, game_findings, line_rejections
+        )
+        return ParsedFile(
+            details["seasons"], len(game_table.rows) + len(line_table.rows), details, content
+        )
+
+    def stage(
+        self, session: Session, file_id: int, raw: tuple[CsvTable, CsvTable], parsed: ParsedFile
+    ) -> None:
+        """Raw game rows verbatim, staged games with their joins, the games' findings."""
+        history: LineHistory = parsed.content
+        season = parsed.seasons[0] if parsed.seasons else None
+        game_raw_ids = _insert_game_rows(session, file_id, history.game_table)
+        _stage_games(
+            session,
+            file_id,
+            history.games,
+            history.offset.shift,
+            season,
+            history.joined,
+            game_raw_ids,
+            history.lines,
+        )
+        record_findings(
+            session,
+            QUARANTINE_GAMES,
+            file_id,
+            ((finding, None) for finding in history.game_findings),
+            {row.row_number: row.fields for row in history.game_table.rows},
+        )
+
+    def curate(self, session: Session, file_id: int, parsed: ParsedFile) -> FileReport:
+        """True first pitches on joined games; the accepted lines become the book's snapshots."""
+        history: LineHistory = parsed.content
+        season = parsed.seasons[0] if parsed.seasons else None
+        shift = history.offset.shift
+        _set_start_times(session, history.games, shift, history.joined)
+        accepted, line_findings = _screen_lines(
+            history.games, shift, history.joined, history.lines, history.game_table
+        )
+        snapshots = _write_snapshots_and_raw_lines(
+            session, file_id, season, history.line_table, accepted, history.joined
+        )
+        all_line_findings = [*history.line_rejections, *line_findings]
+        record_findings(
+            session,
+            SOURCE_NAME,
+            file_id,
+            ((finding, None) for finding in all_line_findings),
+            {row.row_number: row.fields for row in history.line_table.rows},
+        )
+        findings = [*history.game_findings, *all_line_findings]
+        games_in_file = len(history.game_table.rows)
+        return FileReport(
+            path="",  # the runner names the file
+            raw_rows=parsed.raw_rows,
+            games_curated=len(history.joined),
+            quarantined=count_rows(findings, rejected=True),
+            corrections=count_rows(findings, rejected=False),
+            line_join_rate=len(history.joined) / games_in_file if games_in_file else None,
+            snapshots=snapshots,
+        )
+
+
+def _curated_games(session: Session, season: int | None) -> list[CuratedGame]:
+    if season is None:
+        return []
+    found = session.execute(
+        select(
+            Game.id,
+            Game.game_date,
+            Game.home_team,
+            Game.away_team,
+            Game.game_number,
+            Game.home_score,
+            Game.away_score,
+        ).where(Game.season == season)
+    )
+    return [CuratedGame(*row) for row in found]
+
+
+def _insert_game_rows(session: Session, file_id: int, table: CsvTable) -> dict[int, int]:
+    payload = [
+        {"file_id": file_id, "part": "games", "row_number": row.row_number, "fields": row.fields}
+        for row in table.rows
+    ]
+    if payload:
+        session.execute(RawLineRow.__table__.insert(), payload)
+    found = session.execute(
+        select(RawLineRow.row_number, RawLineRow.id).where(
+            RawLineRow.file_id == file_id, RawLineRow.part == "games"
+        )
+    )
+    return {number: raw_id for number, raw_id in found}
+
+
+def _stage_games(
+    session: Session,
+    file_id: int,
+    games: list[LineGame],
+    shift: Any,
+    season: int | None,
+    joined: dict[int, int],
+    raw_ids: dict[int, int],
+    lines: list[Line],
+) -> None:
+    line_counts = Counter(line.game_idx for line in lines)
+    payload = []
+    for game in games:
+        start = game.event_time - shift
+        payload.append(
+            {
+                "file_id": file_id,
+                "raw_row_id": raw_ids[game.row_number],
+                "game_id": joined.get(game.game_idx),
+                "book": BOOK,
+                "season": season,
+                "game_idx": game.game_idx,
+                "source_game_id": game.source_game_id,
+                "event_time": game.event_time,
+                "start_time": start,
+                "game_date": local_date(start),
+                "doubleheader_game": game.doubleheader_game,
+                "away_team": game.away_team,
+                "home_team": game.home_team,
+                "away_pitcher": game.away_pitcher,
+                "home_pitcher": game.home_pitcher,
+                "away_score": game.away_score,
+                "home_score": game.home_score,
+                "lines": line_counts.get(game.game_idx, 0),
+            }
+        )
+    if payload:
+        session.execute(StagingLineGame.__table__.insert(), payload)
+
+
+def _set_start_times(
+    session: Session, games: list[LineGame], shift: Any, joined: dict[int, int]
+) -> None:
+    """Set the true first pitch on joined games whose start time differs."""
+    wanted = {joined[g.game_idx]: g.event_time - shift for g in games if g.game_idx in joined}
+    if not wanted:
+        return
+    current = dict(
+        session.execute(select(Game.id, Game.start_time).where(Game.id.in_(list(wanted)))).all()
+    )
+    changes = [
+        {"b_id": game_id, "v_start": start}
+        for game_id, start in wanted.items()
+        if current.get(game_id) != start
+    ]
+    if changes:
+        table = Game.__table__
+        session.execute(
+            update(table)
+            .where(table.c.id == bindparam("b_id"))
+            .values(start_time=bindparam("v_start"), updated_at=func.now()),
+            changes,
+        )
+
+
+def _screen_lines(
+    games: list[LineGame],
+    shift: Any,
+    joined: dict[int, int],
+    lines: list[Line],
+    game_table: CsvTable,
+) -> tuple[list[Line], list[Finding]]:
+    """The lines that become snapshots, and the rule firings of all lines grouped by game."""
+    start_by_idx = {g.game_idx: g.event_time - shift for g in games}
+    known_idx = _game_idx_values(game_table)
+    accepted: list[Line] = []
+    firings: list[tuple[int, rules.Rule, str, int]] = []
+    seen: set[tuple[int, datetime]] = set()
+    for line in lines:
+        idx = line.game_idx
+
+        def reject(rule: rules.Rule, message: str, line: Line = line) -> None:
+            firings.append((line.game_idx, rule, message, line.row_number))
+
+        if idx not in known_idx:
+            reject(rules.LINES_UNKNOWN_GAME_IDX, f"game_idx {idx}")
+        elif idx not in joined:
+            reject(rules.LINES_OF_REJECTED_GAME, f"game_idx {idx} was rejected or not joined")
+        elif line.captured_at >= start_by_idx[idx]:
+            late = line.captured_at - start_by_idx[idx]
+            reject(rules.LINES_AFTER_FIRST_PITCH, f"entered {late} after first pitch")
+        elif (idx, line.captured_at) in seen:
+            reject(rules.LINES_DUPLICATE_TIMESTAMP, f"second line at {line.captured_at}")
+        else:
+            seen.add((idx, line.captured_at))
+            accepted.append(line)
+            for rule, message in line.findings:
+                firings.append((idx, rule, message, line.row_number))
+    grouped = [finding for _, finding in group_findings(firings)]
+    return accepted, grouped
+
+
+def _game_idx_values(table: CsvTable) -> set[int]:
+    index = column_indexes(table.header, GAME_COLUMNS)["game_idx"]
+    values: set[int] = set()
+    for row in table.rows:
+        try:
+            values.add(int(float(row.fields[index])))
+        except (ValueError, IndexError):
+            continue
+    return values
+
+
+def _write_snapshots_and_raw_lines(
+    session: Session,
+    file_id: int,
+    season: int | None,
+    line_table: CsvTable,
+    accepted: list[Line],
+    joined: dict[int, int],
+) -> int:
+    """Upsert the accepted lines as snapshots and keep every line row verbatim, linked to its
+    snapshot. COPY into a temporary table, then two set-based statements: 240k lines in seconds.
+    """
+    by_row = {line.row_number: line for line in accepted}
+    connection = session.connection()
+    connection.execute(
+        text(
+            "CREATE TEMPORARY TABLE tmp_lines (row_number integer, fields jsonb, game_id integer,"
+            " captured_at timestamptz, home_ml integer, away_ml integer, total double precision,"
+            " over_price integer, under_price integer, home_rl double precision,"
+            " home_rl_price integer, away_rl_price integer) ON COMMIT DROP"
+        )
+    )
+    cursor = connection.connection.driver_connection.cursor()
+    columns = ", ".join(["row_number", "fields", "game_id", "captured_at", *SNAPSHOT_PRICE_COLUMNS])
+    with cursor.copy(f"COPY tmp_lines ({columns}) FROM STDIN") as copy:
+        for row in line_table.rows:
+            line = by_row.get(row.row_number)
+            if line is None:
+                copy.write_row((row.row_number, json.dumps(row.fields)) + (None,) * 10)
+            else:
+                prices = tuple(getattr(line, name) for name in SNAPSHOT_PRICE_COLUMNS)
+                game_id = joined[line.game_idx]
+                copy.write_row(
+                    (row.row_number, json.dumps(row.fields), game_id, line.captured_at, *prices)
+                )
+    changed = ", ".join(f"{name} = excluded.{name}" for name in SNAPSHOT_PRICE_COLUMNS)
+    differs = " OR ".join(
+        f"odds_snapshots.{name} IS DISTINCT FROM excluded.{name}" for name in SNAPSHOT_PRICE_COLUMNS
+    )
+    prices = ", ".join(SNAPSHOT_PRICE_COLUMNS)
+    connection.execute(
+        text(
+            f"INSERT INTO odds_snapshots (game_id, book, captured_at, {prices})"
+            f" SELECT game_id, :book, captured_at, {prices} FROM tmp_lines"
+            " WHERE game_id IS NOT NULL"
+            f" ON CONFLICT (game_id, book, captured_at) DO UPDATE SET {changed} WHERE {differs}"
+        ),
+        {"book": BOOK},
+    )
+    # The current pair is the season's line history: drop the book's snapshots it lacks.
+    connection.execute(
+        text(
+            "DELETE FROM odds_snapshots s USING games g WHERE g.id = s.game_id"
+            " AND g.season = :season AND s.book = :book AND NOT EXISTS (SELECT 1 FROM tmp_lines t"
+            " WHERE t.game_id = s.game_id AND t.captured_at = s.captured_at)"
+        ),
+        {"season": season, "book": BOOK},
+    )
+    connection.execute(
+        text(
+            "INSERT INTO raw_line_rows (file_id, part, row_number, fields, snapshot_id)"
+            " SELECT :file_id, 'lines', t.row_number, t.fields, s.id FROM tmp_lines t"
+            " LEFT JOIN odds_snapshots s ON s.game_id = t.game_id AND s.book = :book"
+            " AND s.captured_at = t.captured_at"
+        ),
+        {"file_id": file_id, "book": BOOK},
+    )
+    connection.execute(text("DROP TABLE tmp_lines"))
+    return len(accepted)
+
+
+SOURCE = LinesSource()

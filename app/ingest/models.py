@@ -28,12 +28,14 @@ from sqlalchemy.orm import Mapped, mapped_column
 from app.db.base import Base
 
 __all__ = [
+    "IngestRun",
     "IngestedFile",
     "QuarantinedRow",
     "RawLineRow",
     "RawRetrosheetRow",
     "RawSbroRow",
     "RawSplitRow",
+    "SourceConflict",
     "StagingLineGame",
     "StagingRetrosheetGame",
     "StagingSbroGame",
@@ -41,7 +43,11 @@ __all__ = [
 
 
 class IngestedFile(Base):
-    """One source file, once per content hash: re-ingesting the same bytes is a no-op."""
+    """One source file's content, registered once per hash; each ingest of it is an IngestRun.
+
+    Re-ingesting the bytes of the season's current file is a no-op; re-ingesting an older
+    version (or ``--force``) stages it again and makes it the current file.
+    """
 
     __tablename__ = "ingested_files"
     __table_args__ = (UniqueConstraint("source", "sha256"),)
@@ -58,6 +64,47 @@ class IngestedFile(Base):
     ingested_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now()
     )
+
+
+class IngestRun(Base):
+    """One ingest of a file for one season: the file history.
+
+    The latest run of a (source, season) names the file that counts for that season.
+    """
+
+    __tablename__ = "ingest_runs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    source: Mapped[str] = mapped_column(String(16))
+    season: Mapped[int | None] = mapped_column(SmallInteger)
+    file_id: Mapped[int] = mapped_column(
+        ForeignKey("ingested_files.id", ondelete="CASCADE"), index=True
+    )
+    forced: Mapped[bool] = mapped_column(Boolean, default=False)
+    # "new" (first ingest of this content) or "reapplied" (an earlier version made current).
+    kind: Mapped[str] = mapped_column(String(16))
+    games_changed: Mapped[int] = mapped_column(Integer, default=0)
+    ingested_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )
+
+
+class SourceConflict(Base):
+    """Two sources disagree about a matched game; a named rule said which value counts.
+
+    Rebuilt for a season whenever its curated games are matched to its Retrosheet log.
+    """
+
+    __tablename__ = "source_conflicts"
+    __table_args__ = (UniqueConstraint("game_id", "rule"),)
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    game_id: Mapped[int] = mapped_column(ForeignKey("games.id", ondelete="CASCADE"), index=True)
+    season: Mapped[int] = mapped_column(SmallInteger, index=True)
+    rule: Mapped[str] = mapped_column(String(64))
+    winner: Mapped[str] = mapped_column(String(16))  # the source whose value is used
+    values: Mapped[dict[str, Any]] = mapped_column(JSONB)  # {source: value}
+    message: Mapped[str] = mapped_column(Text)
 
 
 class RawSbroRow(Base):

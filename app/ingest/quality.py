@@ -12,7 +12,14 @@ from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
 
 from app.games.models import BettingSplit, Game, Odds, OddsSnapshot, TeamBoxScore
-from app.ingest.models import IngestedFile, QuarantinedRow, StagingLineGame, StagingRetrosheetGame
+from app.ingest.models import (
+    IngestedFile,
+    IngestRun,
+    QuarantinedRow,
+    SourceConflict,
+    StagingLineGame,
+    StagingRetrosheetGame,
+)
 
 SBRO_BOOK = "sbro"
 # Market -> the columns that must all be present for the market to count as covered.
@@ -34,11 +41,42 @@ def _file_seasons(file: IngestedFile) -> set[int]:
 
 
 def _latest_files(session: Session) -> list[IngestedFile]:
-    """The latest ingested version of every (source, file name)."""
-    latest: dict[tuple[str, str], IngestedFile] = {}
-    for file in session.scalars(select(IngestedFile).order_by(IngestedFile.id)):
-        latest[(file.source, file.file_name)] = file
-    return list(latest.values())
+    """The current file of every (source, season): the one its latest ingest run names."""
+    latest = (
+        select(func.max(IngestRun.id).label("run_id"))
+        .group_by(IngestRun.source, IngestRun.season)
+        .subquery()
+    )
+    current = select(IngestRun.file_id).join(latest, latest.c.run_id == IngestRun.id)
+    return list(
+        session.scalars(
+            select(IngestedFile).where(IngestedFile.id.in_(current)).order_by(IngestedFile.id)
+        )
+    )
+
+
+def file_history(session: Session, season: int) -> list[dict[str, Any]]:
+    """Every ingest of a file for ``season``, oldest first; the current one of a source marked."""
+    runs = session.execute(
+        select(IngestRun, IngestedFile)
+        .join(IngestedFile, IngestedFile.id == IngestRun.file_id)
+        .where(IngestRun.season == season)
+        .order_by(IngestRun.id)
+    ).all()
+    latest_by_source = {run.source: run.id for run, _ in runs}
+    return [
+        {
+            "source": run.source,
+            "file_name": file.file_name,
+            "sha256": file.sha256,
+            "kind": run.kind,
+            "forced": run.forced,
+            "games_changed": run.games_changed,
+            "ingested_at": run.ingested_at.isoformat() if run.ingested_at else None,
+            "current": latest_by_source[run.source] == run.id,
+        }
+        for run, file in runs
+    ]
 
 
 def available_seasons(session: Session) -> list[int]:
@@ -87,7 +125,26 @@ def _season_report(session: Session, season: int, files: list[IngestedFile]) -> 
         "games_curated": games,
         "regular_season_games": regular,
         "postseason_games": postseason,
+        "file_history": file_history(session, season),
         "rules": _rule_counts(session, [file.id for file in files]),
+        "source_conflicts": {
+            rule: count
+            for rule, count in session.execute(
+                select(SourceConflict.rule, func.count())
+                .where(SourceConflict.season == season)
+                .group_by(SourceConflict.rule)
+                .order_by(SourceConflict.rule)
+            )
+        },
+        "scheduled_innings": {
+            str(innings): count
+            for innings, count in session.execute(
+                select(Game.scheduled_innings, func.count())
+                .where(Game.season == season)
+                .group_by(Game.scheduled_innings)
+                .order_by(Game.scheduled_innings)
+            )
+        },
         "retrosheet_match_rate": _retrosheet_match_rate(session, season, regular),
         "box_scores": _box_scores(session, season),
         "odds_coverage": _odds_coverage(session, season, games),
@@ -247,6 +304,15 @@ def format_report(report: dict[str, Any]) -> str:
             f"{_rate(history['curated_coverage'])}"
         )
     lines.append(f"  Betting splits: {report['betting_splits']}")
+    if report["source_conflicts"]:
+        lines.append(
+            "  Sources disagree (rule, games): "
+            + ", ".join(f"{rule} {n}" for rule, n in report["source_conflicts"].items())
+        )
+    lines.append(
+        "  Scheduled innings: "
+        + ", ".join(f"{innings}: {n} games" for innings, n in report["scheduled_innings"].items())
+    )
     for action in ("rejected", "nulled", "corrected"):
         fired = {r: c for r, c in report["rules"].items() if c["action"] == action}
         if fired:
@@ -254,7 +320,11 @@ def format_report(report: dict[str, Any]) -> str:
             lines.extend(
                 f"    {rule}: {c['firings']} firings, {c['rows']} rows" for rule, c in fired.items()
             )
-    lines.append(
-        "  Files: " + ", ".join(f"{f['file_name']} ({f['source']})" for f in report["files"])
+    lines.append("  File history (oldest first):")
+    lines.extend(
+        f"    {run['ingested_at']} {run['source']} {run['file_name']} {run['sha256'][:12]}"
+        f" {run['kind']}{' --force' if run['forced'] else ''}, results of"
+        f" {run['games_changed']} games changed{' (current)' if run['current'] else ''}"
+        for run in report["file_history"]
     )
     return "\n".join(lines)

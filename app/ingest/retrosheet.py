@@ -5,17 +5,23 @@ against GL2010-GL2019: 161 quoted, comma-separated fields, no header.
 """
 
 import re
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 from typing import Protocol, TypeVar
 
-from app.ingest import rules
+from sqlalchemy import delete, func, select
+from sqlalchemy.orm import Session
+
+from app.ingest import bulk, reconcile, rules
 from app.ingest.csv_files import CsvRow, csv_records, numbered_rows
 from app.ingest.curated import CuratedGame
+from app.ingest.models import RawRetrosheetRow, StagingRetrosheetGame
+from app.ingest.quarantine import count_firings, record_findings
 from app.ingest.rules import Finding
+from app.ingest.runner import FileReport, ParsedFile, SourceFile
 from app.ingest.teams import canonical_from_retrosheet
 
 FIELD_COUNT = 161
@@ -291,43 +297,173 @@ def parse_game_log(rows: Iterable[CsvRow]) -> tuple[list[RetrosheetGame], list[F
 
 
 def match_games(curated: Sequence[CuratedGame], logs: Sequence[Log]) -> dict[int, Log]:
-    """Curated game id -> its game-log row, matched on date, home and away team and score.
+    """Curated game id -> its game-log row, matched on date, home and away team.
 
-    First pass: same game number and same score. Second pass, for what is left: the one
-    remaining log row of that date and matchup with the same score (covers an SBRO single
-    game that Retrosheet numbers as a doubleheader game, and doubleheaders listed out of
-    order). A score disagreement leaves the game unmatched.
+    The score identifies a game but does not decide whether it matches: the sources may
+    disagree about a final (reconcile names that conflict). Passes, each on what is left:
+    1. same game number and same score;
+    2. the one log row of that date and matchup with the same score (an SBRO single game
+       that Retrosheet numbers as a doubleheader game, doubleheaders listed out of order);
+    3. the one log row left of that date, matchup and game number, whatever its score;
+    4. the one log row left of that date and matchup, when the curated game is the only
+       one left there too.
     """
     logs_by_matchup: dict[tuple[date, str, str], list[Log]] = defaultdict(list)
     for log in logs:
         logs_by_matchup[(log.game_date, log.home_team, log.away_team)].append(log)
     matches: dict[int, Log] = {}
     used: set[str] = set()
-    pending: list[CuratedGame] = []
-    for game in curated:
-        candidates = logs_by_matchup.get((game.game_date, game.home_team, game.away_team), [])
-        exact = [
-            log
-            for log in candidates
-            if log.game_number == game.game_number and _same_score(game, log)
-        ]
-        if len(exact) == 1 and exact[0].retrosheet_game_id not in used:
-            matches[game.game_id] = exact[0]
-            used.add(exact[0].retrosheet_game_id)
-        else:
-            pending.append(game)
+
+    def left(game: CuratedGame) -> list[Log]:
+        key = (game.game_date, game.home_team, game.away_team)
+        return [log for log in logs_by_matchup.get(key, []) if log.retrosheet_game_id not in used]
+
+    def match_where(games: Sequence[CuratedGame], fits) -> list[CuratedGame]:
+        pending = []
+        for game in games:
+            found = [log for log in left(game) if fits(game, log)]
+            if len(found) == 1:
+                matches[game.game_id] = found[0]
+                used.add(found[0].retrosheet_game_id)
+            else:
+                pending.append(game)
+        return pending
+
+    pending = match_where(
+        curated, lambda game, log: log.game_number == game.game_number and _same_score(game, log)
+    )
+    pending = match_where(pending, _same_score)
+    pending = match_where(pending, lambda game, log: log.game_number == game.game_number)
+    unmatched_by_matchup: dict[tuple[date, str, str], int] = defaultdict(int)
     for game in pending:
-        candidates = logs_by_matchup.get((game.game_date, game.home_team, game.away_team), [])
-        same_score = [
-            log
-            for log in candidates
-            if log.retrosheet_game_id not in used and _same_score(game, log)
-        ]
-        if len(same_score) == 1:
-            matches[game.game_id] = same_score[0]
-            used.add(same_score[0].retrosheet_game_id)
+        unmatched_by_matchup[(game.game_date, game.home_team, game.away_team)] += 1
+    match_where(
+        pending,
+        lambda game, log: (
+            unmatched_by_matchup[(game.game_date, game.home_team, game.away_team)] == 1
+        ),
+    )
     return matches
 
 
 def _same_score(game: CuratedGame, log: LoggedGame) -> bool:
     return game.home_score == log.home_score and game.away_score == log.away_score
+
+
+# --- The Retrosheet source: stage and curate ------------------------------------------------
+
+SOURCE_NAME = "retrosheet"
+
+
+@dataclass(frozen=True)
+class ParsedLog:
+    """A whole game log: its typed games, the rows it rejected, the box-score findings."""
+
+    games: list[RetrosheetGame]
+    rejections: list[Finding]
+    box_findings: list[Finding]
+
+
+class RetrosheetSource:
+    """Retrosheet game logs: they enrich and settle the curated games they match."""
+
+    name = SOURCE_NAME
+
+    def files(self, paths: Sequence[Path]) -> list[SourceFile]:
+        """One unit per game log."""
+        return [SourceFile.read(path) for path in paths]
+
+    def read(self, file: SourceFile) -> list[CsvRow]:
+        """The log's lines split into fields."""
+        return read_game_log(file.data)
+
+    def parse(self, session: Session, file: SourceFile, raw: list[CsvRow]) -> ParsedFile:
+        """Typed games, rejections and box-score findings."""
+        games, rejections = parse_game_log(raw)
+        rows_by_number = {row.row_number: row for row in raw}
+        box_findings = [
+            finding
+            for game in games
+            for finding in parse_box_scores(rows_by_number[game.row_number]).findings
+        ]
+        seasons = sorted({game.season for game in games})
+        return ParsedFile(
+            seasons, len(raw), {"seasons": seasons}, ParsedLog(games, rejections, box_findings)
+        )
+
+    def stage(self, session: Session, file_id: int, raw: list[CsvRow], parsed: ParsedFile) -> None:
+        """Raw lines verbatim, staged games (the latest file's row wins per game id), findings."""
+        content: ParsedLog = parsed.content
+        payload = [
+            {"file_id": file_id, "row_number": row.row_number, "fields": list(row.fields)}
+            for row in raw
+        ]
+        if payload:
+            session.execute(RawRetrosheetRow.__table__.insert(), payload)
+        raw_ids = dict(
+            session.execute(
+                select(RawRetrosheetRow.row_number, RawRetrosheetRow.id).where(
+                    RawRetrosheetRow.file_id == file_id
+                )
+            ).all()
+        )
+        staging_columns = [
+            column.name
+            for column in StagingRetrosheetGame.__table__.columns
+            if column.name not in {"id", "file_id", "raw_row_id", "game_id"}
+        ]
+        staging_rows = [
+            {
+                "file_id": file_id,
+                "raw_row_id": raw_ids[game.row_number],
+                **{name: getattr(game, name) for name in staging_columns},
+            }
+            for game in content.games
+        ]
+        bulk.upsert(
+            session,
+            StagingRetrosheetGame.__table__,
+            staging_rows,
+            ["retrosheet_game_id"],
+            ["file_id", "raw_row_id", *staging_columns],
+        )
+        findings = [(finding, None) for finding in [*content.rejections, *content.box_findings]]
+        record_findings(
+            session, SOURCE_NAME, file_id, findings, {row.row_number: row.fields for row in raw}
+        )
+
+    def curate(self, session: Session, file_id: int, parsed: ParsedFile) -> FileReport:
+        """Drop the seasons' games of earlier logs this one lacks; reconcile the seasons."""
+        content: ParsedLog = parsed.content
+        session.execute(
+            delete(StagingRetrosheetGame).where(
+                StagingRetrosheetGame.season.in_(parsed.seasons),
+                StagingRetrosheetGame.file_id != file_id,
+            )
+        )
+        reconciled = reconcile.reconcile_seasons(session, parsed.seasons)
+        matched = session.scalar(
+            select(func.count())
+            .select_from(StagingRetrosheetGame)
+            .where(
+                StagingRetrosheetGame.file_id == file_id, StagingRetrosheetGame.game_id.is_not(None)
+            )
+        )
+        rates = [
+            rate for s in parsed.seasons if (rate := reconciled.match_rates.get(s)) is not None
+        ]
+        conflicts: Counter[str] = Counter()
+        for season in parsed.seasons:
+            conflicts.update(reconciled.conflicts.get(season, {}))
+        return FileReport(
+            path="",  # the runner names the file
+            raw_rows=parsed.raw_rows,
+            games_curated=matched or 0,
+            quarantined=count_firings(content.rejections, rejected=True),
+            retrosheet_match_rate=min(rates) if rates else None,
+            corrections=count_firings(content.box_findings, rejected=False),
+            conflicts=dict(conflicts),
+        )
+
+
+SOURCE = RetrosheetSource()

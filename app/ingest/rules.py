@@ -180,6 +180,19 @@ RETROSHEET_BOX_HITS_INCONSISTENT = Rule(
     "hits fewer than doubles + triples + home runs (e.g. H < HR): the four hit counts nulled",
 )
 
+# --- Rules between sources (app/ingest/reconcile.py) ---------------------------------------
+FINAL_SCORE_SOURCES_DISAGREE = Rule(
+    "sources_final_score_disagree",
+    Action.CORRECTED,
+    "the odds archive's final differs from Retrosheet's for a matched game: the official "
+    "scorer's record (Retrosheet) is the final",
+)
+SEVEN_INNING_DOUBLEHEADER = Rule(
+    "sources_seven_inning_doubleheader",
+    Action.CORRECTED,
+    "a 2020-2021 doubleheader game was scheduled for seven innings, not nine",
+)
+
 # --- Line-history (Pinnacle) rules ---------------------------------------------------------
 LINES_EVENT_TIME_SHIFTED = Rule(
     "lines_event_time_shifted",

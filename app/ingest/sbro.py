@@ -14,9 +14,15 @@ from datetime import date, timedelta
 from pathlib import Path
 
 from openpyxl import load_workbook
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
 
-from app.ingest import rules
+from app.games.models import ODDS_COLUMNS, Game, Odds
+from app.ingest import bulk, reconcile, rules
+from app.ingest.models import RawSbroRow, StagingSbroGame
+from app.ingest.quarantine import count_firings, record_findings
 from app.ingest.rules import Finding, Rule
+from app.ingest.runner import FileReport, ParsedFile, SourceFile
 from app.ingest.teams import canonical_from_sbro
 
 _SEASON_IN_NAME = re.compile(r"(?P<season>(?:19|20)\d\d)")
@@ -575,3 +581,175 @@ def parse_workbook(workbook: Workbook, season: int | None = None) -> SbroParse:
     total_layout = detect_total_layout(games)
     apply_total_layout(games, total_layout)
     return SbroParse(games, rejections, total_layout)
+
+
+# --- The SBRO source: stage and curate ------------------------------------------------------
+
+SOURCE_NAME = "sbro"
+BOOK = "sbro"
+# Columns of ``games`` that SBRO owns; app/ingest/reconcile.py owns the Retrosheet ones.
+CURATED_GAME_COLUMNS = (
+    "season",
+    "game_date",
+    "game_number",
+    "home_team",
+    "away_team",
+    "home_pitcher",
+    "away_pitcher",
+    "home_pitcher_hand",
+    "away_pitcher_hand",
+    "home_score",
+    "away_score",
+    "neutral_site",
+    "postseason",
+)
+
+
+class SbroSource:
+    """SBRO odds workbooks: one file a season; its games and opening/closing odds are curated."""
+
+    name = SOURCE_NAME
+
+    def files(self, paths: Sequence[Path]) -> list[SourceFile]:
+        """One unit per workbook."""
+        return [SourceFile.read(path) for path in paths]
+
+    def read(self, file: SourceFile) -> Workbook:
+        """The workbook's rows, cells verbatim."""
+        return read_workbook(file.data, file.path.name)
+
+    def parse(self, session: Session, file: SourceFile, raw: Workbook) -> ParsedFile:
+        """Typed games; postseason from the season's Retrosheet log when one is staged."""
+        season = season_from_file_name(file.path.name)
+        parsed = parse_workbook(raw, season)
+        season_end = reconcile.retrosheet_season_ends(session, [season]).get(season)
+        mark_postseason(parsed.games, season_end or regular_season_end(parsed.games))
+        details = {
+            "season": season,
+            "seasons": [season],
+            "total_price_layout": {
+                "visitor_row_is_over_open": parsed.total_layout.visitor_row_is_over_open,
+                "visitor_row_is_over_close": parsed.total_layout.visitor_row_is_over_close,
+                "evidence": parsed.total_layout.evidence,
+            },
+        }
+        columns = getattr(parsed, "columns", None)
+        if columns:
+            details["columns"] = columns
+        return ParsedFile([season], len(raw.rows), details, parsed)
+
+    def stage(self, session: Session, file_id: int, raw: Workbook, parsed: ParsedFile) -> None:
+        """Raw rows verbatim, the typed games (curated first, for their ids) and findings."""
+        content: SbroParse = parsed.content
+        raw_ids = _insert_raw_rows(session, file_id, raw)
+        game_ids = _curate_games(session, content.games)
+        _insert_staging(session, file_id, content.games, raw_ids, game_ids)
+        findings = [(finding, None) for finding in content.rejections]
+        findings += [
+            (finding, game.game_key) for game in content.games for finding in game.findings
+        ]
+        record_findings(
+            session, SOURCE_NAME, file_id, findings, {row.row_number: row.cells for row in raw.rows}
+        )
+
+    def curate(self, session: Session, file_id: int, parsed: ParsedFile) -> FileReport:
+        """Drop the season's games the file no longer has; match the season to Retrosheet."""
+        content: SbroParse = parsed.content
+        (season,) = parsed.seasons
+        _remove_games_not_in(session, season, {game.game_key for game in content.games})
+        reconciled = reconcile.reconcile_seasons(session, [season])
+        return FileReport(
+            path="",  # the runner names the file
+            raw_rows=parsed.raw_rows,
+            games_curated=len(content.games),
+            quarantined=count_firings(content.rejections, rejected=True),
+            retrosheet_match_rate=reconciled.match_rates.get(season),
+            corrections=count_firings(
+                (f for g in content.games for f in g.findings), rejected=False
+            ),
+            conflicts=reconciled.conflicts.get(season, {}),
+        )
+
+
+def _insert_raw_rows(session: Session, file_id: int, workbook: Workbook) -> dict[int, int]:
+    """Insert the rows verbatim; returns row number -> raw row id."""
+    payload = [
+        {"file_id": file_id, "row_number": row.row_number, "cells": list(row.cells)}
+        for row in workbook.rows
+    ]
+    if payload:
+        session.execute(RawSbroRow.__table__.insert(), payload)
+    found = session.execute(
+        select(RawSbroRow.row_number, RawSbroRow.id).where(RawSbroRow.file_id == file_id)
+    )
+    return {number: raw_id for number, raw_id in found}
+
+
+def _curate_games(session: Session, games: Sequence[SbroGame]) -> dict[str, int]:
+    """Upsert curated games and their SBRO odds; returns game key -> game id."""
+    game_rows = [
+        {"game_key": game.game_key, **{name: getattr(game, name) for name in CURATED_GAME_COLUMNS}}
+        for game in games
+    ]
+    bulk.upsert(session, Game.__table__, game_rows, ["game_key"], CURATED_GAME_COLUMNS)
+    keys = [game.game_key for game in games]
+    found = session.execute(select(Game.game_key, Game.id).where(Game.game_key.in_(keys)))
+    game_ids = {game_key: game_id for game_key, game_id in found}
+    odds_rows = [
+        {
+            "game_id": game_ids[game.game_key],
+            "book": BOOK,
+            **{name: getattr(game, name) for name in ODDS_COLUMNS},
+        }
+        for game in games
+    ]
+    bulk.upsert(session, Odds.__table__, odds_rows, ["game_id", "book"], ODDS_COLUMNS)
+    return game_ids
+
+
+def _insert_staging(
+    session: Session,
+    file_id: int,
+    games: Sequence[SbroGame],
+    raw_ids: dict[int, int],
+    game_ids: dict[str, int],
+) -> None:
+    typed_columns = [
+        column.name
+        for column in StagingSbroGame.__table__.columns
+        if column.name not in {"id", "file_id", "visitor_row_id", "home_row_id", "game_id"}
+        and column.name not in {"game_key", "away_line_score", "home_line_score"}
+    ]
+    payload = [
+        {
+            "file_id": file_id,
+            "visitor_row_id": raw_ids[game.visitor_row_number],
+            "home_row_id": raw_ids[game.home_row_number],
+            "game_id": game_ids[game.game_key],
+            "game_key": game.game_key,
+            "away_line_score": list(game.away_line_score),
+            "home_line_score": list(game.home_line_score),
+            **{name: getattr(game, name) for name in typed_columns},
+        }
+        for game in games
+    ]
+    if payload:
+        session.execute(StagingSbroGame.__table__.insert(), payload)
+
+
+def _remove_games_not_in(session: Session, season: int, game_keys: set[str]) -> None:
+    """Delete the season's games curated from SBRO that the current file does not have."""
+    stale = [
+        game_id
+        for game_id, game_key in session.execute(
+            select(Game.id, Game.game_key)
+            .join(Odds, (Odds.game_id == Game.id) & (Odds.book == BOOK))
+            .where(Game.season == season)
+        )
+        if game_key not in game_keys
+    ]
+    if stale:
+        session.execute(delete(Game.__table__).where(Game.__table__.c.id.in_(stale)))
+
+
+SOURCE = SbroSource()

@@ -7,22 +7,21 @@ export can be loaded. Every rejected row goes to quarantine with its rule.
 
 import csv
 import io
-from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from os import PathLike
 from pathlib import Path
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
 from app.games.models import BettingSplit, Game
-from app.ingest import rules
+from app.ingest import bulk, rules
 from app.ingest.models import RawSplitRow
-from app.ingest.pipeline import FileReport, _ingest_files, _insert_findings, _register_file
+from app.ingest.quarantine import count_firings, record_findings
 from app.ingest.rules import Finding
+from app.ingest.runner import FileReport, ParsedFile, SourceFile
 from app.ingest.teams import canonical_from_any_code
 
 SOURCE_SPLITS = "splits"
@@ -135,110 +134,146 @@ def validate_row(row_number: int, row: dict[str, str]) -> SplitRow | Finding:
     )  # fmt: skip
 
 
-def ingest_splits(session: Session, paths: Iterable[str | PathLike[str]]) -> list[FileReport]:
-    """Ingest betting-splits CSV files; one report per file."""
-    return _ingest_files(session, SOURCE_SPLITS, paths, _ingest_file)
+# --- The betting-splits source: stage and curate -------------------------------------------
 
 
-def _ingest_file(session: Session, path: Path, data: bytes, sha256: str) -> FileReport:
-    rows = read_splits_csv(data)
-    validated: list[SplitRow] = []
-    findings: list[Finding] = []
-    for number, row in rows:
-        result = validate_row(number, row)
-        (findings if isinstance(result, Finding) else validated).append(result)  # type: ignore[arg-type]
+@dataclass(frozen=True)
+class ParsedSplits:
+    """A splits file: its rows, the validated splits with their games, the findings so far."""
 
-    game_ids = _find_games(session, validated)
-    seasons = sorted({split.game_date.year for split in validated})
-    file_id = _register_file(
-        session, SOURCE_SPLITS, path, sha256, len(data), len(rows), {"seasons": seasons}
+    rows: list[tuple[int, dict[str, str]]]
+    validated: list[SplitRow]
+    game_ids: dict[int, int]  # row number -> curated game id
+    findings: list[Finding]
+
+
+class SplitsSource:
+    """Betting-splits CSV files (docs/betting-splits.md): rows keyed by game, time and side."""
+
+    name = SOURCE_SPLITS
+
+    def files(self, paths: Sequence[Path]) -> list[SourceFile]:
+        """One unit per CSV file."""
+        return [SourceFile.read(path) for path in paths]
+
+    def read(self, file: SourceFile) -> list[tuple[int, dict[str, str]]]:
+        """Every non-empty row as {column: text}."""
+        return read_splits_csv(file.data)
+
+    def parse(
+        self, session: Session, file: SourceFile, raw: list[tuple[int, dict[str, str]]]
+    ) -> ParsedFile:
+        """Validated rows and the curated games they name."""
+        validated: list[SplitRow] = []
+        findings: list[Finding] = []
+        for number, row in raw:
+            result = validate_row(number, row)
+            if isinstance(result, Finding):
+                findings.append(result)
+            else:
+                validated.append(result)
+        seasons = sorted({split.game_date.year for split in validated})
+        content = ParsedSplits(raw, validated, _find_games(session, validated), findings)
+        return ParsedFile(seasons, len(raw), {"seasons": seasons}, content)
+
+    def stage(
+        self,
+        session: Session,
+        file_id: int,
+        raw: list[tuple[int, dict[str, str]]],
+        parsed: ParsedFile,
+    ) -> None:
+        """The rows verbatim (linked to their splits when curated)."""
+        payload = [{"file_id": file_id, "row_number": n, "fields": row} for n, row in raw]
+        if payload:
+            session.execute(RawSplitRow.__table__.insert(), payload)
+
+    def curate(self, session: Session, file_id: int, parsed: ParsedFile) -> FileReport:
+        """Upsert the splits of known games; quarantine the rest."""
+        content: ParsedSplits = parsed.content
+        findings = list(content.findings)
+        payload: dict[tuple, dict] = {}
+        row_of_key: dict[tuple, int] = {}
+        for split in content.validated:
+            game_id = content.game_ids.get(split.row_number)
+            if game_id is None:
+                message = f"{split.away_team}@{split.home_team} {split.game_date}" + (
+                    f" game {split.game_number}" if split.game_number is not None else ""
+                )
+                findings.append(Finding(rules.SPLITS_UNKNOWN_GAME, message, (split.row_number,)))
+                continue
+            key = (game_id, split.source, split.captured_at, split.market, split.side)
+            if key in payload:
+                message = f"same as row {row_of_key[key]}"
+                findings.append(Finding(rules.SPLITS_DUPLICATE_ROW, message, (split.row_number,)))
+                continue
+            row_of_key[key] = split.row_number
+            payload[key] = {
+                "game_id": game_id,
+                "source": split.source,
+                "captured_at": split.captured_at,
+                "market": split.market,
+                "side": split.side,
+                "bets_pct": split.bets_pct,
+                "money_pct": split.money_pct,
+            }
+        if payload:
+            _link_raw_rows(session, file_id, _upsert_splits(session, payload), row_of_key)
+        record_findings(
+            session,
+            SOURCE_SPLITS,
+            file_id,
+            ((finding, None) for finding in findings),
+            {number: [f"{k}={v}" for k, v in row.items()] for number, row in content.rows},
+        )
+        return FileReport(
+            path="",  # the runner names the file
+            raw_rows=parsed.raw_rows,
+            games_curated=len({key[0] for key in payload}),
+            quarantined=count_firings(findings, rejected=True),
+            splits=len(payload),
+        )
+
+
+def _upsert_splits(session: Session, payload: dict[tuple, dict]) -> dict[tuple, int]:
+    """Upsert the splits; returns their natural key -> split id."""
+    statement = insert(BettingSplit)
+    statement = statement.on_conflict_do_update(
+        index_elements=["game_id", "source", "captured_at", "market", "side"],
+        set_={
+            "bets_pct": statement.excluded.bets_pct,
+            "money_pct": statement.excluded.money_pct,
+        },
+    ).returning(
+        BettingSplit.id,
+        BettingSplit.game_id,
+        BettingSplit.source,
+        BettingSplit.captured_at,
+        BettingSplit.market,
+        BettingSplit.side,
     )
-    if file_id is None:
-        return FileReport(path=str(path), skipped_unchanged=True)
-
-    raw_ids = {
-        number: raw_id
-        for number, raw_id in session.execute(
-            insert(RawSplitRow)
-            .values([{"file_id": file_id, "row_number": n, "fields": row} for n, row in rows])
-            .returning(RawSplitRow.row_number, RawSplitRow.id)
+    return {
+        (game_id, source, captured_at, market, side): split_id
+        for split_id, game_id, source, captured_at, market, side in session.execute(
+            statement.values(list(payload.values()))
         )
-    } if rows else {}  # fmt: skip
+    }
 
-    payload: dict[tuple, dict] = {}
-    row_of_key: dict[tuple, int] = {}
-    for split in validated:
-        game_id = game_ids.get(split.row_number)
-        if game_id is None:
-            message = f"{split.away_team}@{split.home_team} {split.game_date}" + (
-                f" game {split.game_number}" if split.game_number is not None else ""
-            )
-            findings.append(Finding(rules.SPLITS_UNKNOWN_GAME, message, (split.row_number,)))
-            continue
-        key = (game_id, split.source, split.captured_at, split.market, split.side)
-        if key in payload:
-            message = f"same as row {row_of_key[key]}"
-            findings.append(Finding(rules.SPLITS_DUPLICATE_ROW, message, (split.row_number,)))
-            continue
-        row_of_key[key] = split.row_number
-        payload[key] = {
-            "game_id": game_id,
-            "source": split.source,
-            "captured_at": split.captured_at,
-            "market": split.market,
-            "side": split.side,
-            "bets_pct": split.bets_pct,
-            "money_pct": split.money_pct,
-        }
-    if payload:
-        statement = insert(BettingSplit)
-        statement = statement.on_conflict_do_update(
-            index_elements=["game_id", "source", "captured_at", "market", "side"],
-            set_={
-                "bets_pct": statement.excluded.bets_pct,
-                "money_pct": statement.excluded.money_pct,
-            },
-        ).returning(
-            BettingSplit.id,
-            BettingSplit.game_id,
-            BettingSplit.source,
-            BettingSplit.captured_at,
-            BettingSplit.market,
-            BettingSplit.side,
-        )
-        split_ids = {
-            (game_id, source, captured_at, market, side): split_id
-            for split_id, game_id, source, captured_at, market, side in session.execute(
-                statement.values(list(payload.values()))
-            )
-        }
-        links = [
-            {"b_id": raw_ids[row_of_key[key]], "v_split": split_ids[key]}
-            for key in payload
-            if key in split_ids
-        ]
-        table = RawSplitRow.__table__
+
+def _link_raw_rows(
+    session: Session, file_id: int, split_ids: dict[tuple, int], row_of_key: dict[tuple, int]
+) -> None:
+    raw_ids = dict(
         session.execute(
-            update(table)
-            .where(table.c.id == bindparam("b_id"))
-            .values(split_id=bindparam("v_split")),
-            links,
-        )
-    _insert_findings(
-        session,
-        SOURCE_SPLITS,
-        file_id,
-        ((finding, None) for finding in findings),
-        {number: [f"{k}={v}" for k, v in row.items()] for number, row in rows},
+            select(RawSplitRow.row_number, RawSplitRow.id).where(RawSplitRow.file_id == file_id)
+        ).all()
     )
-    counts = Counter(finding.rule.name for finding in findings)
-    return FileReport(
-        path=str(path),
-        raw_rows=len(rows),
-        games_curated=len({key[0] for key in payload}),
-        quarantined=dict(sorted(counts.items())),
-        splits=len(payload),
-    )
+    links = [
+        {"id": raw_ids[row_of_key[key]], "split_id": split_id}
+        for key, split_id in split_ids.items()
+        if key in row_of_key
+    ]
+    bulk.update_by_id(session, RawSplitRow.__table__, links, ["split_id"])
 
 
 def _find_games(session: Session, splits: list[SplitRow]) -> dict[int, int]:
@@ -262,3 +297,6 @@ def _find_games(session: Session, splits: list[SplitRow]) -> dict[int, int]:
         if len(options) == 1:
             result[split.row_number] = options[0][0]
     return result
+
+
+SOURCE = SplitsSource()

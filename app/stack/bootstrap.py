@@ -9,7 +9,7 @@ from app.db.session import session_scope
 from app.features.definitions import FEATURE_SET
 from app.features.pipeline import refresh_features
 from app.games.models import Game
-from app.ingest.pipeline import ingest_retrosheet, ingest_sbro
+from app.ingest.sources import ingest
 from app.ml.jobs import stored_seasons
 from app.ml.predict import open_feature_store
 from app.ml.registry import CHAMPION, client, version_by_alias
@@ -25,7 +25,7 @@ def bootstrap(settings: Settings, say: Callable[[str], None]) -> None:
         logs = sorted(settings.sample_dir.glob("GL*.TXT.gz"))
         say(f"ingesting the bundled sample: {len(sbro)} odds workbooks, {len(logs)} game logs")
         with session_scope(settings.database_url) as session:
-            for report in [*ingest_sbro(session, sbro), *ingest_retrosheet(session, logs)]:
+            for report in [*ingest(session, "sbro", sbro), *ingest(session, "retrosheet", logs)]:
                 say(f"  {report.summary()}")
     store = open_feature_store(settings)
     with session_scope(settings.database_url) as session:

@@ -6,8 +6,9 @@ import pytest
 import sqlalchemy as sa
 
 from app.db.session import get_engine, session_scope
-from app.ingest.pipeline import ingest_retrosheet, ingest_sbro, refresh_retrosheet_matches
 from app.ingest.quality import quality_report
+from app.ingest.reconcile import reconcile_seasons
+from app.ingest.sources import ingest
 
 pytestmark = pytest.mark.integration
 
@@ -39,9 +40,9 @@ def _quality_report(url: str, season: int) -> list[dict]:
 def _ingest(url: str, sample_dir: Path) -> None:
     # Logs first: the box scores must be filled when SBRO's curated games arrive later.
     with session_scope(url) as session:
-        ingest_retrosheet(session, [sample_dir / f"GL{season}.TXT.gz" for season in SEASONS])
+        ingest(session, "retrosheet", [sample_dir / f"GL{season}.TXT.gz" for season in SEASONS])
     with session_scope(url) as session:
-        ingest_sbro(session, [sample_dir / f"mlb-odds-{season}.xlsx" for season in SEASONS])
+        ingest(session, "sbro", [sample_dir / f"mlb-odds-{season}.xlsx" for season in SEASONS])
 
 
 def test_matched_games_get_both_box_scores_that_agree_with_the_score(
@@ -49,11 +50,11 @@ def test_matched_games_get_both_box_scores_that_agree_with_the_score(
 ) -> None:
     url = clean_database
     with session_scope(url) as session:
-        ingest_retrosheet(session, [sample_dir / "GL2019.TXT.gz"])
+        ingest(session, "retrosheet", [sample_dir / "GL2019.TXT.gz"])
     assert _rows(url, "SELECT count(*) FROM team_box_scores") == [(0,)]  # no curated games yet
     with session_scope(url) as session:
-        ingest_retrosheet(session, [sample_dir / "GL2018.TXT.gz"])
-        ingest_sbro(session, [sample_dir / f"mlb-odds-{season}.xlsx" for season in SEASONS])
+        ingest(session, "retrosheet", [sample_dir / "GL2018.TXT.gz"])
+        ingest(session, "sbro", [sample_dir / f"mlb-odds-{season}.xlsx" for season in SEASONS])
 
     for season in SEASONS:
         ((matched, with_both),) = _rows(
@@ -120,5 +121,5 @@ def test_a_second_ingest_changes_no_box_score(clean_database: str, sample_dir: P
     _ingest(url, sample_dir)  # the same files again: skipped
     assert _state(url) == before
     with session_scope(url) as session:  # a forced re-match rewrites nothing either
-        refresh_retrosheet_matches(session, SEASONS)
+        reconcile_seasons(session, SEASONS)
     assert _state(url) == before

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from openpyxl import load_workbook
 
 from app.db.session import get_engine, session_scope
-from app.ingest.pipeline import ingest_retrosheet, ingest_sbro
+from app.ingest.sources import ingest
 
 pytestmark = pytest.mark.integration
 
@@ -27,7 +27,7 @@ def test_a_corrected_workbook_updates_only_the_games_it_changes(
     url = clean_database
     original = sample_dir / "mlb-odds-2019.xlsx"
     with session_scope(url) as session:
-        ingest_sbro(session, [original])
+        ingest(session, "sbro", [original])
     before = {
         key: (game_id, updated, score, close)
         for key, game_id, updated, score, close in _rows(
@@ -57,7 +57,7 @@ def test_a_corrected_workbook_updates_only_the_games_it_changes(
     home_code = sheet.cell(3, team).value
 
     with session_scope(url) as session:
-        (report,) = ingest_sbro(session, [corrected_dir / original.name])
+        (report,) = ingest(session, "sbro", [corrected_dir / original.name])
     assert not report.skipped_unchanged
     after = {
         key: (game_id, updated, score, close)
@@ -98,9 +98,9 @@ def test_a_season_not_in_the_data_ingests_with_the_same_rules(
     log.write_bytes(b"".join(rewritten))
 
     with session_scope(url) as session:
-        (sbro_report,) = ingest_sbro(session, [workbook])
-        (log_report,) = ingest_retrosheet(session, [log])
-        (original,) = ingest_sbro(session, [sample_dir / "mlb-odds-2019.xlsx"])
+        (sbro_report,) = ingest(session, "sbro", [workbook])
+        (log_report,) = ingest(session, "retrosheet", [log])
+        (original,) = ingest(session, "sbro", [sample_dir / "mlb-odds-2019.xlsx"])
     assert sbro_report.games_curated == original.games_curated
     assert sbro_report.quarantined == original.quarantined
     assert log_report.retrosheet_match_rate is not None
@@ -119,7 +119,7 @@ def test_every_sbro_game_row_of_every_shared_workbook_is_curated_or_quarantined(
     paths = sorted(SHARED_SBRO.glob("mlb-odds-20*.xlsx"))
     assert len(paths) == 10
     with session_scope(url) as session:
-        reports = ingest_sbro(session, paths)
+        reports = ingest(session, "sbro", paths)
     for path, report in zip(paths, reports, strict=True):
         # A deliberately simple, separate reading: every row whose VH cell is V, H or N.
         sheet = load_workbook(path, read_only=True).worksheets[0]

@@ -6,10 +6,9 @@ import pytest
 import sqlalchemy as sa
 
 from app.db.session import get_engine, session_scope
-from app.ingest.line_history import LinesOrderError, ingest_lines
-from app.ingest.pipeline import ingest_retrosheet, ingest_sbro
+from app.ingest.lines import LinesOrderError
 from app.ingest.quality import quality_report
-from app.ingest.splits import ingest_splits
+from app.ingest.sources import ingest
 
 pytestmark = pytest.mark.integration
 
@@ -27,12 +26,12 @@ def _rows(url: str, sql: str, **params: object) -> list:
 def test_the_2016_line_history_joins_and_every_line_is_accounted_for(clean_database: str) -> None:
     url = clean_database
     with session_scope(url) as session, pytest.raises(LinesOrderError, match="sbro"):
-        ingest_lines(session, [SHARED / "pinnacle"])
+        ingest(session, "lines", [SHARED / "pinnacle"])
     with session_scope(url) as session:
-        ingest_sbro(session, [SHARED / "sbro" / "mlb-odds-2016.xlsx"])
-        ingest_retrosheet(session, [SHARED / "retrosheet" / "GL2016.TXT.gz"])
+        ingest(session, "sbro", [SHARED / "sbro" / "mlb-odds-2016.xlsx"])
+        ingest(session, "retrosheet", [SHARED / "retrosheet" / "GL2016.TXT.gz"])
     with session_scope(url) as session:
-        (report,) = ingest_lines(session, [SHARED / "pinnacle" / "MLB2016_lines.csv.gz"])
+        (report,) = ingest(session, "lines", [SHARED / "pinnacle" / "MLB2016_lines.csv.gz"])
 
     assert report.line_join_rate is not None and report.line_join_rate >= 0.99
     assert report.quarantined["lines_not_a_team"] == 1  # the All-Star game
@@ -78,7 +77,7 @@ def test_the_2016_line_history_joins_and_every_line_is_accounted_for(clean_datab
 
     before = _rows(url, "SELECT id, game_id, captured_at, home_ml FROM odds_snapshots ORDER BY id")
     with session_scope(url) as session:
-        (again,) = ingest_lines(session, [SHARED / "pinnacle"])
+        (again,) = ingest(session, "lines", [SHARED / "pinnacle"])
     assert again.skipped_unchanged
     assert (
         _rows(url, "SELECT id, game_id, captured_at, home_ml FROM odds_snapshots ORDER BY id")
@@ -91,8 +90,8 @@ def test_betting_splits_fixture_is_curated_or_quarantined_by_rule(
 ) -> None:
     url = clean_database
     with session_scope(url) as session:
-        ingest_sbro(session, [sample_dir / "mlb-odds-2019.xlsx"])
-        (report,) = ingest_splits(session, [FIXTURE])
+        ingest(session, "sbro", [sample_dir / "mlb-odds-2019.xlsx"])
+        (report,) = ingest(session, "splits", [FIXTURE])
     assert report.raw_rows == 12 and report.splits == 5 and report.games_curated == 1
     assert report.quarantined == {
         "splits_bad_captured_at": 1,
@@ -118,6 +117,6 @@ def test_betting_splits_fixture_is_curated_or_quarantined_by_rule(
         " AND r.row_number = ANY(q.row_numbers))",
     ) == [(0,)]
     with session_scope(url) as session:
-        assert ingest_splits(session, [FIXTURE])[0].skipped_unchanged
+        assert ingest(session, "splits", [FIXTURE])[0].skipped_unchanged
         (season,) = quality_report(session, 2019)
     assert season["betting_splits"] == 5

@@ -6,7 +6,8 @@ import pytest
 import sqlalchemy as sa
 
 from app.db.session import get_engine, session_scope
-from app.ingest.pipeline import FileReport, ingest_retrosheet, ingest_sbro
+from app.ingest.runner import FileReport
+from app.ingest.sources import ingest
 
 pytestmark = pytest.mark.integration
 
@@ -25,8 +26,8 @@ def _log_paths(sample_dir: Path) -> list[Path]:
 
 def _ingest_all(url: str, sample_dir: Path) -> tuple[list[FileReport], list[FileReport]]:
     with session_scope(url) as session:
-        return ingest_sbro(session, _sbro_paths(sample_dir)), ingest_retrosheet(
-            session, _log_paths(sample_dir)
+        return ingest(session, "sbro", _sbro_paths(sample_dir)), ingest(
+            session, "retrosheet", _log_paths(sample_dir)
         )
 
 
@@ -159,12 +160,12 @@ def test_retrosheet_before_sbro_matches_when_the_games_arrive(
 ) -> None:
     url = clean_database
     with session_scope(url) as session:
-        (log_report,) = ingest_retrosheet(session, [sample_dir / "GL2019.TXT.gz"])
+        (log_report,) = ingest(session, "retrosheet", [sample_dir / "GL2019.TXT.gz"])
     assert log_report.games_curated == 0 and log_report.retrosheet_match_rate is None
     assert _scalar(url, "SELECT count(*) FROM staging_retrosheet_games") == 2429
 
     with session_scope(url) as session:
-        (sbro_report,) = ingest_sbro(session, [sample_dir / "mlb-odds-2019.xlsx"])
+        (sbro_report,) = ingest(session, "sbro", [sample_dir / "mlb-odds-2019.xlsx"])
     assert sbro_report.retrosheet_match_rate is not None
     assert sbro_report.retrosheet_match_rate >= 0.99
     assert (

@@ -7,7 +7,7 @@ import sqlalchemy as sa
 
 from app.config import Settings
 from app.db.session import get_engine, session_scope
-from app.ingest.pipeline import ingest_sbro
+from app.ingest.sources import ingest
 from app.ml.backtest import backtest
 
 pytestmark = pytest.mark.integration
@@ -17,7 +17,9 @@ def test_a_target_without_training_labels_is_skipped_and_the_others_run(
     clean_database: str, sample_dir: Path
 ) -> None:
     with session_scope(clean_database) as session:
-        ingest_sbro(session, [sample_dir / "mlb-odds-2018.xlsx", sample_dir / "mlb-odds-2019.xlsx"])
+        ingest(
+            session, "sbro", [sample_dir / "mlb-odds-2018.xlsx", sample_dir / "mlb-odds-2019.xlsx"]
+        )
     # Like the seasons before 2014: SBRO kept no run lines.
     with get_engine(clean_database).begin() as connection:
         connection.execute(

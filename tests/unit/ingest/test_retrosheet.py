@@ -111,8 +111,25 @@ def test_match_on_number_and_score_then_score_alone() -> None:
     }
 
 
-def test_score_disagreement_leaves_the_game_unmatched() -> None:
-    assert retrosheet.match_games([_curated(1, 0, 9, 9)], [_log(0, 3, 5)]) == {}
+def test_a_score_disagreement_still_matches_the_one_game_of_that_day() -> None:
+    matches = retrosheet.match_games([_curated(1, 0, 9, 8)], [_log(0, 3, 5)])
+    assert {gid: log.retrosheet_game_id for gid, log in matches.items()} == {1: "NYA201904010"}
+
+
+def test_a_doubleheader_with_a_disagreeing_score_matches_on_the_game_number() -> None:
+    logs = [_log(1, 3, 5), _log(2, 0, 1)]
+    curated = [_curated(10, 1, 4, 5), _curated(11, 2, 0, 1)]
+    matches = retrosheet.match_games(curated, logs)
+    assert {gid: log.retrosheet_game_id for gid, log in matches.items()} == {
+        10: "NYA201904011",
+        11: "NYA201904012",
+    }
+
+
+def test_two_games_left_of_one_matchup_with_no_score_or_number_to_tell_them_apart() -> None:
+    logs = [_log(1, 3, 5), _log(2, 0, 1)]
+    curated = [_curated(10, 0, 9, 8), _curated(11, 0, 7, 6)]
+    assert retrosheet.match_games(curated, logs) == {}
 
 
 def test_sample_game_log(sample_dir: Path) -> None:

@@ -1,0 +1,336 @@
+"""The one ingest runner: every source is read -> parse -> stage -> curate, the same way.
+
+A source (``app/ingest/sbro.py``, ``retrosheet.py``, ``lines.py``, ``splits.py``) provides the
+four steps; the runner registers the file, keeps the file history and finds which game results
+the ingest changed. Domain code: it takes a session inside the caller's transaction, prints
+nothing and returns one :class:`FileReport` per file.
+
+The file history: the latest file ingested for a (source, season) is the one that counts.
+Ingesting the bytes of the current file again is a no-op; ingesting an earlier version again
+(or any file with ``force``) stages it anew and makes it current, so a correction can be undone.
+"""
+
+import hashlib
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import date
+from os import PathLike
+from pathlib import Path
+from typing import Any, Protocol
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.orm import Session
+
+from app.db.base import Base
+from app.games.models import Game
+from app.ingest.models import IngestedFile, IngestRun
+
+
+@dataclass(frozen=True)
+class SourceFile:
+    """One unit of ingest: the path a report names and the bytes of each of its parts."""
+
+    path: Path
+    parts: tuple[tuple[Path, bytes], ...]
+
+    @classmethod
+    def read(cls, path: Path, *more: Path) -> "SourceFile":
+        """The unit made of ``path`` (and further parts, e.g. a line history's games file)."""
+        return cls(path, tuple((part, part.read_bytes()) for part in (*more, path)))
+
+    @property
+    def data(self) -> bytes:
+        """The bytes of the named file."""
+        return dict(self.parts)[self.path]
+
+    @property
+    def sha256(self) -> str:
+        """The content hash: of the bytes, or of the parts' hashes when there are several."""
+        hashes = [hashlib.sha256(data).hexdigest() for _, data in self.parts]
+        if len(hashes) == 1:
+            return hashes[0]
+        return hashlib.sha256("".join(hashes).encode()).hexdigest()
+
+    @property
+    def size_bytes(self) -> int:
+        return sum(len(data) for _, data in self.parts)
+
+
+@dataclass
+class ParsedFile:
+    """What a source's parse found, before anything is written."""
+
+    seasons: list[int]
+    raw_rows: int
+    details: dict[str, Any]
+    content: Any  # the source's own typed rows, for its stage and curate steps
+
+
+@dataclass(frozen=True)
+class ResultsChanged:
+    """Final results of a season that an ingest changed: from which date, how many games."""
+
+    season: int
+    from_date: date
+    games: int
+
+
+@dataclass
+class FileReport:
+    """What ingesting one file did.
+
+    ``quarantined`` counts rejected rows or games by rule; ``corrections`` counts rule
+    firings that nulled or corrected a value (for line histories and splits, both count
+    source rows). The current file of its seasons ingested again is skipped:
+    ``skipped_unchanged`` is True and every count is zero. ``results_changed`` lists the
+    seasons whose existing final results the file changed (features depending on them are
+    stale until refreshed).
+    """
+
+    path: str
+    raw_rows: int = 0
+    games_curated: int = 0
+    quarantined: dict[str, int] = field(default_factory=dict)
+    retrosheet_match_rate: float | None = None
+    skipped_unchanged: bool = False
+    reapplied: bool = False
+    corrections: dict[str, int] = field(default_factory=dict)
+    conflicts: dict[str, int] = field(default_factory=dict)
+    # Line histories: the share of the file's games joined to curated games, snapshots written.
+    line_join_rate: float | None = None
+    snapshots: int | None = None
+    # Betting splits: rows written to betting_splits.
+    splits: int | None = None
+    results_changed: list[ResultsChanged] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        """The report as JSON-ready values (a job's result)."""
+        values = asdict(self)
+        values["results_changed"] = [
+            {**change, "from_date": change["from_date"].isoformat()}
+            for change in values["results_changed"]
+        ]
+        return values
+
+    def summary(self) -> str:
+        """One line for a terminal: the file, its counts, rows quarantined by rule."""
+        name = Path(self.path).name
+        if self.skipped_unchanged:
+            return f"{name}: already the current file of its seasons, skipped (--force re-runs it)"
+        parts = [f"{self.raw_rows} raw rows", f"{self.games_curated} games curated"]
+        if self.reapplied:
+            parts.insert(0, "an earlier version made current again")
+        quarantined = sum(self.quarantined.values())
+        rules = ", ".join(f"{rule} {count}" for rule, count in sorted(self.quarantined.items()))
+        parts.append(f"{quarantined} quarantined" + (f" ({rules})" if rules else ""))
+        if self.corrections:
+            fixed = ", ".join(f"{rule} {n}" for rule, n in sorted(self.corrections.items()))
+            parts.append(f"values nulled or corrected: {fixed}")
+        if self.conflicts:
+            named = ", ".join(f"{rule} {n}" for rule, n in sorted(self.conflicts.items()))
+            parts.append(f"sources disagree: {named}")
+        if self.retrosheet_match_rate is not None:
+            parts.append(f"Retrosheet match rate {self.retrosheet_match_rate:.2%}")
+        if self.snapshots is not None:
+            parts.append(f"{self.snapshots} line snapshots")
+        if self.line_join_rate is not None:
+            parts.append(f"games joined {self.line_join_rate:.2%}")
+        if self.splits is not None:
+            parts.append(f"{self.splits} splits")
+        for change in self.results_changed:
+            parts.append(
+                f"results of {change.games} games of {change.season} changed"
+                f" (from {change.from_date})"
+            )
+        return f"{name}: " + "; ".join(parts)
+
+
+class IngestSource(Protocol):
+    """A data source: how its files are found and read, parsed, staged and curated."""
+
+    name: str
+
+    def files(self, paths: Sequence[Path]) -> list[SourceFile]:
+        """The units of ingest the given paths name, in order."""
+        ...
+
+    def read(self, file: SourceFile) -> Any:
+        """The file's rows verbatim; raises the source's format error for a file it can't read."""
+        ...
+
+    def parse(self, session: Session, file: SourceFile, raw: Any) -> ParsedFile:
+        """Typed rows and rule findings; reads (never writes) what it needs of the database."""
+        ...
+
+    def stage(self, session: Session, file_id: int, raw: Any, parsed: ParsedFile) -> None:
+        """Write the raw rows, the staging rows and the rule findings of the file."""
+        ...
+
+    def curate(self, session: Session, file_id: int, parsed: ParsedFile) -> FileReport:
+        """Make the curated tables say what the file says; report what was done."""
+        ...
+
+
+def run_ingest(
+    session: Session,
+    source: IngestSource,
+    paths: Iterable[str | PathLike[str]],
+    *,
+    force: bool = False,
+) -> list[FileReport]:
+    """Ingest ``paths`` with ``source``; one report per unit of ingest, in order."""
+    return [
+        _ingest_file(session, source, file, force)
+        for file in source.files([Path(path) for path in paths])
+    ]
+
+
+def _ingest_file(
+    session: Session, source: IngestSource, file: SourceFile, force: bool
+) -> FileReport:
+    sha256 = file.sha256
+    known = session.scalar(
+        select(IngestedFile).where(
+            IngestedFile.source == source.name, IngestedFile.sha256 == sha256
+        )
+    )
+    if known is not None and not force and is_current(session, known):
+        return FileReport(path=str(file.path), skipped_unchanged=True)
+
+    raw = source.read(file)
+    parsed = source.parse(session, file, raw)  # a format error leaves nothing written
+    if known is None:
+        file_id = _register(session, source.name, file, sha256, parsed)
+    else:
+        file_id = known.id
+        _clear_staged(session, file_id)
+        known.path, known.file_name = str(file.path), file.path.name
+        known.rows, known.details = parsed.raw_rows, parsed.details
+        session.flush()
+
+    # The runs come first: curating a season reads which file is now its current one.
+    runs = {
+        season: IngestRun(
+            source=source.name,
+            season=season,
+            file_id=file_id,
+            forced=force,
+            kind="reapplied" if known is not None else "new",
+            games_changed=0,
+        )
+        for season in parsed.seasons or [None]
+    }
+    session.add_all(runs.values())
+    session.flush()
+
+    results_before = _final_results(session, parsed.seasons)
+    source.stage(session, file_id, raw, parsed)
+    report = source.curate(session, file_id, parsed)
+    report.path = str(file.path)
+    report.reapplied = known is not None
+    report.results_changed = _results_changed(
+        results_before, _final_results(session, parsed.seasons)
+    )
+    for change in report.results_changed:
+        if change.season in runs:
+            runs[change.season].games_changed = change.games
+    session.flush()
+    return report
+
+
+def is_current(session: Session, file: IngestedFile) -> bool:
+    """Whether ``file`` is the latest file ingested for every season it was ingested for."""
+    seasons = session.scalars(
+        select(IngestRun.season).where(IngestRun.file_id == file.id).distinct()
+    ).all()
+    if not seasons:
+        return False
+    for season in seasons:
+        latest = session.scalar(
+            select(IngestRun.file_id)
+            .where(
+                IngestRun.source == file.source,
+                IngestRun.season.is_(None) if season is None else IngestRun.season == season,
+            )
+            .order_by(IngestRun.id.desc())
+            .limit(1)
+        )
+        if latest != file.id:
+            return False
+    return True
+
+
+def current_file_ids(session: Session, source: str, seasons: Iterable[int]) -> dict[int, int]:
+    """Season -> the id of the file that counts for it (its latest ingest run)."""
+    latest = (
+        select(IngestRun.season, func.max(IngestRun.id).label("run_id"))
+        .where(IngestRun.source == source, IngestRun.season.in_(list(seasons)))
+        .group_by(IngestRun.season)
+        .subquery()
+    )
+    found = session.execute(
+        select(IngestRun.season, IngestRun.file_id).join(latest, latest.c.run_id == IngestRun.id)
+    )
+    return {season: file_id for season, file_id in found}
+
+
+def _register(
+    session: Session, source: str, file: SourceFile, sha256: str, parsed: ParsedFile
+) -> int:
+    statement = (
+        insert(IngestedFile)
+        .values(
+            source=source,
+            path=str(file.path),
+            file_name=file.path.name,
+            sha256=sha256,
+            size_bytes=file.size_bytes,
+            rows=parsed.raw_rows,
+            details=parsed.details,
+        )
+        .returning(IngestedFile.id)
+    )
+    return session.execute(statement).scalar_one()
+
+
+def _clear_staged(session: Session, file_id: int) -> None:
+    """Delete what an earlier ingest of the same content staged (raw rows, staging, findings)."""
+    for table in reversed(Base.metadata.sorted_tables):
+        if table.name != IngestRun.__tablename__ and any(
+            foreign.column.table.name == IngestedFile.__tablename__
+            for foreign in table.foreign_keys
+        ):
+            session.execute(delete(table).where(table.c.file_id == file_id))
+
+
+def _final_results(session: Session, seasons: Sequence[int]) -> dict[int, tuple]:
+    """Game id -> (season, date, home score, away score) of the seasons' curated games."""
+    if not seasons:
+        return {}
+    found = session.execute(
+        select(Game.id, Game.season, Game.game_date, Game.home_score, Game.away_score).where(
+            Game.season.in_(list(seasons))
+        )
+    )
+    return {game_id: rest for game_id, *rest in found}
+
+
+def _results_changed(before: dict[int, tuple], after: dict[int, tuple]) -> list[ResultsChanged]:
+    """Seasons whose existing results changed: a score changed, a game removed or added.
+
+    A game added to a season that had no games before changes nothing that existed.
+    """
+    seasons_before = {season for season, *_ in before.values()}
+    changed: dict[int, list[date]] = {}
+    for game_id in before.keys() | after.keys():
+        old, new = before.get(game_id), after.get(game_id)
+        if old == new:
+            continue
+        season, day = (new or old)[0], (new or old)[1]
+        if old is None and season not in seasons_before:
+            continue
+        changed.setdefault(season, []).append(day)
+    return [
+        ResultsChanged(season, min(days), len(days)) for season, days in sorted(changed.items())
+    ]
