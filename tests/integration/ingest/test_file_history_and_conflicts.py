@@ -168,14 +168,15 @@ def test_seven_inning_doubleheaders_of_2020(
     by_number = dict(
         _rows(
             url,
-            "SELECT game_number > 0 OR right(retrosheet_game_id, 1) <> '0',"
+            "SELECT game_number > 0 OR coalesce(right(retrosheet_game_id, 1), '0') <> '0',"
             " array_agg(DISTINCT scheduled_innings) FROM games GROUP BY 1",
         )
     )
     assert by_number == {False: [9], True: [7]}
     doubleheader_games = _rows(
         url,
-        "SELECT count(*) FROM games WHERE game_number > 0 OR right(retrosheet_game_id, 1) <> '0'",
+        "SELECT count(*) FROM games WHERE game_number > 0"
+        " OR coalesce(right(retrosheet_game_id, 1), '0') <> '0'",
     )[0][0]
     assert doubleheader_games > 0
     assert report["scheduled_innings"]["7"] == doubleheader_games
