@@ -57,3 +57,21 @@ def test_season_ranges(text, seasons):
 def test_a_backwards_range_is_an_error():
     with pytest.raises(ValueError, match="backwards"):
         parse_seasons("2019-2010")
+
+
+def test_shortened_games_void_totals_and_run_lines_but_not_the_moneyline() -> None:
+    frame = pd.DataFrame(
+        {
+            "home_score": [5, 5, 5, 5],
+            "away_score": [3, 3, 3, 3],
+            "total_open": [7.5, 7.5, 7.5, 7.5],
+            "home_rl": [-1.5, -1.5, -1.5, -1.5],
+            # nine innings, home leading after 8.5; rain after seven of nine; a seven-inning
+            # doubleheader game that went its distance; no length known (no Retrosheet log)
+            "length_outs": [51, 42, 42, None],
+            "scheduled_innings": [9, 9, 7, 9],
+        }
+    )
+    np.testing.assert_array_equal(total_over(frame), [1.0, np.nan, 1.0, 1.0])
+    np.testing.assert_array_equal(home_cover(frame), [1.0, np.nan, 1.0, 1.0])
+    np.testing.assert_array_equal(home_win(frame), [1.0, 1.0, 1.0, 1.0])
