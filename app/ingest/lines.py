@@ -25,6 +25,7 @@ from app.games.models import SNAPSHOT_PRICE_COLUMNS, Game
 from app.ingest import rules
 from app.ingest.csv_files import CsvRow, csv_records, numbered_rows
 from app.ingest.curated import CuratedGame
+from app.ingest.headers import find_columns
 from app.ingest.models import RawLineRow, StagingLineGame
 from app.ingest.quarantine import count_rows, record_findings
 from app.ingest.rules import Finding, Rule
@@ -175,14 +176,13 @@ def read_csv(data: bytes) -> CsvTable:
 
 
 def column_indexes(header: Sequence[str], columns: dict[str, tuple[str, ...]]) -> dict[str, int]:
-    """Our name -> column index; raises LinesFormatError naming a missing column."""
-    found = {name.strip().lower(): index for index, name in enumerate(header)}
-    indexes: dict[str, int] = {}
-    for ours, aliases in columns.items():
-        index = next((found[a.lower()] for a in aliases if a.lower() in found), None)
-        if index is None:
-            raise LinesFormatError(f"column {aliases[0]!r} missing from header {list(header)}")
-        indexes[ours] = index
+    """Our name -> column index, headers compared by meaning (case, spacing, punctuation and
+    pandas' "Unnamed: N" ignored); raises LinesFormatError naming a missing column."""
+    indexes, missing = find_columns(header, columns)
+    if missing:
+        raise LinesFormatError(
+            f"column {columns[missing[0]][0]!r} missing from header {list(header)}"
+        )
     return indexes
 
 

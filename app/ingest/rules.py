@@ -6,6 +6,7 @@ repaired). Every firing is written to the quarantine table with the raw rows it 
 """
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 from types import MappingProxyType
@@ -40,6 +41,12 @@ SBRO_UNKNOWN_TEAM = Rule(
     "sbro_unknown_team_code",
     Action.REJECTED,
     "team code missing from SBRO_TO_CANONICAL",
+)
+SBRO_TEAM_CODE_INFERRED = Rule(
+    "sbro_team_code_inferred",
+    Action.CORRECTED,
+    "team code unknown to SBRO_TO_CANONICAL, read as the one team no known code of the file "
+    "covers (the unknown codes and the uncovered teams pair one-to-one by initial)",
 )
 SBRO_SAME_TEAM = Rule(
     "sbro_same_team_both_sides",
@@ -100,6 +107,12 @@ SBRO_PITCHER_HAND_UNKNOWN = Rule(
     "sbro_pitcher_hand_unknown",
     Action.NULLED,
     "Pitcher lacks an -L/-R suffix: hand nulled",
+)
+SBRO_PITCHER_HAND_INFERRED = Rule(
+    "sbro_pitcher_hand_inferred",
+    Action.CORRECTED,
+    "Pitcher lacks an -L/-R suffix (2020+ archives): the one hand the same name has elsewhere "
+    "in the file",
 )
 SBRO_FRACTION_GLYPH = Rule(
     "sbro_fraction_glyph_total",
@@ -402,3 +415,13 @@ def split_pitcher(cell: str | None) -> tuple[str | None, str | None, Rule | None
     if match["hand"] not in ("L", "R"):  # e.g. 'DAVIES-Z'
         return match["name"], None, SBRO_PITCHER_HAND_UNKNOWN
     return match["name"], match["hand"], None
+
+
+def pitcher_hands_by_name(cells: Iterable[str | None]) -> dict[str, str]:
+    """Pitcher name -> hand, for the names that appear with exactly one hand suffix."""
+    hands: dict[str, set[str]] = {}
+    for cell in cells:
+        name, hand, _ = split_pitcher(cell)
+        if name is not None and hand is not None:
+            hands.setdefault(name, set()).add(hand)
+    return {name: next(iter(seen)) for name, seen in hands.items() if len(seen) == 1}

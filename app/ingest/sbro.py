@@ -8,7 +8,7 @@ season (no run line before 2014). Every defect found is a :class:`~app.ingest.ru
 import io
 import re
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
@@ -18,18 +18,19 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from app.games.models import ODDS_COLUMNS, Game, Odds
-from app.ingest import bulk, reconcile, rules
+from app.ingest import bulk, headers, reconcile, rules
+from app.ingest.headers import ColumnProfile
 from app.ingest.models import RawSbroRow, StagingSbroGame
 from app.ingest.quarantine import count_firings, record_findings
 from app.ingest.rules import Finding, Rule
 from app.ingest.runner import FileReport, ParsedFile, SourceFile
-from app.ingest.teams import canonical_from_sbro
+from app.ingest.teams import canonical_from_sbro, infer_unknown_sbro_codes
 
 _SEASON_IN_NAME = re.compile(r"(?P<season>(?:19|20)\d\d)")
 INNING_HEADERS = ("1st", "2nd", "3rd", "4th", "5th", "6th", "7th", "8th", "9th")
-# No postseason day has more than four games; every regular-season day but the odd
-# tiebreaker has more. Used only until the season's Retrosheet log is ingested.
-MIN_GAMES_ON_A_REGULAR_SEASON_DAY = 8
+# A regular season ends with all 30 teams playing (15 games); no postseason day has more than
+# 8 games (the 2020 wild-card round). Used only until the season's Retrosheet log is ingested.
+MIN_GAMES_ON_A_REGULAR_SEASON_DAY = 10
 # Fewer games than this on either side of a layout test: keep the documented default.
 MIN_LAYOUT_EVIDENCE = 30
 
@@ -52,9 +53,153 @@ class RawRow:
 
 @dataclass(frozen=True)
 class Workbook:
+    """A worksheet's header row and the non-empty rows below it (``header_row_number`` 0: none)."""
+
     file_name: str
     header: tuple[str | None, ...]
     rows: list[RawRow]
+    header_row_number: int = 1
+
+
+@dataclass(frozen=True)
+class ColumnRole:
+    """A column an SBRO workbook has, in its left-to-right place.
+
+    ``kind`` is the content it must hold (see :func:`app.ingest.headers.kind_fit`); a
+    ``priced`` column has its price in the column to its right, usually with no header.
+    """
+
+    name: str
+    label: str
+    kind: str
+    aliases: frozenset[str]
+    required: bool = True
+    priced: bool = False
+
+    @property
+    def price_name(self) -> str:
+        return f"{self.name}_price"
+
+
+def _names(*spellings: str) -> frozenset[str]:
+    return headers.normalised_aliases(spellings)
+
+
+COLUMN_ROLES: tuple[ColumnRole, ...] = (
+    ColumnRole("date", "date", "date", _names("Date", "Day", "Game Date")),
+    ColumnRole(
+        "rotation",
+        "rotation number",
+        "rotation",
+        _names("Rot", "Rotation", "Rot #", "Rot No", "Rotation Number", "Rotation #"),
+    ),
+    ColumnRole("side", "VH side", "side", _names("VH", "V/H", "Side", "Home/Away", "H/A")),
+    ColumnRole("team", "team", "team", _names("Team", "Teams", "Tm", "Team Code", "Club")),
+    ColumnRole(
+        "pitcher",
+        "pitcher",
+        "pitcher",
+        _names("Pitcher", "Pitchers", "Starting Pitcher", "Starter", "SP", "Probable Pitcher"),
+    ),
+    *(
+        ColumnRole(
+            f"inning_{number}",
+            f"{ordinal} inning",
+            "inning",
+            _names(ordinal, str(number), f"Inning {number}", f"Inn {number}"),
+        )
+        for number, ordinal in enumerate(INNING_HEADERS, start=1)
+    ),
+    ColumnRole("final", "final score", "final", _names("Final", "Final Score", "Score", "Runs")),
+    ColumnRole(
+        "open",
+        "opening moneyline",
+        "american_odds",
+        _names(
+            *("Open", "Opening", "Open ML", "Opening ML", "ML Open"),
+            *("Open Moneyline", "Opening Moneyline", "Moneyline Open"),
+        ),
+    ),
+    ColumnRole(
+        "close",
+        "closing moneyline",
+        "american_odds",
+        _names(
+            *("Close", "Closing", "Close ML", "Closing ML", "ML Close", "ML"),
+            *("Close Moneyline", "Closing Moneyline", "Moneyline Close", "Moneyline"),
+        ),
+    ),
+    ColumnRole(
+        "run_line",
+        "run line",
+        "run_line",
+        _names(
+            *("Run Line", "RL", "Close Run Line", "Closing Run Line", "Run Line Close"),
+            *("RL Close", "Close RL", "Runline", "Spread"),
+        ),
+        required=False,
+        priced=True,
+    ),
+    ColumnRole(
+        "open_total",
+        "opening total",
+        "total",
+        _names(
+            *("Open OU", "Open O/U", "Open Total", "Opening OU", "Opening O/U", "Opening Total"),
+            *("Open Over/Under", "Opening Over/Under", "OU Open", "Total Open"),
+        ),
+        priced=True,
+    ),
+    ColumnRole(
+        "close_total",
+        "closing total",
+        "total",
+        _names(
+            *("Close OU", "Close O/U", "Close Total", "Closing OU", "Closing O/U"),
+            *("Closing Total", "Close Over/Under", "Closing Over/Under", "OU Close"),
+            *("Total Close", "OU", "O/U", "Total", "Over/Under"),
+        ),
+        priced=True,
+    ),
+)
+INNING_ROLES = tuple(f"inning_{number}" for number in range(1, 10))
+PRICE_WORDS = ("Price", "Odds", "Juice", "Vig")
+# A price column's own header, when it has one: "Open OU Odds", "RL Price", or just "Odds".
+_PRICE_NAMES: dict[str, str | None] = {
+    **{name: None for name in _names(*PRICE_WORDS)},
+    **{
+        alias + word: role.name
+        for role in COLUMN_ROLES
+        if role.priced
+        for alias in role.aliases
+        for word in _names(*PRICE_WORDS)
+    },
+}
+_ROLE_OF_NAME: dict[str, str] = {
+    alias: role.name for role in COLUMN_ROLES for alias in role.aliases
+}
+# A header row names at least this many columns (names with a letter: data rows hold digits).
+MIN_NAMED_HEADER_CELLS = 3
+MAX_ROWS_ABOVE_THE_HEADER = 20
+# Content checks: a column fits a kind when this share of its cells reads as that kind.
+MIN_CONTENT_FIT = 0.75
+# A header is overruled by its column's content only on at least this many cells.
+MIN_CELLS_TO_OVERRULE_A_HEADER = 20
+# A column without a usable header is recognised by content on at least this many cells.
+MIN_CELLS_TO_RECOGNISE = 2
+PROFILE_BLOCKS, PROFILE_BLOCK_ROWS = 40, 16
+HEADER_WEIGHT = 2.0
+PRICE_HEADER_WEIGHT = 0.5
+MISSING_REQUIRED_COLUMN = -1000.0
+
+
+def _named_header_cells(cells: Sequence[str | None]) -> int:
+    names = (headers.normalise_header(cell) for cell in cells)
+    return sum(
+        1
+        for name in names
+        if any(ch.isalpha() for ch in name) and (name in _ROLE_OF_NAME or name in _PRICE_NAMES)
+    )
 
 
 @dataclass(frozen=True)
@@ -76,28 +221,175 @@ class ColumnLayout:
 
     @classmethod
     def from_header(cls, header: Sequence[str | None]) -> "ColumnLayout":
-        """The layout named by a header row; raises SbroFormatError when a column is missing."""
-        names = {str(name).strip().lower(): index for index, name in enumerate(header) if name}
+        """The layout a header row alone names; raises SbroFormatError when a column is missing."""
+        return detect_columns(header, [])[0]
 
-        def column(name: str) -> int:
-            if name.lower() not in names:
-                raise SbroFormatError(f"column {name!r} missing from header {list(header)}")
-            return names[name.lower()]
 
-        return cls(
-            date=column("Date"),
-            rotation=column("Rot"),
-            side=column("VH"),
-            team=column("Team"),
-            pitcher=column("Pitcher"),
-            innings=tuple(column(name) for name in INNING_HEADERS),
-            final=column("Final"),
-            open=column("Open"),
-            close=column("Close"),
-            open_total=column("Open OU"),
-            close_total=column("Close OU"),
-            run_line=names.get("run line"),
+@dataclass(frozen=True)
+class _Candidate:
+    score: float
+    decided_by: str
+    fit: float | None
+
+
+class _ColumnEvidence:
+    """Header names and content profiles of every column of one workbook."""
+
+    def __init__(self, header: Sequence[str | None], rows: Sequence[RawRow]) -> None:
+        self.header = list(header)
+        cells = [row.cells for row in rows]
+        self.width = max([len(self.header), *(len(row) for row in cells)])
+        self.names = [headers.normalise_header(cell) for cell in self.header]
+        self.names += [""] * (self.width - len(self.names))
+        self.profiles: list[ColumnProfile] = [
+            headers.profile_column(
+                headers.adjacent_blocks(cells, column, PROFILE_BLOCKS, PROFILE_BLOCK_ROWS)
+            )
+            for column in range(self.width)
+        ]
+
+    def header_text(self, column: int) -> str | None:
+        if column >= len(self.header) or headers.is_blank_header(self.header[column]):
+            return None
+        return str(self.header[column])
+
+    def named_role(self, column: int) -> str | None:
+        return _ROLE_OF_NAME.get(self.names[column])
+
+    def fit(self, column: int, kind: str) -> tuple[float, int]:
+        profile = self.profiles[column]
+        return headers.kind_fit(profile, kind), headers.evidence_count(profile, kind)
+
+    def line(self, role: ColumnRole, column: int) -> _Candidate | None:
+        """How well ``column`` holds ``role`` by its header and its content (None: it cannot)."""
+        fit, cells = self.fit(column, role.kind)
+        named = self.named_role(column)
+        if named == role.name:
+            if cells < MIN_CELLS_TO_OVERRULE_A_HEADER:
+                return _Candidate(HEADER_WEIGHT + 1.0, "header", fit if cells else None)
+            if fit >= MIN_CONTENT_FIT:
+                return _Candidate(HEADER_WEIGHT + fit, "header", fit)
+            return None
+        if cells < MIN_CELLS_TO_RECOGNISE or fit < MIN_CONTENT_FIT:
+            return None
+        penalty = HEADER_WEIGHT if named is not None or self.names[column] in _PRICE_NAMES else 0.0
+        return _Candidate(fit - penalty, "content", fit)
+
+    def price(self, role: ColumnRole, column: int) -> _Candidate | None:
+        """How well ``column`` holds the price of ``role`` (right of its line column)."""
+        if column >= self.width:
+            return None
+        fit, cells = self.fit(column, "american_odds")
+        name = self.names[column]
+        says_price = name in _PRICE_NAMES and _PRICE_NAMES[name] in (None, role.name)
+        compatible = name == "" or says_price or self.named_role(column) == role.name
+        if cells < MIN_CELLS_TO_OVERRULE_A_HEADER and compatible:
+            decided_by = "header" if says_price else "position"
+            return _Candidate(PRICE_HEADER_WEIGHT + 1.0, decided_by, fit if cells else None)
+        if cells < MIN_CELLS_TO_RECOGNISE or fit < MIN_CONTENT_FIT:
+            return None
+        if compatible:
+            return _Candidate(PRICE_HEADER_WEIGHT + fit, "header" if says_price else "content", fit)
+        return _Candidate(fit - HEADER_WEIGHT, "content", fit)
+
+    def record(self, column: int, decided_by: str, fit: float | None) -> dict[str, object]:
+        return {
+            "column": column,
+            "header": self.header_text(column),
+            "decided_by": decided_by,
+            "fit": None if fit is None else round(fit, 3),
+            "content": self.profiles[column].as_dict(),
+        }
+
+
+def _place_roles(evidence: _ColumnEvidence) -> tuple[dict[str, int], dict[str, dict], list[str]]:
+    """Give each role a column, left to right, maximising header and content agreement.
+
+    Returns (role name -> column, evidence per role and price, labels of required roles that
+    no column can hold). Dynamic programming over (role, first free column).
+    """
+    roles = COLUMN_ROLES
+    width = evidence.width
+    # best[r][c]: best score of placing roles r.. in columns c..; choice[r][c]: how.
+    best = [[0.0] * (width + 2) for _ in range(len(roles) + 1)]
+    choice: list[list[tuple | None]] = [[None] * (width + 2) for _ in range(len(roles) + 1)]
+    for r in range(len(roles) - 1, -1, -1):
+        role = roles[r]
+        span = 2 if role.priced else 1
+        for c in range(width, -1, -1):
+            skip = 0.0 if not role.required else MISSING_REQUIRED_COLUMN
+            best[r][c], choice[r][c] = skip + best[r + 1][c], None
+            for column in range(c, width - span + 1):
+                line = evidence.line(role, column)
+                if line is None:
+                    continue
+                price = evidence.price(role, column + 1) if role.priced else None
+                if role.priced and price is None:
+                    continue
+                score = line.score + (price.score if price else 0.0)
+                score += best[r + 1][column + span]
+                if score > best[r][c]:
+                    best[r][c], choice[r][c] = score, (column, line, price)
+    placed: dict[str, int] = {}
+    records: dict[str, dict] = {}
+    missing: list[str] = []
+    c = 0
+    for r, role in enumerate(roles):
+        chosen = choice[r][c]
+        if chosen is None:
+            if role.required:
+                missing.append(role.label)
+            records[role.name] = {"column": None, "decided_by": "absent"}
+            continue
+        column, line, price = chosen
+        placed[role.name] = column
+        records[role.name] = evidence.record(column, line.decided_by, line.fit)
+        if price is not None:
+            records[role.price_name] = evidence.record(column + 1, price.decided_by, price.fit)
+        c = column + (2 if role.priced else 1)
+    for column in range(width):
+        named = evidence.named_role(column)
+        if named is not None and placed.get(named) != column:
+            fit, _ = evidence.fit(column, next(r.kind for r in roles if r.name == named))
+            records[named].setdefault("overruled_headers", []).append(
+                {"column": column, "header": evidence.header_text(column), "fit": round(fit, 3)}
+            )
+    return placed, records, missing
+
+
+def detect_columns(
+    header: Sequence[str | None], rows: Sequence[RawRow], file_name: str | None = None
+) -> tuple[ColumnLayout, dict[str, dict]]:
+    """The column layout of a workbook by header meaning and column content, with evidence.
+
+    Every column is read left to right in the SBRO order (Date, Rot, VH, Team, Pitcher,
+    1st..9th, Final, Open, Close, [Run Line, price], Open OU, price, Close OU, price); a header
+    decides a column when its content agrees, content decides where the header is missing,
+    blank or contradicted. Raises SbroFormatError naming the columns no column can hold.
+    """
+    evidence = _ColumnEvidence(header, rows)
+    placed, records, missing = _place_roles(evidence)
+    if missing:
+        where = f"of {Path(file_name).name}" if file_name else "of the header"
+        raise SbroFormatError(
+            f"cannot recognise the columns {where}: no {', no '.join(missing)}"
+            f" (found header: {headers.describe_header(header)})"
         )
+    layout = ColumnLayout(
+        date=placed["date"],
+        rotation=placed["rotation"],
+        side=placed["side"],
+        team=placed["team"],
+        pitcher=placed["pitcher"],
+        innings=tuple(placed[name] for name in INNING_ROLES),
+        final=placed["final"],
+        open=placed["open"],
+        close=placed["close"],
+        open_total=placed["open_total"],
+        close_total=placed["close_total"],
+        run_line=placed.get("run_line"),
+    )
+    return layout, records
 
 
 @dataclass
@@ -162,9 +454,17 @@ class TotalLayout:
 
 @dataclass
 class SbroParse:
+    """Games, rejections, the over/under row layout and, per column role, how it was found.
+
+    ``columns`` maps each role (``date``, ``rotation``, ..., ``close_total_price``) to its
+    column index, header text, ``decided_by`` ("header", "content", "position" or "absent"),
+    content fit and content statistics: JSON, stored with the file.
+    """
+
     games: list[SbroGame]
     rejections: list[Finding]
     total_layout: TotalLayout
+    columns: dict[str, dict] = field(default_factory=dict)
 
 
 def season_from_file_name(file_name: str) -> int:
@@ -180,28 +480,41 @@ def _cell_text(value: object) -> str | None:
         return None
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
-    return str(value)
+    return headers.read_datetime_cell(value) or str(value)
 
 
 def read_workbook(source: Path | bytes, file_name: str | None = None) -> Workbook:
-    """Every non-empty row of the first worksheet, cells kept as verbatim text."""
+    """The header row and every non-empty row below it of the first worksheet, as text.
+
+    The header row is the first of the top rows that names at least three SBRO columns (a
+    title row above it is skipped); with none, every row is data and the content decides.
+    """
     if isinstance(source, Path):
         file_name = file_name or source.name
         source = source.read_bytes()
     workbook = load_workbook(io.BytesIO(source), read_only=True, data_only=True)
     try:
         sheet = workbook.worksheets[0]
-        header: tuple[str | None, ...] = ()
+        top: list[RawRow] = []
+        header_row: RawRow | None = None
         rows: list[RawRow] = []
         for row_number, values in enumerate(sheet.iter_rows(values_only=True), start=1):
             cells = tuple(_cell_text(value) for value in values)
-            if row_number == 1:
-                header = cells
-            elif any(cell is not None and cell.strip() for cell in cells):
-                rows.append(RawRow(row_number, cells))
+            if not any(cell is not None and cell.strip() for cell in cells):
+                continue
+            row = RawRow(row_number, cells)
+            if header_row is not None or len(top) >= MAX_ROWS_ABOVE_THE_HEADER:
+                rows.append(row)
+            elif _named_header_cells(cells) >= MIN_NAMED_HEADER_CELLS:
+                header_row = row
+                top.clear()
+            else:
+                top.append(row)
     finally:
         workbook.close()
-    return Workbook(file_name or "workbook.xlsx", header, rows)
+    if header_row is None:  # no header: the rows looked at for one are data too
+        return Workbook(file_name or "workbook.xlsx", (), [*top, *rows], header_row_number=0)
+    return Workbook(file_name or "workbook.xlsx", header_row.cells, rows, header_row.row_number)
 
 
 def _cell(row: RawRow, index: int | None) -> str | None:
@@ -278,13 +591,7 @@ def _pairs_with(first: RawRow, second: RawRow, layout: ColumnLayout) -> bool:
 
 
 def _parse_day(text: str | None, season: int) -> date | None:
-    number = _int_or_none(text)
-    if number is None:
-        return None
-    try:
-        return date(season, number // 100, number % 100)
-    except ValueError:
-        return None
+    return headers.read_day(text, season)
 
 
 class _Rejected(Exception):
@@ -294,12 +601,21 @@ class _Rejected(Exception):
         self.message = message
 
 
+@dataclass(frozen=True)
+class _FileKnowledge:
+    """What the whole file says about values one row leaves open."""
+
+    inferred_teams: Mapping[str, str]
+    pitcher_hands: Mapping[str, str]
+
+
 def _build_game(
     visitor: RawRow,
     home: RawRow,
     findings: list[Finding],
     layout: ColumnLayout,
     season: int,
+    known: _FileKnowledge,
 ) -> SbroGame:
     rows = (visitor.row_number, home.row_number)
 
@@ -320,11 +636,8 @@ def _build_game(
 
     away_code = (_cell(visitor, layout.team) or "").strip()
     home_code = (_cell(home, layout.team) or "").strip()
-    away_team, home_team = canonical_from_sbro(away_code), canonical_from_sbro(home_code)
-    for code, team in ((away_code, away_team), (home_code, home_team)):
-        if team is None:
-            raise _Rejected(rules.SBRO_UNKNOWN_TEAM, f"unknown SBRO team code {code!r}")
-    assert away_team is not None and home_team is not None
+    away_team = _team(away_code, known, note)
+    home_team = _team(home_code, known, note)
     if away_team == home_team:
         raise _Rejected(rules.SBRO_SAME_TEAM, f"{away_code} plays {home_code}")
 
@@ -356,8 +669,8 @@ def _build_game(
     )
     game.away_line_score = _line_score(visitor, layout, away_score, "away", note)
     game.home_line_score = _line_score(home, layout, home_score, "home", note)
-    game.away_pitcher, game.away_pitcher_hand = _pitcher(visitor, layout, "away", note)
-    game.home_pitcher, game.home_pitcher_hand = _pitcher(home, layout, "home", note)
+    game.away_pitcher, game.away_pitcher_hand = _pitcher(visitor, layout, "away", known, note)
+    game.home_pitcher, game.home_pitcher_hand = _pitcher(home, layout, "home", known, note)
 
     game.away_ml_open, game.home_ml_open = _moneyline(visitor, home, layout.open, "ml_open", note)
     game.away_ml_close, game.home_ml_close = _moneyline(
@@ -385,10 +698,30 @@ def _line_score(row: RawRow, layout: ColumnLayout, final: int, side: str, note: 
     return innings
 
 
-def _pitcher(row: RawRow, layout: ColumnLayout, side: str, note: Note) -> tuple:
+def _team(code: str, known: _FileKnowledge, note: Note) -> str:
+    team = canonical_from_sbro(code)
+    if team is not None:
+        return team
+    inferred = known.inferred_teams.get(code.upper())
+    if inferred is None:
+        raise _Rejected(rules.SBRO_UNKNOWN_TEAM, f"unknown SBRO team code {code!r}")
+    note(
+        rules.SBRO_TEAM_CODE_INFERRED,
+        f"team code {code!r} read as {inferred}, the one team no known code of the file covers",
+    )
+    return inferred
+
+
+def _pitcher(
+    row: RawRow, layout: ColumnLayout, side: str, known: _FileKnowledge, note: Note
+) -> tuple:
     cell = _cell(row, layout.pitcher)
     name, hand, rule = rules.split_pitcher(cell)
-    if rule is not None:
+    if rule is rules.SBRO_PITCHER_HAND_UNKNOWN and name in known.pitcher_hands:
+        hand = known.pitcher_hands[name]
+        rule = rules.SBRO_PITCHER_HAND_INFERRED
+        note(rule, f"{side} pitcher {cell!r}: hand {hand} as elsewhere in the file")
+    elif rule is not None:
         note(rule, f"{side} pitcher {cell!r}")
     return name, hand
 
@@ -566,12 +899,20 @@ def mark_postseason(games: Iterable[SbroGame], season_end: date | None) -> None:
 def parse_workbook(workbook: Workbook, season: int | None = None) -> SbroParse:
     """Typed games and rejections of one workbook (postseason is left to the caller)."""
     season = season or season_from_file_name(workbook.file_name)
-    layout = ColumnLayout.from_header(workbook.header)
+    layout, columns = detect_columns(workbook.header, workbook.rows, workbook.file_name)
+    known = _FileKnowledge(
+        inferred_teams=infer_unknown_sbro_codes(
+            _cell(row, layout.team) or "" for row in workbook.rows
+        ),
+        pitcher_hands=rules.pitcher_hands_by_name(
+            _cell(row, layout.pitcher) for row in workbook.rows
+        ),
+    )
     pairs, rejections = pair_rows(workbook.rows, layout)
     games: list[SbroGame] = []
     for visitor, home, findings in pairs:
         try:
-            games.append(_build_game(visitor, home, findings, layout, season))
+            games.append(_build_game(visitor, home, findings, layout, season, known))
         except _Rejected as rejected:
             rejections.append(
                 Finding(rejected.rule, rejected.message, (visitor.row_number, home.row_number))
@@ -580,7 +921,7 @@ def parse_workbook(workbook: Workbook, season: int | None = None) -> SbroParse:
     rejections.extend(duplicates)
     total_layout = detect_total_layout(games)
     apply_total_layout(games, total_layout)
-    return SbroParse(games, rejections, total_layout)
+    return SbroParse(games, rejections, total_layout, columns)
 
 
 # --- The SBRO source: stage and curate ------------------------------------------------------
@@ -632,10 +973,8 @@ class SbroSource:
                 "visitor_row_is_over_close": parsed.total_layout.visitor_row_is_over_close,
                 "evidence": parsed.total_layout.evidence,
             },
+            "columns": parsed.columns,
         }
-        columns = getattr(parsed, "columns", None)
-        if columns:
-            details["columns"] = columns
         return ParsedFile([season], len(raw.rows), details, parsed)
 
     def stage(self, session: Session, file_id: int, raw: Workbook, parsed: ParsedFile) -> None:

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from app.games.models import BettingSplit, Game
 from app.ingest import bulk, rules
+from app.ingest.headers import find_columns
 from app.ingest.models import RawSplitRow
 from app.ingest.quarantine import count_firings, record_findings
 from app.ingest.rules import Finding
@@ -65,17 +66,45 @@ class SplitRow:
     money_pct: float | None
 
 
+# Spellings of each column, compared by meaning (see app.ingest.headers.normalise_header).
+SPLITS_COLUMN_ALIASES: dict[str, tuple[str, ...]] = {
+    "game_date": ("game_date", "date", "game day"),
+    "home_team": ("home_team", "home", "home team code"),
+    "away_team": ("away_team", "away", "visitor", "visitor_team", "visiting team", "road team"),
+    "captured_at": ("captured_at", "captured", "timestamp", "as_of", "snapshot_time"),
+    "source": ("source", "book", "sportsbook", "provider"),
+    "market": ("market", "bet_type", "market_type"),
+    "side": ("side", "selection", "pick"),
+    "bets_pct": ("bets_pct", "bets", "bets %", "bet_pct", "tickets_pct", "tickets", "pct_bets"),
+    "money_pct": ("money_pct", "money", "money %", "handle_pct", "handle", "pct_money"),
+    "game_number": ("game_number", "game_no", "game #", "doubleheader_game"),
+}
+
+
 def read_splits_csv(data: bytes) -> list[tuple[int, dict[str, str]]]:
-    """(1-based data row number, {column: text}) for every non-empty row."""
+    """(1-based data row number, {column: text}) for every non-empty row.
+
+    Columns are found by meaning ("Bets %", "bets_pct" and "BETS PCT" are one column) and
+    keyed by our name; other columns keep their header text (``column_N`` when blank).
+    """
     text = data.decode("utf-8-sig")
-    reader = csv.DictReader(io.StringIO(text, newline=""))
-    header = [name.strip() for name in reader.fieldnames or []]
-    missing = [name for name in REQUIRED_COLUMNS if name not in header]
+    reader = csv.reader(io.StringIO(text, newline=""))
+    header = next(reader, [])
+    found, missing = find_columns(header, SPLITS_COLUMN_ALIASES)
+    missing = [name for name in REQUIRED_COLUMNS if name in missing]
     if missing:
         raise SplitsFormatError(f"betting-splits CSV lacks the columns {missing}")
+    names = [name.strip() or f"column_{index + 1}" for index, name in enumerate(header)]
+    for ours, index in found.items():
+        names[index] = ours
     rows = []
-    for number, row in enumerate(reader, start=1):
-        cleaned = {(key or "").strip(): (value or "").strip() for key, value in row.items()}
+    number = 0
+    for record in reader:
+        if not record:  # an empty line is no record (as csv.DictReader has it)
+            continue
+        number += 1
+        values = [*record, *[""] * (len(names) - len(record))]
+        cleaned = {name: (value or "").strip() for name, value in zip(names, values, strict=False)}
         if any(cleaned.values()):
             rows.append((number, cleaned))
     return rows

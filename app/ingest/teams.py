@@ -1,6 +1,7 @@
 """One canonical team-code set (Retrosheet's, with the Marlins as MIA) and maps onto it."""
 
-from collections.abc import Mapping
+import re
+from collections.abc import Iterable, Mapping
 from types import MappingProxyType
 
 CANONICAL_TEAMS: frozenset[str] = frozenset(
@@ -38,11 +39,39 @@ CANONICAL_TEAMS: frozenset[str] = frozenset(
     ]
 )
 
-# Every SBRO code found in the 2010-2019 workbooks, plus the codes team_code_map.csv lists.
+# Every SBRO code found in the 2010-2019 workbooks, plus the codes team_code_map.csv lists,
+# plus the unambiguous codes sportsbooks and later archives use (CHW, KC/KCR, TB/TBR, SD/SDP,
+# SF, WSH/WSN, AZ/ARZ, ATH for the Athletics from 2025) and Retrosheet's own codes.
 # LOS is the Dodgers and LAA the Angels: team_code_map.csv has them the other way round, but
 # in every season LOS/LAA home dates coincide with Retrosheet's LAN/ANA home dates.
+# Ambiguous codes (LA, CHI, NY) are left out on purpose: infer_unknown_sbro_codes reads them
+# from the file when its other codes leave one team for them.
 SBRO_TO_CANONICAL: Mapping[str, str] = MappingProxyType(
     {
+        "AZ": "ARI",
+        "ARZ": "ARI",
+        "ANA": "ANA",
+        "ATH": "OAK",
+        "CHA": "CHA",
+        "CHN": "CHN",
+        "CHW": "CHA",
+        "KC": "KCA",
+        "KCA": "KCA",
+        "KCR": "KCA",
+        "LAN": "LAN",
+        "NYA": "NYA",
+        "NYN": "NYN",
+        "SD": "SDN",
+        "SDN": "SDN",
+        "SDP": "SDN",
+        "SF": "SFN",
+        "SFN": "SFN",
+        "SLN": "SLN",
+        "TB": "TBA",
+        "TBA": "TBA",
+        "TBR": "TBA",
+        "WSH": "WAS",
+        "WSN": "WAS",
         "ARI": "ARI",
         "ATL": "ATL",
         "BAL": "BAL",
@@ -82,9 +111,10 @@ SBRO_TO_CANONICAL: Mapping[str, str] = MappingProxyType(
     }
 )
 
-# Retrosheet codes are canonical except the Marlins' pre-2012 code.
+# Retrosheet codes are canonical except the Marlins' pre-2012 code and the Athletics' code
+# from 2025 (ATH, after leaving Oakland).
 RETROSHEET_TO_CANONICAL: Mapping[str, str] = MappingProxyType(
-    {**{code: code for code in CANONICAL_TEAMS}, "FLO": "MIA"}
+    {**{code: code for code in CANONICAL_TEAMS}, "FLO": "MIA", "ATH": "OAK"}
 )
 
 # Where this map knowingly disagrees with sbro/team_code_map.csv: SBRO code -> (csv, ours).
@@ -166,3 +196,64 @@ def canonical_from_team_name(name: str | None) -> str | None:
 def canonical_from_any_code(code: str | None) -> str | None:
     """A canonical code from a Retrosheet or SBRO code (Retrosheet's reading wins)."""
     return canonical_from_retrosheet(code) or canonical_from_sbro(code)
+
+
+_TEAM_CODE = re.compile(r"^[A-Z]{2,4}$")
+
+
+def _team_initials() -> dict[str, frozenset[str]]:
+    """Canonical code -> first letters of its codes and of the words of its names."""
+    initials: dict[str, set[str]] = {team: {team[0]} for team in CANONICAL_TEAMS}
+    for code, team in SBRO_TO_CANONICAL.items():
+        initials[team].add(code[0])
+    for name, team in TEAM_NAME_TO_CANONICAL.items():
+        initials[team].update(word[0].upper() for word in name.split())
+    return {team: frozenset(letters) for team, letters in initials.items()}
+
+
+TEAM_INITIALS: Mapping[str, frozenset[str]] = MappingProxyType(_team_initials())
+
+
+def infer_unknown_sbro_codes(codes: Iterable[str]) -> dict[str, str]:
+    """Unknown SBRO code -> canonical team, read from the codes of one whole file.
+
+    When the codes SBRO_TO_CANONICAL does not know are as many as the canonical teams no
+    known code of the file covers, and they pair one-to-one with those teams in exactly one
+    way (a code's first letter is an initial of the team's codes or name), that pairing is
+    returned. Anything else (more codes than teams, an initial shared by two teams, ...) is
+    ambiguous: nothing is inferred and the unknown codes stay unknown.
+    """
+    seen = {code.strip().upper() for code in codes if code and code.strip()}
+    unknown = sorted(
+        code for code in seen if _TEAM_CODE.match(code) and not canonical_from_sbro(code)
+    )
+    covered = {team for code in seen if (team := canonical_from_sbro(code)) is not None}
+    uncovered = CANONICAL_TEAMS - covered
+    if not unknown or len(unknown) != len(uncovered):
+        return {}
+    candidates = {
+        code: {team for team in uncovered if code[0] in TEAM_INITIALS[team]} for code in unknown
+    }
+    inferred: dict[str, str] = {}
+    # Peel off forced pairs; if none is forced, every side has two options: not unique.
+    while candidates:
+        forced = next(
+            ((code, next(iter(teams))) for code, teams in candidates.items() if len(teams) == 1),
+            None,
+        )
+        if forced is None:
+            for team in sorted(uncovered - set(inferred.values())):
+                takers = [code for code, teams in candidates.items() if team in teams]
+                if len(takers) == 1:
+                    forced = (takers[0], team)
+                    break
+        if forced is None:
+            return {}
+        code, team = forced
+        inferred[code] = team
+        del candidates[code]
+        for teams in candidates.values():
+            teams.discard(team)
+        if any(not teams for teams in candidates.values()):
+            return {}
+    return inferred

@@ -121,6 +121,28 @@ def test_missing_column_is_a_format_error() -> None:
         sbro.ColumnLayout.from_header(["Date", "Rot"])
 
 
+def test_unrecognised_layout_names_what_is_missing_and_what_was_found_in_one_line() -> None:
+    header = [*HEADER_2014[:21], "Notes", None]  # "Close OU" renamed to something else
+    rows = pair()
+    for row in rows:
+        row[21] = "see site"
+    with pytest.raises(sbro.SbroFormatError) as raised:
+        sbro.parse_workbook(
+            Workbook(
+                "mlb-odds-2031.xlsx",
+                tuple(header),
+                [RawRow(number, tuple(cells)) for number, cells in enumerate(rows, start=2)],
+            )
+        )
+    message = str(raised.value)
+    assert "\n" not in message
+    assert message.startswith(
+        "cannot recognise the columns of mlb-odds-2031.xlsx: no closing total"
+    )
+    assert "(found header: Date, Rot, VH, Team, Pitcher, 1st," in message
+    assert isinstance(raised.value, ValueError)
+
+
 @pytest.mark.parametrize(
     ("cell", "expected"), [("404", date(2018, 4, 4)), ("1101", date(2018, 11, 1))]
 )
@@ -149,9 +171,39 @@ def test_doubleheader_games_are_numbered_in_file_order() -> None:
     assert games[1].game_key == "20180518-CIN-CHN-2"
 
 
+# SBRO codes of 29 teams (all but the Athletics) for a file whose one unknown code is theirs.
+CODES_BUT_OAKLAND = [
+    *("ARI", "ATL", "BAL", "BOS", "CUB", "CWS", "CIN", "CLE", "COL", "DET", "HOU", "KAN"),
+    *("LAA", "LOS", "MIA", "MIL", "MIN", "NYM", "NYY", "PHI", "PIT", "SDG", "SEA", "SFO"),
+    *("STL", "TAM", "TEX", "TOR", "WAS"),
+]
+
+
+def _day_of(codes: list[str]) -> list[list[str | None]]:
+    rows: list[list[str | None]] = []
+    for number in range(len(codes) // 2):
+        rotation = 901 + 2 * number
+        rows += pair(
+            {"rot": str(rotation), "team": codes[2 * number]},
+            {"rot": str(rotation + 1), "team": codes[2 * number + 1]},
+        )
+    return rows
+
+
+def league_day(unknown_code: str) -> list[list[str | None]]:
+    """Fifteen games on one day: the 29 known codes and ``unknown_code`` (at home, last)."""
+    return _day_of([*CODES_BUT_OAKLAND, unknown_code])
+
+
+def pitcher_seen_with_a_hand_elsewhere() -> list[list[str | None]]:
+    with_hand = pair({"rot": "909", "pitcher": "JLESTER-L"}, {"rot": "910"})
+    return [*pair({"pitcher": "JLESTER"}), *with_hand]
+
+
 # Each SBRO rule with hand-built rows that trigger it.
 RULE_CASES: dict[Rule, Callable[[], list[list[str | None]]]] = {
     rules.SBRO_UNKNOWN_TEAM: lambda: pair({"team": "XYZ"}),
+    rules.SBRO_TEAM_CODE_INFERRED: lambda: league_day("OKL"),
     rules.SBRO_SAME_TEAM: lambda: pair({"team": "CIN"}),
     rules.SBRO_INVALID_DATE: lambda: pair({"date": "1341"}, {"date": "1341"}),
     rules.SBRO_UNPAIRED_ROW: lambda: [side(VISITOR), *pair({"rot": "909"}, {"rot": "910"})],
@@ -164,6 +216,7 @@ RULE_CASES: dict[Rule, Callable[[], list[list[str | None]]]] = {
     rules.SBRO_LINE_SCORE_INCONSISTENT: lambda: pair({"final": "1"}),
     rules.SBRO_PITCHER_MISSING: lambda: pair({"pitcher": "UNDECIDED"}),
     rules.SBRO_PITCHER_HAND_UNKNOWN: lambda: pair({"pitcher": "TROSS"}),
+    rules.SBRO_PITCHER_HAND_INFERRED: pitcher_seen_with_a_hand_elsewhere,
     rules.SBRO_FRACTION_GLYPH: lambda: pair({"close_ou": "8½"}, {"close_ou": "8½"}),
     rules.SBRO_NOT_LISTED: lambda: pair({"open": "NL"}, {"open": "NL"}),
     rules.SBRO_UNREADABLE_NUMBER: lambda: pair({"close": "abc"}),
@@ -255,14 +308,18 @@ def test_total_layout_defaults_to_visitor_over_without_evidence() -> None:
 
 
 def test_postseason_is_after_the_last_full_day() -> None:
-    regular = [_game(8, 8, -110, -110) for _ in range(8)]
+    regular = [_game(8, 8, -110, -110) for _ in range(15)]  # the last day: all 30 teams
+    # The 2020 wild-card round had 8 games on one day: still the postseason.
+    wild_card_day = [_game(8, 8, -110, -110) for _ in range(8)]
+    for game in wild_card_day:
+        game.game_date = date(2018, 10, 1)
     october = _game(8, 8, -110, -110)
     october.game_date = date(2018, 10, 5)
-    games = [*regular, october]
+    games = [*regular, *wild_card_day, october]
     end = sbro.regular_season_end(games)
     assert end == date(2018, 5, 1)
     sbro.mark_postseason(games, end)
-    assert [game.postseason for game in games] == [False] * 8 + [True]
+    assert [game.postseason for game in games] == [False] * 15 + [True] * 9
 
 
 @pytest.mark.parametrize("season", [2018, 2019])
@@ -283,6 +340,64 @@ def test_sample_2018_rotation_typo_and_ties(sample_dir: Path) -> None:
     assert repaired[0].game_key == "20180518-CIN-CHN-0"
     ties = [f for f in result.rejections if f.rule is rules.SBRO_TIE_FINAL]
     assert len(ties) == 2
+
+
+def test_team_code_inferred_from_the_one_uncovered_team() -> None:
+    result = parse(league_day("OKL"))
+    assert result.rejections == []
+    (game,) = [game for game in result.games if game.home_sbro_code == "OKL"]
+    assert game.home_team == "OAK"
+    assert [finding.rule for finding in game.findings] == [rules.SBRO_TEAM_CODE_INFERRED]
+    others = [game for game in result.games if game.home_sbro_code != "OKL"]
+    assert all(not game.findings for game in others)
+
+
+@pytest.mark.parametrize(
+    "unknown_codes",
+    [
+        ("XYZ",),  # its initial is no initial of the Athletics
+        ("OKL", "OAKS"),  # two unknown codes for one uncovered team
+    ],
+)
+def test_team_code_not_inferred_when_ambiguous(unknown_codes: tuple[str, ...]) -> None:
+    rows = league_day(unknown_codes[0])
+    if len(unknown_codes) > 1:
+        rows += pair({"rot": "951", "team": unknown_codes[1]}, {"rot": "952", "team": "SEA"})
+    result = parse(rows)
+    assert {f.rule for f in result.rejections} == {rules.SBRO_UNKNOWN_TEAM}
+    assert len(result.rejections) == len(unknown_codes)
+    assert not [g for g in result.games if g.home_sbro_code in unknown_codes]
+
+
+def test_ambiguous_los_angeles_code_is_inferred_only_when_one_la_team_is_left() -> None:
+    # LOS covers the Dodgers in this file, so "LA" can only be the Angels.
+    angels_as_la = [code if code != "LAA" else "LA" for code in [*CODES_BUT_OAKLAND, "OAK"]]
+    result = parse(_day_of(angels_as_la))
+    (game,) = [g for g in result.games if "LA" in (g.away_sbro_code, g.home_sbro_code)]
+    assert "ANA" in (game.away_team, game.home_team)
+    # Both Los Angeles teams written "LA": one code for two teams is never guessed.
+    both_as_la = [code if code not in ("LAA", "LOS") else "LA" for code in angels_as_la]
+    result = parse(_day_of(both_as_la))
+    assert {f.rule for f in result.rejections} == {rules.SBRO_UNKNOWN_TEAM}
+    assert not [g for g in result.games if "LA" in (g.away_sbro_code, g.home_sbro_code)]
+
+
+def test_pitcher_without_suffix_takes_the_hand_seen_elsewhere_in_the_file() -> None:
+    first, second = parse(pitcher_seen_with_a_hand_elsewhere()).games
+    assert (first.away_pitcher, first.away_pitcher_hand) == ("JLESTER", "L")
+    assert [f.rule for f in first.findings] == [rules.SBRO_PITCHER_HAND_INFERRED]
+    assert second.findings == []
+
+
+def test_pitcher_seen_with_both_hands_keeps_an_unknown_hand() -> None:
+    rows = [
+        *pair({"pitcher": "CSMITH"}),
+        *pair({"rot": "909", "pitcher": "CSMITH-L"}, {"rot": "910"}),
+        *pair({"rot": "911", "pitcher": "CSMITH-R", "team": "NYY"}, {"rot": "912", "team": "BOS"}),
+    ]
+    first = parse(rows).games[0]
+    assert first.away_pitcher_hand is None
+    assert [f.rule for f in first.findings] == [rules.SBRO_PITCHER_HAND_UNKNOWN]
 
 
 def test_sample_2019_neutral_site_and_not_listed(sample_dir: Path) -> None:
