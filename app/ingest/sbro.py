@@ -175,6 +175,7 @@ _PRICE_NAMES: dict[str, str | None] = {
         for word in _names(*PRICE_WORDS)
     },
 }
+_ROLE_BY_NAME: dict[str, ColumnRole] = {role.name: role for role in COLUMN_ROLES}
 _ROLE_OF_NAME: dict[str, str] = {
     alias: role.name for role in COLUMN_ROLES for alias in role.aliases
 }
@@ -254,7 +255,18 @@ class _ColumnEvidence:
         return str(self.header[column])
 
     def named_role(self, column: int) -> str | None:
+        """The role the header of ``column`` names, whatever the column holds."""
         return _ROLE_OF_NAME.get(self.names[column])
+
+    def trusted_role(self, column: int) -> str | None:
+        """The role the header names, unless enough of the column's cells contradict it."""
+        named = self.named_role(column)
+        if named is None:
+            return None
+        fit, cells = self.fit(column, _ROLE_BY_NAME[named].kind)
+        if cells >= MIN_CELLS_TO_OVERRULE_A_HEADER and fit < MIN_CONTENT_FIT:
+            return None
+        return named
 
     def fit(self, column: int, kind: str) -> tuple[float, int]:
         profile = self.profiles[column]
@@ -263,34 +275,43 @@ class _ColumnEvidence:
     def line(self, role: ColumnRole, column: int) -> _Candidate | None:
         """How well ``column`` holds ``role`` by its header and its content (None: it cannot)."""
         fit, cells = self.fit(column, role.kind)
-        named = self.named_role(column)
-        if named == role.name:
+        trusted = self.trusted_role(column)
+        if trusted == role.name:
             if cells < MIN_CELLS_TO_OVERRULE_A_HEADER:
                 return _Candidate(HEADER_WEIGHT + 1.0, "header", fit if cells else None)
-            if fit >= MIN_CONTENT_FIT:
-                return _Candidate(HEADER_WEIGHT + fit, "header", fit)
-            return None
+            return _Candidate(HEADER_WEIGHT + fit, "header", fit)
         if cells < MIN_CELLS_TO_RECOGNISE or fit < MIN_CONTENT_FIT:
             return None
-        penalty = HEADER_WEIGHT if named is not None or self.names[column] in _PRICE_NAMES else 0.0
-        return _Candidate(fit - penalty, "content", fit)
+        names_other = trusted is not None or self.names[column] in _PRICE_NAMES
+        return _Candidate(fit - (HEADER_WEIGHT if names_other else 0.0), "content", fit)
 
     def price(self, role: ColumnRole, column: int) -> _Candidate | None:
-        """How well ``column`` holds the price of ``role`` (right of its line column)."""
+        """How well ``column`` holds the price of ``role`` (right of its line column).
+
+        A price header may be blank, a price word ("Odds", "Open OU Price") or its line's
+        header repeated; a header naming another column counts against it.
+        """
         if column >= self.width:
             return None
         fit, cells = self.fit(column, "american_odds")
         name = self.names[column]
         says_price = name in _PRICE_NAMES and _PRICE_NAMES[name] in (None, role.name)
-        compatible = name == "" or says_price or self.named_role(column) == role.name
-        if cells < MIN_CELLS_TO_OVERRULE_A_HEADER and compatible:
-            decided_by = "header" if says_price else "position"
+        repeats_line = self.named_role(column) == role.name
+        trusted = self.trusted_role(column)
+        conflicting = (trusted not in (None, role.name)) or (
+            name in _PRICE_NAMES and not says_price
+        )
+        compatible = name == "" or says_price or repeats_line
+        decided_by = "header" if says_price or repeats_line else "content"
+        if cells < MIN_CELLS_TO_OVERRULE_A_HEADER:
+            if not compatible:
+                return None
+            decided_by = decided_by if decided_by == "header" else "position"
             return _Candidate(PRICE_HEADER_WEIGHT + 1.0, decided_by, fit if cells else None)
-        if cells < MIN_CELLS_TO_RECOGNISE or fit < MIN_CONTENT_FIT:
+        if fit < MIN_CONTENT_FIT:
             return None
-        if compatible:
-            return _Candidate(PRICE_HEADER_WEIGHT + fit, "header" if says_price else "content", fit)
-        return _Candidate(fit - HEADER_WEIGHT, "content", fit)
+        score = fit + (PRICE_HEADER_WEIGHT if compatible else 0.0)
+        return _Candidate(score - (HEADER_WEIGHT if conflicting else 0.0), decided_by, fit)
 
     def record(self, column: int, decided_by: str, fit: float | None) -> dict[str, object]:
         return {
@@ -350,7 +371,7 @@ def _place_roles(evidence: _ColumnEvidence) -> tuple[dict[str, int], dict[str, d
     for column in range(width):
         named = evidence.named_role(column)
         if named is not None and placed.get(named) != column:
-            fit, _ = evidence.fit(column, next(r.kind for r in roles if r.name == named))
+            fit, _ = evidence.fit(column, _ROLE_BY_NAME[named].kind)
             records[named].setdefault("overruled_headers", []).append(
                 {"column": column, "header": evidence.header_text(column), "fit": round(fit, 3)}
             )

@@ -91,3 +91,8 @@ def test_implied_probability() -> None:
     assert rules.implied_probability(100) == pytest.approx(0.5)
     assert rules.implied_probability(-150) == pytest.approx(0.6)
     assert rules.implied_probability(150) == pytest.approx(0.4)
+
+
+def test_pitcher_hands_by_name_keeps_only_names_seen_with_one_hand() -> None:
+    cells = ["GCOLE-R", "GCOLE", "CSMITH-L", "CSMITH-R", "MFRIED-L", None, "UNDECIDED", "DAVIES-Z"]
+    assert rules.pitcher_hands_by_name(cells) == {"GCOLE": "R", "MFRIED": "L"}

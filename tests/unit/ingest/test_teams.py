@@ -13,6 +13,7 @@ from app.ingest.teams import (
     TEAM_CODE_MAP_CORRECTIONS,
     canonical_from_retrosheet,
     canonical_from_sbro,
+    infer_unknown_sbro_codes,
 )
 
 SHARED_SBRO = Path("/work/shared/data/sbro")
@@ -100,3 +101,61 @@ def test_any_code_reads_retrosheet_first_and_no_code_means_two_teams() -> None:
     assert all(RETROSHEET_TO_CANONICAL[c] == SBRO_TO_CANONICAL[c] for c in shared)
     assert canonical_from_any_code("NYY") == "NYA" and canonical_from_any_code("nya") == "NYA"
     assert canonical_from_any_code("XXX") is None
+
+
+@pytest.mark.parametrize(
+    ("code", "team"),
+    [
+        ("CHW", "CHA"),
+        ("KC", "KCA"),
+        ("KCR", "KCA"),
+        ("TB", "TBA"),
+        ("TBR", "TBA"),
+        ("SD", "SDN"),
+        ("SDP", "SDN"),
+        ("SF", "SFN"),
+        ("WSH", "WAS"),
+        ("WSN", "WAS"),
+        ("AZ", "ARI"),
+        ("ARZ", "ARI"),
+        ("ATH", "OAK"),
+    ],
+)
+def test_sportsbook_codes_of_later_seasons(code: str, team: str) -> None:
+    assert canonical_from_sbro(code) == team
+
+
+def test_athletics_2025_code_in_retrosheet_and_ambiguous_codes_not_guessed() -> None:
+    assert canonical_from_retrosheet("ATH") == "OAK"
+    for ambiguous in ("LA", "CHI", "NY"):
+        assert canonical_from_sbro(ambiguous) is None
+
+
+ALL_BUT_OAKLAND = [code for code in CANONICAL_TEAMS if code != "OAK"]
+
+
+def test_an_unknown_code_is_inferred_when_it_is_the_one_uncovered_team() -> None:
+    assert infer_unknown_sbro_codes([*ALL_BUT_OAKLAND, "OKL", "okl "]) == {"OKL": "OAK"}
+
+
+def test_several_unknown_codes_pair_one_to_one_by_initial() -> None:
+    known = [code for code in CANONICAL_TEAMS if code not in ("OAK", "KCA", "TBA")]
+    assert infer_unknown_sbro_codes([*known, "OKL", "KSC", "TPA"]) == {
+        "OKL": "OAK",
+        "KSC": "KCA",
+        "TPA": "TBA",
+    }
+
+
+@pytest.mark.parametrize(
+    "codes",
+    [
+        [*ALL_BUT_OAKLAND, "XYZ"],  # no initial of the Athletics
+        [*ALL_BUT_OAKLAND, "OKL", "OAKS"],  # two codes for one team
+        [*CANONICAL_TEAMS, "XYZ"],  # every team covered: a stray code
+        [c for c in CANONICAL_TEAMS if c not in ("ANA", "LAN")] + ["LAX", "LAY"],  # which is which?
+        ["CIN", "XYZ"],  # a small file: 28 teams uncovered, one code
+    ],
+)
+def test_ambiguous_or_implausible_codes_are_not_inferred(codes: list[str]) -> None:
+    assert infer_unknown_sbro_codes(codes) == {}

@@ -1,0 +1,126 @@
+"""Each shared SBRO workbook, re-saved by openpyxl under a generated header variant (fixed
+seed), ingests through the real pipeline to the same curated games and odds as the original."""
+
+import hashlib
+import random
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from openpyxl import Workbook, load_workbook
+
+from app.db.session import get_engine, session_scope
+from app.ingest.pipeline import FileReport, ingest_sbro
+
+pytestmark = pytest.mark.integration
+
+SAMPLE_DIR = Path(__file__).resolve().parents[3] / "data" / "sample"
+SHARED_SBRO = Path("/work/shared/data/sbro")
+SEED = 2020
+SEPARATORS = ("", " ", "  ", "_", "-", ".", "/")
+# Curated rows without their ids and timestamps, odds keyed by their game's natural key.
+GAMES_SQL = "SELECT to_jsonb(g) - 'id' - 'updated_at' FROM games g ORDER BY g.game_key"
+ODDS_SQL = (
+    "SELECT g.game_key, to_jsonb(o) - 'id' - 'game_id' - 'updated_at' FROM odds o"
+    " JOIN games g ON g.id = o.game_id ORDER BY g.game_key, o.book"
+)
+
+
+def _workbook_paths() -> list[Path]:
+    paths = sorted(SHARED_SBRO.glob("mlb-odds-*.xlsx")) if SHARED_SBRO.is_dir() else []
+    paths += sorted(SAMPLE_DIR.glob("mlb-odds-*.xlsx"))
+    by_content: dict[str, Path] = {}
+    for path in paths:
+        by_content.setdefault(hashlib.sha256(path.read_bytes()).hexdigest(), path)
+    return sorted(by_content.values(), key=lambda path: path.name)
+
+
+def restyle(text: str, rng: random.Random) -> str:
+    """The same header written another way: separators, case, O/U, surrounding spaces."""
+    words = text.split()
+    if rng.random() < 0.5:
+        words = [word.replace("OU", "O/U") for word in words]
+    styled = rng.choice(SEPARATORS).join(words)
+    styled = rng.choice((str, str.upper, str.lower, str.title, str.swapcase))(styled)
+    return rng.choice(("", " ")) + styled + rng.choice(("", "  "))
+
+
+def header_variant(header: list[str | None], rng: random.Random) -> list[str | None]:
+    """Names restyled; price headers blank, unnamed or repeating their line; one name lost."""
+    cells: list[str | None] = []
+    for column, text in enumerate(header):
+        if text is None:  # a price column: the archives leave its header empty
+            line = header[column - 1] or ""
+            cells.append(rng.choice([None, f"Unnamed: {column}", " ", restyle(line, rng)]))
+        else:
+            cells.append(restyle(text, rng))
+    lost = rng.randrange(len(header))
+    cells[lost] = rng.choice([None, f"Unnamed: {lost}"])
+    return cells
+
+
+def _resave_with_variant(path: Path, folder: Path, rng: random.Random) -> list[str | None]:
+    """Copy the workbook's values with openpyxl (streamed both ways), header row rewritten."""
+    source = load_workbook(path, read_only=True)
+    try:
+        rows = list(source.worksheets[0].iter_rows(values_only=True))
+    finally:
+        source.close()
+    variant = header_variant(list(rows[0]), rng)
+    copy = Workbook(write_only=True)
+    sheet = copy.create_sheet()
+    sheet.append(variant)
+    for row in rows[1:]:
+        sheet.append(row)
+    folder.mkdir(parents=True, exist_ok=True)
+    copy.save(folder / path.name)
+    return variant
+
+
+def _curated(url: str) -> tuple[list, list]:
+    with get_engine(url).connect() as connection:
+        games = [row[0] for row in connection.execute(sa.text(GAMES_SQL))]
+        odds = [tuple(row) for row in connection.execute(sa.text(ODDS_SQL))]
+    return games, odds
+
+
+def _empty_tables(url: str) -> None:
+    from app.db.base import Base
+
+    tables = ", ".join(f'"{table.name}"' for table in Base.metadata.sorted_tables)
+    with get_engine(url).begin() as connection:
+        connection.execute(sa.text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+
+
+def _ingest(url: str, paths: list[Path]) -> tuple[list[FileReport], tuple[list, list]]:
+    with session_scope(url) as session:
+        reports = ingest_sbro(session, paths)
+    return reports, _curated(url)
+
+
+def test_header_variants_ingest_to_the_same_curated_rows(
+    clean_database: str, tmp_path: Path
+) -> None:
+    url = clean_database
+    originals = _workbook_paths()
+    rng = random.Random(SEED)
+    variants = {
+        path.name: _resave_with_variant(path, tmp_path / "variants", rng) for path in originals
+    }
+    resaved = [tmp_path / "variants" / path.name for path in originals]
+
+    original_reports, original_rows = _ingest(url, originals)
+    _empty_tables(url)
+    variant_reports, variant_rows = _ingest(url, resaved)
+
+    assert len(original_rows[0]) > 2400 * len(originals)
+    for before, after in zip(original_reports, variant_reports, strict=True):
+        name = Path(before.path).name
+        assert not after.skipped_unchanged, name
+        assert (after.games_curated, after.quarantined, after.corrections) == (
+            before.games_curated,
+            before.quarantined,
+            before.corrections,
+        ), f"{name} with header {variants[name]}"
+    assert variant_rows[0] == original_rows[0]
+    assert variant_rows[1] == original_rows[1]
