@@ -10,7 +10,8 @@ import sqlalchemy as sa
 from openpyxl import Workbook, load_workbook
 
 from app.db.session import get_engine, session_scope
-from app.ingest.pipeline import FileReport, ingest_sbro
+from app.ingest.runner import FileReport
+from app.ingest.sources import ingest
 
 pytestmark = pytest.mark.integration
 
@@ -94,7 +95,7 @@ def _empty_tables(url: str) -> None:
 
 def _ingest(url: str, paths: list[Path]) -> tuple[list[FileReport], tuple[list, list]]:
     with session_scope(url) as session:
-        reports = ingest_sbro(session, paths)
+        reports = ingest(session, "sbro", paths)
     return reports, _curated(url)
 
 
