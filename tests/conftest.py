@@ -6,7 +6,9 @@ services; leave them unset to run against the embedded stack in a temporary fold
 """
 
 import os
+import shutil
 import socket
+import tempfile
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -28,7 +30,7 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="session")
-def service_urls(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
+def service_urls() -> Iterator[dict[str, str]]:
     """URLs of a PostgreSQL server and a Redis server for the whole test session."""
     configured = {
         key: os.environ[key]
@@ -38,11 +40,15 @@ def service_urls(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str,
     if len(configured) == 3:
         yield configured
         return
-    stack = EmbeddedStack(tmp_path_factory.mktemp("var"), redis_port=_free_port())
+    # Outside pytest's own temp root: a pytest session started meanwhile resets that root to
+    # mode 700, which locks out the PostgreSQL server user pgserver runs as (root's tests).
+    var_dir = Path(tempfile.mkdtemp(prefix="bullpen-test-var-"))
+    stack = EmbeddedStack(var_dir, redis_port=_free_port())
     try:
         yield {**stack.start(), **configured}
     finally:
         stack.stop()
+        shutil.rmtree(var_dir, ignore_errors=True)
 
 
 @contextmanager
