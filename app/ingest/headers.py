@@ -15,7 +15,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from app.ingest.rules import NOT_LISTED_MARKERS
+from app.ingest.rules import NOT_LISTED_MARKERS, parse_number
 
 _PANDAS_UNNAMED = re.compile(r"^\s*unnamed\s*:\s*\d+(?:_level_\d+)?\s*$", re.IGNORECASE)
 # pandas renames a repeated header "Open OU" to "Open OU.1"; the suffix is not part of the name.
@@ -131,21 +131,7 @@ def describe_header(header: Sequence[object]) -> str:
 # --- Cell readers --------------------------------------------------------------------------
 def read_number(text: str | None) -> float | None:
     """The number a cell holds ("8½" is 8.5), or None."""
-    cleaned = (text or "").strip()
-    if not cleaned:
-        return None
-    if cleaned.endswith("½"):
-        whole = cleaned[:-1].strip()
-        try:
-            base = float(whole) if whole not in ("", "-", "+") else 0.0
-        except ValueError:
-            return None
-        sign = -1.0 if whole.startswith("-") else 1.0
-        return base + sign * 0.5
-    try:
-        return float(cleaned)
-    except ValueError:
-        return None
+    return parse_number(text).value
 
 
 def is_not_listed(text: str | None) -> bool:

@@ -358,12 +358,14 @@ def parse_number(cell: str | None) -> Parsed:
     text = (cell or "").strip()
     if text.upper() in NOT_LISTED_MARKERS:
         return Parsed(None, SBRO_NOT_LISTED, repr(cell))
-    if "½" in text:
-        whole = text.replace("½", "").strip() or "0"
+    if text.endswith("½"):
+        whole = text[:-1].strip()
         try:
-            return Parsed(float(whole) + 0.5, SBRO_FRACTION_GLYPH, repr(cell))
+            base = float(whole) if whole not in ("", "-", "+") else 0.0
         except ValueError:
             return Parsed(None, SBRO_UNREADABLE_NUMBER, repr(cell))
+        half = -0.5 if whole.startswith("-") else 0.5  # '-1½' is -1.5
+        return Parsed(base + half, SBRO_FRACTION_GLYPH, repr(cell))
     try:
         return Parsed(float(text))
     except ValueError:

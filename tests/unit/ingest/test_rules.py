@@ -27,6 +27,9 @@ def test_fraction_glyph_is_read_as_a_half_by_rule() -> None:
     assert parsed.value == 8.5
     assert parsed.rule is rules.SBRO_FRACTION_GLYPH
     assert rules.parse_number("½").value == 0.5
+    assert rules.parse_number("-1½").value == -1.5
+    assert rules.parse_number("+1½").value == 1.5
+    assert rules.parse_number("x½").rule is rules.SBRO_UNREADABLE_NUMBER
 
 
 def test_unreadable_text_is_none_by_rule() -> None:
