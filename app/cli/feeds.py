@@ -3,9 +3,14 @@
 from datetime import datetime
 from pathlib import Path
 
+from typing import TYPE_CHECKING
+
 import click
 
 from app.cli.common import UserError, resolved_settings
+
+if TYPE_CHECKING:
+    from app.feeds.run import FeedRun
 
 _date = click.option(
     "--date",
@@ -53,7 +58,7 @@ def feed_odds(on_date: datetime | None, from_file: Path | None) -> None:
     _finish(run)
 
 
-def _finish(run) -> None:
+def _finish(run: "FeedRun") -> None:
     """Print each response's summary; one clear line and exit 1 if anything failed."""
     for report in run.reports:
         click.echo(report.summary())
