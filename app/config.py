@@ -11,6 +11,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 TARGETS = ("moneyline", "total_over", "home_spread")
+DEFAULT_SCHEDULE_API_URL = "https://statsapi.mlb.com"
+DEFAULT_ODDS_API_URL = "https://api.the-odds-api.com"
 
 
 @dataclass(frozen=True)
@@ -25,6 +27,11 @@ class Settings:
     embedded_redis_port: int
     feature_cutoff_minutes: int
     model_name_prefix: str
+    # Live feeds (app/feeds): base URLs of servers speaking the MLB Stats API schedule shape
+    # and The Odds API v4 shape, and the odds API's key (the odds feed refuses to run without).
+    schedule_api_url: str = DEFAULT_SCHEDULE_API_URL
+    odds_api_url: str = DEFAULT_ODDS_API_URL
+    odds_api_key: str | None = None
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> "Settings":
@@ -41,6 +48,9 @@ class Settings:
             embedded_redis_port=int(env.get("BULLPEN_EMBEDDED_REDIS_PORT", "6390")),
             feature_cutoff_minutes=int(env.get("BULLPEN_FEATURE_CUTOFF_MINUTES", "60")),
             model_name_prefix=env.get("BULLPEN_MODEL_PREFIX", "bullpen"),
+            schedule_api_url=env.get("BULLPEN_SCHEDULE_API_URL") or DEFAULT_SCHEDULE_API_URL,
+            odds_api_url=env.get("BULLPEN_ODDS_API_URL") or DEFAULT_ODDS_API_URL,
+            odds_api_key=env.get("BULLPEN_ODDS_API_KEY") or None,
         )
 
     @property
@@ -71,6 +81,9 @@ class Settings:
             "BULLPEN_SAMPLE_DIR": str(self.sample_dir),
             "BULLPEN_FEATURE_CUTOFF_MINUTES": str(self.feature_cutoff_minutes),
             "BULLPEN_MODEL_PREFIX": self.model_name_prefix,
+            "BULLPEN_SCHEDULE_API_URL": self.schedule_api_url,
+            "BULLPEN_ODDS_API_URL": self.odds_api_url,
+            "BULLPEN_ODDS_API_KEY": self.odds_api_key,
         }
         return {key: value for key, value in env.items() if value}
 

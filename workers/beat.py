@@ -18,6 +18,20 @@ def beat_schedule() -> dict[str, dict]:
             "task": "tasks.features.refresh_upcoming",
             "schedule": timedelta(minutes=30),
         },
+        # Live feeds (README "Live feeds"). The schedule of yesterday and today (US Eastern):
+        # new games, probable pitchers, status changes and finals, every 10 minutes (finals
+        # reach settlement within that; one request a day each run, no quota).
+        "pull-schedule": {
+            "task": "tasks.feeds.pull_schedule",
+            "schedule": timedelta(minutes=10),
+        },
+        # Every bookmaker's odds of the upcoming games, as line snapshots, every 30 minutes:
+        # one request costs 3 quota units (3 markets x 1 region), 144 a day, about 4,400 a
+        # month (a 5,000-unit plan); the opening line is the first snapshot.
+        "pull-odds": {
+            "task": "tasks.feeds.pull_odds",
+            "schedule": timedelta(minutes=30),
+        },
         # Nightly retraining of every target; the result is a challenger until promoted.
         "nightly-retrain": {
             "task": "tasks.training.retrain_all",

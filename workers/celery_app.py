@@ -13,7 +13,7 @@ from workers.beat import beat_schedule
 
 # One queue per kind of work, so that a slow retraining never delays a prediction
 # and each queue can get workers of its own size.
-QUEUES = ("predict", "features", "ingest", "training", "maintenance")
+QUEUES = ("predict", "features", "ingest", "training", "maintenance", "feeds")
 
 TASK_ROUTES = {
     "tasks.predict.*": {"queue": "predict"},
@@ -21,6 +21,7 @@ TASK_ROUTES = {
     "tasks.ingest.*": {"queue": "ingest"},
     "tasks.training.*": {"queue": "training"},
     "tasks.maintenance.*": {"queue": "maintenance"},
+    "tasks.feeds.*": {"queue": "feeds"},
 }
 
 
@@ -36,6 +37,7 @@ def make_celery(settings: Settings | None = None) -> Celery:
             "tasks.ingest",
             "tasks.training",
             "tasks.maintenance",
+            "tasks.feeds",
         ],
     )
     app.conf.update(

@@ -9,6 +9,7 @@ import click
 
 from app.cli.common import exec_component, resolved_settings
 from app.cli.data import features, ingest
+from app.cli.feeds import feed
 from app.cli.models import ml
 from app.config import Settings
 
@@ -112,7 +113,9 @@ def api(host: str, port: int, workers: int) -> None:
 
 
 @main.command()
-@click.option("--queues", default="predict,features,ingest,training,maintenance", show_default=True)
+@click.option(
+    "--queues", default="predict,features,ingest,training,maintenance,feeds", show_default=True
+)
 @click.option("--concurrency", default=2, show_default=True)
 def worker(queues: str, concurrency: int) -> None:
     """A Celery worker for the given queues."""
@@ -161,3 +164,4 @@ def flower(host: str, port: int) -> None:
 main.add_command(ingest)
 main.add_command(features)
 main.add_command(ml)
+main.add_command(feed)

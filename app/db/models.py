@@ -1,6 +1,7 @@
 """Every table of the project, imported in one place so that the metadata is complete."""
 
 from app.db.base import Base
+from app.feeds.models import RawFeedRow
 from app.games.models import BettingSplit, Game, Odds, OddsSnapshot, TeamBoxScore
 from app.ingest.models import *  # noqa: F403 - the ingest domain's raw, staging and quarantine tables
 from app.jobs.models import Job, Prediction
@@ -13,5 +14,6 @@ __all__ = [
     "Odds",
     "OddsSnapshot",
     "Prediction",
+    "RawFeedRow",
     "TeamBoxScore",
 ]

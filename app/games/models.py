@@ -56,6 +56,11 @@ class Game(Base):
     # Innings the game was scheduled for: 9, or 7 for the 2020-2021 doubleheader games
     # (rule ``sources_seven_inning_doubleheader``). Decides when a shortened game voids totals bets.
     scheduled_innings: Mapped[int] = mapped_column(SmallInteger, default=9, server_default="9")
+    # The live schedule feed's view (app/feeds/schedule.py): the provider's game id (MLB Stats
+    # API gamePk) and the game's state: scheduled, live, final, postponed, cancelled, suspended.
+    # Null for games known only from archives.
+    mlb_game_pk: Mapped[int | None] = mapped_column(Integer, unique=True)
+    status: Mapped[str | None] = mapped_column(String(16))
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
     )
@@ -123,7 +128,8 @@ class OddsSnapshot(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     game_id: Mapped[int] = mapped_column(ForeignKey("games.id", ondelete="CASCADE"), index=True)
-    book: Mapped[str] = mapped_column(String(16))
+    # "pinnacle" for line histories; the odds API's bookmaker key for the live odds feed.
+    book: Mapped[str] = mapped_column(String(32))
     captured_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     home_ml: Mapped[int | None] = mapped_column(Integer)
     away_ml: Mapped[int | None] = mapped_column(Integer)

@@ -330,6 +330,72 @@ SPLITS_DUPLICATE_ROW = Rule(
     "same game, source, time, market and side twice",
 )
 
+# --- Live feeds (app/feeds: the schedule and the odds API) ----------------------------------
+FEEDS_MALFORMED_RESPONSE = Rule(
+    "feeds_malformed_response",
+    Action.REJECTED,
+    "a feed response that is not JSON or not the provider's documented shape: nothing of it "
+    "is curated",
+)
+FEEDS_UNPARSEABLE_GAME = Rule(
+    "feeds_unparseable_game",
+    Action.REJECTED,
+    "a schedule game with a missing or unreadable gamePk, date, status, team or game number",
+)
+FEEDS_UNKNOWN_TEAM = Rule(
+    "feeds_unknown_team",
+    Action.REJECTED,
+    "a team id, abbreviation or name with no canonical code (e.g. an All-Star team)",
+)
+FEEDS_NOT_A_LEAGUE_GAME = Rule(
+    "feeds_not_a_league_game",
+    Action.REJECTED,
+    "a spring-training, exhibition or All-Star game (gameType S, E or A)",
+)
+FEEDS_GAME_KEY_TAKEN = Rule(
+    "feeds_game_key_taken",
+    Action.REJECTED,
+    "the date, teams and game number belong to a curated game of another gamePk",
+)
+FEEDS_FINAL_WITHOUT_SCORE = Rule(
+    "feeds_final_without_score",
+    Action.NULLED,
+    "a game final by its status without both scores: the result is not written",
+)
+FEEDS_UNPARSEABLE_EVENT = Rule(
+    "feeds_unparseable_event",
+    Action.REJECTED,
+    "an odds event with a missing or unreadable id, commence_time, team or bookmaker list",
+)
+FEEDS_ODDS_GAME_UNMATCHED = Rule(
+    "feeds_odds_game_unmatched",
+    Action.REJECTED,
+    "no curated game (or more than one, none nearer in start time) with these teams on the "
+    "event's US Eastern date",
+)
+FEEDS_ODDS_MARKET_UNREADABLE = Rule(
+    "feeds_odds_market_unreadable",
+    Action.NULLED,
+    "a market whose outcomes are missing, unnamed or without a numeric price or point: "
+    "market nulled",
+)
+FEEDS_ODDS_MARKET_IMPLAUSIBLE = Rule(
+    "feeds_odds_market_implausible",
+    Action.NULLED,
+    "prices out of range or with a margin outside 0-10%, a total outside 3-25 runs or a run "
+    "line that is zero, above 5 runs or not opposite: market nulled",
+)
+FEEDS_ODDS_AFTER_FIRST_PITCH = Rule(
+    "feeds_odds_after_first_pitch",
+    Action.REJECTED,
+    "a bookmaker's quote updated at or after first pitch: a live line, not a pre-game line",
+)
+FEEDS_ODDS_NO_MARKET = Rule(
+    "feeds_odds_no_market",
+    Action.REJECTED,
+    "a bookmaker quote with no readable h2h, totals or spreads market",
+)
+
 ALL_RULES = MappingProxyType(
     {rule.name: rule for rule in globals().copy().values() if isinstance(rule, Rule)}
 )

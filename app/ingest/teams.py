@@ -257,3 +257,94 @@ def infer_unknown_sbro_codes(codes: Iterable[str]) -> dict[str, str]:
         if any(not teams for teams in candidates.values()):
             return {}
     return inferred
+
+
+# The MLB Stats API's team ids (``teams.{away,home}.team.id`` of its schedule) and its team
+# abbreviations, for the 30 major-league clubs.
+MLB_TEAM_ID_TO_CANONICAL: Mapping[int, str] = MappingProxyType(
+    {
+        108: "ANA",  # Los Angeles Angels (LAA)
+        109: "ARI",  # Arizona Diamondbacks (AZ)
+        110: "BAL",  # Baltimore Orioles
+        111: "BOS",  # Boston Red Sox
+        112: "CHN",  # Chicago Cubs (CHC)
+        113: "CIN",  # Cincinnati Reds
+        114: "CLE",  # Cleveland Guardians
+        115: "COL",  # Colorado Rockies
+        116: "DET",  # Detroit Tigers
+        117: "HOU",  # Houston Astros
+        118: "KCA",  # Kansas City Royals (KC)
+        119: "LAN",  # Los Angeles Dodgers (LAD)
+        120: "WAS",  # Washington Nationals (WSH)
+        121: "NYN",  # New York Mets (NYM)
+        133: "OAK",  # Athletics (OAK, ATH from 2025)
+        134: "PIT",  # Pittsburgh Pirates
+        135: "SDN",  # San Diego Padres (SD)
+        136: "SEA",  # Seattle Mariners
+        137: "SFN",  # San Francisco Giants (SF)
+        138: "SLN",  # St. Louis Cardinals (STL)
+        139: "TBA",  # Tampa Bay Rays (TB)
+        140: "TEX",  # Texas Rangers
+        141: "TOR",  # Toronto Blue Jays
+        142: "MIN",  # Minnesota Twins
+        143: "PHI",  # Philadelphia Phillies
+        144: "ATL",  # Atlanta Braves
+        145: "CHA",  # Chicago White Sox (CWS)
+        146: "MIA",  # Miami Marlins
+        147: "NYA",  # New York Yankees (NYY)
+        158: "MIL",  # Milwaukee Brewers
+    }
+)
+
+# The abbreviations the MLB Stats API gives its teams (``team.abbreviation``).
+MLB_ABBREVIATION_TO_CANONICAL: Mapping[str, str] = MappingProxyType(
+    {
+        "LAA": "ANA",
+        "AZ": "ARI",
+        "ARI": "ARI",
+        "BAL": "BAL",
+        "BOS": "BOS",
+        "CHC": "CHN",
+        "CIN": "CIN",
+        "CLE": "CLE",
+        "COL": "COL",
+        "DET": "DET",
+        "HOU": "HOU",
+        "KC": "KCA",
+        "LAD": "LAN",
+        "WSH": "WAS",
+        "NYM": "NYN",
+        "OAK": "OAK",
+        "ATH": "OAK",
+        "PIT": "PIT",
+        "SD": "SDN",
+        "SEA": "SEA",
+        "SF": "SFN",
+        "STL": "SLN",
+        "TB": "TBA",
+        "TEX": "TEX",
+        "TOR": "TOR",
+        "MIN": "MIN",
+        "PHI": "PHI",
+        "ATL": "ATL",
+        "CWS": "CHA",
+        "MIA": "MIA",
+        "NYY": "NYA",
+        "MIL": "MIL",
+    }
+)
+
+
+def canonical_from_mlb_team(
+    team_id: object, abbreviation: object = None, name: object = None
+) -> str | None:
+    """The canonical code of an MLB Stats API team: by id, else abbreviation, else full name.
+
+    A known id decides; an unknown id (e.g. an All-Star or minor-league team) is not rescued
+    by its name, so that a team the table does not list is never mistaken for a club.
+    """
+    if isinstance(team_id, int) and not isinstance(team_id, bool):
+        return MLB_TEAM_ID_TO_CANONICAL.get(team_id)
+    if isinstance(abbreviation, str) and abbreviation.strip():
+        return MLB_ABBREVIATION_TO_CANONICAL.get(abbreviation.strip().upper())
+    return canonical_from_team_name(name) if isinstance(name, str) else None

@@ -32,7 +32,7 @@ def component_commands(settings: Settings, ports: Ports) -> dict[str, list[str]]
     bullpen = [sys.executable, "-m", "app.cli"]
     return {
         "api": [*bullpen, "api", "--port", str(ports.api)],
-        "worker": [*bullpen, "worker", "--queues", "predict,features,ingest,maintenance"],
+        "worker": [*bullpen, "worker", "--queues", "predict,features,ingest,maintenance,feeds"],
         "worker-training": [*bullpen, "worker", "--queues", "training", "--concurrency", "1"],
         "beat": [*bullpen, "beat"],
         "flower": [*bullpen, "flower", "--port", str(ports.flower)],

@@ -15,7 +15,7 @@ from app import create_app
 from app.config import Settings
 from app.stack.bootstrap import bootstrap
 
-WORKER_QUEUES = "predict,features,ingest,training,maintenance"
+WORKER_QUEUES = "predict,features,ingest,training,maintenance,feeds"
 
 
 @pytest.fixture(scope="session")

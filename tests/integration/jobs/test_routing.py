@@ -23,11 +23,22 @@ def test_every_task_is_routed_to_its_own_queue_only(settings):
         with celery.connection_for_write() as conn:
             for queue in celery.amqp.queues.values():
                 queue(conn.default_channel).declare()  # as every worker does on start
-        for task in [*TASK_FOR_KIND.values(), "tasks.maintenance.reap_jobs"]:
+        for task in [
+            *TASK_FOR_KIND.values(),
+            "tasks.maintenance.reap_jobs",
+            "tasks.feeds.pull_schedule",
+        ]:
             celery.send_task(task, args=["routing-test"])
 
         lengths = {queue: client.llen(queue) for queue in QUEUES}
     finally:
         client.flushdb()
 
-    assert lengths == {"predict": 1, "features": 1, "ingest": 1, "training": 1, "maintenance": 1}
+    assert lengths == {
+        "predict": 1,
+        "features": 1,
+        "ingest": 1,
+        "training": 1,
+        "maintenance": 1,
+        "feeds": 1,
+    }

@@ -10,7 +10,8 @@ def test_rule_names_are_unique_and_prefixed_by_source() -> None:
     names = list(rules.ALL_RULES)
     assert len(names) == len(set(names))
     assert all(
-        name.startswith(("sbro_", "retrosheet_", "lines_", "splits_", "sources_")) for name in names
+        name.startswith(("sbro_", "retrosheet_", "lines_", "splits_", "sources_", "feeds_"))
+        for name in names
     )
     assert {rule.action for rule in rules.ALL_RULES.values()} == set(Action)
 

@@ -1,0 +1,68 @@
+"""``bullpen feed``: the live feeds, by the same code the beat tasks run."""
+
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import click
+
+from app.cli.common import UserError, resolved_settings
+
+if TYPE_CHECKING:
+    from app.feeds.run import FeedRun
+
+_date = click.option(
+    "--date",
+    "on_date",
+    type=click.DateTime(["%Y-%m-%d"]),
+    help="The US Eastern date to pull (default: see each command).",
+)
+_from_file = click.option(
+    "--from-file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Ingest a saved provider response instead of calling the provider.",
+)
+
+
+@click.group()
+def feed() -> None:
+    """Live feeds: the schedule (games, probable pitchers, finals) and bookmakers' odds."""
+
+
+@feed.command("schedule")
+@_date
+@_from_file
+def feed_schedule(on_date: datetime | None, from_file: Path | None) -> None:
+    """The MLB schedule of a date (default: yesterday and today): new games, probable
+    pitchers, status changes and final scores."""
+    from app.feeds.run import pull_schedule
+
+    with resolved_settings() as settings:
+        run = pull_schedule(
+            settings, dates=[on_date.date()] if on_date else None, from_file=from_file
+        )
+    _finish(run)
+
+
+@feed.command("odds")
+@_date
+@_from_file
+def feed_odds(on_date: datetime | None, from_file: Path | None) -> None:
+    """Every bookmaker's odds (moneyline, total, run line) of the upcoming games, or of one
+    date's games, stored as line snapshots."""
+    from app.feeds.run import pull_odds
+
+    with resolved_settings() as settings:
+        run = pull_odds(settings, day=on_date.date() if on_date else None, from_file=from_file)
+    _finish(run)
+
+
+def _finish(run: "FeedRun") -> None:
+    """Print each response's summary; one clear line and exit 1 if anything failed."""
+    for report in run.reports:
+        click.echo(report.summary())
+    if run.became_final:
+        click.echo(f"became final: {len(run.became_final)} games")
+    if not run.ok:
+        problems = run.errors + [report.refused for report in run.reports if report.refused]
+        raise UserError("; ".join(problems))

@@ -1,0 +1,173 @@
+"""Run a feed: fetch (or load a saved response), then ingest each response in a transaction
+of its own. The one code path of the CLI (``bullpen feed``) and the beat tasks.
+
+Fetching happens outside any transaction; a response is written whole or not at all. A
+fetch that fails is an error of the run (one line), never an exception out of it, so that a
+beat task never crashes and one failed day does not stop the next.
+"""
+
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from app.config import Settings
+from app.db.session import session_scope
+from app.feeds.http import FeedClient, FeedError
+from app.feeds.odds import ODDS_PATH, check_quota, ingest_odds, odds_params, quota_from_headers
+from app.feeds.responses import FeedReport, Fetched
+from app.feeds.schedule import SCHEDULE_PATH, ingest_schedule, schedule_params
+from app.ingest.lines import SCHEDULE_ZONE
+
+log = logging.getLogger(__name__)
+
+
+class FeedNotConfigured(FeedError):
+    """A setting the feed needs is missing."""
+
+
+@dataclass
+class FeedRun:
+    """The reports of a run's responses and the errors of the fetches that failed."""
+
+    feed: str
+    reports: list[FeedReport] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+    @property
+    def became_final(self) -> list[int]:
+        """Ids of the curated games whose result this run wrote first (settle these)."""
+        return sorted({game_id for report in self.reports for game_id in report.became_final})
+
+    @property
+    def ok(self) -> bool:
+        """No failed fetch and no refused response."""
+        return not self.errors and not any(report.refused for report in self.reports)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "feed": self.feed,
+            "ok": self.ok,
+            "became_final": self.became_final,
+            "reports": [report.to_json() for report in self.reports],
+            "errors": list(self.errors),
+        }
+
+
+def default_schedule_dates(now: datetime) -> list[date]:
+    """Yesterday and today (US Eastern): late games of yesterday end after midnight."""
+    today = now.astimezone(SCHEDULE_ZONE).date()
+    return [today - timedelta(days=1), today]
+
+
+def saved_response(path: Path, now: datetime) -> Fetched:
+    """A response saved to a file, as if fetched now."""
+    try:
+        body = path.read_bytes()
+    except OSError as error:
+        raise FeedError(f"{path}: {error.strerror or error}") from None
+    return Fetched(ref=str(path), name=path.name, body=body, fetched_at=now)
+
+
+def pull_schedule(
+    settings: Settings,
+    *,
+    dates: Sequence[date] | None = None,
+    from_file: Path | None = None,
+    client: FeedClient | None = None,
+    now: Callable[[], datetime] = lambda: datetime.now(UTC),
+) -> FeedRun:
+    """The schedule, probable pitchers, status and finals of ``dates`` (default: yesterday
+    and today, US Eastern), or of a saved response."""
+    run = FeedRun("schedule")
+    if from_file is not None:
+        _ingest(run, settings, lambda: saved_response(from_file, now()), ingest_schedule)
+        return run
+    client = client or FeedClient()
+    url = settings.schedule_api_url.rstrip("/") + SCHEDULE_PATH
+    for day in dates or default_schedule_dates(now()):
+
+        def fetch(day: date = day) -> Fetched:
+            response = client.get(url, schedule_params(day))
+            return Fetched(
+                ref=response.url,
+                name=f"schedule-{day.isoformat()}.json",
+                body=response.body,
+                fetched_at=response.fetched_at,
+                headers=response.headers,
+            )
+
+        _ingest(run, settings, fetch, ingest_schedule)
+    return run
+
+
+def pull_odds(
+    settings: Settings,
+    *,
+    day: date | None = None,
+    from_file: Path | None = None,
+    client: FeedClient | None = None,
+    now: Callable[[], datetime] = lambda: datetime.now(UTC),
+) -> FeedRun:
+    """Every bookmaker's odds of the upcoming games (or of one US Eastern ``day``), or of a
+    saved response. Calls nothing without a key or while the quota is used up."""
+    run = FeedRun("odds")
+    if from_file is not None:
+        _ingest(run, settings, lambda: saved_response(from_file, now()), ingest_odds)
+        return run
+
+    def fetch() -> Fetched:
+        if not settings.odds_api_key:
+            raise FeedNotConfigured("BULLPEN_ODDS_API_KEY is not set: the odds feed is off")
+        with session_scope(settings.database_url) as session:
+            check_quota(session, now())
+        try:
+            response = (client or FeedClient()).get(
+                settings.odds_api_url.rstrip("/") + ODDS_PATH,
+                odds_params(settings.odds_api_key, day),
+            )
+        except FeedError as error:
+            quota = quota_from_headers(getattr(error, "headers", {}))
+            if quota.remaining == 0:
+                raise FeedError(f"{error} (x-requests-remaining 0: the quota is used up)") from None
+            raise
+        quota = quota_from_headers(response.headers)
+        log.info(
+            "odds API quota: remaining %s, used %s, last call cost %s",
+            quota.remaining,
+            quota.used,
+            quota.last,
+        )
+        stamp = response.fetched_at.strftime("%Y%m%dT%H%M%SZ")
+        return Fetched(
+            ref=response.url,
+            name=f"odds-{day.isoformat() if day else 'upcoming'}-{stamp}.json",
+            body=response.body,
+            fetched_at=response.fetched_at,
+            headers=response.headers,
+        )
+
+    _ingest(run, settings, fetch, ingest_odds)
+    return run
+
+
+def _ingest(
+    run: FeedRun,
+    settings: Settings,
+    fetch: Callable[[], Fetched],
+    ingest: Callable[[Any, Fetched], FeedReport],
+) -> None:
+    """Fetch one response and ingest it in a transaction of its own; a failed fetch is an
+    error of the run."""
+    try:
+        fetched = fetch()
+    except FeedError as error:
+        log.error("%s feed: %s", run.feed, error)
+        run.errors.append(str(error))
+        return
+    with session_scope(settings.database_url) as session:
+        report = ingest(session, fetched)
+    log.info("%s feed: %s", run.feed, report.summary())
+    run.reports.append(report)

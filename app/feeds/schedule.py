@@ -1,0 +1,470 @@
+"""The schedule feed: a day of the MLB Stats API ``/api/v1/schedule`` into curated games.
+
+Shape (``?sportId=1&date=YYYY-MM-DD&hydrate=probablePitcher,linescore``): ``dates[].games[]``
+with ``gamePk``, ``gameDate`` (UTC), ``officialDate``, ``gameType``, ``status``
+(``abstractGameState``, ``detailedState``, ``codedGameState``), ``teams.{away,home}`` (``team``
+``{id, name, abbreviation}``, ``score``, ``probablePitcher {id, fullName}``), ``doubleHeader``
+(N/Y/S), ``gameNumber``, ``scheduledInnings`` and ``linescore``.
+
+A game is matched to a curated game by its gamePk, else by date + teams + game number
+(0 for a single game, 1/2 for a doubleheader's games), and updated, never duplicated: start
+time, probable pitchers, status, and, once final, the result.
+"""
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.feeds.responses import (
+    SCHEDULE_SOURCE,
+    WHOLE_RESPONSE,
+    FeedReport,
+    Fetched,
+    MalformedResponse,
+    body_excerpt,
+    count_by_rule,
+    known_file_id,
+    link_raw_rows,
+    load_json,
+    quarantine,
+    register_response,
+    write_raw_rows,
+)
+from app.games.models import Game
+from app.ingest import rules
+from app.ingest.rules import Finding
+from app.ingest.teams import canonical_from_mlb_team
+
+SCHEDULE_PATH = "/api/v1/schedule"
+# codedGameState -> our status; anything else is read from abstractGameState.
+CODED_STATUS = {
+    "F": "final",
+    "O": "final",  # Game Over
+    "D": "postponed",
+    "C": "cancelled",
+    "T": "suspended",
+    "U": "suspended",
+}
+ABSTRACT_STATUS = {"preview": "scheduled", "live": "live", "final": "final"}
+# gameType of games that are no league games: spring training, exhibition, All-Star.
+NOT_LEAGUE_GAME_TYPES = frozenset({"S", "E", "A"})
+POSTSEASON_GAME_TYPES = frozenset({"F", "D", "L", "W", "C", "P"})
+DEFAULT_SCHEDULED_INNINGS = 9
+
+
+@dataclass(frozen=True)
+class ScheduledGame:
+    """One game of the schedule, typed (teams canonical, times aware)."""
+
+    row_number: int
+    game_pk: int
+    official_date: date
+    start_time: datetime
+    home_team: str
+    away_team: str
+    game_number: int  # 0 single game, 1 or 2 a doubleheader's
+    status: str
+    home_score: int | None
+    away_score: int | None
+    home_pitcher: str | None
+    away_pitcher: str | None
+    scheduled_innings: int
+    postseason: bool
+
+    @property
+    def game_key(self) -> str:
+        """The curated natural key "YYYYMMDD-HOME-AWAY-N"."""
+        day = self.official_date.strftime("%Y%m%d")
+        return f"{day}-{self.home_team}-{self.away_team}-{self.game_number}"
+
+    @property
+    def is_final(self) -> bool:
+        return self.status == "final" and None not in (self.home_score, self.away_score)
+
+
+@dataclass
+class ParsedSchedule:
+    """The games of a response and what the rules found; ``payloads`` by row number."""
+
+    games: list[ScheduledGame]
+    findings: list[Finding]
+    payloads: list[Any]
+
+
+def schedule_params(day: date) -> dict[str, str]:
+    """The query of one day's schedule with probable pitchers and line scores."""
+    return {
+        "sportId": "1",
+        "date": day.isoformat(),
+        "hydrate": "probablePitcher,linescore",
+    }
+
+
+def schedule_payloads(document: Any) -> list[Any]:
+    """Every game object of a schedule response; raises MalformedResponse on another shape."""
+    if not isinstance(document, dict) or not isinstance(document.get("dates"), list):
+        raise MalformedResponse("a schedule response is an object with a 'dates' list")
+    payloads: list[Any] = []
+    for day in document["dates"]:
+        if not isinstance(day, dict) or not isinstance(day.get("games", []), list):
+            raise MalformedResponse("every entry of 'dates' is an object with a 'games' list")
+        payloads.extend(day.get("games", []))
+    return payloads
+
+
+def parse_schedule(payloads: list[Any]) -> ParsedSchedule:
+    """Type every game; a game that cannot be typed is a finding, the others go on."""
+    games: list[ScheduledGame] = []
+    findings: list[Finding] = []
+    for number, payload in enumerate(payloads, start=1):
+        game = parse_game(number, payload, findings)
+        if game is not None:
+            games.append(game)
+    return ParsedSchedule(games, findings, payloads)
+
+
+def parse_game(number: int, payload: Any, findings: list[Finding]) -> ScheduledGame | None:
+    """One game object typed, or None (with the rule that rejected it in ``findings``)."""
+
+    def reject(rule: rules.Rule, message: str) -> None:
+        findings.append(Finding(rule, message, (number,)))
+
+    if not isinstance(payload, dict):
+        reject(rules.FEEDS_UNPARSEABLE_GAME, "a game entry that is not an object")
+        return None
+    game_pk = payload.get("gamePk")
+    if not _is_int(game_pk):
+        reject(rules.FEEDS_UNPARSEABLE_GAME, f"gamePk {game_pk!r} is not an integer")
+        return None
+    label = f"gamePk {game_pk}"
+    if payload.get("gameType") in NOT_LEAGUE_GAME_TYPES:
+        reject(rules.FEEDS_NOT_A_LEAGUE_GAME, f"{label}: gameType {payload['gameType']}")
+        return None
+    start_time = _utc_time(payload.get("gameDate"))
+    official = _iso_date(payload.get("officialDate"))
+    status = _status(payload.get("status"))
+    teams = payload.get("teams")
+    if start_time is None or official is None or status is None or not isinstance(teams, dict):
+        reject(
+            rules.FEEDS_UNPARSEABLE_GAME,
+            f"{label}: gameDate {payload.get('gameDate')!r}, officialDate "
+            f"{payload.get('officialDate')!r}, status or teams unreadable",
+        )
+        return None
+    sides: dict[str, dict[str, Any]] = {}
+    for side in ("home", "away"):
+        entry = teams.get(side)
+        team = entry.get("team") if isinstance(entry, dict) else None
+        if not isinstance(team, dict):
+            reject(rules.FEEDS_UNPARSEABLE_GAME, f"{label}: teams.{side}.team missing")
+            return None
+        code = canonical_from_mlb_team(team.get("id"), team.get("abbreviation"), team.get("name"))
+        if code is None:
+            reject(
+                rules.FEEDS_UNKNOWN_TEAM,
+                f"{label}: {side} team id {team.get('id')!r} "
+                f"({team.get('abbreviation') or team.get('name')!r}) has no canonical code",
+            )
+            return None
+        sides[side] = {"code": code, **entry}
+    game_number = _game_number(payload)
+    if game_number is None:
+        reject(
+            rules.FEEDS_UNPARSEABLE_GAME,
+            f"{label}: doubleHeader {payload.get('doubleHeader')!r} with gameNumber "
+            f"{payload.get('gameNumber')!r}",
+        )
+        return None
+    innings = payload.get("scheduledInnings", DEFAULT_SCHEDULED_INNINGS)
+    return ScheduledGame(
+        row_number=number,
+        game_pk=game_pk,
+        official_date=official,
+        start_time=start_time,
+        home_team=sides["home"]["code"],
+        away_team=sides["away"]["code"],
+        game_number=game_number,
+        status=status,
+        home_score=_score(sides["home"].get("score")),
+        away_score=_score(sides["away"].get("score")),
+        home_pitcher=_pitcher(sides["home"].get("probablePitcher")),
+        away_pitcher=_pitcher(sides["away"].get("probablePitcher")),
+        scheduled_innings=innings if _is_int(innings) and innings > 0 else 9,
+        postseason=payload.get("gameType") in POSTSEASON_GAME_TYPES,
+    )
+
+
+def ingest_schedule(session: Session, fetched: Fetched) -> FeedReport:
+    """Register one schedule response and make the curated games say what it says.
+
+    Runs inside the caller's transaction: the whole response is written, or nothing.
+    """
+    report = FeedReport(feed="schedule", ref=fetched.ref)
+    if known_file_id(session, SCHEDULE_SOURCE, fetched.sha256) is not None:
+        report.skipped_unchanged = True
+        return report
+    details: dict[str, Any] = {"fetched_at": fetched.fetched_at.isoformat()}
+    try:
+        payloads = schedule_payloads(load_json(fetched.body))
+    except MalformedResponse as error:
+        return refuse(session, SCHEDULE_SOURCE, fetched, report, str(error), details)
+
+    parsed = parse_schedule(payloads)
+    report.rows = len(payloads)
+    report.file_id = file_id = register_response(
+        session, SCHEDULE_SOURCE, fetched, len(payloads), details
+    )
+    raw_ids = write_raw_rows(session, file_id, payloads)
+    findings = list(parsed.findings)
+    curated = curate_schedule(session, parsed.games, findings, report)
+    link_raw_rows(session, raw_ids, {number: game.id for number, game in curated.items()})
+    keys = {number: game.game_key for number, game in curated.items()}
+    quarantine(
+        session,
+        SCHEDULE_SOURCE,
+        file_id,
+        [(finding, keys.get(finding.row_numbers[0])) for finding in findings],
+        dict(enumerate(payloads, start=1)),
+    )
+    report.quarantined = count_by_rule(findings, rejected=True)
+    report.corrections = count_by_rule(findings, rejected=False)
+    session.flush()
+    return report
+
+
+def refuse(
+    session: Session,
+    source: str,
+    fetched: Fetched,
+    report: FeedReport,
+    reason: str,
+    details: dict[str, Any],
+) -> FeedReport:
+    """Register a malformed response with one quarantine row holding its body; curate nothing."""
+    report.file_id = file_id = register_response(
+        session, source, fetched, 0, {**details, "refused": reason}
+    )
+    quarantine(
+        session,
+        source,
+        file_id,
+        [(Finding(rules.FEEDS_MALFORMED_RESPONSE, reason, (WHOLE_RESPONSE,)), None)],
+        {WHOLE_RESPONSE: body_excerpt(fetched.body)},
+    )
+    report.refused = reason
+    report.quarantined = {rules.FEEDS_MALFORMED_RESPONSE.name: 1}
+    return report
+
+
+def curate_schedule(
+    session: Session, games: list[ScheduledGame], findings: list[Finding], report: FeedReport
+) -> dict[int, Game]:
+    """Create or update the curated game of each scheduled game; row number -> curated game."""
+    by_pk = {
+        game.mlb_game_pk: game
+        for game in session.scalars(
+            select(Game).where(Game.mlb_game_pk.in_([g.game_pk for g in games]))
+        )
+    }
+    wanted_keys = {g.game_key for g in games} | {game.game_key for game in by_pk.values()}
+    by_key = {
+        game.game_key: game
+        for game in session.scalars(select(Game).where(Game.game_key.in_(wanted_keys)))
+    }
+    curated: dict[int, Game] = {}
+    for scheduled in games:
+        game = by_pk.get(scheduled.game_pk) or by_key.get(scheduled.game_key)
+        if game is None:
+            game = _new_game(scheduled)
+            session.add(game)
+            session.flush()
+            by_pk[scheduled.game_pk] = by_key[game.game_key] = game
+            report.games_created.append(game.id)
+            if scheduled.is_final:
+                report.became_final.append(game.id)
+            curated[scheduled.row_number] = game
+            continue
+        if game.mlb_game_pk not in (None, scheduled.game_pk):
+            findings.append(
+                Finding(
+                    rules.FEEDS_GAME_KEY_TAKEN,
+                    f"gamePk {scheduled.game_pk}: {scheduled.game_key} is gamePk "
+                    f"{game.mlb_game_pk}'s",
+                    (scheduled.row_number,),
+                )
+            )
+            continue
+        if game.game_key != scheduled.game_key:
+            if scheduled.status in ("postponed", "cancelled"):
+                # The listing of a game on its original date after it was moved: stale.
+                curated[scheduled.row_number] = game
+                continue
+            holder = by_key.get(scheduled.game_key)
+            if holder is not None and holder is not game:
+                findings.append(
+                    Finding(
+                        rules.FEEDS_GAME_KEY_TAKEN,
+                        f"gamePk {scheduled.game_pk} moved to {scheduled.game_key}, which "
+                        f"curated game {holder.id} holds",
+                        (scheduled.row_number,),
+                    )
+                )
+                continue
+            by_key.pop(game.game_key, None)
+            by_key[scheduled.game_key] = game
+        _update_game(game, scheduled, findings, report)
+        curated[scheduled.row_number] = game
+    session.flush()
+    return curated
+
+
+def _new_game(scheduled: ScheduledGame) -> Game:
+    game = Game(
+        game_key=scheduled.game_key,
+        season=scheduled.official_date.year,
+        game_date=scheduled.official_date,
+        game_number=scheduled.game_number,
+        start_time=scheduled.start_time,
+        home_team=scheduled.home_team,
+        away_team=scheduled.away_team,
+        home_pitcher=scheduled.home_pitcher,
+        away_pitcher=scheduled.away_pitcher,
+        postseason=scheduled.postseason,
+        scheduled_innings=scheduled.scheduled_innings,
+        mlb_game_pk=scheduled.game_pk,
+        status=scheduled.status,
+    )
+    if scheduled.is_final:
+        game.home_score, game.away_score = scheduled.home_score, scheduled.away_score
+    return game
+
+
+def _update_game(
+    game: Game, scheduled: ScheduledGame, findings: list[Finding], report: FeedReport
+) -> None:
+    """Make ``game`` say what the schedule says; record what changed in ``report``."""
+    before = _snapshot(game)
+    was_final = game.is_final
+    game.mlb_game_pk = scheduled.game_pk
+    game.game_key = scheduled.game_key
+    game.game_date = scheduled.official_date
+    game.season = scheduled.official_date.year
+    game.game_number = scheduled.game_number
+    game.start_time = scheduled.start_time
+    game.postseason = game.postseason or scheduled.postseason
+    game.scheduled_innings = scheduled.scheduled_innings
+    # A Retrosheet-confirmed starter (with its player id) is not replaced by a probable one.
+    for side in ("home", "away"):
+        probable = getattr(scheduled, f"{side}_pitcher")
+        confirmed = getattr(game, f"{side}_pitcher_id") is not None
+        if probable and not confirmed and getattr(game, f"{side}_pitcher") != probable:
+            setattr(game, f"{side}_pitcher", probable)
+            setattr(game, f"{side}_pitcher_hand", None)
+    status = scheduled.status
+    if status == "final" and not scheduled.is_final:
+        findings.append(
+            Finding(
+                rules.FEEDS_FINAL_WITHOUT_SCORE,
+                f"gamePk {scheduled.game_pk} is final without both scores "
+                f"({scheduled.away_score!r}-{scheduled.home_score!r})",
+                (scheduled.row_number,),
+            )
+        )
+        status = game.status or "live"
+    # The official scorer's record (Retrosheet), once ingested, is the final that counts.
+    if scheduled.is_final and not (was_final and game.retrosheet_game_id is not None):
+        game.home_score, game.away_score = scheduled.home_score, scheduled.away_score
+    if game.status != status:
+        report.status_changed.append(game.id)
+    game.status = status
+    if not was_final and game.is_final:
+        report.became_final.append(game.id)
+    if _snapshot(game) != before:
+        report.games_updated.append(game.id)
+
+
+_TRACKED = (
+    "game_key",
+    "start_time",
+    "home_pitcher",
+    "away_pitcher",
+    "home_score",
+    "away_score",
+    "status",
+    "scheduled_innings",
+    "mlb_game_pk",
+    "postseason",
+)
+
+
+def _snapshot(game: Game) -> tuple:
+    return tuple(getattr(game, name) for name in _TRACKED)
+
+
+# --- pure readers -----------------------------------------------------------------------------
+
+
+def _is_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _utc_time(value: object) -> datetime | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if moment.tzinfo is None:
+        return None
+    return moment.astimezone(UTC)
+
+
+def _iso_date(value: object) -> date | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        return None
+
+
+def _status(value: object) -> str | None:
+    """Our status of a game's ``status`` object, or None when it cannot be read."""
+    if not isinstance(value, Mapping):
+        return None
+    coded = value.get("codedGameState")
+    if isinstance(coded, str) and coded in CODED_STATUS:
+        return CODED_STATUS[coded]
+    detailed = str(value.get("detailedState") or "").lower()
+    for word in ("postponed", "cancelled", "suspended"):
+        if detailed.startswith(word):
+            return word
+    abstract = value.get("abstractGameState")
+    return ABSTRACT_STATUS.get(abstract.lower()) if isinstance(abstract, str) else None
+
+
+def _game_number(payload: Mapping[str, Any]) -> int | None:
+    """0 for a single game, the ``gameNumber`` (1 or 2) of a doubleheader's game."""
+    double_header = payload.get("doubleHeader", "N")
+    number = payload.get("gameNumber", 1)
+    if double_header == "N":
+        return 0
+    if double_header in ("Y", "S") and number in (1, 2):
+        return number
+    return None
+
+
+def _score(value: object) -> int | None:
+    return value if _is_int(value) and value >= 0 else None
+
+
+def _pitcher(value: object) -> str | None:
+    if not isinstance(value, Mapping):
+        return None
+    name = value.get("fullName")
+    return " ".join(name.split())[:64] if isinstance(name, str) and name.strip() else None

@@ -1,0 +1,58 @@
+"""Live feed tasks (beat-scheduled): one call each into app/feeds, the CLI's code path."""
+
+import logging
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from app.feeds.run import FeedRun, pull_odds, pull_schedule
+from tasks.base import MAX_RETRIES, TRANSIENT_ERRORS, settings
+from workers.celery_app import celery
+
+log = logging.getLogger(__name__)
+
+
+@celery.task(bind=True, name="tasks.feeds.pull_schedule", soft_time_limit=240, time_limit=270)
+def pull_schedule_task(
+    self, day: str | None = None, from_file: str | None = None
+) -> dict[str, Any]:
+    """Beat: the schedule, probable pitchers, status and finals of yesterday and today (or
+    of ``day``); the report lists the games that became final (``became_final``)."""
+    return _run(
+        self,
+        lambda: pull_schedule(
+            settings(),
+            dates=[date.fromisoformat(day)] if day else None,
+            from_file=Path(from_file) if from_file else None,
+        ),
+    )
+
+
+@celery.task(bind=True, name="tasks.feeds.pull_odds", soft_time_limit=240, time_limit=270)
+def pull_odds_task(self, day: str | None = None, from_file: str | None = None) -> dict[str, Any]:
+    """Beat: every bookmaker's current odds of the upcoming games as line snapshots."""
+    return _run(
+        self,
+        lambda: pull_odds(
+            settings(),
+            day=date.fromisoformat(day) if day else None,
+            from_file=Path(from_file) if from_file else None,
+        ),
+    )
+
+
+def _run(task, work) -> dict[str, Any]:
+    """Run a feed; retry a database or Redis blip with backoff, report any other failure."""
+    try:
+        run: FeedRun = work()
+    except TRANSIENT_ERRORS as error:
+        if task.request.retries < MAX_RETRIES:
+            raise task.retry(exc=error, countdown=2**task.request.retries) from error
+        log.error("feed gave up after %d retries: %s", MAX_RETRIES, error)
+        return {"ok": False, "errors": [f"gave up after {MAX_RETRIES} retries: {error}"]}
+    except Exception as error:  # a feed failure is reported, never a crashed worker
+        log.exception("feed failed")
+        return {"ok": False, "errors": [f"{type(error).__name__}: {error}"]}
+    for error in run.errors:
+        log.warning("%s feed: %s", run.feed, error)
+    return run.to_json()
