@@ -25,6 +25,13 @@ class Settings:
     embedded_redis_port: int
     feature_cutoff_minutes: int
     model_name_prefix: str
+    # Staking and serving of bets (see app/bets/pricing.py for the rules).
+    bankroll: float = 1000.0
+    kelly_fraction: float = 0.25
+    kelly_cap: float = 0.05
+    daily_exposure: float = 0.5
+    min_ev: float = 0.02
+    max_ece: float = 0.02
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> "Settings":
@@ -41,6 +48,12 @@ class Settings:
             embedded_redis_port=int(env.get("BULLPEN_EMBEDDED_REDIS_PORT", "6390")),
             feature_cutoff_minutes=int(env.get("BULLPEN_FEATURE_CUTOFF_MINUTES", "60")),
             model_name_prefix=env.get("BULLPEN_MODEL_PREFIX", "bullpen"),
+            bankroll=float(env.get("BULLPEN_BANKROLL", "1000")),
+            kelly_fraction=float(env.get("BULLPEN_KELLY_FRACTION", "0.25")),
+            kelly_cap=float(env.get("BULLPEN_KELLY_CAP", "0.05")),
+            daily_exposure=float(env.get("BULLPEN_DAILY_EXPOSURE", "0.5")),
+            min_ev=float(env.get("BULLPEN_MIN_EV", "0.02")),
+            max_ece=float(env.get("BULLPEN_MAX_ECE", "0.02")),
         )
 
     @property
@@ -71,6 +84,12 @@ class Settings:
             "BULLPEN_SAMPLE_DIR": str(self.sample_dir),
             "BULLPEN_FEATURE_CUTOFF_MINUTES": str(self.feature_cutoff_minutes),
             "BULLPEN_MODEL_PREFIX": self.model_name_prefix,
+            "BULLPEN_BANKROLL": repr(self.bankroll),
+            "BULLPEN_KELLY_FRACTION": repr(self.kelly_fraction),
+            "BULLPEN_KELLY_CAP": repr(self.kelly_cap),
+            "BULLPEN_DAILY_EXPOSURE": repr(self.daily_exposure),
+            "BULLPEN_MIN_EV": repr(self.min_ev),
+            "BULLPEN_MAX_ECE": repr(self.max_ece),
         }
         return {key: value for key, value in env.items() if value}
 

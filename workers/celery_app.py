@@ -21,6 +21,8 @@ TASK_ROUTES = {
     "tasks.ingest.*": {"queue": "ingest"},
     "tasks.training.*": {"queue": "training"},
     "tasks.maintenance.*": {"queue": "maintenance"},
+    # Settlement is short, idempotent database work like the reaper's: no queue of its own.
+    "tasks.bets.*": {"queue": "maintenance"},
 }
 
 
@@ -36,6 +38,7 @@ def make_celery(settings: Settings | None = None) -> Celery:
             "tasks.ingest",
             "tasks.training",
             "tasks.maintenance",
+            "tasks.bets",
         ],
     )
     app.conf.update(
