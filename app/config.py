@@ -32,6 +32,13 @@ class Settings:
     schedule_api_url: str = DEFAULT_SCHEDULE_API_URL
     odds_api_url: str = DEFAULT_ODDS_API_URL
     odds_api_key: str | None = None
+    # Staking and serving of bets (see app/bets/pricing.py for the rules).
+    bankroll: float = 1000.0
+    kelly_fraction: float = 0.25
+    kelly_cap: float = 0.05
+    daily_exposure: float = 0.5
+    min_ev: float = 0.02
+    max_ece: float = 0.02
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> "Settings":
@@ -51,6 +58,12 @@ class Settings:
             schedule_api_url=env.get("BULLPEN_SCHEDULE_API_URL") or DEFAULT_SCHEDULE_API_URL,
             odds_api_url=env.get("BULLPEN_ODDS_API_URL") or DEFAULT_ODDS_API_URL,
             odds_api_key=env.get("BULLPEN_ODDS_API_KEY") or None,
+            bankroll=float(env.get("BULLPEN_BANKROLL", "1000")),
+            kelly_fraction=float(env.get("BULLPEN_KELLY_FRACTION", "0.25")),
+            kelly_cap=float(env.get("BULLPEN_KELLY_CAP", "0.05")),
+            daily_exposure=float(env.get("BULLPEN_DAILY_EXPOSURE", "0.5")),
+            min_ev=float(env.get("BULLPEN_MIN_EV", "0.02")),
+            max_ece=float(env.get("BULLPEN_MAX_ECE", "0.02")),
         )
 
     @property
@@ -84,6 +97,12 @@ class Settings:
             "BULLPEN_SCHEDULE_API_URL": self.schedule_api_url,
             "BULLPEN_ODDS_API_URL": self.odds_api_url,
             "BULLPEN_ODDS_API_KEY": self.odds_api_key,
+            "BULLPEN_BANKROLL": repr(self.bankroll),
+            "BULLPEN_KELLY_FRACTION": repr(self.kelly_fraction),
+            "BULLPEN_KELLY_CAP": repr(self.kelly_cap),
+            "BULLPEN_DAILY_EXPOSURE": repr(self.daily_exposure),
+            "BULLPEN_MIN_EV": repr(self.min_ev),
+            "BULLPEN_MAX_ECE": repr(self.max_ece),
         }
         return {key: value for key, value in env.items() if value}
 

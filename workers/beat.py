@@ -32,6 +32,11 @@ def beat_schedule() -> dict[str, dict]:
             "task": "tasks.feeds.pull_odds",
             "schedule": timedelta(minutes=30),
         },
+        # Safety net for settlement: grade open bets of games that have a final (exactly once).
+        "settle-open-bets": {
+            "task": "tasks.bets.settle_open_bets",
+            "schedule": timedelta(minutes=10),
+        },
         # Nightly retraining of every target; the result is a challenger until promoted.
         "nightly-retrain": {
             "task": "tasks.training.retrain_all",

@@ -22,6 +22,8 @@ TASK_ROUTES = {
     "tasks.training.*": {"queue": "training"},
     "tasks.maintenance.*": {"queue": "maintenance"},
     "tasks.feeds.*": {"queue": "feeds"},
+    # Settlement is short, idempotent database work like the reaper's: no queue of its own.
+    "tasks.bets.*": {"queue": "maintenance"},
 }
 
 
@@ -38,6 +40,7 @@ def make_celery(settings: Settings | None = None) -> Celery:
             "tasks.training",
             "tasks.maintenance",
             "tasks.feeds",
+            "tasks.bets",
         ],
     )
     app.conf.update(

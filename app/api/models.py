@@ -28,6 +28,14 @@ class TrainRequestSchema(ma.Schema):
     )
 
 
+class PerformanceQuerySchema(ma.Schema):
+    source = ma.fields.String(
+        validate=ma.validate.OneOf(["live", "backtest"]),
+        metadata={"description": "live: the API's own graded predictions and bets; "
+                  "backtest: MLflow backtests and evaluations; both when omitted"},
+    )  # fmt: skip
+
+
 class PromoteRequestSchema(ma.Schema):
     version = ma.fields.String(
         required=True, validate=ma.validate.Regexp(r"^[1-9][0-9]{0,8}$", error="a version number")
@@ -145,24 +153,36 @@ class Model(MethodView):
 
 @blp.route("/<string:model_name>/performance")
 class Performance(MethodView):
+    @blp.arguments(PerformanceQuerySchema, location="query")
     @blp.response(200)
     @blp.alt_response(404, description="Unknown model")
-    def get(self, model_name: str):
-        """Latest backtest and evaluation metrics from MLflow, and live graded predictions."""
+    def get(self, args: dict, model_name: str):
+        """Backtest metrics (MLflow) and live metrics (graded pre-game predictions and bets).
+
+        ``?source=live``: model log loss, Brier, ECE, n on finished games (the latest
+        prediction made before first pitch of each), the de-vigged market at the open and the
+        close on the same games, and the ledger's betting metrics for this model.
+        """
+        from app.bets.reports import live_performance
         from app.ml.backtest import latest_runs
         from app.ml.performance import live_metrics
 
         target, name = _target_and_name(model_name)
         settings = services().settings
+        source = args.get("source")
+        body: dict = {"model_name": name, "target": target}
+        if source in (None, "backtest"):
+            body["backtests"] = latest_runs(settings, target, "backtest")
+            body["evaluations"] = latest_runs(settings, target, "evaluation")
         with session_scope(services().database_url) as session:
-            live = live_metrics(session, target, name)
-        return {
-            "model_name": name,
-            "target": target,
-            "backtests": latest_runs(settings, target, "backtest"),
-            "evaluations": latest_runs(settings, target, "evaluation"),
-            "live": live,
-        }
+            if source is None:
+                body["live"] = live_metrics(session, target, name)
+            elif source == "live":
+                body["source"] = "live"
+                body["live"] = live_performance(session, target, name, settings.bankroll)
+        if source == "backtest":
+            body["source"] = "backtest"
+        return body
 
 
 @blp.route("/<string:model_name>/promote")

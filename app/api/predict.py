@@ -70,7 +70,25 @@ class _PredictOptions(ma.Schema):
         load_default=lambda: list(TARGETS),
     )
     bankroll = ma.fields.Float(
-        load_default=1000.0, validate=ma.validate.Range(min=0, min_inclusive=False)
+        validate=ma.validate.Range(min=0, min_inclusive=False),
+        metadata={"description": "default BULLPEN_BANKROLL"},
+    )
+    kelly_fraction = ma.fields.Float(
+        validate=ma.validate.Range(min=0, max=1, min_inclusive=False),
+        metadata={"description": "fraction of full Kelly; default BULLPEN_KELLY_FRACTION"},
+    )
+    kelly_cap = ma.fields.Float(
+        validate=ma.validate.Range(min=0, max=1, min_inclusive=False),
+        metadata={"description": "largest stake, a fraction of bankroll; BULLPEN_KELLY_CAP"},
+    )
+    daily_exposure = ma.fields.Float(
+        validate=ma.validate.Range(min=0, max=1, min_inclusive=False),
+        metadata={"description": "a date's stakes at most this x bankroll; "
+                  "BULLPEN_DAILY_EXPOSURE"},
+    )  # fmt: skip
+    min_ev = ma.fields.Float(
+        validate=ma.validate.Range(min=0, max=1),
+        metadata={"description": "expected value a bet must reach; BULLPEN_MIN_EV"},
     )
 
 
@@ -138,7 +156,15 @@ def _stored_game_ids(request_args: dict) -> list[int] | None:
 
 def _submit_predictions(args: dict) -> tuple[dict, int, dict[str, str]]:
     """Submit the prediction job of a batch request's games: 202, the job and its Location."""
-    params: dict = {"targets": args["targets"], "bankroll": args["bankroll"]}
+    settings = services().settings
+    params: dict = {
+        "targets": args["targets"],
+        "bankroll": args.get("bankroll", settings.bankroll),
+        "kelly_fraction": args.get("kelly_fraction", settings.kelly_fraction),
+        "kelly_cap": args.get("kelly_cap", settings.kelly_cap),
+        "daily_exposure": args.get("daily_exposure", settings.daily_exposure),
+        "min_ev": args.get("min_ev", settings.min_ev),
+    }
     if "games" in args:
         params["games"] = _game_spec_params(args["games"])
         total = len(args["games"])

@@ -48,9 +48,10 @@ def ml_predict(game_id: int) -> None:
 
     import numpy as np
 
+    from app.bets.quotes import book_quotes
     from app.db.session import session_scope
     from app.features.pipeline import load_games_frame, refresh_features
-    from app.ml.predict import champions_for, open_feature_store, score
+    from app.ml.predict import champions_for, open_feature_store, score, staking_for
     from app.ml.registry import ChampionCache
 
     with resolved_settings() as settings, session_scope(settings.database_url) as session:
@@ -62,7 +63,12 @@ def ml_predict(game_id: int) -> None:
             refresh_features(session, store, game_ids=[game_id])
         values = np.asarray([store.get(game_id).values])
         models = champions_for(ChampionCache(settings), TARGETS)
-        payload = score(games, values, models, 1000.0, [game_id])[0]
+        staking = staking_for({}, settings)
+        quotes = [book_quotes(session, [game_id]).get(game_id, {})]
+        payload = score(
+            games, values, models, staking.bankroll, [game_id],
+            staking=staking, quotes=quotes, max_ece=settings.max_ece,
+        )[0]  # fmt: skip
     click.echo(json.dumps(payload, indent=2))
 
 

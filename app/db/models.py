@@ -1,5 +1,6 @@
 """Every table of the project, imported in one place so that the metadata is complete."""
 
+from app.bets.models import Bet
 from app.db.base import Base
 from app.feeds.models import RawFeedRow
 from app.games.models import BettingSplit, Game, Odds, OddsSnapshot, TeamBoxScore
@@ -8,6 +9,7 @@ from app.jobs.models import Job, Prediction
 
 __all__ = [
     "Base",
+    "Bet",
     "BettingSplit",
     "Game",
     "Job",

@@ -5,9 +5,13 @@ progress, and the last chunk in the same transaction as the job's success, so a
 crash leaves either a running job (redelivered and resumed: writes are upserts on
 (job_id, item_key)) or a finished one, never a half-written success.
 
-A target's bet is recommended only by a champion that beat the market it bets against
-on its held-out games (``LoadedModel.bets_enabled``); otherwise the prediction still
-carries the probability, the market's and the edge, but no stake.
+A target's bet is recommended at the best price across books (``app.bets.pricing``: the
+rules of best price, the EV threshold, the gate and the daily exposure cap) by a champion
+that beat the market it bets against on its held-out games (``LoadedModel.bets_enabled``),
+or, for a price-shopping bet, by a calibrated one; otherwise the prediction still carries
+the probability, the market's and the edge, but no stake. Every served recommendation of a
+stored game goes into the bets ledger in the transaction that writes its prediction, once
+per ``(prediction, market)``.
 """
 
 import math
@@ -21,12 +25,22 @@ import redis
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
+from app.bets.ledger import StoredPrediction, job_stakes_before, record_served_bets
+from app.bets.pricing import (
+    BookQuote,
+    Gate,
+    Staking,
+    apply_daily_exposure,
+    price_shop,
+    served_stakes_by_date,
+)
+from app.bets.quotes import Quotes, book_quotes
+from app.betting.kelly import StakingPolicy
 from app.betting.recommend import (
     CONFIDENCE_THRESHOLD,
     MARKETS,
     market_fields,
     market_probability,
-    recommendation,
     risk_level,
 )
 from app.config import Settings
@@ -72,6 +86,7 @@ def run_prediction_job(
             return
         params = job.params
     models = champions_for(champions, params["targets"])
+    staking = staking_for(params, settings)
     items: Sequence = params.get("game_ids") or params.get("games") or []
     by_spec = "games" in params
     total = len(items)
@@ -88,16 +103,49 @@ def run_prediction_job(
                 games, features = _spec_features(session, chunk)
                 keys = [f"spec-{start + i}" for i in range(len(chunk))]
                 game_ids: list[int | None] = [None] * len(chunk)
+                quotes = None
             else:
                 games, features = _stored_features(session, store, chunk)
                 keys = [str(game_id) for game_id in chunk]
                 game_ids = list(chunk)
-            payloads = score(games, features, models, params["bankroll"], game_ids)
-            _upsert(session, job_id, start, keys, game_ids, payloads)
+                by_game = book_quotes(session, chunk)
+                quotes = [by_game.get(game_id, {}) for game_id in chunk]
+            payloads = score(
+                games,
+                features,
+                models,
+                staking.bankroll,
+                game_ids,
+                staking=staking,
+                quotes=quotes,
+                max_ece=settings.max_ece,
+                already=served_stakes_by_date(job_stakes_before(session, job_id, start)),
+            )
+            ids = _upsert(session, job_id, start, keys, game_ids, payloads)
+            record_served_bets(
+                session,
+                [
+                    StoredPrediction(ids[key], game_id, payload)
+                    for key, game_id, payload in zip(keys, game_ids, payloads, strict=True)
+                ],
+            )
             done = start + len(chunk)
             set_progress(session, job_id, done, total)
             if done == total:
                 finish(session, job_id, {"predictions": total, "models": _model_refs(models)})
+
+
+def staking_for(params: dict, settings: Settings) -> Staking:
+    """A job's staking: the request's values, else the configured ones."""
+    return Staking(
+        bankroll=float(params.get("bankroll") or settings.bankroll),
+        policy=StakingPolicy(
+            fraction=float(params.get("kelly_fraction") or settings.kelly_fraction),
+            cap=float(params.get("kelly_cap") or settings.kelly_cap),
+        ),
+        daily_exposure=float(params.get("daily_exposure") or settings.daily_exposure),
+        min_ev=float(params["min_ev"] if params.get("min_ev") is not None else settings.min_ev),
+    )
 
 
 def champions_for(champions: ChampionCache, targets: Sequence[str]) -> dict[str, LoadedModel]:
@@ -175,8 +223,19 @@ def score(
     models: dict[str, LoadedModel],
     bankroll: float,
     game_ids: Sequence[int | None],
+    *,
+    staking: Staking | None = None,
+    quotes: Sequence[Quotes] | None = None,
+    max_ece: float = 0.02,
+    already: dict[str, float] | None = None,
 ) -> list[dict]:
-    """One prediction payload per row of ``games``/``features``."""
+    """One prediction payload per row of ``games``/``features``.
+
+    ``quotes`` holds each row's book quotes by market (``app.bets.quotes``); without them a
+    row is priced at its own prices (book ``sbro`` for a stored game, ``request`` for a
+    described one). ``already`` is what the job served before on each date (exposure cap).
+    """
+    staking = staking or Staking(bankroll=bankroll)
     probabilities = {target: model.predict(features) for target, model in models.items()}
     explained = next(iter(models), None)
     contributions = (
@@ -207,9 +266,18 @@ def score(
             if probability is None:
                 continue
             confidences.append(max(probability, 1 - probability))
-            if not models[target].bets_enabled:
+            gate = Gate(models[target].bets_enabled, models[target].calibrated(max_ece))
+            line = _line(game, target)
+            if not gate.open or (target != "moneyline" and line is None):
                 continue
-            bet = recommendation(market, probability, price_yes, price_no, bankroll)
+            own = BookQuote(
+                "sbro" if game_ids[row_number] is not None else "request",
+                price_yes,
+                price_no,
+                line,
+            )
+            game_quotes = quotes[row_number].get(market.prefix, []) if quotes else [own]
+            bet = price_shop(market, probability, game_quotes, line, gate, staking)
             if bet is not None:
                 recommendations[market.prefix] = bet
         payload["betting_recommendations"] = recommendations
@@ -219,9 +287,25 @@ def score(
             else []
         )
         payload["confidence_threshold_met"] = any(c >= CONFIDENCE_THRESHOLD for c in confidences)
-        payload["risk_level"] = risk_level(recommendations)
         payloads.append(payload)
+    apply_daily_exposure(payloads, staking, already)
+    for payload in payloads:
+        payload["risk_level"] = risk_level(payload["betting_recommendations"])
     return payloads
+
+
+# The line a target's model is asked about, by target: None for the moneyline.
+_LINE_COLUMNS = {"total_over": "total_open", "home_spread": "home_rl"}
+
+
+def _line(game: pd.Series, target: str) -> float | None:
+    column = _LINE_COLUMNS.get(target)
+    if column is None:
+        return None
+    value = game.get(column)
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return None
+    return float(value)
 
 
 def _price(value: object) -> int | None:
@@ -266,7 +350,8 @@ def _upsert(
     keys: Sequence[str],
     game_ids: Sequence[int | None],
     payloads: Sequence[dict],
-) -> None:
+) -> dict[str, int]:
+    """Write the predictions; {item_key: prediction id}."""
     rows = [
         {
             "job_id": job_id,
@@ -278,12 +363,13 @@ def _upsert(
         for i, (key, game_id, payload) in enumerate(zip(keys, game_ids, payloads, strict=True))
     ]
     statement = insert(Prediction).values(rows)
-    session.execute(
+    written = session.execute(
         statement.on_conflict_do_update(
             index_elements=[Prediction.job_id, Prediction.item_key],
             set_={
                 "payload": statement.excluded.payload,
                 "created_at": statement.excluded.created_at,
             },
-        )
-    )
+        ).returning(Prediction.item_key, Prediction.id)
+    ).all()
+    return {item_key: prediction_id for item_key, prediction_id in written}

@@ -37,6 +37,12 @@ class LoadedModel:
     # Beat the market it bets against on its early-stopping games (versions without the
     # tag predate the check and recommend no bets).
     bets_enabled: bool = False
+    # Expected calibration error on its early-stopping games (None: trained before the tag).
+    ece: float | None = None
+
+    def calibrated(self, max_ece: float) -> bool:
+        """Whether its held-out ECE is known and at most ``max_ece`` (it may price-shop)."""
+        return self.ece is not None and self.ece <= max_ece
 
     def predict(self, features: np.ndarray) -> np.ndarray:
         """Probabilities of the target's 'yes' side for rows of the model's feature set."""
@@ -98,7 +104,15 @@ def load_version(settings: Settings, target: str, version: str) -> LoadedModel:
         feature_names=feature_names,
         prior=prior_from_tags(tags, feature_names),
         bets_enabled=tags.get("bets_enabled") == "true",
+        ece=_float_tag(tags.get("ece")),
     )
+
+
+def _float_tag(value: str | None) -> float | None:
+    try:
+        return None if value is None else float(value)
+    except ValueError:
+        return None
 
 
 def prior_from_tags(tags: dict[str, str], feature_names: tuple[str, ...]) -> MarketPrior | None:

@@ -272,6 +272,8 @@ def _train_target(
         "n_valid": str(int(valid.sum())),
         # Whether this version may recommend bets (app.ml.evaluation.edge_evidence).
         "bets_enabled": str(validation.metrics["edge_evidence"]["bets_enabled"]).lower(),
+        # Calibration on the same games: a calibrated model may price-shop (app.bets.pricing).
+        "ece": repr(float(validation.metrics["model_all_labelled"]["ece"])),
         "hyperparameters_version": str(hyper.version),
         **prior_tags(model.prior, hyper),
     }

@@ -1,0 +1,148 @@
+"""The bets ledger (served recommendations and user bets) and the bankroll curve."""
+
+import marshmallow as ma
+from flask.views import MethodView
+from flask_smorest import Blueprint, abort
+
+from app.api.context import services
+from app.bets.ledger import bets_query, page_of_bets, record_user_bet
+from app.bets.models import BET_MARKETS, BET_ORIGINS, BET_STATUSES
+from app.bets.reports import bankroll_report
+from app.betting.odds import validate_american
+from app.db.session import session_scope
+from app.games.models import Game
+
+URL_PREFIX = "/bets"
+
+blp = Blueprint("bets", __name__, description="The bets ledger: served and recorded bets")
+bankroll_blp = Blueprint("bankroll", __name__, description="The bankroll curve of the ledger")
+BANKROLL_URL_PREFIX = "/bankroll"
+
+
+def _american(value: int) -> None:
+    try:
+        validate_american(value)
+    except ValueError as error:
+        raise ma.ValidationError(str(error)) from None
+
+
+class BetSchema(ma.Schema):
+    bet_id = ma.fields.UUID()
+    prediction_id = ma.fields.Integer(allow_none=True)
+    game_id = ma.fields.Integer()
+    market = ma.fields.String()
+    side = ma.fields.String()
+    line = ma.fields.Float(allow_none=True)
+    book = ma.fields.String()
+    odds = ma.fields.Integer()
+    stake = ma.fields.Float()
+    fair_probability = ma.fields.Float(allow_none=True)
+    model_name = ma.fields.String(allow_none=True)
+    model_version = ma.fields.String(allow_none=True)
+    placed_at = ma.fields.DateTime()
+    origin = ma.fields.String()
+    status = ma.fields.String(metadata={"enum": list(BET_STATUSES)})
+    profit = ma.fields.Float(allow_none=True)
+    closing_odds = ma.fields.Integer(allow_none=True)
+    clv = ma.fields.Float(allow_none=True)
+    settled_at = ma.fields.DateTime(allow_none=True)
+
+
+class BetsQuerySchema(ma.Schema):
+    date = ma.fields.Date(metadata={"description": "the games' date"})
+    status = ma.fields.String(validate=ma.validate.OneOf(BET_STATUSES))
+    market = ma.fields.String(validate=ma.validate.OneOf(list(BET_MARKETS)))
+    origin = ma.fields.String(validate=ma.validate.OneOf(BET_ORIGINS))
+
+
+class NewBetSchema(ma.Schema):
+    """A bet the user placed. ``line``: the total, or the HOME run line (e.g. -1.5)."""
+
+    game_id = ma.fields.Integer(required=True, validate=ma.validate.Range(min=1))
+    market = ma.fields.String(required=True, validate=ma.validate.OneOf(list(BET_MARKETS)))
+    side = ma.fields.String(required=True)
+    odds = ma.fields.Integer(required=True, strict=True, validate=_american)
+    stake = ma.fields.Float(
+        required=True, validate=ma.validate.Range(min=0, min_inclusive=False, max=1e9)
+    )
+    line = ma.fields.Float(validate=ma.validate.Range(min=-50, max=50))
+    book = ma.fields.String(load_default="user", validate=ma.validate.Length(min=1, max=32))
+    placed_at = ma.fields.AwareDateTime(default_timezone=None)
+    fair_probability = ma.fields.Float(
+        validate=ma.validate.Range(min=0, max=1, min_inclusive=False, max_inclusive=False)
+    )
+
+    @ma.validates_schema
+    def side_and_line_fit_the_market(self, data: dict, **_: object) -> None:
+        market = data.get("market")
+        if market not in BET_MARKETS:
+            return
+        if data.get("side") not in BET_MARKETS[market]:
+            raise ma.ValidationError(
+                f"a {market} bet is on {' or '.join(BET_MARKETS[market])}", field_name="side"
+            )
+        if market == "home_ml" and data.get("line") is not None:
+            raise ma.ValidationError("a moneyline bet has no line", field_name="line")
+        if market != "home_ml" and data.get("line") is None:
+            raise ma.ValidationError(f"a {market} bet needs its line", field_name="line")
+        if market == "total_over" and data["line"] <= 0:
+            raise ma.ValidationError("a total is positive", field_name="line")
+
+
+class BankrollQuerySchema(ma.Schema):
+    date_from = ma.fields.Date(data_key="from")
+    date_to = ma.fields.Date(data_key="to")
+    origin = ma.fields.String(validate=ma.validate.OneOf(BET_ORIGINS))
+
+    @ma.validates_schema
+    def ordered(self, data: dict, **_: object) -> None:
+        if data.get("date_from") and data.get("date_to") and data["date_from"] > data["date_to"]:
+            raise ma.ValidationError("'from' is after 'to'", field_name="from")
+
+
+@blp.route("")
+class Bets(MethodView):
+    @blp.arguments(BetsQuerySchema, location="query")
+    @blp.response(200, BetSchema(many=True))
+    @blp.paginate()
+    def get(self, args: dict, pagination_parameters):
+        """The ledger, newest first, a page at a time (``X-Pagination`` header)."""
+        query = bets_query(
+            game_date=args.get("date"),
+            status=args.get("status"),
+            market=args.get("market"),
+            origin=args.get("origin"),
+        )
+        with session_scope(services().database_url) as session:
+            items, total = page_of_bets(
+                session, query, pagination_parameters.page, pagination_parameters.page_size
+            )
+        pagination_parameters.item_count = total
+        return items
+
+    @blp.arguments(NewBetSchema)
+    @blp.response(201, BetSchema)
+    @blp.alt_response(404, description="Unknown game")
+    def post(self, args: dict):
+        """Record a bet the user placed; it is settled with the game like a served one."""
+        with session_scope(services().database_url) as session:
+            if session.get(Game, args["game_id"]) is None:
+                abort(404, message=f"no game {args['game_id']}",
+                      errors={"game_id": [args["game_id"]]})  # fmt: skip
+            return record_user_bet(session, dict(args))
+
+
+@bankroll_blp.route("")
+class Bankroll(MethodView):
+    @bankroll_blp.arguments(BankrollQuerySchema, location="query")
+    @bankroll_blp.response(200)
+    def get(self, args: dict):
+        """The bankroll by settlement date (from ``BULLPEN_BANKROLL``) and its summary."""
+        with session_scope(services().database_url) as session:
+            return bankroll_report(
+                session,
+                services().settings.bankroll,
+                args.get("date_from"),
+                args.get("date_to"),
+                args.get("origin"),
+            )

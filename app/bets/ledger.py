@@ -1,0 +1,138 @@
+"""Writing and reading the ledger."""
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+
+from sqlalchemy import Select, func, select
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.orm import Session
+
+from app.bets.models import Bet
+from app.games.models import Game
+from app.jobs.models import Prediction
+
+
+@dataclass(frozen=True)
+class StoredPrediction:
+    """A prediction row as written: its id, its game (None for a described game), its payload."""
+
+    prediction_id: int
+    game_id: int | None
+    payload: dict
+
+
+def served_rows(predictions: Sequence[StoredPrediction]) -> list[dict]:
+    """One ledger row per served recommendation of a stored game."""
+    rows = []
+    for prediction in predictions:
+        if prediction.game_id is None:
+            continue  # a described game is not in the database: nothing to settle against
+        payload = prediction.payload
+        models = payload.get("models") or {}
+        for market, bet in (payload.get("betting_recommendations") or {}).items():
+            model = models.get(_target_of(market)) or {}
+            rows.append(
+                {
+                    "bet_id": uuid.uuid4(),
+                    "prediction_id": prediction.prediction_id,
+                    "game_id": prediction.game_id,
+                    "market": market,
+                    "side": bet["side"],
+                    "line": bet.get("line"),
+                    "book": bet.get("book") or "unknown",
+                    "odds": int(bet["odds"]),
+                    "stake": float(bet["recommended_bet_size"]),
+                    "fair_probability": bet.get("fair_probability"),
+                    "model_name": model.get("name"),
+                    "model_version": model.get("version"),
+                    "placed_at": datetime.fromisoformat(payload["prediction_timestamp"]),
+                    "origin": "served",
+                    "status": "open",
+                }
+            )
+    return rows
+
+
+_TARGET_OF_MARKET = {
+    "home_ml": "moneyline",
+    "total_over": "total_over",
+    "home_spread": "home_spread",
+}
+
+
+def _target_of(market: str) -> str:
+    return _TARGET_OF_MARKET[market]
+
+
+def record_served_bets(session: Session, predictions: Sequence[StoredPrediction]) -> int:
+    """Add the served recommendations to the ledger once; return how many rows are new.
+
+    The natural key ``(prediction_id, market)`` makes a rewrite of the same predictions (a
+    redelivered or resumed job) add nothing. Call it in the transaction that writes them.
+    """
+    rows = served_rows(predictions)
+    if not rows:
+        return 0
+    statement = (
+        insert(Bet)
+        .values(rows)
+        .on_conflict_do_nothing(index_elements=[Bet.prediction_id, Bet.market])
+        .returning(Bet.bet_id)
+    )
+    return len(session.execute(statement).all())
+
+
+def record_user_bet(session: Session, values: dict) -> Bet:
+    """Record a bet a user placed (validated by the caller)."""
+    bet = Bet(
+        bet_id=uuid.uuid4(),
+        origin="user",
+        status="open",
+        placed_at=values.pop("placed_at", None) or datetime.now(UTC),
+        **values,
+    )
+    session.add(bet)
+    session.flush()
+    return bet
+
+
+def job_stakes_before(session: Session, job_id: uuid.UUID, before_index: int) -> list[dict]:
+    """The payloads a job wrote before item ``before_index`` (for the daily exposure cap)."""
+    if before_index <= 0:
+        return []
+    return list(
+        session.scalars(
+            select(Prediction.payload).where(
+                Prediction.job_id == job_id, Prediction.item_index < before_index
+            )
+        )
+    )
+
+
+def bets_query(
+    *,
+    game_date: date | None = None,
+    status: str | None = None,
+    market: str | None = None,
+    origin: str | None = None,
+) -> Select:
+    """Bets matching the filters, newest first."""
+    query = select(Bet)
+    if game_date is not None:
+        query = query.join(Game, Game.id == Bet.game_id).where(Game.game_date == game_date)
+    if status is not None:
+        query = query.where(Bet.status == status)
+    if market is not None:
+        query = query.where(Bet.market == market)
+    if origin is not None:
+        query = query.where(Bet.origin == origin)
+    return query.order_by(Bet.placed_at.desc(), Bet.bet_id)
+
+
+def page_of_bets(session: Session, query: Select, page: int, page_size: int) -> tuple[list, int]:
+    """One page of ``query`` and the total count."""
+    total = session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
+    items = session.scalars(query.offset((page - 1) * page_size).limit(page_size)).all()
+    return list(items), int(total or 0)

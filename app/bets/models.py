@@ -1,0 +1,71 @@
+"""The bets ledger: every served recommendation and every bet a user recorded."""
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    UniqueConstraint,
+    func,
+)
+from sqlalchemy.dialects.postgresql import UUID
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.db.base import Base
+
+BET_STATUSES = ("open", "won", "lost", "push", "void")
+BET_ORIGINS = ("served", "user")
+# Market -> its two sides, as the prediction's ``betting_recommendations`` name them.
+BET_MARKETS: dict[str, tuple[str, str]] = {
+    "home_ml": ("home", "away"),
+    "total_over": ("over", "under"),
+    "home_spread": ("home", "away"),
+}
+
+
+class Bet(Base):
+    """One bet. ``(prediction_id, market)`` is the natural key of a served recommendation,
+    so that a redelivered prediction chunk cannot record it twice (user bets have no
+    prediction and never conflict). ``line`` is the total of a totals bet and the HOME run
+    line of a run-line bet (an away bet at -1.5 is away +1.5); null for the moneyline."""
+
+    __tablename__ = "bets"
+    __table_args__ = (
+        UniqueConstraint("prediction_id", "market"),
+        Index("ix_bets_status_game", "status", "game_id"),
+        Index("ix_bets_settled_at", "settled_at"),
+        CheckConstraint(f"status IN {BET_STATUSES!r}", name="status"),
+        CheckConstraint(f"origin IN {BET_ORIGINS!r}", name="origin"),
+        CheckConstraint("stake > 0", name="stake_positive"),
+    )
+
+    bet_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), primary_key=True, default=uuid.uuid4
+    )
+    prediction_id: Mapped[int | None] = mapped_column(
+        BigInteger, ForeignKey("predictions.id", ondelete="SET NULL")
+    )
+    game_id: Mapped[int] = mapped_column(ForeignKey("games.id", ondelete="CASCADE"), index=True)
+    market: Mapped[str] = mapped_column(String(16))
+    side: Mapped[str] = mapped_column(String(8))
+    line: Mapped[float | None] = mapped_column(Float)
+    book: Mapped[str] = mapped_column(String(32))
+    odds: Mapped[int] = mapped_column(Integer)  # American
+    stake: Mapped[float] = mapped_column(Float)
+    fair_probability: Mapped[float | None] = mapped_column(Float)
+    model_name: Mapped[str | None] = mapped_column(String(64))
+    model_version: Mapped[str | None] = mapped_column(String(16))
+    placed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    origin: Mapped[str] = mapped_column(String(8))
+    status: Mapped[str] = mapped_column(String(8), default="open", server_default="open")
+    profit: Mapped[float | None] = mapped_column(Float)
+    closing_odds: Mapped[int | None] = mapped_column(Integer)
+    clv: Mapped[float | None] = mapped_column(Float)
+    settled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

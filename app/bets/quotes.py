@@ -1,0 +1,103 @@
+"""Book quotes of stored games from PostgreSQL: pre-game snapshots, else the ``odds`` rows."""
+
+import math
+from collections.abc import Iterable, Mapping
+from datetime import UTC, date, datetime, time
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.bets.pricing import BookQuote
+from app.games.models import Game, Odds, OddsSnapshot
+
+# Market (prediction prefix) -> snapshot columns: price of yes, price of no, line.
+SNAPSHOT_MARKETS: dict[str, tuple[str, str, str | None]] = {
+    "home_ml": ("home_ml", "away_ml", None),
+    "total_over": ("over_price", "under_price", "total"),
+    "home_spread": ("home_rl_price", "away_rl_price", "home_rl"),
+}
+# Market -> ``odds`` columns a prediction is priced at (today's: SBRO opening prices, the
+# stored run line) and the closing ones settlement measures CLV against.
+ODDS_OPEN: dict[str, tuple[str, str, str | None]] = {
+    "home_ml": ("home_ml_open", "away_ml_open", None),
+    "total_over": ("over_open", "under_open", "total_open"),
+    "home_spread": ("home_rl_price", "away_rl_price", "home_rl"),
+}
+ODDS_CLOSE: dict[str, tuple[str, str, str | None]] = {
+    "home_ml": ("home_ml_close", "away_ml_close", None),
+    "total_over": ("over_close", "under_close", "total_close"),
+    "home_spread": ("home_rl_price", "away_rl_price", "home_rl"),
+}
+
+Quotes = dict[str, list[BookQuote]]  # market -> one quote per book
+
+
+def first_pitch(start_time: datetime | None, game_date: date) -> datetime:
+    """When betting closes: the known first pitch, else 00:00 UTC of the game's date."""
+    if start_time is not None:
+        return start_time if start_time.tzinfo else start_time.replace(tzinfo=UTC)
+    return datetime.combine(game_date, time(0), tzinfo=UTC)
+
+
+def _number(value: object) -> float | None:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return None
+    return float(value)
+
+
+def _price(value: object) -> int | None:
+    number = _number(value)
+    return None if number is None else int(number)
+
+
+def quote_from(row: object, book: str, columns: tuple[str, str, str | None]) -> BookQuote | None:
+    """The quote of ``row`` (an ORM row or a mapping) in ``columns``; None without both prices."""
+    get = row.get if isinstance(row, Mapping) else lambda name: getattr(row, name, None)
+    yes, no = _price(get(columns[0])), _price(get(columns[1]))
+    if yes is None or no is None:
+        return None
+    return BookQuote(book, yes, no, _number(get(columns[2])) if columns[2] else None)
+
+
+def latest_pregame_snapshots(
+    session: Session, game_ids: Iterable[int]
+) -> dict[int, dict[str, dict[str, tuple[datetime, BookQuote]]]]:
+    """{game: {market: {book: (captured_at, quote)}}}: the latest pre-game quote of each book."""
+    ids = sorted({int(game_id) for game_id in game_ids})
+    if not ids:
+        return {}
+    rows = session.execute(
+        select(OddsSnapshot, Game.start_time, Game.game_date)
+        .join(Game, Game.id == OddsSnapshot.game_id)
+        .where(OddsSnapshot.game_id.in_(ids))
+        .order_by(OddsSnapshot.captured_at)
+    ).all()
+    latest: dict[int, dict[str, dict[str, tuple[datetime, BookQuote]]]] = {}
+    for snapshot, start_time, game_date in rows:
+        if snapshot.captured_at >= first_pitch(start_time, game_date):
+            continue
+        for market, columns in SNAPSHOT_MARKETS.items():
+            quote = quote_from(snapshot, snapshot.book, columns)
+            if quote is not None:
+                by_book = latest.setdefault(snapshot.game_id, {}).setdefault(market, {})
+                by_book[snapshot.book] = (snapshot.captured_at, quote)
+    return latest
+
+
+def book_quotes(session: Session, game_ids: Iterable[int]) -> dict[int, Quotes]:
+    """{game: {market: quotes}}: pre-game snapshots, or the ``odds`` rows of a game without any."""
+    ids = sorted({int(game_id) for game_id in game_ids})
+    snapshots = latest_pregame_snapshots(session, ids)
+    quotes: dict[int, Quotes] = {
+        game_id: {market: [quote for _, quote in books.values()] for market, books in by.items()}
+        for game_id, by in snapshots.items()
+    }
+    without = [game_id for game_id in ids if game_id not in quotes]
+    if without:
+        for odds in session.scalars(select(Odds).where(Odds.game_id.in_(without))):
+            by_market = quotes.setdefault(odds.game_id, {})
+            for market, columns in ODDS_OPEN.items():
+                quote = quote_from(odds, odds.book, columns)
+                if quote is not None:
+                    by_market.setdefault(market, []).append(quote)
+    return quotes

@@ -1,0 +1,192 @@
+"""The bankroll curve of the ledger and live performance of a model against the market.
+
+Bankroll: it starts at ``initial`` (``BULLPEN_BANKROLL``) plus the profit of every bet settled
+before the window, and moves by the profit of each settled bet, in ``settled_at`` order; the
+curve has one point per settlement date (end of day). ROI = profit / stakes of the graded
+bets (won, lost, push; a void bet was never action), hit rate = won / (won + lost), max
+drawdown as in the backtest (largest fall from a running end-of-day peak, as a fraction of
+the peak), mean CLV over the settled bets that have one.
+"""
+
+import itertools
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+
+import numpy as np
+from sqlalchemy import DateTime, Float, and_, cast, func, select
+from sqlalchemy.orm import Session
+
+from app.bets.models import Bet
+from app.betting.recommend import MARKETS
+from app.betting.simulate import max_drawdown
+from app.features.pipeline import load_games_frame
+from app.games.models import Game
+from app.jobs.models import Prediction
+from app.ml.evaluation import evaluate, json_safe
+
+
+def _day_start(day: date) -> datetime:
+    return datetime.combine(day, time(0), tzinfo=UTC)
+
+
+def bankroll_curve(bets: list[Bet], start: float) -> list[dict[str, Any]]:
+    """End-of-day bankroll of every settlement date of ``bets`` (in ``settled_at`` order)."""
+    by_day: dict[date, list[Bet]] = {}
+    for bet in sorted(bets, key=lambda b: (b.settled_at, str(b.bet_id))):
+        by_day.setdefault(bet.settled_at.astimezone(UTC).date(), []).append(bet)
+    curve, bankroll = [], start
+    for day, day_bets in by_day.items():
+        day_profit = float(sum(bet.profit or 0.0 for bet in day_bets))
+        bankroll += day_profit
+        point = {"date": day.isoformat(), "bankroll": bankroll, "profit": day_profit}
+        curve.append(point | {"bets": len(day_bets)})
+    return curve
+
+
+def curve_metrics(curve: list[dict[str, Any]], start: float) -> dict[str, float | None]:
+    """Max drawdown and Sharpe per settlement day of a bankroll curve starting at ``start``."""
+    values = [start, *(point["bankroll"] for point in curve)]
+    returns = [
+        (after - before) / before for before, after in itertools.pairwise(values) if before > 0
+    ]
+    deviation = float(np.std(returns, ddof=1)) if len(returns) >= 2 else 0.0
+    return {
+        "max_drawdown": max_drawdown(values[1:], start),
+        "sharpe_per_day": float(np.mean(returns)) / deviation if deviation > 0 else None,
+    }
+
+
+def ledger_summary(bets: list[Bet]) -> dict[str, Any]:
+    """Counts, stakes, profit, ROI, hit rate and mean CLV of settled ``bets``."""
+    counts = {status: 0 for status in ("won", "lost", "push", "void")}
+    for bet in bets:
+        counts[bet.status] = counts.get(bet.status, 0) + 1
+    action = [bet for bet in bets if bet.status in ("won", "lost", "push")]
+    staked = float(sum(bet.stake for bet in action))
+    profit = float(sum(bet.profit or 0.0 for bet in bets))
+    decided = counts["won"] + counts["lost"]
+    clvs = [bet.clv for bet in bets if bet.clv is not None]
+    return {
+        "bets": len(action),
+        **counts,
+        "staked": staked,
+        "profit": profit,
+        "roi": profit / staked if staked > 0 else None,
+        "hit_rate": counts["won"] / decided if decided else None,
+        "mean_clv": float(np.mean(clvs)) if clvs else None,
+        "clv_bets": len(clvs),
+    }
+
+
+def bankroll_report(
+    session: Session,
+    initial: float,
+    date_from: date | None = None,
+    date_to: date | None = None,
+    origin: str | None = None,
+) -> dict[str, Any]:
+    """The bankroll curve by settlement date from ``date_from`` to ``date_to``, and its summary."""
+    settled = select(Bet).where(Bet.status != "open", Bet.settled_at.is_not(None))
+    if origin is not None:
+        settled = settled.where(Bet.origin == origin)
+    start = initial
+    if date_from is not None:
+        before = session.scalar(
+            select(func.coalesce(func.sum(Bet.profit), 0.0)).where(
+                Bet.status != "open",
+                Bet.settled_at < _day_start(date_from),
+                *([Bet.origin == origin] if origin else []),
+            )
+        )
+        start += float(before or 0.0)
+        settled = settled.where(Bet.settled_at >= _day_start(date_from))
+    if date_to is not None:
+        settled = settled.where(Bet.settled_at < _day_start(date_to + timedelta(days=1)))
+    bets = list(session.scalars(settled.order_by(Bet.settled_at, Bet.bet_id)))
+    curve = bankroll_curve(bets, start)
+    bankroll = curve[-1]["bankroll"] if curve else start
+    open_query = select(func.count(), func.coalesce(func.sum(Bet.stake), 0.0)).where(
+        Bet.status == "open", *([Bet.origin == origin] if origin else [])
+    )
+    open_count, open_stake = session.execute(open_query).one()
+    summary = ledger_summary(bets) | {
+        "initial_bankroll": start,
+        "final_bankroll": bankroll,
+        **curve_metrics(curve, start),
+        "open_bets": int(open_count),
+        "open_stake": float(open_stake),
+    }
+    return json_safe(
+        {
+            "from": date_from.isoformat() if date_from else None,
+            "to": date_to.isoformat() if date_to else None,
+            "summary": summary,
+            "curve": curve,
+        }
+    )
+
+
+def live_performance(
+    session: Session, target: str, model_name: str, initial_bankroll: float
+) -> dict[str, Any]:
+    """The model's live metrics next to the market's (open, close) on the same games, and bets.
+
+    Games: finished stored games with a prediction by ``model_name`` made before first pitch
+    (``games.start_time``, else 00:00 UTC of the game's date); per game the latest such one.
+    Model and market are scored as in the backtest (``app.ml.evaluation.evaluate``): on the
+    games with a label and every opening and closing price of the market. Betting: the
+    ledger's settled served bets of this model on this market.
+    """
+    prefix = MARKETS[target].prefix
+    payload = Prediction.payload
+    betting_closes = func.coalesce(
+        Game.start_time, func.timezone("UTC", cast(Game.game_date, DateTime()))
+    )
+    rows = session.execute(
+        select(
+            Prediction.game_id,
+            cast(payload[f"{prefix}_probability"].astext, Float).label("p"),
+        )
+        .join(Game, Game.id == Prediction.game_id)
+        .where(
+            payload[("models", target, "name")].astext == model_name,
+            Game.home_score.is_not(None),
+            Game.away_score.is_not(None),
+            Prediction.created_at < betting_closes,
+        )
+        .order_by(Prediction.game_id, Prediction.created_at.desc(), Prediction.id.desc())
+        .distinct(Prediction.game_id)
+    ).all()
+    rows = [row for row in rows if row.p is not None]
+    bets = list(
+        session.scalars(
+            select(Bet).where(
+                and_(Bet.model_name == model_name, Bet.market == prefix),
+                Bet.origin == "served",
+                Bet.status != "open",
+            )
+        )
+    )
+    body: dict[str, Any] = {"source": "live", "n_predictions": len(rows)}
+    if rows:
+        games = load_games_frame(session, game_ids=[row.game_id for row in rows])
+        p_of = {row.game_id: row.p for row in rows}
+        p_model = np.array([p_of[g] for g in games["game_id"].tolist()], dtype=float)
+        metrics = evaluate(games, target, p_model).metrics
+        body |= {
+            "n": metrics["n"],
+            "model": metrics["model"],
+            "model_all_labelled": metrics["model_all_labelled"],
+            "market_open": metrics["market_open"],
+            "market_close": metrics["market_close"],
+        }
+    else:
+        empty = ("model", "model_all_labelled", "market_open", "market_close")
+        body |= {"n": 0} | dict.fromkeys(empty)
+    body["betting"] = (
+        ledger_summary(bets)
+        | curve_metrics(bankroll_curve(bets, initial_bankroll), initial_bankroll)
+        if bets
+        else None
+    )
+    return json_safe(body)

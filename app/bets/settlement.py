@@ -1,0 +1,227 @@
+"""Settlement: every open bet of a finished (or void) game graded exactly once.
+
+Rules:
+
+- **Grading.** Moneyline: the side that scored more wins; a tie is a push. Totals: runs
+  over/under the bet's line; equal is a push. Run line (``line`` is the home line): the home
+  side covers when ``home + line > away``; equal is a push.
+- **Void.** A game without a final score ``VOID_AFTER_DAYS`` days after its date (postponed,
+  replayed under another game) voids every bet; a game stopped before its scheduled length
+  (``app.ml.targets.went_the_distance``) voids totals and run-line bets (books do), the
+  moneyline stands. A totals or run-line bet without a line is void.
+- **Profit.** A win pays ``stake * (decimal - 1)``, a loss costs the stake, a push or a void
+  returns it (profit 0).
+- **Closing line.** The close of a bet is the last pre-game snapshot of the same book showing
+  that market, else the SBRO closing price. ``CLV = fair closing probability of the side
+  (de-vigged) - implied probability of the price taken (vig included)``: positive when the
+  market closed toward the bet. A close at another total or run line is no measure of the
+  price taken: ``closing_odds`` and ``clv`` stay null.
+- **Exactly once.** Each grading is ``UPDATE bets ... WHERE bet_id = :id AND status = 'open'
+  RETURNING``: two settlements racing on one bet both try, the second waits for the first's
+  row lock and then finds the bet no longer open, so only one of them grades it (and counts it).
+"""
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+
+import pandas as pd
+from sqlalchemy import and_, or_, select, update
+from sqlalchemy.orm import Session
+
+from app.bets.models import Bet
+from app.bets.quotes import ODDS_CLOSE, latest_pregame_snapshots, quote_from
+from app.betting.odds import american_to_decimal, american_to_implied, devig_two_way
+from app.games.models import Game, Odds
+from app.ml.targets import went_the_distance
+
+VOID_AFTER_DAYS = 3
+SBRO_BOOK = "sbro"
+
+
+@dataclass(frozen=True)
+class GameResult:
+    """What settlement needs of a game."""
+
+    home_score: int | None
+    away_score: int | None
+    full_length: bool
+    void: bool
+
+
+def grade(market: str, side: str, line: float | None, result: GameResult) -> str | None:
+    """``won``/``lost``/``push``/``void`` of a bet, or None while the game is pending."""
+    if result.void:
+        return "void"
+    if result.home_score is None or result.away_score is None:
+        return None
+    home, away = result.home_score, result.away_score
+    if market == "home_ml":
+        if home == away:
+            return "push"
+        return "won" if (home > away) == (side == "home") else "lost"
+    if not result.full_length or line is None:
+        return "void"
+    if market == "total_over":
+        runs = home + away
+        if runs == line:
+            return "push"
+        return "won" if (runs > line) == (side == "over") else "lost"
+    if market == "home_spread":
+        margin = home + line - away
+        if margin == 0:
+            return "push"
+        return "won" if (margin > 0) == (side == "home") else "lost"
+    raise ValueError(f"unknown market {market!r}")
+
+
+def profit(status: str, stake: float, odds: int) -> float:
+    """Profit of a graded bet at American ``odds``."""
+    if status == "won":
+        return stake * (american_to_decimal(odds) - 1.0)
+    if status == "lost":
+        return -stake
+    return 0.0
+
+
+def closing_line_value(price_taken: int, close_side: int, close_other: int) -> float:
+    """De-vigged closing probability of the side minus the implied probability paid."""
+    fair_side = devig_two_way(close_side, close_other)[0]
+    return fair_side - american_to_implied(price_taken)
+
+
+@dataclass
+class SettlementReport:
+    """What one settlement did: bets it graded (by status), games still pending."""
+
+    games: int = 0
+    graded: dict[str, int] = field(default_factory=dict)
+    graded_bets: list[str] = field(default_factory=list)
+    pending_games: list[int] = field(default_factory=list)
+
+    def as_dict(self) -> dict:
+        return {
+            "games": self.games,
+            "graded": dict(self.graded),
+            "bets": len(self.graded_bets),
+            "pending_games": list(self.pending_games),
+        }
+
+
+def game_results(session: Session, game_ids: Sequence[int], today: date) -> dict[int, GameResult]:
+    """Scores, full length and void of the games."""
+    games = session.scalars(select(Game).where(Game.id.in_(game_ids))).all()
+    if not games:
+        return {}
+    frame = pd.DataFrame(
+        {
+            "length_outs": [g.length_outs for g in games],
+            "scheduled_innings": [g.scheduled_innings for g in games],
+        },
+        dtype=float,
+    )
+    full = went_the_distance(frame).tolist()
+    results = {}
+    for game, full_length in zip(games, full, strict=True):
+        unplayed = not game.is_final and game.game_date < today - timedelta(days=VOID_AFTER_DAYS)
+        results[game.id] = GameResult(
+            game.home_score, game.away_score, bool(full_length), void=unplayed
+        )
+    return results
+
+
+def _closes(session: Session, game_ids: Sequence[int]) -> tuple[dict, dict[int, Odds]]:
+    snapshots = latest_pregame_snapshots(session, game_ids)
+    sbro = {
+        odds.game_id: odds
+        for odds in session.scalars(
+            select(Odds).where(Odds.game_id.in_(game_ids), Odds.book == SBRO_BOOK)
+        )
+    }
+    return snapshots, sbro
+
+
+def closing_quote(bet: Bet, snapshots: dict, sbro: dict[int, Odds]) -> tuple[int, int] | None:
+    """(closing price of the side bet, of the other side) at the bet's line, or None."""
+    by_book = snapshots.get(bet.game_id, {}).get(bet.market, {})
+    if bet.book in by_book:
+        quote = by_book[bet.book][1]
+    elif bet.game_id in sbro:
+        quote = quote_from(sbro[bet.game_id], SBRO_BOOK, ODDS_CLOSE[bet.market])
+    else:
+        quote = None
+    if quote is None:
+        return None
+    if bet.line is not None and (quote.line is None or quote.line != bet.line):
+        return None
+    yes_side = bet.side in ("home", "over")
+    return (quote.price_yes, quote.price_no) if yes_side else (quote.price_no, quote.price_yes)
+
+
+def settle_games(
+    session: Session, game_ids: Iterable[int], now: datetime | None = None
+) -> SettlementReport:
+    """Grade every open bet of the games that have a final (or are void), exactly once.
+
+    Call it inside a transaction; the gradings commit with it.
+    """
+    now = now or datetime.now(UTC)
+    ids = sorted({int(game_id) for game_id in game_ids})
+    report = SettlementReport(games=len(ids))
+    if not ids:
+        return report
+    results = game_results(session, ids, now.date())
+    bets = session.scalars(
+        select(Bet).where(Bet.game_id.in_(ids), Bet.status == "open").order_by(Bet.bet_id)
+    ).all()
+    snapshots, sbro = _closes(session, ids)
+    pending = set()
+    for bet in bets:
+        result = results.get(bet.game_id)
+        status = None if result is None else grade(bet.market, bet.side, bet.line, result)
+        if status is None:
+            pending.add(bet.game_id)
+            continue
+        close = closing_quote(bet, snapshots, sbro)
+        try:
+            clv = None if close is None else closing_line_value(bet.odds, *close)
+        except ValueError:  # a stored close that is no American price
+            close, clv = None, None
+        graded = session.execute(
+            update(Bet)
+            .where(Bet.bet_id == bet.bet_id, Bet.status == "open")
+            .values(
+                status=status,
+                profit=profit(status, bet.stake, bet.odds),
+                closing_odds=None if close is None else close[0],
+                clv=clv,
+                settled_at=now,
+            )
+            .returning(Bet.bet_id)
+            .execution_options(synchronize_session=False)
+        ).first()
+        if graded is not None:
+            report.graded[status] = report.graded.get(status, 0) + 1
+            report.graded_bets.append(str(bet.bet_id))
+    report.pending_games = sorted(pending)
+    return report
+
+
+def games_to_settle(session: Session, today: date) -> list[int]:
+    """Games with an open bet that have a final score or are past the void window."""
+    cutoff = today - timedelta(days=VOID_AFTER_DAYS)
+    return list(
+        session.scalars(
+            select(Bet.game_id)
+            .join(Game, Game.id == Bet.game_id)
+            .where(
+                Bet.status == "open",
+                or_(
+                    and_(Game.home_score.is_not(None), Game.away_score.is_not(None)),
+                    Game.game_date < cutoff,
+                ),
+            )
+            .distinct()
+            .order_by(Bet.game_id)
+        )
+    )

@@ -1,0 +1,44 @@
+"""Settlement tasks (on the ``maintenance`` queue: short, idempotent database work)."""
+
+import logging
+from datetime import UTC, datetime
+
+from app.bets.settlement import games_to_settle
+from app.bets.settlement import settle_games as settle
+from app.db.session import session_scope
+from tasks.base import TRANSIENT_ERRORS, settings
+from workers.celery_app import celery
+
+log = logging.getLogger(__name__)
+
+
+@celery.task(
+    name="tasks.bets.settle_games",
+    autoretry_for=TRANSIENT_ERRORS,
+    retry_backoff=True,
+    max_retries=5,
+    soft_time_limit=120,
+    time_limit=150,
+)
+def settle_games(game_ids: list[int]) -> dict:
+    """Grade every open bet of these games that has a final; a repeat grades nothing twice."""
+    with session_scope(settings().database_url) as session:
+        report = settle(session, game_ids)
+    log.info("settled games %s: %s", game_ids[:20], report.as_dict())
+    return report.as_dict()
+
+
+@celery.task(
+    name="tasks.bets.settle_open_bets",
+    autoretry_for=TRANSIENT_ERRORS,
+    retry_backoff=True,
+    max_retries=3,
+    soft_time_limit=300,
+    time_limit=330,
+)
+def settle_open_bets() -> dict:
+    """Beat safety net: settle every open bet whose game has a final (or is void by now)."""
+    with session_scope(settings().database_url) as session:
+        game_ids = games_to_settle(session, datetime.now(UTC).date())
+        report = settle(session, game_ids)
+    return report.as_dict()

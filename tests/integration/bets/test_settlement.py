@@ -1,0 +1,110 @@
+"""Settlement on real PostgreSQL: grading, CLV, void rules, and exactly once under races."""
+
+import threading
+from datetime import UTC, datetime
+
+import pytest
+from sqlalchemy import select
+
+from app.bets.ledger import record_user_bet
+from app.bets.models import Bet
+from app.bets.settlement import closing_line_value, games_to_settle, settle_games
+from app.db.session import session_scope
+
+pytestmark = pytest.mark.integration
+
+SETTLERS = 8
+
+
+def _bet(session, game_id: int, market: str, side: str, odds: int, **fields) -> Bet:
+    return record_user_bet(
+        session,
+        {"game_id": game_id, "market": market, "side": side, "odds": odds,
+         "stake": fields.pop("stake", 100.0), "book": fields.pop("book", "user"), **fields},
+    )  # fmt: skip
+
+
+def test_bets_are_graded_with_profit_and_closing_line_value(clean_database, games):
+    with session_scope(clean_database) as session:
+        pin = _bet(session, games["final"], "home_ml", "home", -125, book="pin").bet_id
+        sbro = _bet(session, games["final"], "home_ml", "away", 120).bet_id
+        total = _bet(session, games["final"], "total_over", "under", -110, line=8.5).bet_id
+        push = _bet(session, games["final"], "total_over", "over", -105, line=8.0).bet_id
+        spread = _bet(session, games["final"], "home_spread", "home", 140, line=-1.5).bet_id
+        short = _bet(session, games["short"], "total_over", "over", -110, line=4.5).bet_id
+        short_ml = _bet(session, games["short"], "home_ml", "home", -110).bet_id
+        unplayed = _bet(session, games["unplayed"], "home_ml", "home", -110).bet_id
+        upcoming = _bet(session, games["upcoming"], "home_ml", "home", -110).bet_id
+
+    with session_scope(clean_database) as session:
+        report = settle_games(session, list(games.values()))
+
+    with session_scope(clean_database) as session:
+        bets = {bet.bet_id: bet for bet in session.scalars(select(Bet))}
+    assert report.graded == {"won": 4, "lost": 1, "push": 1, "void": 2}
+    assert report.pending_games == [games["upcoming"]]
+    # pin's close is its last snapshot before first pitch (22:30), not the 23:30 one.
+    assert (bets[pin].status, bets[pin].profit) == ("won", pytest.approx(80.0))
+    assert bets[pin].closing_odds == -135
+    assert bets[pin].clv == pytest.approx(closing_line_value(-125, -135, 125))
+    # A book without snapshots closes at SBRO's close.
+    assert (bets[sbro].status, bets[sbro].profit, bets[sbro].closing_odds) == ("lost", -100, 130)
+    assert bets[sbro].clv == pytest.approx(closing_line_value(120, 130, -140))
+    assert bets[total].status == "won"  # 8 runs under 8.5
+    assert bets[total].closing_odds is None and bets[total].clv is None  # closed at 9.0
+    assert (bets[push].status, bets[push].profit) == ("push", 0.0)
+    assert (bets[spread].status, bets[spread].profit) == ("won", pytest.approx(140.0))
+    assert bets[spread].clv == pytest.approx(closing_line_value(140, 140, -160))
+    assert bets[short].status == "void"  # 6 innings: totals void
+    assert bets[short_ml].status == "won"  # the moneyline stands
+    assert bets[unplayed].status == "void"
+    assert bets[upcoming].status == "open" and bets[upcoming].settled_at is None
+
+
+def test_concurrent_settlements_grade_each_bet_exactly_once(clean_database, games):
+    with session_scope(clean_database) as session:
+        for index in range(40):
+            _bet(session, games["final"], "home_ml", ("home", "away")[index % 2], -110 - index)
+            _bet(session, games["short"], "total_over", "over", -110, line=4.5)
+    barrier = threading.Barrier(SETTLERS)
+    reports, errors = [], []
+
+    def settle() -> None:
+        try:
+            with session_scope(clean_database) as session:
+                barrier.wait()
+                reports.append(settle_games(session, [games["final"], games["short"]]))
+        except Exception as error:
+            errors.append(error)
+
+    threads = [threading.Thread(target=settle) for _ in range(SETTLERS)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert errors == []
+    graded = [bet_id for report in reports for bet_id in report.graded_bets]
+    assert len(graded) == len(set(graded)) == 80
+    with session_scope(clean_database) as session:
+        assert session.scalars(select(Bet).where(Bet.status == "open")).all() == []
+        statuses = {status: n for status, n in _counts(session)}
+    assert statuses == {"won": 20, "lost": 20, "void": 40}
+    # A redelivered message afterwards grades nothing.
+    with session_scope(clean_database) as session:
+        assert settle_games(session, [games["final"], games["short"]]).graded == {}
+
+
+def _counts(session):
+    from sqlalchemy import func
+
+    return session.execute(select(Bet.status, func.count()).group_by(Bet.status)).all()
+
+
+def test_the_safety_net_finds_games_with_a_final_or_past_the_void_window(clean_database, games):
+    with session_scope(clean_database) as session:
+        for key in games:
+            _bet(session, games[key], "home_ml", "home", -110)
+        found = games_to_settle(session, datetime.now(UTC).date())
+
+    assert sorted(found) == sorted([games["final"], games["short"], games["unplayed"]])
