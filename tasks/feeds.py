@@ -7,6 +7,7 @@ from typing import Any
 
 from app.feeds.run import FeedRun, pull_odds, pull_schedule
 from tasks.base import MAX_RETRIES, TRANSIENT_ERRORS, settings
+from tasks.bets import settle_games
 from workers.celery_app import celery
 
 log = logging.getLogger(__name__)
@@ -17,8 +18,8 @@ def pull_schedule_task(
     self, day: str | None = None, from_file: str | None = None
 ) -> dict[str, Any]:
     """Beat: the schedule, probable pitchers, status and finals of yesterday and today (or
-    of ``day``); the report lists the games that became final (``became_final``)."""
-    return _run(
+    of ``day``); the games that became final (``became_final``) are sent to settlement."""
+    report = _run(
         self,
         lambda: pull_schedule(
             settings(),
@@ -26,6 +27,9 @@ def pull_schedule_task(
             from_file=Path(from_file) if from_file else None,
         ),
     )
+    if report.get("became_final"):  # committed by now: the settlement task reads the finals
+        settle_games.delay(report["became_final"])
+    return report
 
 
 @celery.task(bind=True, name="tasks.feeds.pull_odds", soft_time_limit=240, time_limit=270)

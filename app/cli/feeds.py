@@ -35,12 +35,21 @@ def feed() -> None:
 def feed_schedule(on_date: datetime | None, from_file: Path | None) -> None:
     """The MLB schedule of a date (default: yesterday and today): new games, probable
     pitchers, status changes and final scores."""
+    from app.bets.settlement import settle_games
+    from app.db.session import session_scope
     from app.feeds.run import pull_schedule
 
     with resolved_settings() as settings:
         run = pull_schedule(
             settings, dates=[on_date.date()] if on_date else None, from_file=from_file
         )
+        if run.became_final:
+            with session_scope(settings.database_url) as session:
+                settled = settle_games(session, run.became_final)
+            graded = settled.as_dict()["bets"]
+            click.echo(
+                f"settled {graded} bets of the {len(run.became_final)} games that became final"
+            )
     _finish(run)
 
 

@@ -33,6 +33,20 @@ def _wait_for(url: str, sql: str, expected: int, timeout: float = 90.0) -> int:
     return found
 
 
+def _place_a_home_moneyline_bet_on_every_game(url: str) -> None:
+    """A user's bet of 10 at -110 on the home side of every game (the API's ledger row)."""
+    from app.bets.ledger import record_user_bet
+    from app.db.session import session_scope
+
+    with session_scope(url) as session:
+        for game_id in session.scalars(sa.text("SELECT id FROM games")).all():
+            record_user_bet(
+                session,
+                {"game_id": game_id, "market": "home_ml", "side": "home", "odds": -110,
+                 "stake": 10.0, "book": "mybook"},
+            )  # fmt: skip
+
+
 def test_the_schedule_task_runs_on_the_feeds_queue_of_a_real_worker(
     settings: Settings, clean_database: str, provider: Provider
 ) -> None:
@@ -55,9 +69,26 @@ def test_the_schedule_task_runs_on_the_feeds_queue_of_a_real_worker(
         celery = make_celery(worker_settings)
         celery.send_task("tasks.feeds.pull_schedule", kwargs={"day": "2024-06-15"})
         assert _wait_for(clean_database, "SELECT count(*) FROM games", 15) == 15
+        _place_a_home_moneyline_bet_on_every_game(clean_database)
         celery.send_task("tasks.feeds.pull_schedule", kwargs={"day": "2024-06-15"})
         finals = "SELECT count(*) FROM games WHERE status = 'final' AND home_score IS NOT NULL"
         assert _wait_for(clean_database, finals, 13) == 13
+        # The finals reach settlement through the task the feed sends: each bet graded once.
+        graded = (
+            "SELECT count(*) FROM bets WHERE status IN ('won', 'lost') AND settled_at IS NOT NULL"
+        )
+        assert _wait_for(clean_database, graded, 13) == 13
+        assert _count(clean_database, "SELECT count(*) FROM bets WHERE status = 'open'") == 2
+        wins = _count(
+            clean_database,
+            "SELECT count(*) FROM bets b JOIN games g ON g.id = b.game_id"
+            " WHERE b.status = 'won' AND g.home_score > g.away_score",
+        )
+        home_wins = _count(
+            clean_database,
+            "SELECT count(*) FROM games WHERE status = 'final' AND home_score > away_score",
+        )
+        assert wins == home_wins
     finally:
         stop_worker(worker)
         redis.Redis.from_url(broker).flushdb()
