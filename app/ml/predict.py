@@ -136,7 +136,8 @@ def _stored_features(
 def _spec_features(session: Session, specs: Sequence[dict]) -> tuple[pd.DataFrame, np.ndarray]:
     """Rows and point-in-time features of games described by the client."""
     targets = pd.DataFrame([_spec_row(spec) for spec in specs])
-    seasons = range(int(targets["season"].min()), int(targets["season"].max()) + 1)
+    # The targets' seasons and the season before them (the carried prior).
+    seasons = range(int(targets["season"].min()) - 1, int(targets["season"].max()) + 1)
     history = load_games_frame(session, seasons=seasons, until=targets["game_date"].max())
     # A client-described game has no stored line history; its odds are its opening prices.
     features = build_features(history, targets, cutoff_minutes=configured_cutoff_minutes())
