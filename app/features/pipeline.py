@@ -52,6 +52,7 @@ from app.features.definitions import (
     STEAM_WINDOW_MINUTES,
     FeatureSet,
 )
+from app.features.pitchers import fill_pitcher_ids
 from app.games.models import (
     ODDS_COLUMNS,
     SNAPSHOT_PRICE_COLUMNS,
@@ -232,6 +233,7 @@ def refresh_features(
     targets = _read_games(session, statement)
     if targets.empty:
         return 0
+    targets = _with_fed_pitchers(session, targets)
     first_season_start = dt.date(int(targets["game_date"].dt.year.min()) - 1, 1, 1)
     last_date = targets["game_date"].max().date()
     history = _read_games(
@@ -254,6 +256,25 @@ def refresh_features(
     )
     rows = features.to_numpy(dtype=np.float64)
     return store.put_many(dict(zip(targets["game_id"].tolist(), rows, strict=True)))
+
+
+def _with_fed_pitchers(session: Session, targets: pd.DataFrame) -> pd.DataFrame:
+    """Targets whose starter is named by a feed (SBRO, lines) but has no Retrosheet id yet
+    (an upcoming game), with the id mapped from the name (``app.features.pitchers``)."""
+    no_id = targets["home_pitcher_id"].isna() | targets["away_pitcher_id"].isna()
+    if not no_id.any():
+        return targets
+    names = pd.DataFrame(
+        session.execute(
+            select(Game.id, Game.home_pitcher, Game.away_pitcher).where(
+                Game.id.in_(targets.loc[no_id, "game_id"].tolist())
+            )
+        ).all(),
+        columns=["game_id", "home_pitcher", "away_pitcher"],
+    )
+    named = targets.merge(names, on="game_id", how="left").set_index(targets.index)
+    filled = fill_pitcher_ids(session, named)
+    return filled.drop(columns=["home_pitcher", "away_pitcher"])
 
 
 # --- market ---------------------------------------------------------------------------------

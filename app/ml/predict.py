@@ -38,6 +38,7 @@ from app.features.pipeline import (
     load_games_frame,
     refresh_features,
 )
+from app.features.pitchers import fill_pitcher_ids
 from app.features.store import FeatureStore
 from app.jobs.models import Prediction
 from app.jobs.service import claim, finish, is_cancelled, set_progress
@@ -135,7 +136,8 @@ def _stored_features(
 
 def _spec_features(session: Session, specs: Sequence[dict]) -> tuple[pd.DataFrame, np.ndarray]:
     """Rows and point-in-time features of games described by the client."""
-    targets = pd.DataFrame([_spec_row(spec) for spec in specs])
+    # The starters a client names (SBRO form or "First Last") become Retrosheet ids.
+    targets = fill_pitcher_ids(session, pd.DataFrame([_spec_row(spec) for spec in specs]))
     # The targets' seasons and the season before them (the carried prior).
     seasons = range(int(targets["season"].min()) - 1, int(targets["season"].max()) + 1)
     history = load_games_frame(session, seasons=seasons, until=targets["game_date"].max())
@@ -157,6 +159,8 @@ def _spec_row(spec: dict) -> dict:
         "away_team": spec["away_team"],
         "home_pitcher": spec.get("home_pitcher"),
         "away_pitcher": spec.get("away_pitcher"),
+        "home_pitcher_id": None,
+        "away_pitcher_id": None,
         "home_score": np.nan,
         "away_score": np.nan,
         "home_ml_open": odds.get("home_ml", np.nan),
