@@ -259,9 +259,13 @@ def refresh_features(
 
 
 def _with_fed_pitchers(session: Session, targets: pd.DataFrame) -> pd.DataFrame:
-    """Targets whose starter is named by a feed (SBRO, lines) but has no Retrosheet id yet
-    (an upcoming game), with the id mapped from the name (``app.features.pitchers``)."""
-    no_id = targets["home_pitcher_id"].isna() | targets["away_pitcher_id"].isna()
+    """Upcoming targets (not final) whose starter is named by a feed (SBRO, lines) but has
+    no Retrosheet id yet, with the id mapped from the name (``app.features.pitchers``).
+
+    Final games keep their curated ids (missing stays missing), as in training.
+    """
+    upcoming = targets["home_score"].isna() | targets["away_score"].isna()
+    no_id = upcoming & (targets["home_pitcher_id"].isna() | targets["away_pitcher_id"].isna())
     if not no_id.any():
         return targets
     names = pd.DataFrame(
