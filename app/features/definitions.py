@@ -4,14 +4,15 @@ A model is trained on one feature set and must refuse vectors of any other: comp
 :attr:`FeatureSet.fingerprint`, a hash of the set's name, version and ordered feature
 names. Changing the meaning, order or membership of features requires a new version.
 
-``core`` v2 holds only information known before a game's CUTOFF (computed in
+``core`` v3 holds only information known before a game's CUTOFF (computed in
 :mod:`app.features.pipeline`):
 
 * the cutoff is ``BULLPEN_FEATURE_CUTOFF_MINUTES`` (default 60) before ``start_time``
   where the first pitch is known, else the start (00:00 UTC) of the game's date;
 * team, head-to-head and pitcher history uses final games on STRICTLY EARLIER dates of
-  the same season: same-day games are never history (SBRO has dates, not times, so
-  game 1 of a doubleheader may not have finished before game 2's cutoff);
+  the same season, plus the whole PREVIOUS season (calendar year - 1) as a carried prior:
+  same-day games are never history (SBRO has dates, not times, so game 1 of a
+  doubleheader may not have finished before game 2's cutoff);
 * line snapshots and betting splits count only when captured strictly before the cutoff;
 * the game's own opening prices (SBRO) are pre-game information and are used as is.
 
@@ -21,6 +22,40 @@ worth ``PRIOR_GAMES`` games: ``(wins + PRIOR_GAMES / 2) / (games + PRIOR_GAMES)`
 team with no games yet is at exactly .500 and a 3-0 start is 0.615, not 1.0. A starting
 pitcher's debut (no earlier start this season) has ``*_sp_starts`` = 0 and NaN for the
 rest of his features: the count is the indicator, there is no invented prior.
+
+Ratings carried across seasons (new in v3; "a new season is not empty"). A rate of the
+current season is blended with a prior from the previous season's final record, regressed
+toward the league mean:
+
+    prior = mean + r * (last season's rate - mean)
+    rate  = (this season's total + k * prior) / (this season's count + k)
+
+``mean`` is .500 for win rates and the previous season's league runs per team-game for
+run rates. ``r`` (the regression factor) and ``k`` (the prior's weight, a pseudo-count
+in games or starts) were MEASURED on the training seasons 2010-2018 only (never on 2019)
+from Retrosheet game logs, by a normal-normal model (``bench/carry_constants.py``):
+``r`` is the year-to-year correlation of the rate between consecutive seasons; ``k`` is
+the per-game noise variance divided by the variance of this season's true rate left
+after the prior, ``var(rate) * (1 - r^2) - mean(noise / games)``:
+
+* team record (``CARRY_TEAM_*``): win rate r = 0.47, k = 107; runs scored r = 0.51,
+  k = 108; runs allowed r = 0.51, k = 77; run difference r = 0.50, k = 85 (239
+  team-season pairs) -> one factor r = 0.5 and k = 100 games for all team rates;
+* starting pitcher (``CARRY_PITCHER_*``; pitchers with >= 10 starts in both seasons,
+  1,026 pairs): his team's runs allowed per start r = 0.26, k = 35; his team's win rate
+  in his starts r = 0.20, k = 53 -> r = 0.25 and k = 35 starts;
+* head-to-head (``CARRY_H2H_*``; 1,792 pair-seasons): r = 0.06, k = 17 -> r = 0.05,
+  k = 17 games: last season's meetings say almost nothing beyond the teams' strength,
+  which the team features carry.
+
+Carried: win rates (overall, at the venue, head-to-head, in a pitcher's starts), runs
+scored/allowed/difference per game, the Pythagorean expectation (of the blended runs) and
+a pitcher's runs allowed per start. Not carried (this season only, as in v2): games and
+start counts, last-N windows, rest days, games in the last week, streaks, a pitcher's
+last-3 starts and win-credit share: last September's streak or rest says nothing about
+April. An entity without a record last season (a team's first season in the data, a
+pitcher without a start last season, teams that did not meet) has no prior: its rates
+are v2's (.500 shrink with ``PRIOR_GAMES`` for win rates, raw means for runs).
 """
 
 import hashlib
@@ -35,6 +70,13 @@ GAMES_WINDOW_DAYS = 7
 PYTHAG_EXPONENT = 1.83
 PITCHER_RECENT_STARTS = 3
 DEFAULT_CUTOFF_MINUTES = 60
+# Carried ratings: regression factor toward the league mean and prior weight (pseudo-count).
+CARRY_TEAM_FACTOR = 0.5
+CARRY_TEAM_GAMES = 100
+CARRY_PITCHER_FACTOR = 0.25
+CARRY_PITCHER_STARTS = 35
+CARRY_H2H_FACTOR = 0.05
+CARRY_H2H_GAMES = 17
 # A steam move: the de-vigged home win probability moves by at least STEAM_PROB_MOVE
 # (or the total by at least STEAM_TOTAL_MOVE runs) within STEAM_WINDOW_MINUTES.
 STEAM_WINDOW_MINUTES = 15
@@ -90,6 +132,14 @@ class FeatureSet:
 
 def _shrunk(what: str) -> str:
     return f"{what}, shrunk: (wins + {PRIOR_GAMES // 2}) / (games + {PRIOR_GAMES})"
+
+
+def _carried(what: str, factor: float, weight: int, unit: str, mean: str = ".500") -> str:
+    return (
+        f"{what}, blended with last season's final value regressed toward {mean} (factor "
+        f"{factor}): (total + {weight} * prior) / ({unit} + {weight}); without a record last "
+        "season, as core v2"
+    )
 
 
 def _market_features() -> tuple[FeatureDef, ...]:
@@ -214,6 +264,7 @@ def _team_features(side: str) -> tuple[FeatureDef, ...]:
     team = f"{side} team"
     season = f"{team}'s season to date before the game's date"
     none_yet = "NaN before its first game"
+    runs = (CARRY_TEAM_FACTOR, CARRY_TEAM_GAMES, "games", "the league's runs per team-game")
     windows = tuple(
         definition
         for window in FORM_WINDOWS
@@ -243,23 +294,41 @@ def _team_features(side: str) -> tuple[FeatureDef, ...]:
     )
     venue = "home games" if side == "home" else "away games"
     return (
-        FeatureDef(f"{side}_win_rate", _shrunk(f"{season}: win rate")),
         FeatureDef(
-            f"{side}_run_diff_per_game", f"{season}: (runs scored - allowed) per game; {none_yet}"
+            f"{side}_win_rate",
+            _carried(f"{season}: win rate", CARRY_TEAM_FACTOR, CARRY_TEAM_GAMES, "games")
+            + f" ((wins + {PRIOR_GAMES // 2}) / (games + {PRIOR_GAMES}))",
         ),
-        FeatureDef(f"{side}_runs_scored_per_game", f"{season}: runs scored per game; {none_yet}"),
-        FeatureDef(f"{side}_runs_allowed_per_game", f"{season}: runs allowed per game; {none_yet}"),
+        FeatureDef(
+            f"{side}_run_diff_per_game",
+            f"{side}_runs_scored_per_game - {side}_runs_allowed_per_game; {none_yet} without "
+            "a prior",
+        ),
+        FeatureDef(
+            f"{side}_runs_scored_per_game",
+            _carried(f"{season}: runs scored per game", *runs) + f"; {none_yet} without one",
+        ),
+        FeatureDef(
+            f"{side}_runs_allowed_per_game",
+            _carried(f"{season}: runs allowed per game", *runs) + f"; {none_yet} without one",
+        ),
         FeatureDef(
             f"{side}_pythag",
-            f"{season}: Pythagorean win expectation (exponent "
-            f"{PYTHAG_EXPONENT}); {none_yet} or while it has neither scored nor allowed",
+            f"{season}: Pythagorean win expectation (exponent {PYTHAG_EXPONENT}) of the "
+            f"blended runs scored and allowed; {none_yet} without a prior or while it has "
+            "neither scored nor allowed",
         ),
         FeatureDef(
             f"{side}_games_played",
             f"games {team} has completed this season on dates before the game's date",
         ),
         *windows,
-        FeatureDef(f"{side}_{side}_win_rate", _shrunk(f"{season}: win rate in its {venue}")),
+        FeatureDef(
+            f"{side}_{side}_win_rate",
+            _carried(
+                f"{season}: win rate in its {venue}", CARRY_TEAM_FACTOR, CARRY_TEAM_GAMES, venue
+            ),
+        ),
         FeatureDef(
             f"{side}_rest_days",
             f"days between {team}'s previous game this season and this game's date "
@@ -291,7 +360,12 @@ def _head_to_head_features() -> tuple[FeatureDef, ...]:
         ),
         FeatureDef(
             "h2h_home_win_rate",
-            _shrunk("the home team's win rate against the away team in those games"),
+            _carried(
+                "the home team's win rate against the away team in those games",
+                CARRY_H2H_FACTOR,
+                CARRY_H2H_GAMES,
+                "games",
+            ),
         ),
     )
 
@@ -316,12 +390,23 @@ def _pitcher_features(side: str) -> tuple[FeatureDef, ...]:
         ),
         FeatureDef(
             f"{side}_sp_runs_allowed_per_start",
-            f"runs allowed by his team per game in all of the {pitcher}'s starts this season; "
-            f"{debut}",
+            _carried(
+                f"runs allowed by his team per game in all of the {pitcher}'s starts this season",
+                CARRY_PITCHER_FACTOR,
+                CARRY_PITCHER_STARTS,
+                "starts",
+                "the league's runs per team-game",
+            )
+            + f"; {debut} and without starts last season",
         ),
         FeatureDef(
             f"{side}_sp_team_win_rate",
-            _shrunk(f"his team's win rate in the {pitcher}'s starts this season"),
+            _carried(
+                f"his team's win rate in the {pitcher}'s starts this season",
+                CARRY_PITCHER_FACTOR,
+                CARRY_PITCHER_STARTS,
+                "starts",
+            ),
         ),
         FeatureDef(
             f"{side}_sp_win_credit_share",
@@ -335,7 +420,7 @@ def _pitcher_features(side: str) -> tuple[FeatureDef, ...]:
 
 FEATURE_SET = FeatureSet(
     name="core",
-    version=2,
+    version=3,
     features=(
         *_market_features(),
         *_line_features(),

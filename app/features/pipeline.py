@@ -9,8 +9,11 @@ snapshots and betting splits count only when captured strictly before the cutoff
 game's own opening prices are pre-game information.
 
 Form is season-to-date; the season is the calendar year of ``game_date`` (an MLB
-season, postseason included, lies within one year). Only final games (both scores
-present) count as history; postponed or pending games are ignored.
+season, postseason included, lies within one year). Rates are blended with a prior carried
+from the PREVIOUS season's final record, regressed toward the league mean (the rule and
+its measured constants are in :mod:`app.features.definitions`): the previous season lies
+entirely before any date of the current one. Only final games (both scores present) count
+as history; postponed or pending games are ignored.
 
 Everything is computed with sorts, cumulative sums and ``merge_asof`` lookups: there is
 no Python loop over games, so a season (~2,430 games) takes well under a second.
@@ -28,6 +31,12 @@ from sqlalchemy.orm import Session
 from app.betting.odds import devig_two_way_array
 from app.config import Settings
 from app.features.definitions import (
+    CARRY_H2H_FACTOR,
+    CARRY_H2H_GAMES,
+    CARRY_PITCHER_FACTOR,
+    CARRY_PITCHER_STARTS,
+    CARRY_TEAM_FACTOR,
+    CARRY_TEAM_GAMES,
     DEFAULT_CUTOFF_MINUTES,
     FEATURE_SET,
     FORM_WINDOWS,
@@ -43,6 +52,7 @@ from app.features.definitions import (
     STEAM_WINDOW_MINUTES,
     FeatureSet,
 )
+from app.features.pitchers import fill_pitcher_ids
 from app.games.models import (
     ODDS_COLUMNS,
     SNAPSHOT_PRICE_COLUMNS,
@@ -207,7 +217,8 @@ def refresh_features(
     """Compute and store the features of the selected stored games; return how many.
 
     The filters combine (AND); at least one is required. History is every game of the
-    targets' seasons before the latest selected date. ``cutoff_minutes`` defaults to
+    targets' seasons and of the season before them (the carried prior) before the latest
+    selected date. ``cutoff_minutes`` defaults to
     :func:`configured_cutoff_minutes`.
     """
     if season is None and date is None and game_ids is None:
@@ -222,7 +233,8 @@ def refresh_features(
     targets = _read_games(session, statement)
     if targets.empty:
         return 0
-    first_season_start = dt.date(int(targets["game_date"].dt.year.min()), 1, 1)
+    targets = _with_fed_pitchers(session, targets)
+    first_season_start = dt.date(int(targets["game_date"].dt.year.min()) - 1, 1, 1)
     last_date = targets["game_date"].max().date()
     history = _read_games(
         session,
@@ -244,6 +256,29 @@ def refresh_features(
     )
     rows = features.to_numpy(dtype=np.float64)
     return store.put_many(dict(zip(targets["game_id"].tolist(), rows, strict=True)))
+
+
+def _with_fed_pitchers(session: Session, targets: pd.DataFrame) -> pd.DataFrame:
+    """Upcoming targets (not final) whose starter is named by a feed (SBRO, lines) but has
+    no Retrosheet id yet, with the id mapped from the name (``app.features.pitchers``).
+
+    Final games keep their curated ids (missing stays missing), as in training.
+    """
+    upcoming = targets["home_score"].isna() | targets["away_score"].isna()
+    no_id = upcoming & (targets["home_pitcher_id"].isna() | targets["away_pitcher_id"].isna())
+    if not no_id.any():
+        return targets
+    names = pd.DataFrame(
+        session.execute(
+            select(Game.id, Game.home_pitcher, Game.away_pitcher).where(
+                Game.id.in_(targets.loc[no_id, "game_id"].tolist())
+            )
+        ).all(),
+        columns=["game_id", "home_pitcher", "away_pitcher"],
+    )
+    named = targets.merge(names, on="game_id", how="left").set_index(targets.index)
+    filled = fill_pitcher_ids(session, named)
+    return filled.drop(columns=["home_pitcher", "away_pitcher"])
 
 
 # --- market ---------------------------------------------------------------------------------
@@ -479,18 +514,33 @@ def _form_features(
     history: pd.DataFrame, targets: pd.DataFrame, target_dates: pd.Series
 ) -> dict[str, np.ndarray]:
     states = _team_day_states(history)
+    priors = _team_priors(history)
     week_before = target_dates - pd.Timedelta(days=GAMES_WINDOW_DAYS)
     features: dict[str, np.ndarray] = {}
+    factor, weight = CARRY_TEAM_FACTOR, CARRY_TEAM_GAMES
     for side in ("home", "away"):
         teams = targets[f"{side}_team"]
         state = _state_before(states, _TEAM_KEYS, {"team": teams}, target_dates)
+        prior = _prior_of(priors, _TEAM_KEYS, {"team": teams}, target_dates)
         games_a_week_ago = _state_before(states, _TEAM_KEYS, {"team": teams}, week_before)["games"]
         games = state["games"]
-        features[f"{side}_win_rate"] = _shrunk_rate(state["wins"], games)
-        features[f"{side}_run_diff_per_game"] = _rate(state["scored"] - state["allowed"], games)
-        features[f"{side}_runs_scored_per_game"] = _rate(state["scored"], games)
-        features[f"{side}_runs_allowed_per_game"] = _rate(state["allowed"], games)
-        features[f"{side}_pythag"] = _pythag(state["scored"], state["allowed"])
+        features[f"{side}_win_rate"] = _carried_rate(
+            state["wins"], games, prior["wins"], prior["games"], factor, weight
+        )
+        # Runs: the prior adds `weight` pseudo-games at the regressed per-game rates.
+        has_prior = prior["games"] > 0
+        league = prior["league_runs"]
+        pseudo_games = np.where(has_prior, weight, 0.0)
+        blended = {}
+        for column in ("scored", "allowed"):
+            regressed = _regressed(_rate(prior[column], prior["games"]), league, factor)
+            blended[column] = state[column] + np.where(has_prior, weight * regressed, 0.0)
+        runs_scored = _rate(blended["scored"], games + pseudo_games)
+        runs_allowed = _rate(blended["allowed"], games + pseudo_games)
+        features[f"{side}_run_diff_per_game"] = runs_scored - runs_allowed
+        features[f"{side}_runs_scored_per_game"] = runs_scored
+        features[f"{side}_runs_allowed_per_game"] = runs_allowed
+        features[f"{side}_pythag"] = _pythag(blended["scored"], blended["allowed"])
         features[f"{side}_games_played"] = games
         for window in FORM_WINDOWS:
             window_games = state[f"games_{window}"]
@@ -505,8 +555,13 @@ def _form_features(
                 features[f"{side}_last{window}_runs_allowed"] = _rate(
                     state[f"allowed_{window}"], window_games
                 )
-        features[f"{side}_{side}_win_rate"] = _shrunk_rate(
-            state[f"{side}_wins"], state[f"{side}_games"]
+        features[f"{side}_{side}_win_rate"] = _carried_rate(
+            state[f"{side}_wins"],
+            state[f"{side}_games"],
+            prior[f"{side}_wins"],
+            prior[f"{side}_games"],
+            factor,
+            weight,
         )
         features[f"{side}_rest_days"] = (
             target_dates.to_numpy() - state["last_date"]
@@ -543,6 +598,36 @@ def _final_games(history: pd.DataFrame) -> pd.DataFrame:
     )
     frame["season"] = frame["game_date"].dt.year.astype(np.int64)
     return frame.sort_values(["game_date", "game_number", "game_id"], kind="mergesort")
+
+
+def _team_priors(history: pd.DataFrame) -> pd.DataFrame:
+    """Each team's final record of every season, keyed by the NEXT season (its prior).
+
+    Columns: team, season (the season the record is a prior for), games, wins, scored,
+    allowed, home/away games and wins, and league_runs: the league's runs per team-game
+    in the record's season.
+    """
+    team_games = _team_games(_final_games(history))
+    team_games = team_games.assign(
+        games=1.0,
+        home_games=team_games["is_home"],
+        home_wins=team_games["won"] * team_games["is_home"],
+        away_games=1.0 - team_games["is_home"],
+        away_wins=team_games["won"] * (1.0 - team_games["is_home"]),
+        wins=team_games["won"],
+    )
+    columns = [
+        "games", "wins", "scored", "allowed", "home_games", "home_wins", "away_games", "away_wins",
+    ]  # fmt: skip
+    records = team_games.groupby(_TEAM_KEYS, sort=False)[columns].sum().reset_index()
+    return _as_next_season_prior(records, team_games)
+
+
+def _as_next_season_prior(records: pd.DataFrame, team_games: pd.DataFrame) -> pd.DataFrame:
+    """``records`` of season S keyed by season S + 1, with season S's league runs per game."""
+    league = team_games.groupby("season", sort=False)["scored"].mean()
+    records = records.assign(league_runs=records["season"].map(league).to_numpy(np.float64))
+    return records.assign(season=records["season"].astype(np.int64) + 1)
 
 
 def _team_games(final: pd.DataFrame) -> pd.DataFrame:
@@ -635,34 +720,40 @@ def _head_to_head_features(
         }
     )
     keys = ["first", "second", "season"]
-    pairs[["games", "first_wins", "second_wins"]] = pairs.groupby(keys, sort=False)[
-        ["games", "first_wins", "second_wins"]
-    ].cumsum()
+    totals = ["games", "first_wins", "second_wins"]
+    priors = pairs.groupby(keys, sort=False)[totals].sum().reset_index()
+    priors = priors.assign(season=priors["season"].astype(np.int64) + 1)
+    pairs[totals] = pairs.groupby(keys, sort=False)[totals].cumsum()
     states = pairs.drop_duplicates([*keys, "game_date"], keep="last")
     target_home = targets["home_team"].astype(str).to_numpy(str)
     target_away = targets["away_team"].astype(str).to_numpy(str)
     home_first = target_home <= target_away
-    state = _state_before(
-        states,
-        keys,
-        {
-            "first": np.where(home_first, target_home, target_away),
-            "second": np.where(home_first, target_away, target_home),
-        },
-        target_dates,
-    )
+    pair = {
+        "first": np.where(home_first, target_home, target_away),
+        "second": np.where(home_first, target_away, target_home),
+    }
+    state = _state_before(states, keys, pair, target_dates)
+    prior = _prior_of(priors, keys, pair, target_dates)
     home_wins = np.where(home_first, state["first_wins"], state["second_wins"])
+    prior_home_wins = np.where(home_first, prior["first_wins"], prior["second_wins"])
     return {
         "h2h_games": state["games"],
-        "h2h_home_win_rate": _shrunk_rate(home_wins, state["games"]),
+        "h2h_home_win_rate": _carried_rate(
+            home_wins,
+            state["games"],
+            prior_home_wins,
+            prior["games"],
+            CARRY_H2H_FACTOR,
+            CARRY_H2H_GAMES,
+        ),
     }
 
 
 def _pitcher_features(
     history: pd.DataFrame, targets: pd.DataFrame, target_dates: pd.Series
 ) -> dict[str, np.ndarray]:
-    starts = _team_games(_final_games(history))
-    starts = starts[starts["pitcher"] != ""].sort_values(
+    team_games = _team_games(_final_games(history))
+    starts = team_games[team_games["pitcher"] != ""].sort_values(
         ["pitcher", "season", "game_date", "game_number", "game_id"], kind="mergesort"
     )
     keys = ["pitcher", "season"]
@@ -672,6 +763,7 @@ def _pitcher_features(
     starts = starts.assign(starts=1.0, wins=starts["won"], credited=credited)
     by_pitcher = starts.groupby(keys, sort=False)
     totals = ["starts", "wins", "allowed", "credited"]
+    priors = _as_next_season_prior(by_pitcher[totals].sum().reset_index(), team_games)
     starts[totals] = by_pitcher[totals].cumsum()
     recent = PITCHER_RECENT_STARTS
     starts["allowed_recent"] = starts["allowed"] - by_pitcher["allowed"].shift(recent).fillna(0.0)
@@ -684,6 +776,12 @@ def _pitcher_features(
     for side in ("home", "away"):
         pitchers = _string_column(targets, f"{side}_pitcher_id")
         state = _state_before(states, keys, {"pitcher": pitchers}, target_dates)
+        prior = _prior_of(priors, keys, {"pitcher": pitchers}, target_dates)
+        has_prior = prior["starts"] > 0
+        regressed = _regressed(
+            _rate(prior["allowed"], prior["starts"]), prior["league_runs"], CARRY_PITCHER_FACTOR
+        )
+        pseudo_starts = np.where(has_prior, CARRY_PITCHER_STARTS, 0.0)
         unknown = pitchers == ""
         count = np.where(unknown, np.nan, state["starts"])
         features[f"{side}_sp_starts"] = count
@@ -693,9 +791,21 @@ def _pitcher_features(
         features[f"{side}_sp_runs_allowed_last{recent}"] = _rate(
             state["allowed_recent"], np.where(unknown, 0.0, state["starts_recent"])
         )
-        features[f"{side}_sp_runs_allowed_per_start"] = _rate(state["allowed"], count)
+        features[f"{side}_sp_runs_allowed_per_start"] = _rate(
+            state["allowed"] + np.where(has_prior, CARRY_PITCHER_STARTS * regressed, 0.0),
+            count + pseudo_starts,
+        )
         features[f"{side}_sp_team_win_rate"] = np.where(
-            unknown, np.nan, _shrunk_rate(state["wins"], state["starts"])
+            unknown,
+            np.nan,
+            _carried_rate(
+                state["wins"],
+                state["starts"],
+                prior["wins"],
+                prior["starts"],
+                CARRY_PITCHER_FACTOR,
+                CARRY_PITCHER_STARTS,
+            ),
         )
         features[f"{side}_sp_win_credit_share"] = np.where(
             unknown, np.nan, _rate(state["credited"], state["wins"])
@@ -744,6 +854,53 @@ def _state_before(
         if column != "last_date":
             result[column] = np.nan_to_num(values.astype(np.float64), nan=0.0)
     return result
+
+
+def _prior_of(
+    priors: pd.DataFrame,
+    keys: list[str],
+    key_values: Mapping[str, object],
+    target_dates: pd.Series,
+) -> dict[str, np.ndarray]:
+    """Each target's carried prior: the row of ``priors`` for its keys and its season.
+
+    ``priors`` rows are keyed by the season they are a prior FOR (the record's season + 1),
+    so a target only ever sees a season that ended before its own began. NaN where none.
+    """
+    lookups = pd.DataFrame(
+        {
+            **{key: np.asarray(values).astype(str) for key, values in key_values.items()},
+            "season": target_dates.dt.year.to_numpy(np.int64),
+        }
+    )
+    right = priors.astype({key: str for key in keys if key != "season"})
+    matched = lookups.merge(right.astype({"season": np.int64}), on=keys, how="left")
+    return {
+        column: matched[column].to_numpy(np.float64)
+        for column in priors.columns
+        if column not in keys
+    }
+
+
+def _regressed(rate: np.ndarray, mean: np.ndarray | float, factor: float) -> np.ndarray:
+    """Last season's ``rate`` regressed toward ``mean``: mean + factor * (rate - mean)."""
+    return mean + factor * (rate - mean)
+
+
+def _carried_rate(
+    wins: np.ndarray,
+    games: np.ndarray,
+    prior_wins: np.ndarray,
+    prior_games: np.ndarray,
+    factor: float,
+    weight: float,
+) -> np.ndarray:
+    """A win rate blended with last season's, regressed toward .500 and worth ``weight``
+    games: (wins + weight * prior) / (games + weight); v2's shrink without a prior."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        prior = _regressed(prior_wins / prior_games, 0.5, factor)
+        carried = (wins + weight * prior) / (games + weight)
+    return np.where(prior_games > 0, carried, _shrunk_rate(wins, games))
 
 
 def _shrunk_rate(wins: np.ndarray, games: np.ndarray) -> np.ndarray:

@@ -49,10 +49,12 @@ def ingest_for_params(
 def refresh_after_changed_results(
     session: Session, store: FeatureWriter, reports: Sequence[FileReport]
 ) -> int:
-    """Recompute the features of every game on or after a season's first changed result.
+    """Recompute the features of every game on or after a season's first changed result,
+    and of every game of the season after it.
 
-    A game's features read the results of the earlier games of its season, so a corrected
-    final makes every later game's stored features stale. Returns how many were refreshed.
+    A game's features read the results of the earlier games of its season and the whole
+    previous season (the carried prior), so a corrected final makes every later game's
+    stored features stale, this season's and next season's. Returns how many were refreshed.
     """
     first_changed = {}
     for report in reports:
@@ -65,7 +67,8 @@ def refresh_after_changed_results(
         select(Game.id).where(
             or_(
                 *(
-                    (Game.season == season) & (Game.game_date >= day)
+                    ((Game.season == season) & (Game.game_date >= day))
+                    | (Game.season == season + 1)
                     for season, day in first_changed.items()
                 )
             )

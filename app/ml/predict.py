@@ -52,6 +52,7 @@ from app.features.pipeline import (
     load_games_frame,
     refresh_features,
 )
+from app.features.pitchers import fill_pitcher_ids
 from app.features.store import FeatureStore
 from app.jobs.models import Prediction
 from app.jobs.service import claim, finish, is_cancelled, set_progress
@@ -183,8 +184,10 @@ def _stored_features(
 
 def _spec_features(session: Session, specs: Sequence[dict]) -> tuple[pd.DataFrame, np.ndarray]:
     """Rows and point-in-time features of games described by the client."""
-    targets = pd.DataFrame([_spec_row(spec) for spec in specs])
-    seasons = range(int(targets["season"].min()), int(targets["season"].max()) + 1)
+    # The starters a client names (SBRO form or "First Last") become Retrosheet ids.
+    targets = fill_pitcher_ids(session, pd.DataFrame([_spec_row(spec) for spec in specs]))
+    # The targets' seasons and the season before them (the carried prior).
+    seasons = range(int(targets["season"].min()) - 1, int(targets["season"].max()) + 1)
     history = load_games_frame(session, seasons=seasons, until=targets["game_date"].max())
     # A client-described game has no stored line history; its odds are its opening prices.
     features = build_features(history, targets, cutoff_minutes=configured_cutoff_minutes())
@@ -204,6 +207,8 @@ def _spec_row(spec: dict) -> dict:
         "away_team": spec["away_team"],
         "home_pitcher": spec.get("home_pitcher"),
         "away_pitcher": spec.get("away_pitcher"),
+        "home_pitcher_id": None,
+        "away_pitcher_id": None,
         "home_score": np.nan,
         "away_score": np.nan,
         "home_ml_open": odds.get("home_ml", np.nan),

@@ -111,9 +111,9 @@ def labelled(
 ) -> Dataset:
     """The games (and their features) that have a ``target`` label, of ``seasons`` if given.
 
-    A game's features use only earlier dates of its own season, so the rows of
-    ``seasons`` are the same whether ``features`` were built for those seasons alone or
-    for more: build once, take the seasons needed.
+    A game's features use only earlier dates of its own season and the season before it
+    (the carried prior), so the rows of ``seasons`` are the same whether ``features`` were
+    built for every stored season or for more: build once, take the seasons needed.
     """
     labels = TARGET_SPECS[target].label(games)
     keep = labels.notna().to_numpy()

@@ -1,6 +1,8 @@
 """A deliberately naive, per-game reference of every ``core`` feature.
 
 Slow and obvious: for each target it walks the history game by game in plain Python.
+Carried ratings (core v3): the previous calendar year's final games give each rate a
+prior, last season's raw rate regressed toward the league mean, worth k games.
 The vectorized pipeline must agree with it (unit property tests and the integration
 test that recomputes a stored season).
 """
@@ -31,6 +33,20 @@ def shrunk(wins: float, games: float) -> float:
     return (wins + d.PRIOR_GAMES / 2) / (games + d.PRIOR_GAMES)
 
 
+def carried(total: float, count: float, prior: float | None, weight: float) -> float:
+    """(total + weight * prior) / (count + weight); None prior: total / count (NaN at 0)."""
+    if prior is None:
+        return total / count if count else NAN
+    return (total + weight * prior) / (count + weight)
+
+
+def carried_win_rate(wins: float, games: float, prior_wins: float, prior_games: float,
+                     factor: float, weight: float) -> float:  # fmt: skip
+    if not prior_games:
+        return shrunk(wins, games)
+    return carried(wins, games, 0.5 + factor * (prior_wins / prior_games - 0.5), weight)
+
+
 def mean_or_nan(values: list[float]) -> float:
     return sum(values) / len(values) if values else NAN
 
@@ -53,15 +69,21 @@ def naive_features(
     cutoff_minutes: int = d.DEFAULT_CUTOFF_MINUTES,
 ) -> dict[str, float]:
     date = pd.Timestamp(target["game_date"]).normalize()
-    past = []
+    past, last_season = [], []
     for _, game in history.iterrows():
         game_date = pd.Timestamp(game["game_date"]).normalize()
         final = not pd.isna(game["home_score"]) and not pd.isna(game["away_score"])
         if final and game_date < date and game_date.year == date.year:
             past.append(game)
+        if final and game_date.year == date.year - 1:
+            last_season.append(game)
     past.sort(
         key=lambda g: (pd.Timestamp(g["game_date"]), value(g, "game_number") or 0, g["game_id"])
     )
+    runs = [float(g["home_score"]) for g in last_season] + [
+        float(g["away_score"]) for g in last_season
+    ]
+    league_runs = mean_or_nan(runs)
     result: dict[str, float] = {}
     result.update(_market(target))
     start = value(target, "start_time")
@@ -77,8 +99,9 @@ def naive_features(
     result["is_night"] = {"N": 1.0, "D": 0.0}.get(day_night, NAN) if day_night else NAN
     result["game_number"] = float(value(target, "game_number") or 0)
     for side in ("home", "away"):
-        result.update(_team(past, target[f"{side}_team"], side, date))
-        result.update(_pitcher(past, value(target, f"{side}_pitcher_id"), side, date))
+        result.update(_team(past, last_season, league_runs, target[f"{side}_team"], side, date))
+        pitcher = value(target, f"{side}_pitcher_id")
+        result.update(_pitcher(past, last_season, league_runs, pitcher, side, date))
     home, away = target["home_team"], target["away_team"]
     meetings = [g for g in past if {g["home_team"], g["away_team"]} == {home, away}]
     home_wins = sum(
@@ -87,8 +110,18 @@ def naive_features(
         if (g["home_team"] == home and g["home_score"] > g["away_score"])
         or (g["away_team"] == home and g["away_score"] > g["home_score"])
     )
+    last_meetings = [g for g in last_season if {g["home_team"], g["away_team"]} == {home, away}]
+    last_home_wins = sum(
+        1
+        for g in last_meetings
+        if (g["home_team"] == home and g["home_score"] > g["away_score"])
+        or (g["away_team"] == home and g["away_score"] > g["home_score"])
+    )
     result["h2h_games"] = float(len(meetings))
-    result["h2h_home_win_rate"] = shrunk(home_wins, len(meetings))
+    result["h2h_home_win_rate"] = carried_win_rate(
+        home_wins, len(meetings), last_home_wins, len(last_meetings),
+        d.CARRY_H2H_FACTOR, d.CARRY_H2H_GAMES,
+    )  # fmt: skip
     return result
 
 
@@ -228,27 +261,52 @@ def _rlm(bets: float, move: float, threshold: float) -> float:
     return 0.0
 
 
-def _team(past: list[pd.Series], team: str, side: str, date: pd.Timestamp) -> dict[str, float]:
+def _record(games: list[pd.Series], team: str) -> tuple[list[bool], list[float], list[float]]:
+    """(at home?, runs scored, runs allowed) of ``team`` in each of ``games`` it played."""
+    played = [g for g in games if team in (g["home_team"], g["away_team"])]
+    at_home = [g["home_team"] == team for g in played]
+    pairs = list(zip(played, at_home, strict=True))
+    scored = [float(g["home_score"] if h else g["away_score"]) for g, h in pairs]
+    allowed = [float(g["away_score"] if h else g["home_score"]) for g, h in pairs]
+    return at_home, scored, allowed
+
+
+def _team(
+    past: list[pd.Series],
+    last_season: list[pd.Series],
+    league_runs: float,
+    team: str,
+    side: str,
+    date: pd.Timestamp,
+) -> dict[str, float]:
     games = [g for g in past if team in (g["home_team"], g["away_team"])]
-    at_home = [g["home_team"] == team for g in games]
-    scored = [
-        float(g["home_score"] if h else g["away_score"])
-        for g, h in zip(games, at_home, strict=True)
-    ]
-    allowed = [
-        float(g["away_score"] if h else g["home_score"])
-        for g, h in zip(games, at_home, strict=True)
-    ]
+    at_home, scored, allowed = _record(past, team)
     won = [s > a for s, a in zip(scored, allowed, strict=True)]
     n = len(games)
+    last_home, last_scored, last_allowed = _record(last_season, team)
+    last_won = [s > a for s, a in zip(last_scored, last_allowed, strict=True)]
+    factor, weight = d.CARRY_TEAM_FACTOR, d.CARRY_TEAM_GAMES
+    prior_scored = prior_allowed = None
+    if last_scored:
+        prior_scored = league_runs + factor * (mean_or_nan(last_scored) - league_runs)
+        prior_allowed = league_runs + factor * (mean_or_nan(last_allowed) - league_runs)
+    runs_scored = carried(sum(scored), n, prior_scored, weight)
+    runs_allowed = carried(sum(allowed), n, prior_allowed, weight)
     result = {
-        f"{side}_win_rate": shrunk(sum(won), n),
-        f"{side}_run_diff_per_game": mean_or_nan(
-            [s - a for s, a in zip(scored, allowed, strict=True)]
+        f"{side}_win_rate": carried_win_rate(
+            sum(won), n, sum(last_won), len(last_won), factor, weight
         ),
-        f"{side}_runs_scored_per_game": mean_or_nan(scored),
-        f"{side}_runs_allowed_per_game": mean_or_nan(allowed),
-        f"{side}_pythag": pythag(scored, allowed),
+        f"{side}_run_diff_per_game": runs_scored - runs_allowed,
+        f"{side}_runs_scored_per_game": runs_scored,
+        f"{side}_runs_allowed_per_game": runs_allowed,
+        f"{side}_pythag": (
+            pythag(
+                [*scored, weight * prior_scored],
+                [*allowed, weight * prior_allowed],
+            )
+            if last_scored
+            else pythag(scored, allowed)
+        ),
         f"{side}_games_played": float(n),
     }
     for window in d.FORM_WINDOWS:
@@ -258,8 +316,14 @@ def _team(past: list[pd.Series], team: str, side: str, date: pd.Timestamp) -> di
             result[f"{side}_last{window}_runs_scored"] = mean_or_nan(scored[-window:])
             result[f"{side}_last{window}_runs_allowed"] = mean_or_nan(allowed[-window:])
     venue = [h if side == "home" else not h for h in at_home]
-    result[f"{side}_{side}_win_rate"] = shrunk(
-        sum(w for w, v in zip(won, venue, strict=True) if v), sum(venue)
+    last_venue = [h if side == "home" else not h for h in last_home]
+    result[f"{side}_{side}_win_rate"] = carried_win_rate(
+        sum(w for w, v in zip(won, venue, strict=True) if v),
+        sum(venue),
+        sum(w for w, v in zip(last_won, last_venue, strict=True) if v),
+        sum(last_venue),
+        factor,
+        weight,
     )
     result[f"{side}_rest_days"] = (
         float((date - pd.Timestamp(games[-1]["game_date"]).normalize()).days) if games else NAN
@@ -284,8 +348,30 @@ def _team(past: list[pd.Series], team: str, side: str, date: pd.Timestamp) -> di
     return result
 
 
+def _starts(games: list[pd.Series], pitcher: str) -> list[tuple[float, bool, bool, pd.Timestamp]]:
+    """(runs his team allowed, team won, credited with the win, date) of each of his starts."""
+    starts = []
+    for g in games:
+        for pitcher_side, other in (("home", "away"), ("away", "home")):
+            if value(g, f"{pitcher_side}_pitcher_id") == pitcher:
+                starts.append(
+                    (
+                        float(g[f"{other}_score"]),
+                        g[f"{pitcher_side}_score"] > g[f"{other}_score"],
+                        value(g, "winning_pitcher_id") == pitcher,
+                        pd.Timestamp(g["game_date"]).normalize(),
+                    )
+                )
+    return starts
+
+
 def _pitcher(
-    past: list[pd.Series], pitcher: str | None, side: str, date: pd.Timestamp
+    past: list[pd.Series],
+    last_season: list[pd.Series],
+    league_runs: float,
+    pitcher: str | None,
+    side: str,
+    date: pd.Timestamp,
 ) -> dict[str, float]:
     recent = d.PITCHER_RECENT_STARTS
     names = [
@@ -298,14 +384,18 @@ def _pitcher(
     ]
     if not pitcher:
         return dict.fromkeys(names, NAN)
-    allowed, won, credited, last = [], [], [], None
-    for g in past:
-        for pitcher_side, other in (("home", "away"), ("away", "home")):
-            if value(g, f"{pitcher_side}_pitcher_id") == pitcher:
-                allowed.append(float(g[f"{other}_score"]))
-                won.append(g[f"{pitcher_side}_score"] > g[f"{other}_score"])
-                credited.append(value(g, "winning_pitcher_id") == pitcher)
-                last = pd.Timestamp(g["game_date"]).normalize()
+    starts = _starts(past, pitcher)
+    allowed = [start[0] for start in starts]
+    won = [start[1] for start in starts]
+    credited = [start[2] for start in starts]
+    last = starts[-1][3] if starts else None
+    before = _starts(last_season, pitcher)
+    factor, weight = d.CARRY_PITCHER_FACTOR, d.CARRY_PITCHER_STARTS
+    prior_allowed = (
+        league_runs + factor * (mean_or_nan([s[0] for s in before]) - league_runs)
+        if before
+        else None
+    )
     return dict(
         zip(
             names,
@@ -313,8 +403,10 @@ def _pitcher(
                 float(len(allowed)),
                 float((date - last).days) if last is not None else NAN,
                 mean_or_nan(allowed[-recent:]),
-                mean_or_nan(allowed),
-                shrunk(sum(won), len(won)),
+                carried(sum(allowed), len(allowed), prior_allowed, weight),
+                carried_win_rate(
+                    sum(won), len(won), sum(s[1] for s in before), len(before), factor, weight
+                ),
                 sum(credited) / sum(won) if sum(won) else NAN,
             ),
             strict=True,

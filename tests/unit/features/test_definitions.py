@@ -5,8 +5,8 @@ import pytest
 from app.features.definitions import FEATURE_SET, FeatureDef, FeatureSet
 
 
-def test_core_v2_shape() -> None:
-    assert (FEATURE_SET.name, FEATURE_SET.version) == ("core", 2)
+def test_core_v3_shape() -> None:
+    assert (FEATURE_SET.name, FEATURE_SET.version) == ("core", 3)
     assert 40 <= len(FEATURE_SET) <= 80
     assert FEATURE_SET.names[:2] == ("ml_open_home_prob", "ml_open_overround")
     assert all(feature.description for feature in FEATURE_SET.features)

@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from app.features.definitions import FEATURE_SET, FeatureDef, FeatureSet
 from app.features.pipeline import build_features
+from tests.unit.features.naive_reference import naive_features as reference_features
 
 COLUMNS = [
     "game_id",
@@ -37,7 +38,7 @@ def games(rows: list[tuple]) -> pd.DataFrame:
 NO_ODDS = (None, None, None, None, None)
 HISTORY = games(
     [
-        (0, "2022-09-30", 0, "NYA", "BOS", 9, 0, *NO_ODDS),  # last season: must not count
+        (0, "2021-09-30", 0, "NYA", "BOS", 9, 0, *NO_ODDS),  # two seasons ago: never counts
         (1, "2023-04-01", 0, "NYA", "BOS", 5, 3, *NO_ODDS),
         (2, "2023-04-02", 0, "BOS", "NYA", 4, 2, *NO_ODDS),
         (3, "2023-04-04", 1, "NYA", "BOS", 7, 1, *NO_ODDS),  # doubleheader game 1
@@ -109,7 +110,7 @@ def test_hand_computed_next_day_and_unknown_teams() -> None:
             assert np.isnan(newcomers[f"{side}_{name}"])
 
 
-def test_season_start_ignores_last_season() -> None:
+def test_season_start_ignores_seasons_before_the_last() -> None:
     features = build_features(HISTORY, HISTORY.loc[[1]])
     assert features.loc[1, "home_games_played"] == 0
     assert np.isnan(features.loc[1, "home_rest_days"])
@@ -215,33 +216,18 @@ def game_rows(draw: st.DrawFn, first_id: int = 0, min_day: int = -3) -> list[tup
     return rows
 
 
+TEAM_FORM = [
+    f"{side}_{name}"
+    for side in ("home", "away")
+    for name in ("win_rate", "last10_win_rate", "run_diff_per_game", "games_played", "rest_days")
+] + ["home_home_win_rate", "away_away_win_rate"]
+
+
 def naive_features(history: pd.DataFrame, target: pd.Series) -> dict[str, float]:
-    """A slow, obviously-correct reference of the team-form features."""
-    date = pd.Timestamp(target["game_date"])
-    past = history[
-        history["home_score"].notna()
-        & (history["game_date"] < date)
-        & (history["game_date"].dt.year == date.year)
-    ].sort_values(["game_date", "game_number", "game_id"], kind="mergesort")
-    result = {}
-    for side in ("home", "away"):
-        team = target[f"{side}_team"]
-        played = past[(past["home_team"] == team) | (past["away_team"] == team)]
-        at_home = (played["home_team"] == team).to_numpy()
-        scored = np.where(at_home, played["home_score"], played["away_score"])
-        allowed = np.where(at_home, played["away_score"], played["home_score"])
-        won = scored > allowed
-        games = len(played)
-        result[f"{side}_win_rate"] = (won.sum() + 5) / (games + 10)
-        result[f"{side}_last10_win_rate"] = won[-10:].mean() if games else np.nan
-        result[f"{side}_run_diff_per_game"] = (scored - allowed).mean() if games else np.nan
-        result[f"{side}_games_played"] = float(games)
-        result[f"{side}_rest_days"] = (
-            float((date - played["game_date"].iloc[-1]).days) if games else np.nan
-        )
-        venue = at_home if side == "home" else ~at_home
-        result[f"{side}_{side}_win_rate"] = (won[venue].sum() + 5) / (venue.sum() + 10)
-    return result
+    """The team-form features of the slow, obviously-correct reference (carried priors
+    from the previous season included: the generated games span a season boundary)."""
+    full = reference_features(history, target)
+    return {name: full[name] for name in TEAM_FORM}
 
 
 @settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -1,4 +1,4 @@
-"""core v2 families: hand-computed values, a naive reference, and point-in-time leakage tests."""
+"""core v3 families: hand-computed values, a naive reference, and point-in-time leakage tests."""
 
 import datetime as dt
 
@@ -8,7 +8,12 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from app.features.definitions import FEATURE_SET
+from app.features.definitions import (
+    CARRY_H2H_FACTOR,
+    CARRY_PITCHER_FACTOR,
+    CARRY_TEAM_FACTOR,
+    FEATURE_SET,
+)
 from app.features.pipeline import build_features
 from tests.unit.features.naive_reference import naive_features
 
@@ -287,10 +292,17 @@ def test_every_feature_matches_the_naive_reference(data) -> None:
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
 )
-@given(data=st.data())
-def test_nothing_after_the_cutoff_changes_any_feature(data: st.DataObject) -> None:
-    """Alter or remove games on/after the target's date, and lines/splits after its cutoff."""
+@given(data=st.data(), two_seasons=st.booleans())
+def test_nothing_after_the_cutoff_changes_any_feature(
+    data: st.DataObject, two_seasons: bool
+) -> None:
+    """Alter or remove games on/after the target's date, and lines/splits after its cutoff;
+    with two seasons, the target may be in the second (its prior is the first season)."""
     history, snaps, splits = data.draw(scenario(), label="world")
+    if two_seasons:
+        history, snaps, splits = _two_seasons(
+            (history, snaps, splits), data.draw(scenario(), label="next season")
+        )
     target_position = data.draw(st.integers(0, len(history) - 1), label="target")
     target = history.iloc[[target_position]]
     target_date = target["game_date"].iloc[0]
@@ -353,24 +365,107 @@ def _a_year_later(world: tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame], ids: i
     return games, snaps, splits
 
 
-@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(scenario(), scenario())
-def test_a_season_built_alone_or_with_other_seasons_is_the_same(first, second) -> None:
-    """Training builds the features of every stored season once and keeps the rows of the
-    seasons it trains on (app.ml.train.labelled): they must be the seasons' own features."""
+def _two_seasons(first, second) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """``first`` as one season and ``second`` one year later, as one world."""
     seasons = [first, _a_year_later(second, ids=1000)]
-    games, snaps, splits = (
-        pd.concat(parts, ignore_index=True) for parts in zip(*seasons, strict=True)
+    return tuple(pd.concat(parts, ignore_index=True) for parts in zip(*seasons, strict=True))
+
+
+@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(scenario(), scenario())
+def test_every_feature_matches_the_naive_reference_across_seasons(first, second) -> None:
+    """Carried ratings: the second season's priors come from the first, in both codes."""
+    games, snaps, splits = _two_seasons(first, second)
+    frames = _as_frames(snaps, splits)
+    features = build_features(games, games, **frames)
+    for position, (_, target) in enumerate(games.iterrows()):
+        expected = naive_features(games, target, frames["snapshots"], frames["splits"])
+        got = features.iloc[position].to_dict()
+        assert got == pytest.approx(expected, nan_ok=True), target["game_id"]
+
+
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(scenario(), scenario(), scenario())
+def test_a_season_needs_only_itself_and_the_season_before(first, second, third) -> None:
+    """Training builds the features of every stored season once and keeps the rows of the
+    seasons it trains on (app.ml.train.labelled): a season's rows must be the same built
+    with only its previous season as with every earlier one (older seasons never count)."""
+    seasons = [first, _a_year_later(second, ids=1000), _a_year_later(
+        _a_year_later(third, ids=1000), ids=1000
+    )]  # fmt: skip
+    together = pd.concat([season[0] for season in seasons], ignore_index=True)
+    last_two = pd.concat([season[0] for season in seasons[1:]], ignore_index=True)
+    third_games = seasons[2][0]
+    assert np.array_equal(
+        build_features(together, third_games).to_numpy(),
+        build_features(last_two, third_games).to_numpy(),
+        equal_nan=True,
     )
-    together = build_features(games, games, **_as_frames(snaps, splits))
-    start = 0
-    for season_games, season_snaps, season_splits in seasons:
-        alone = build_features(
-            season_games, season_games, **_as_frames(season_snaps, season_splits)
-        )
-        rows = together.iloc[start : start + len(season_games)]
-        assert np.array_equal(rows.to_numpy(), alone.to_numpy(), equal_nan=True)
-        start += len(season_games)
+
+
+def test_first_game_of_a_season_is_carried_from_the_previous_season_only() -> None:
+    """The first game of 2019: team, h2h and pitcher rates from 2018 alone, regressed."""
+    year = dt.datetime(2018, 6, 1)
+
+    def at(game_id: int, when: dt.datetime, home: str, away: str, score=(None, None)) -> dict:
+        pitchers = {"home_pitcher_id": "p1", "away_pitcher_id": "q1"}
+        return {**game(game_id, 0, home, away, score, **pitchers), "game_date": when}
+
+    last_season = [
+        at(1, year, "NYA", "BOS", (6, 2)),  # NYA 2-0 vs BOS, scored 10, allowed 3
+        at(2, year + dt.timedelta(days=1), "NYA", "BOS", (4, 1)),
+        at(3, year + dt.timedelta(days=2), "TOR", "SEA", (3, 3)),  # a tie: neither wins
+    ]
+    opening = dt.datetime(2019, 3, 28)
+    this_season = [
+        at(10, opening, "NYA", "BOS"),
+        at(11, opening, "TOR", "SEA", (1, 0)),  # same date: not history
+        at(12, opening + dt.timedelta(days=1), "BOS", "NYA", (9, 0)),
+    ]
+    history = frame(last_season + this_season)
+    target = history[history["game_id"] == 10]
+    got = build_features(history, target).iloc[0]
+    league = (6 + 2 + 4 + 1 + 3 + 3) / 6
+    factor = CARRY_TEAM_FACTOR
+    assert got["home_games_played"] == 0 and got["h2h_games"] == 0
+    assert got["home_win_rate"] == pytest.approx(0.5 + factor * 0.5)
+    assert got["away_win_rate"] == pytest.approx(0.5 - factor * 0.5)
+    assert got["home_runs_scored_per_game"] == pytest.approx(league + factor * (5 - league))
+    assert got["home_runs_allowed_per_game"] == pytest.approx(league + factor * (1.5 - league))
+    assert got["home_home_win_rate"] == pytest.approx(0.5 + factor * 0.5)
+    assert got["away_away_win_rate"] == pytest.approx(0.5 - factor * 0.5)
+    assert got["h2h_home_win_rate"] == pytest.approx(0.5 + CARRY_H2H_FACTOR * 0.5)
+    assert got["home_sp_starts"] == 0  # p1: no start in 2019 yet, three in 2018
+    assert got["home_sp_runs_allowed_per_start"] == pytest.approx(
+        league + CARRY_PITCHER_FACTOR * ((2 + 1 + 3) / 3 - league)
+    )
+    assert np.isnan(got["home_last10_win_rate"]) and np.isnan(got["home_rest_days"])
+    carried_names = [
+        f"{side}_{name}"
+        for side in ("home", "away")
+        for name in ("win_rate", "run_diff_per_game", "runs_scored_per_game",
+                     "runs_allowed_per_game", "pythag", "sp_runs_allowed_per_start",
+                     "sp_team_win_rate")
+    ] + ["home_home_win_rate", "away_away_win_rate", "h2h_home_win_rate"]  # fmt: skip
+    assert not np.isnan(got[carried_names].to_numpy(np.float64)).any()
+    expected = build_features(history, target)
+    # Changing, removing or adding any 2019 result changes nothing ...
+    later = history["game_date"] >= opening
+    rescored = history.assign(
+        home_score=history["home_score"].where(~later, 0),
+        away_score=history["away_score"].where(~later, 7),
+    )
+    pd.testing.assert_frame_equal(build_features(rescored, target), expected)
+    pd.testing.assert_frame_equal(build_features(history[~later | (history["game_id"] == 10)],
+                                                 target), expected)  # fmt: skip
+    # ... while a 2018 result does: the prior is used, and it is last season's.
+    changed = history.assign(home_score=history["home_score"].where(history["game_id"] != 1, 0))
+    assert build_features(changed, target).iloc[0]["home_win_rate"] < got["home_win_rate"]
+    # Seasons before the previous one never count.
+    older = frame([{**at(0, dt.datetime(2017, 7, 1), "NYA", "BOS", (0, 9))}])
+    pd.testing.assert_frame_equal(
+        build_features(pd.concat([older, history], ignore_index=True), target), expected
+    )
 
 
 def test_rolling_windows_exclude_the_game_itself() -> None:
