@@ -25,8 +25,8 @@ from typing import Protocol
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Select, and_, select
-from sqlalchemy.orm import Session
+from sqlalchemy import Select, and_, case, select
+from sqlalchemy.orm import Session, aliased
 
 from app.betting.odds import devig_two_way_array
 from app.config import Settings
@@ -54,6 +54,7 @@ from app.features.definitions import (
 )
 from app.features.pitchers import fill_pitcher_ids
 from app.games.models import (
+    FEED_BOOK,
     ODDS_COLUMNS,
     SNAPSHOT_PRICE_COLUMNS,
     BettingSplit,
@@ -958,6 +959,10 @@ def _require_columns(frame: pd.DataFrame, columns: Iterable[str]) -> None:
 
 
 def _games_statement() -> Select:
+    """Stored games with one ``odds`` row each: SBRO's, else the live feeds' (book ``feed``)."""
+    sbro = aliased(Odds, name="sbro_odds")
+    feed = aliased(Odds, name="feed_odds")
+    has_sbro = sbro.game_id.is_not(None)
     return (
         select(
             Game.id.label("game_id"),
@@ -977,9 +982,13 @@ def _games_statement() -> Select:
             Game.winning_pitcher_id,
             Game.length_outs,
             Game.scheduled_innings,
-            *(getattr(Odds, column) for column in ODDS_COLUMNS),
+            *(
+                case((has_sbro, getattr(sbro, column)), else_=getattr(feed, column)).label(column)
+                for column in ODDS_COLUMNS
+            ),
         )
-        .outerjoin(Odds, and_(Odds.game_id == Game.id, Odds.book == SBRO_BOOK))
+        .outerjoin(sbro, and_(sbro.game_id == Game.id, sbro.book == SBRO_BOOK))
+        .outerjoin(feed, and_(feed.game_id == Game.id, feed.book == FEED_BOOK))
         .order_by(Game.game_date, Game.game_number, Game.id)
     )
 

@@ -17,7 +17,7 @@ call again until :data:`QUOTA_RECHECK_AFTER` has passed.
 """
 
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
@@ -41,8 +41,8 @@ from app.feeds.responses import (
     write_raw_rows,
 )
 from app.feeds.schedule import refuse
-from app.games.models import Game, OddsSnapshot
-from app.ingest import rules
+from app.games.models import FEED_BOOK, ODDS_COLUMNS, Game, Odds, OddsSnapshot
+from app.ingest import bulk, rules
 from app.ingest.lines import SCHEDULE_ZONE
 from app.ingest.models import IngestedFile
 from app.ingest.rules import Finding, Rule
@@ -478,6 +478,7 @@ def ingest_odds(session: Session, fetched: Fetched) -> FeedReport:
             .returning(OddsSnapshot.id)
         )
         report.snapshots_written = len(written.all())
+    refresh_feed_odds(session, sorted({game.id for game in matched.values()}))
     link_raw_rows(session, raw_ids, {number: game.id for number, game in matched.items()})
     keys = {number: game.game_key for number, game in matched.items()}
     quarantine(
@@ -504,3 +505,54 @@ def _candidate_games(
     for game in session.scalars(select(Game).where(Game.game_date.in_(days))):
         found.setdefault((game.game_date, game.home_team, game.away_team), []).append(game)
     return found
+
+
+_MARKET_COLUMNS = {
+    # snapshot columns (all needed) -> odds columns of the opening and the closing quote
+    ("home_ml", "away_ml"): (("home_ml_open", "away_ml_open"), ("home_ml_close", "away_ml_close")),
+    ("total", "over_price", "under_price"): (
+        ("total_open", "over_open", "under_open"),
+        ("total_close", "over_close", "under_close"),
+    ),
+    ("home_rl", "home_rl_price", "away_rl_price"): (
+        None,
+        ("home_rl", "home_rl_price", "away_rl_price"),
+    ),
+}
+
+
+def refresh_feed_odds(session: Session, game_ids: Sequence[int]) -> None:
+    """Keep each game's ``odds`` row of book ``feed`` equal to its pre-game line history.
+
+    Per market, the opening quote is the first one seen from any book (earliest
+    ``captured_at``; ties by book name) and the closing quote the last one before first
+    pitch. Games with an SBRO row keep reading it: the feed row is their fallback.
+    """
+    if not game_ids:
+        return
+    starts = dict(
+        session.execute(select(Game.id, Game.start_time).where(Game.id.in_(list(game_ids)))).all()
+    )
+    snapshots = session.scalars(
+        select(OddsSnapshot)
+        .where(OddsSnapshot.game_id.in_(list(game_ids)), OddsSnapshot.book != FEED_BOOK)
+        .order_by(OddsSnapshot.game_id, OddsSnapshot.captured_at, OddsSnapshot.book)
+    ).all()
+    by_game: dict[int, list[OddsSnapshot]] = {}
+    for snapshot in snapshots:
+        start = starts.get(snapshot.game_id)
+        if start is None or snapshot.captured_at < start:
+            by_game.setdefault(snapshot.game_id, []).append(snapshot)
+    rows = []
+    for game_id, history in by_game.items():
+        row: dict[str, Any] = {"game_id": game_id, "book": FEED_BOOK}
+        row.update(dict.fromkeys(ODDS_COLUMNS))
+        for source, (open_columns, close_columns) in _MARKET_COLUMNS.items():
+            quoted = [s for s in history if all(getattr(s, c) is not None for c in source)]
+            if not quoted:
+                continue
+            for columns, quote in ((open_columns, quoted[0]), (close_columns, quoted[-1])):
+                if columns is not None:
+                    row.update(zip(columns, (getattr(quote, c) for c in source), strict=True))
+        rows.append(row)
+    bulk.upsert(session, Odds.__table__, rows, ["game_id", "book"], ODDS_COLUMNS)

@@ -99,6 +99,10 @@ class Odds(Base):
 
 
 # Every market column of an ``Odds`` row, in the one order all copies of them use.
+# The ``odds`` row the live feeds keep from their line snapshots (app/feeds/odds.py): opening =
+# the first quote seen, closing = the last before first pitch. Features read it when a game
+# has no SBRO row.
+FEED_BOOK = "feed"
 ODDS_COLUMNS: tuple[str, ...] = (
     "home_ml_open",
     "away_ml_open",

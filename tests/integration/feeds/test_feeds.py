@@ -8,7 +8,7 @@ import sqlalchemy as sa
 
 from app.config import Settings
 from app.db.session import get_engine, session_scope
-from app.features.pipeline import load_snapshots_frame
+from app.features.pipeline import load_games_frame, load_snapshots_frame
 from app.feeds.http import FeedClient, RetryPolicy
 from app.feeds.odds import ODDS_PATH
 from app.feeds.run import pull_odds, pull_schedule
@@ -291,6 +291,27 @@ def test_odds_become_line_snapshots_per_book(feed_settings: Settings, provider: 
         frame = load_snapshots_frame(session, game_ids=[game_id])
     draftkings = frame[frame["book"] == "draftkings"].sort_values("captured_at")
     assert list(draftkings["home_ml"]) == [-140.0, -150.0]
+
+    # The feed's odds row: per market the first quote seen opens and the last pre-game one
+    # closes; the games frame the features and models read falls back to it.
+    history = _rows(
+        url,
+        "SELECT s.home_ml, s.away_ml, s.total, s.over_price FROM odds_snapshots s"
+        " JOIN games g ON g.id = s.game_id WHERE g.game_key = '20240615-NYA-BAL-2'"
+        " AND s.home_ml IS NOT NULL AND s.total IS NOT NULL ORDER BY s.captured_at, s.book",
+    )
+    ((feed_row),) = _rows(
+        url,
+        "SELECT o.home_ml_open, o.away_ml_open, o.home_ml_close, o.away_ml_close, o.total_open,"
+        " o.over_open, o.total_close, o.over_close FROM odds o JOIN games g ON g.id = o.game_id"
+        " WHERE g.game_key = '20240615-NYA-BAL-2' AND o.book = 'feed'",
+    )
+    first, last = history[0], history[-1]
+    assert feed_row == (first[0], first[1], last[0], last[1], first[2], first[3], last[2], last[3])
+    with session_scope(url) as session:
+        games = load_games_frame(session, game_ids=[game_id])
+    assert games["home_ml_open"].tolist() == [float(first[0])]
+    assert games["total_close"].tolist() == [float(last[2])]
 
 
 def test_no_call_once_the_quota_is_used_up(feed_settings: Settings, provider: Provider) -> None:
