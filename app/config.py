@@ -39,6 +39,11 @@ class Settings:
     daily_exposure: float = 0.5
     min_ev: float = 0.02
     max_ece: float = 0.02
+    # Per-API-key rate limits (flask-limiter syntax, ";" between limits), kept in the broker's
+    # Redis: every request, and the POSTs that start work (jobs, bets) on top of it.
+    rate_limit_default: str = "600/minute;50/second"
+    rate_limit_submit: str = "120/minute"
+    reap_interval_seconds: float = 30.0
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> "Settings":
@@ -64,6 +69,9 @@ class Settings:
             daily_exposure=float(env.get("BULLPEN_DAILY_EXPOSURE", "0.5")),
             min_ev=float(env.get("BULLPEN_MIN_EV", "0.02")),
             max_ece=float(env.get("BULLPEN_MAX_ECE", "0.02")),
+            rate_limit_default=env.get("BULLPEN_RATE_LIMIT") or "600/minute;50/second",
+            rate_limit_submit=env.get("BULLPEN_RATE_LIMIT_SUBMIT") or "120/minute",
+            reap_interval_seconds=float(env.get("BULLPEN_REAP_INTERVAL_SECONDS", "30")),
         )
 
     @property
@@ -103,6 +111,9 @@ class Settings:
             "BULLPEN_DAILY_EXPOSURE": repr(self.daily_exposure),
             "BULLPEN_MIN_EV": repr(self.min_ev),
             "BULLPEN_MAX_ECE": repr(self.max_ece),
+            "BULLPEN_RATE_LIMIT": self.rate_limit_default,
+            "BULLPEN_RATE_LIMIT_SUBMIT": self.rate_limit_submit,
+            "BULLPEN_REAP_INTERVAL_SECONDS": repr(self.reap_interval_seconds),
         }
         return {key: value for key, value in env.items() if value}
 

@@ -12,6 +12,7 @@ from celery.exceptions import SoftTimeLimitExceeded
 
 from app.config import Settings
 from app.jobs.service import fail
+from app.logs import job_id_var
 
 log = logging.getLogger(__name__)
 
@@ -34,8 +35,11 @@ def settings() -> Settings:
 def run_job_task(task: Task, job_id: str, work: Callable[[uuid.UUID, str], None]) -> None:
     """Run ``work(job_id, task_id)``: retry transient errors with backoff, else fail the job."""
     job_uuid = uuid.UUID(job_id)
+    token = job_id_var.set(job_id)
+    log.info("job task started", extra={"kind": task.name, "attempt": task.request.retries})
     try:
         work(job_uuid, task.request.id)
+        log.info("job task done")
     except TRANSIENT_ERRORS as error:
         if task.request.retries < MAX_RETRIES:
             raise task.retry(exc=error, countdown=2**task.request.retries) from error
@@ -45,6 +49,8 @@ def run_job_task(task: Task, job_id: str, work: Callable[[uuid.UUID, str], None]
     except Exception as error:  # the job records any other failure; the worker goes on
         log.exception("job %s failed", job_id)
         _fail(job_uuid, f"{type(error).__name__}: {error}")
+    finally:
+        job_id_var.reset(token)
 
 
 def _fail(job_id: uuid.UUID, message: str) -> None:

@@ -5,13 +5,14 @@ from datetime import timedelta
 from celery.schedules import crontab
 
 
-def beat_schedule() -> dict[str, dict]:
+def beat_schedule(reap_interval_seconds: float = 30) -> dict[str, dict]:
     """Periodic tasks; each entry names its task, schedule and why it exists."""
     return {
-        # Re-send jobs the broker lost or never received (the outbox reaper).
+        # Re-send jobs the broker lost or never received (the outbox reaper);
+        # BULLPEN_REAP_INTERVAL_SECONDS, 30 by default.
         "reap-lost-jobs": {
             "task": "tasks.maintenance.reap_jobs",
-            "schedule": timedelta(seconds=30),
+            "schedule": timedelta(seconds=reap_interval_seconds),
         },
         # Keep the features of upcoming games fresh for low-latency predictions.
         "refresh-upcoming-features": {

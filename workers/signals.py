@@ -1,8 +1,17 @@
-"""Worker signals: every forked child starts with no inherited database connections."""
+"""Worker signals: JSON logs, and every forked child starts with no inherited connections."""
 
-from celery.signals import worker_process_init
+import logging
+
+from celery.signals import setup_logging, worker_process_init
 
 from app.db.session import dispose_engines
+from app.logs import configure_logging
+
+
+@setup_logging.connect
+def json_logs(loglevel: int | str | None = None, **_: object) -> None:
+    """Celery's own logging is replaced by JSON lines carrying ``job_id`` and ``task_id``."""
+    configure_logging(loglevel or logging.INFO)
 
 
 @worker_process_init.connect

@@ -1,10 +1,13 @@
 """The REST API: one flask-smorest blueprint per resource, errors as ``{code, message, errors}``."""
 
-from flask import Flask, jsonify
+from flask import Flask, jsonify, request
+from flask_limiter import Limiter
 from flask_smorest import Api as SmorestApi
 from werkzeug.exceptions import HTTPException
 
-from app.api.auth import check_api_key
+from app.api.auth import OPEN_PREFIXES, audit_admin_action, check_api_key, current_key_id
+from app.api.bounds import CONVERTERS, path_schema
+from app.config import Settings
 
 
 class Api(SmorestApi):
@@ -26,7 +29,37 @@ class Api(SmorestApi):
         response.status_code = error.code
         for name, value in (data.get("headers") or {}).items():
             response.headers[name] = value
+        for name, value in error.get_headers():
+            if name.lower() in ("allow", "retry-after", "www-authenticate"):
+                response.headers[name] = value
         return response
+
+
+def rate_limit_key() -> str:
+    """Rate limits count per API key (its key id), per client address when there is none."""
+    return current_key_id() or f"addr:{request.remote_addr}"
+
+
+def init_limiter(app: Flask, settings: Settings) -> Limiter:
+    """Per-key limits in the broker's Redis; 429 with ``Retry-After`` past them.
+
+    ``BULLPEN_RATE_LIMIT`` bounds every request, ``BULLPEN_RATE_LIMIT_SUBMIT`` the POSTs that
+    start work (shared across them). Health, metrics and the docs are not limited. A Redis
+    outage lets requests through rather than failing them.
+    """
+    limiter = Limiter(
+        rate_limit_key,
+        app=app,
+        default_limits=[settings.rate_limit_default],
+        storage_uri=settings.broker_url,
+        storage_options={"socket_timeout": 2},
+        strategy="moving-window",
+        headers_enabled=True,
+        swallow_errors=True,
+        key_prefix="bullpen-ratelimit",
+    )
+    limiter.request_filter(lambda: request.path.startswith(OPEN_PREFIXES))
+    return limiter
 
 
 def init_api(app: Flask) -> None:
@@ -36,7 +69,17 @@ def init_api(app: Flask) -> None:
     from app.api import ingest as ingest_api
     from app.api import models as models_api
 
+    settings = app.extensions["bullpen"].settings
+    app.url_map.converters.update(CONVERTERS)
     api = Api(app)
+    for converter in CONVERTERS.values():
+        api.register_converter(converter, path_schema)
+    limiter = init_limiter(app, settings)
+    submit_limit = limiter.shared_limit(
+        settings.rate_limit_submit, scope="submit", methods=["POST"], override_defaults=False
+    )
+    for module in (predict, ingest_api, models_api, features_api, bets):
+        submit_limit(module.blp)
     api.spec.components.security_scheme(
         "bearer", {"type": "http", "scheme": "bearer", "description": "BULLPEN_API_KEYS key"}
     )
@@ -45,3 +88,4 @@ def init_api(app: Flask) -> None:
     api.register_blueprint(bets.bankroll_blp, url_prefix=f"/api/v1{bets.BANKROLL_URL_PREFIX}")
     api.register_blueprint(health.blp)
     app.before_request(check_api_key)
+    app.after_request(audit_admin_action)

@@ -2,8 +2,9 @@
 
 import marshmallow as ma
 from flask.views import MethodView
-from flask_smorest import Blueprint, abort
+from flask_smorest import abort
 
+from app.api.bounds import Blueprint, american, db_id
 from app.api.context import services
 from app.bets.ledger import bets_query, page_of_bets, record_user_bet
 from app.bets.models import BET_MARKETS, BET_ORIGINS, BET_STATUSES
@@ -58,10 +59,10 @@ class BetsQuerySchema(ma.Schema):
 class NewBetSchema(ma.Schema):
     """A bet the user placed. ``line``: the total, or the HOME run line (e.g. -1.5)."""
 
-    game_id = ma.fields.Integer(required=True, validate=ma.validate.Range(min=1))
+    game_id = db_id(required=True)
     market = ma.fields.String(required=True, validate=ma.validate.OneOf(list(BET_MARKETS)))
-    side = ma.fields.String(required=True)
-    odds = ma.fields.Integer(required=True, strict=True, validate=_american)
+    side = ma.fields.String(required=True, validate=ma.validate.Length(max=16))
+    odds = american(_american, required=True, strict=True)
     stake = ma.fields.Float(
         required=True, validate=ma.validate.Range(min=0, min_inclusive=False, max=1e9)
     )

@@ -2,8 +2,9 @@
 
 import marshmallow as ma
 from flask.views import MethodView
-from flask_smorest import Blueprint, abort
+from flask_smorest import abort
 
+from app.api.bounds import Blueprint
 from app.api.context import services
 from app.db.session import session_scope
 from app.ingest.quality import quality_report

@@ -9,10 +9,11 @@ import math
 
 import marshmallow as ma
 from flask.views import MethodView
-from flask_smorest import Blueprint, abort
+from flask_smorest import abort
 from sqlalchemy import exists, func, select
 
 from app.api.auth import requires
+from app.api.bounds import Blueprint, db_id
 from app.api.context import services
 from app.api.jobs import JobSchema, job_body, job_location
 from app.db.session import session_scope
@@ -31,7 +32,7 @@ class RefreshRequestSchema(ma.Schema):
 
     season = ma.fields.Integer(validate=ma.validate.Range(min=1871, max=2100))
     date = ma.fields.Date()
-    game_id = ma.fields.Integer(validate=ma.validate.Range(min=1))
+    game_id = db_id()
 
     @ma.validates_schema
     def exactly_one_selector(self, data: dict, **_: object) -> None:
@@ -89,7 +90,7 @@ class RefreshFeatures(MethodView):
         return job_body(job), 202, job_location(job)
 
 
-@blp.route("/<int:game_id>")
+@blp.route("/<db_id:game_id>")
 class GameFeatures(MethodView):
     @blp.response(200, StoredFeaturesSchema)
     @blp.alt_response(404, description="Unknown game, or its features are not stored")

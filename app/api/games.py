@@ -2,10 +2,10 @@
 
 import marshmallow as ma
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
+from app.api.bounds import Blueprint
 from app.api.context import services
 from app.db.session import session_scope
 from app.games.models import Game

@@ -4,9 +4,9 @@ from collections.abc import Callable
 
 from flask import Response
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from sqlalchemy import func, select, text
 
+from app.api.bounds import Blueprint
 from app.api.context import services
 from app.db.session import get_engine, session_scope
 from app.jobs.models import Job, Prediction
@@ -92,9 +92,14 @@ class Ready(MethodView):
     def get(self):
         """Database, broker, feature store, a live worker and a champion for every target."""
         healthy, checks = run_checks()
-        return {"status": "ok" if healthy else "not ready", "checks": checks}, (
-            200 if healthy else 503
-        )
+        failing = [name for name, check in checks.items() if check["status"] != "ok"]
+        body: dict = {"status": "ok" if healthy else "not ready", "checks": checks}
+        if failing:
+            body["not_ready"] = failing
+            body["message"] = "not ready: " + "; ".join(
+                f"{name} ({checks[name]['detail']})" for name in failing
+            )
+        return body, (200 if healthy else 503)
 
 
 @blp.route("/metrics")

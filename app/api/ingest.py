@@ -5,11 +5,12 @@ from pathlib import Path
 
 from flask import current_app, request
 from flask.views import MethodView
-from flask_smorest import Blueprint, abort
+from flask_smorest import abort
 from werkzeug.datastructures import FileStorage
 from werkzeug.utils import secure_filename
 
 from app.api.auth import requires
+from app.api.bounds import Blueprint
 from app.api.context import services
 from app.api.jobs import JobSchema, job_body, job_location
 from app.ingest.lines import LinesFormatError, pair_paths

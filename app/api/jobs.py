@@ -6,12 +6,13 @@ import uuid
 import marshmallow as ma
 from flask import url_for
 from flask.views import MethodView
-from flask_smorest import Blueprint, abort
+from flask_smorest import abort
 from sqlalchemy import func, select
 
+from app.api.bounds import Blueprint, PageSchema
 from app.api.context import services
 from app.db.session import session_scope
-from app.jobs.models import FINISHED_STATUSES, Job, Prediction
+from app.jobs.models import FINISHED_STATUSES, JOB_KINDS, JOB_STATUSES, Job, Prediction
 from app.jobs.service import JobNotFound, cancel, get_job
 
 URL_PREFIX = "/jobs"
@@ -49,11 +50,6 @@ class WaitSchema(ma.Schema):
     )
 
 
-class PageSchema(ma.Schema):
-    page = ma.fields.Integer(load_default=1, validate=ma.validate.Range(min=1))
-    page_size = ma.fields.Integer(load_default=100, validate=ma.validate.Range(min=1, max=1000))
-
-
 class ResultsPageSchema(ma.Schema):
     job_id = ma.fields.UUID()
     status = ma.fields.String()
@@ -61,6 +57,11 @@ class ResultsPageSchema(ma.Schema):
     page_size = ma.fields.Integer()
     total = ma.fields.Integer()
     items = ma.fields.List(ma.fields.Dict())
+
+
+class JobsQuerySchema(ma.Schema):
+    status = ma.fields.String(validate=ma.validate.OneOf(JOB_STATUSES))
+    kind = ma.fields.String(validate=ma.validate.OneOf(JOB_KINDS))
 
 
 def job_body(job: Job) -> dict:
@@ -90,6 +91,29 @@ def load_job(job_id: uuid.UUID) -> Job:
             return get_job(session, job_id)
         except JobNotFound:
             abort(404, message=f"no job {job_id}")
+
+
+@blp.route("")
+class Jobs(MethodView):
+    @blp.arguments(JobsQuerySchema, location="query")
+    @blp.response(200, JobSchema(many=True))
+    @blp.paginate(page_size=50, max_page_size=500)
+    def get(self, args: dict, pagination_parameters):
+        """Jobs for operators, newest first, filtered by status and kind (``X-Pagination``)."""
+        query = select(Job)
+        if "status" in args:
+            query = query.where(Job.status == args["status"])
+        if "kind" in args:
+            query = query.where(Job.kind == args["kind"])
+        page, size = pagination_parameters.page, pagination_parameters.page_size
+        with session_scope(services().database_url) as session:
+            pagination_parameters.item_count = session.scalar(
+                select(func.count()).select_from(query.subquery())
+            )
+            jobs = session.scalars(
+                query.order_by(Job.created_at.desc(), Job.id).offset((page - 1) * size).limit(size)
+            ).all()
+            return [job_body(job) for job in jobs]
 
 
 @blp.route("/<uuid:job_id>")

@@ -2,10 +2,11 @@
 
 import marshmallow as ma
 from flask.views import MethodView
-from flask_smorest import Blueprint, abort
+from flask_smorest import abort
 from mlflow.exceptions import MlflowException
 
 from app.api.auth import requires
+from app.api.bounds import Blueprint
 from app.api.context import services
 from app.api.jobs import JobSchema, job_body, job_location
 from app.config import TARGETS
@@ -73,7 +74,7 @@ def _aliases(model) -> dict[str, list[str]]:
     return by_version
 
 
-@blp.route("/<string:target>/train")
+@blp.route("/<name:target>/train")
 class Train(MethodView):
     @requires("admin")
     @blp.arguments(TrainRequestSchema)
@@ -117,7 +118,7 @@ class Active(MethodView):
         return active
 
 
-@blp.route("/<string:model_name>")
+@blp.route("/<name:model_name>")
 class Model(MethodView):
     @blp.response(200)
     @blp.alt_response(404, description="Unknown model")
@@ -151,7 +152,7 @@ class Model(MethodView):
         }
 
 
-@blp.route("/<string:model_name>/performance")
+@blp.route("/<name:model_name>/performance")
 class Performance(MethodView):
     @blp.arguments(PerformanceQuerySchema, location="query")
     @blp.response(200)
@@ -185,7 +186,7 @@ class Performance(MethodView):
         return body
 
 
-@blp.route("/<string:model_name>/promote")
+@blp.route("/<name:model_name>/promote")
 class Promote(MethodView):
     @requires("admin")
     @blp.arguments(PromoteRequestSchema)

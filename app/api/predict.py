@@ -1,11 +1,12 @@
 """Predictions: submit one game or a batch (202 + job), read a game's latest prediction."""
 
 import marshmallow as ma
-from flask import request
 from flask.views import MethodView
-from flask_smorest import Blueprint, abort
+from flask_smorest import abort
 from sqlalchemy import select
 
+from app.api.auth import current_key_id
+from app.api.bounds import Blueprint, IdempotencyHeaderSchema, american, db_id
 from app.api.context import services
 from app.api.jobs import JobSchema, job_body, job_location
 from app.betting.odds import validate_american
@@ -30,14 +31,14 @@ def _american_validator(value: int) -> None:
 
 
 class OddsSpecSchema(ma.Schema):
-    home_ml = ma.fields.Integer(validate=_american_validator)
-    away_ml = ma.fields.Integer(validate=_american_validator)
+    home_ml = american(_american_validator)
+    away_ml = american(_american_validator)
     total = ma.fields.Float(validate=ma.validate.Range(min=0, min_inclusive=False, max=40))
-    over_price = ma.fields.Integer(validate=_american_validator)
-    under_price = ma.fields.Integer(validate=_american_validator)
+    over_price = american(_american_validator)
+    under_price = american(_american_validator)
     home_rl = ma.fields.Float(validate=ma.validate.Range(min=-10, max=10))
-    home_rl_price = ma.fields.Integer(validate=_american_validator)
-    away_rl_price = ma.fields.Integer(validate=_american_validator)
+    home_rl_price = american(_american_validator)
+    away_rl_price = american(_american_validator)
 
     @ma.validates_schema
     def prices_come_in_pairs(self, data: dict, **_: object) -> None:
@@ -66,11 +67,11 @@ class GameSpecSchema(ma.Schema):
 class _PredictOptions(ma.Schema):
     targets = ma.fields.List(
         ma.fields.String(validate=ma.validate.OneOf(TARGETS)),
-        validate=ma.validate.Length(min=1),
+        validate=ma.validate.Length(min=1, max=len(TARGETS)),
         load_default=lambda: list(TARGETS),
     )
     bankroll = ma.fields.Float(
-        validate=ma.validate.Range(min=0, min_inclusive=False),
+        validate=ma.validate.Range(min=0, min_inclusive=False, max=1e12),
         metadata={"description": "default BULLPEN_BANKROLL"},
     )
     kelly_fraction = ma.fields.Float(
@@ -93,7 +94,7 @@ class _PredictOptions(ma.Schema):
 
 
 class PredictRequestSchema(_PredictOptions):
-    game_id = ma.fields.Integer(validate=ma.validate.Range(min=1))
+    game_id = db_id()
     game = ma.fields.Nested(GameSpecSchema)
 
     @ma.validates_schema
@@ -106,7 +107,7 @@ class PredictRequestSchema(_PredictOptions):
 
 class BatchRequestSchema(_PredictOptions):
     game_ids = ma.fields.List(
-        ma.fields.Integer(validate=ma.validate.Range(min=1)),
+        db_id(),
         validate=ma.validate.Length(min=1, max=MAX_BATCH),
     )
     games = ma.fields.List(
@@ -154,7 +155,7 @@ def _stored_game_ids(request_args: dict) -> list[int] | None:
     return None
 
 
-def _submit_predictions(args: dict) -> tuple[dict, int, dict[str, str]]:
+def _submit_predictions(args: dict, headers: dict) -> tuple[dict, int, dict[str, str]]:
     """Submit the prediction job of a batch request's games: 202, the job and its Location."""
     settings = services().settings
     params: dict = {
@@ -178,7 +179,8 @@ def _submit_predictions(args: dict) -> tuple[dict, int, dict[str, str]]:
             "predict",
             params,
             svc.send,
-            idempotency_key=request.headers.get("Idempotency-Key") or None,
+            idempotency_key=headers.get("idempotency_key"),
+            owner=current_key_id(),
             total=total,
         )
     except IdempotencyConflict as error:
@@ -193,27 +195,29 @@ def _game_spec_params(games: list[dict]) -> list[dict]:
 @blp.route("")
 class Predict(MethodView):
     @blp.arguments(PredictRequestSchema)
+    @blp.arguments(IdempotencyHeaderSchema, location="headers")
     @blp.response(202, JobSchema)
     @blp.alt_response(404, description="Unknown game id")
     @blp.alt_response(409, description="Idempotency-Key reused for another request")
-    def post(self, args: dict):
+    def post(self, args: dict, headers: dict):
         """Predict one game, stored (``game_id``) or described (``game``)."""
         game = {"games": [args["game"]]} if "game" in args else {"game_ids": [args["game_id"]]}
-        return _submit_predictions({**args, **game})
+        return _submit_predictions({**args, **game}, headers)
 
 
 @blp.route("/batch")
 class PredictBatch(MethodView):
     @blp.arguments(BatchRequestSchema)
+    @blp.arguments(IdempotencyHeaderSchema, location="headers")
     @blp.response(202, JobSchema)
     @blp.alt_response(404, description="Unknown game ids, or no games on that date or season")
     @blp.alt_response(409, description="Idempotency-Key reused for another request")
-    def post(self, args: dict):
+    def post(self, args: dict, headers: dict):
         """Predict many games: by ids, by specs, every game of a date, or of a season."""
-        return _submit_predictions(args)
+        return _submit_predictions(args, headers)
 
 
-@blp.route("/<int:game_id>")
+@blp.route("/<db_id:game_id>")
 class LatestPrediction(MethodView):
     @blp.response(200)
     @blp.alt_response(404, description="No prediction for this game yet")

@@ -103,6 +103,7 @@ def api(host: str, port: int, workers: int) -> None:
         exec_component(
             [
                 sys.executable, "-m", "gunicorn", "app:create_app()",
+                "--config", "python:app.stack.gunicorn_conf",
                 "--bind", f"{host}:{port}", "--workers", str(workers),
                 "--worker-class", "gthread", "--threads", "8",
                 # Long polls hold a thread up to 30 s.
@@ -133,14 +134,12 @@ def worker(queues: str, concurrency: int) -> None:
 
 @main.command()
 def beat() -> None:
-    """Celery beat (run exactly one)."""
+    """Celery beat. A second one started by mistake waits on RedBeat's Redis lock."""
     with resolved_settings() as settings:
-        schedule = settings.var_dir / "celerybeat-schedule"
-        schedule.parent.mkdir(parents=True, exist_ok=True)
         exec_component(
             [
                 sys.executable, "-m", "celery", "-A", "workers.celery_app", "beat",
-                "--schedule", str(schedule), "--loglevel", "INFO",
+                "--scheduler", "redbeat.RedBeatScheduler", "--loglevel", "INFO",
             ],
             settings,
         )  # fmt: skip
@@ -150,8 +149,13 @@ def beat() -> None:
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5555, show_default=True, envvar="BULLPEN_FLOWER_PORT")
 def flower(host: str, port: int) -> None:
-    """Flower, the Celery monitor."""
+    """Flower, the Celery monitor; with API keys, it asks for an admin key (user ``bullpen``)."""
+    from app.stack.auth import flower_basic_auth
+
     with resolved_settings() as settings:
+        credentials = flower_basic_auth(settings)
+        if credentials:  # through the environment: a command line is visible to every user
+            os.environ["FLOWER_BASIC_AUTH"] = credentials
         exec_component(
             [
                 sys.executable, "-m", "celery", "-A", "workers.celery_app", "flower",

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from app.db.base import Base
 
 JOB_STATUSES = ("queued", "running", "succeeded", "failed", "cancelled")
+JOB_KINDS = ("predict", "features_refresh", "ingest", "train")
 FINISHED_STATUSES = frozenset({"succeeded", "failed", "cancelled"})
 
 
@@ -28,14 +29,20 @@ class Job(Base):
     """One unit of requested work. Committed before its task is sent to the broker."""
 
     __tablename__ = "jobs"
-    __table_args__ = (Index("ix_jobs_unsent", "status", "sent_at"),)
+    __table_args__ = (
+        Index("ix_jobs_unsent", "status", "sent_at"),
+        # An Idempotency-Key is scoped to the API key that sent it (its key id; "" when open).
+        UniqueConstraint("idempotency_owner", "idempotency_key", name="uq_jobs_idempotency"),
+        Index("ix_jobs_kind_status_created", "kind", "status", "created_at"),
+    )
 
     id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True, default=uuid.uuid4)
     kind: Mapped[str] = mapped_column(String(32))
     status: Mapped[str] = mapped_column(String(16), default="queued")
     params: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict)
     result: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
-    idempotency_key: Mapped[str | None] = mapped_column(String(128), unique=True)
+    idempotency_key: Mapped[str | None] = mapped_column(String(128))
+    idempotency_owner: Mapped[str] = mapped_column(String(32), default="", server_default="")
     progress_done: Mapped[int] = mapped_column(Integer, default=0)
     progress_total: Mapped[int] = mapped_column(Integer, default=0)
     error: Mapped[str | None] = mapped_column(Text)

@@ -6,6 +6,7 @@ finds it again. Tasks :func:`claim` a job before working and :func:`finish` it i
 the same transaction as their last write, so a redelivered message is harmless.
 """
 
+import logging
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -17,6 +18,8 @@ from sqlalchemy.orm import Session
 
 from app.db.session import session_scope
 from app.jobs.models import FINISHED_STATUSES, Job
+
+log = logging.getLogger(__name__)
 
 # Called with a job's id and kind after its row is committed; raises when the broker is down.
 Sender = Callable[[uuid.UUID, str], None]
@@ -36,11 +39,13 @@ def create_job(
     params: dict[str, Any],
     *,
     idempotency_key: str | None = None,
+    owner: str = "",
     total: int = 0,
 ) -> tuple[Job, bool]:
-    """Insert a queued job, or return the one already made for ``idempotency_key``.
+    """Insert a queued job, or return the one ``owner`` already made for ``idempotency_key``.
 
-    Returns the job and whether it was created now.
+    ``owner`` is the key id of the API key (``""`` when open): one key's Idempotency-Key
+    never returns another key's job. Returns the job and whether it was created now.
     """
     if idempotency_key is not None:
         inserted = session.execute(
@@ -51,12 +56,17 @@ def create_job(
                 status="queued",
                 params=params,
                 idempotency_key=idempotency_key,
+                idempotency_owner=owner,
                 progress_total=total,
             )
-            .on_conflict_do_nothing(index_elements=[Job.idempotency_key])
+            .on_conflict_do_nothing(index_elements=[Job.idempotency_owner, Job.idempotency_key])
             .returning(Job.id)
         ).scalar_one_or_none()
-        job = session.scalars(select(Job).where(Job.idempotency_key == idempotency_key)).one()
+        job = session.scalars(
+            select(Job).where(
+                Job.idempotency_owner == owner, Job.idempotency_key == idempotency_key
+            )
+        ).one()
         if inserted is None and (job.kind != kind or job.params != params):
             raise IdempotencyConflict(
                 "this Idempotency-Key was already used for a different request"
@@ -75,15 +85,17 @@ def submit(
     send: Sender,
     *,
     idempotency_key: str | None = None,
+    owner: str = "",
     total: int = 0,
 ) -> Job:
     """Commit a job, then hand it to the broker. A broker failure leaves it for the reaper."""
     with session_scope(database_url) as session:
         job, created = create_job(
-            session, kind, params, idempotency_key=idempotency_key, total=total
+            session, kind, params, idempotency_key=idempotency_key, owner=owner, total=total
         )
     if created:
-        dispatch(database_url, job.id, kind, send)
+        sent = dispatch(database_url, job.id, kind, send)
+        log.info("job submitted", extra={"job_id": str(job.id), "kind": kind, "sent": sent})
     return job
 
 

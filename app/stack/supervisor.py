@@ -36,13 +36,22 @@ def component_commands(settings: Settings, ports: Ports) -> dict[str, list[str]]
         "worker-training": [*bullpen, "worker", "--queues", "training", "--concurrency", "1"],
         "beat": [*bullpen, "beat"],
         "flower": [*bullpen, "flower", "--port", str(ports.flower)],
-        "mlflow": [
-            sys.executable, "-m", "mlflow", "server",
-            "--backend-store-uri", settings.mlflow_tracking_uri,
-            "--default-artifact-root", settings.mlflow_artifact_root.as_uri(),
-            "--host", "127.0.0.1", "--port", str(ports.mlflow), "--workers", "1",
-        ],
+        "mlflow": mlflow_command(settings, ports.mlflow),
     }  # fmt: skip
+
+
+def mlflow_command(settings: Settings, port: int) -> list[str]:
+    """The MLflow UI; with API keys, under gunicorn as ``bullpen-auth`` (admin keys only)."""
+    command = [
+        sys.executable, "-m", "mlflow", "server",
+        "--backend-store-uri", settings.mlflow_tracking_uri,
+        "--default-artifact-root", settings.mlflow_artifact_root.as_uri(),
+        "--host", "127.0.0.1", "--port", str(port), "--workers", "1",
+    ]  # fmt: skip
+    if settings.api_keys:
+        # The key check is WSGI middleware, so the server is gunicorn rather than uvicorn.
+        command += ["--app-name", "bullpen-auth", "--gunicorn-opts", "--log-level warning"]
+    return command
 
 
 class Supervisor:
