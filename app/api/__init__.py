@@ -36,7 +36,7 @@ class Api(SmorestApi):
 
 
 def rate_limit_key() -> str:
-    """Rate limits count per API key (its key id), per client address when there is none."""
+    """Rate limits count per API key (its key id)."""
     return current_key_id() or f"addr:{request.remote_addr}"
 
 
@@ -45,7 +45,9 @@ def init_limiter(app: Flask, settings: Settings) -> Limiter:
 
     ``BULLPEN_RATE_LIMIT`` bounds every request, ``BULLPEN_RATE_LIMIT_SUBMIT`` the POSTs that
     start work (shared across them). Health, metrics and the docs are not limited. A Redis
-    outage lets requests through rather than failing them.
+    outage lets requests through rather than failing them. Without ``BULLPEN_API_KEYS`` the
+    API runs open on loopback for one operator: there is no key to count per, and every
+    local client shares one address, so nothing is limited.
     """
     limiter = Limiter(
         rate_limit_key,
@@ -58,7 +60,7 @@ def init_limiter(app: Flask, settings: Settings) -> Limiter:
         swallow_errors=True,
         key_prefix="bullpen-ratelimit",
     )
-    limiter.request_filter(lambda: request.path.startswith(OPEN_PREFIXES))
+    limiter.request_filter(lambda: not settings.api_keys or request.path.startswith(OPEN_PREFIXES))
     return limiter
 
 
