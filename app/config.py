@@ -39,6 +39,8 @@ class Settings:
     daily_exposure: float = 0.5
     min_ev: float = 0.02
     max_ece: float = 0.02
+    # A replay's clock (app/clock.py): a Redis URL holding the system's "now"; unset: wall clock.
+    clock_url: str | None = None
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> "Settings":
@@ -64,6 +66,7 @@ class Settings:
             daily_exposure=float(env.get("BULLPEN_DAILY_EXPOSURE", "0.5")),
             min_ev=float(env.get("BULLPEN_MIN_EV", "0.02")),
             max_ece=float(env.get("BULLPEN_MAX_ECE", "0.02")),
+            clock_url=env.get("BULLPEN_CLOCK_URL") or None,
         )
 
     @property
@@ -103,6 +106,7 @@ class Settings:
             "BULLPEN_DAILY_EXPOSURE": repr(self.daily_exposure),
             "BULLPEN_MIN_EV": repr(self.min_ev),
             "BULLPEN_MAX_ECE": repr(self.max_ece),
+            "BULLPEN_CLOCK_URL": self.clock_url,
         }
         return {key: value for key, value in env.items() if value}
 
