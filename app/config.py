@@ -44,6 +44,8 @@ class Settings:
     rate_limit_default: str = "600/minute;50/second"
     rate_limit_submit: str = "120/minute"
     reap_interval_seconds: float = 30.0
+    # A replay's clock (app/clock.py): a Redis URL holding the system's "now"; unset: wall clock.
+    clock_url: str | None = None
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> "Settings":
@@ -72,6 +74,7 @@ class Settings:
             rate_limit_default=env.get("BULLPEN_RATE_LIMIT") or "600/minute;50/second",
             rate_limit_submit=env.get("BULLPEN_RATE_LIMIT_SUBMIT") or "120/minute",
             reap_interval_seconds=float(env.get("BULLPEN_REAP_INTERVAL_SECONDS", "30")),
+            clock_url=env.get("BULLPEN_CLOCK_URL") or None,
         )
 
     @property
@@ -114,6 +117,7 @@ class Settings:
             "BULLPEN_RATE_LIMIT": self.rate_limit_default,
             "BULLPEN_RATE_LIMIT_SUBMIT": self.rate_limit_submit,
             "BULLPEN_REAP_INTERVAL_SECONDS": repr(self.reap_interval_seconds),
+            "BULLPEN_CLOCK_URL": self.clock_url,
         }
         return {key: value for key, value in env.items() if value}
 

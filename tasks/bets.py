@@ -1,8 +1,8 @@
 """Settlement tasks (on the ``maintenance`` queue: short, idempotent database work)."""
 
 import logging
-from datetime import UTC, datetime
 
+from app import clock
 from app.bets.settlement import games_to_settle
 from app.bets.settlement import settle_games as settle
 from app.db.session import session_scope
@@ -39,6 +39,6 @@ def settle_games(game_ids: list[int]) -> dict:
 def settle_open_bets() -> dict:
     """Beat safety net: settle every open bet whose game has a final (or is void by now)."""
     with session_scope(settings().database_url) as session:
-        game_ids = games_to_settle(session, datetime.now(UTC).date())
+        game_ids = games_to_settle(session, clock.now().date())
         report = settle(session, game_ids)
     return report.as_dict()

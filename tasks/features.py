@@ -1,8 +1,8 @@
 """Feature refresh tasks."""
 
-from datetime import UTC, datetime
 from functools import partial
 
+from app import clock
 from app.db.session import session_scope
 from app.features.jobs import refresh_for_params
 from app.features.jobs import refresh_upcoming as refresh_upcoming_games
@@ -31,4 +31,4 @@ def refresh_upcoming() -> int:
     """Beat: keep the features of games not yet played fresh."""
     with session_scope(settings().database_url) as session:
         store = open_feature_store(settings(), ttl_seconds=UPCOMING_TTL_SECONDS)
-        return refresh_upcoming_games(session, store, datetime.now(UTC).date())
+        return refresh_upcoming_games(session, store, clock.now().date())

@@ -23,12 +23,13 @@ Rules:
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 
 import pandas as pd
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import Session
 
+from app import clock
 from app.bets.models import Bet
 from app.bets.quotes import ODDS_CLOSE, latest_pregame_snapshots, quote_from
 from app.betting.odds import american_to_decimal, american_to_implied, devig_two_way
@@ -165,7 +166,7 @@ def settle_games(
 
     Call it inside a transaction; the gradings commit with it.
     """
-    now = now or datetime.now(UTC)
+    now = now or clock.now()
     ids = sorted({int(game_id) for game_id in game_ids})
     report = SettlementReport(games=len(ids))
     if not ids:

@@ -11,6 +11,7 @@ from app.cli.common import exec_component, resolved_settings
 from app.cli.data import features, ingest
 from app.cli.feeds import feed
 from app.cli.models import ml
+from app.cli.replay import replay
 from app.config import Settings
 
 
@@ -169,3 +170,4 @@ main.add_command(ingest)
 main.add_command(features)
 main.add_command(ml)
 main.add_command(feed)
+main.add_command(replay)

@@ -17,7 +17,7 @@ per ``(prediction, market)``.
 import math
 import uuid
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 
 import numpy as np
 import pandas as pd
@@ -25,6 +25,7 @@ import redis
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
+from app import clock
 from app.bets.ledger import StoredPrediction, job_stakes_before, record_served_bets
 from app.bets.pricing import (
     BookQuote,
@@ -246,7 +247,7 @@ def score(
     contributions = (
         models[explained].booster.predict(features, pred_contrib=True) if explained else None
     )
-    now = datetime.now(UTC).isoformat()
+    now = clock.now().isoformat()
     primary = models.get("moneyline") or (models[explained] if explained else None)
     payloads = []
     for row_number, (_, game) in enumerate(games.iterrows()):
@@ -364,6 +365,8 @@ def _upsert(
             "item_index": start + i,
             "game_id": game_id,
             "payload": payload,
+            # The time the prediction was made (the replay's clock in a replay).
+            "created_at": datetime.fromisoformat(payload["prediction_timestamp"]),
         }
         for i, (key, game_id, payload) in enumerate(zip(keys, game_ids, payloads, strict=True))
     ]

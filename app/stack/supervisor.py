@@ -12,6 +12,7 @@ import subprocess
 import sys
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
 from app.config import Settings
 
@@ -57,17 +58,32 @@ def mlflow_command(settings: Settings, port: int) -> list[str]:
 class Supervisor:
     """Start components, watch them, stop them all on a signal or when one dies."""
 
-    def __init__(self, commands: dict[str, list[str]], env: dict[str, str]) -> None:
+    def __init__(
+        self, commands: dict[str, list[str]], env: dict[str, str], log_dir: Path | None = None
+    ) -> None:
         self.commands = commands
         self.env = env
+        # Where each component's output goes (``NAME.log``); None: this process's terminal.
+        self.log_dir = log_dir
         self.processes: dict[str, subprocess.Popen] = {}
 
     def start(self) -> None:
         for name, command in self.commands.items():
             log.info("starting %s", name)
+            output = None
+            if self.log_dir is not None:
+                self.log_dir.mkdir(parents=True, exist_ok=True)
+                output = (self.log_dir / f"{name}.log").open("ab")
             self.processes[name] = subprocess.Popen(
-                command, env=self.env, stdin=subprocess.DEVNULL, start_new_session=True
+                command,
+                env=self.env,
+                stdin=subprocess.DEVNULL,
+                stdout=output,
+                stderr=subprocess.STDOUT if output else None,
+                start_new_session=True,
             )
+            if output is not None:
+                output.close()  # the child holds its own copy
 
     def watch(self) -> None:
         """Block until a component exits (Ctrl-C or SIGTERM interrupt it sooner)."""

@@ -1,0 +1,48 @@
+"""What time it is for the system: the wall clock, or a replay's clock.
+
+``bullpen replay`` (``app/replay``) runs the whole system on a past season. Its processes get
+``BULLPEN_CLOCK_URL``, a Redis URL whose key :data:`CLOCK_KEY` holds the replay's current
+time (ISO 8601), which the replay advances as the days go by. What the system stamps with
+"now" for its own reasoning (a prediction's time, which decides whether it was made before
+first pitch; a bet's placement and settlement) then reads the replay's time. Operational
+timestamps (jobs, ingest bookkeeping) stay on the wall clock.
+"""
+
+import os
+from datetime import UTC, datetime
+
+import redis
+
+CLOCK_URL_ENV = "BULLPEN_CLOCK_URL"
+CLOCK_KEY = "bullpen:clock"
+
+_clients: dict[str, redis.Redis] = {}
+
+
+class ClockNotSet(RuntimeError):
+    """A replay clock is configured but holds no time."""
+
+
+def _client(url: str) -> redis.Redis:
+    client = _clients.get(url)
+    if client is None:
+        client = _clients[url] = redis.Redis.from_url(url, socket_timeout=5)
+    return client
+
+
+def now() -> datetime:
+    """The current time (aware, UTC): the replay clock's when one is configured."""
+    url = os.environ.get(CLOCK_URL_ENV)
+    if not url:
+        return datetime.now(UTC)
+    value = _client(url).get(CLOCK_KEY)
+    if value is None:
+        raise ClockNotSet(f"{CLOCK_URL_ENV} is set but {CLOCK_KEY} holds no time")
+    return datetime.fromisoformat(value.decode()).astimezone(UTC)
+
+
+def set_clock(url: str, moment: datetime) -> None:
+    """Set the replay clock at ``url`` to ``moment`` (aware)."""
+    if moment.tzinfo is None:
+        raise ValueError("the replay clock needs an aware datetime")
+    _client(url).set(CLOCK_KEY, moment.astimezone(UTC).isoformat())
