@@ -52,7 +52,11 @@ class MarketPrior:
         z = logit(np.where(valid, market, self.fallback_probability))
         columns = [np.ones_like(z), z]
         if self.split_index is not None:
-            split = (features[:, self.split_index] < 0).astype(float)
+            # The home side lays the run (-1.5). Without a quoted run line (a morning before
+            # books post one) MLB's convention decides: the moneyline favourite lays it.
+            line = features[:, self.split_index]
+            favourite = np.where(valid, market > 0.5, False)
+            split = np.where(np.isfinite(line), line < 0, favourite).astype(float)
             columns += [split, split * z]
         return np.column_stack(columns)
 

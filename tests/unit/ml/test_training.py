@@ -119,3 +119,11 @@ def test_labelled_keeps_the_labelled_games_of_the_seasons_asked_for():
     assert list(every.labels.index) == [10, 11, 14]  # a tie and an unplayed game: no label
     assert list(some.labels) == [1, 0] and list(some.features["x"]) == [0.1, 0.2]
     assert list(some.games.index) == [10, 11]
+
+
+def test_without_a_quoted_run_line_the_moneyline_favourite_lays_the_run() -> None:
+    features, y, _ = _synthetic(4000, seed=7)
+    prior = fit_market_prior(features.to_numpy(), y, feature_index=0, split_index=1)
+    unquoted = features.assign(run_line_home=np.nan).to_numpy()
+    # A morning with no run line yet prices each game as if its favourite laid 1.5 runs.
+    np.testing.assert_allclose(prior.margin(unquoted), prior.margin(features.to_numpy()))
