@@ -3,12 +3,15 @@
 import json
 import logging
 import os
+import socket
 import subprocess
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
+import redis
 
 from app.config import Settings
 from app.logs import ContextFilter, gunicorn_logconfig, job_id_var, json_formatter
@@ -27,15 +30,25 @@ def _json_lines(path: Path) -> list[dict]:
     return lines
 
 
-def test_worker_lines_carry_the_job_and_task_ids(seeded: Settings, client, tmp_path: Path) -> None:
+BROKER_DB = 11  # a broker of its own: the session's worker must not take this test's job
+
+
+def test_worker_lines_carry_the_job_and_task_ids(seeded: Settings, tmp_path: Path) -> None:
+    from app import create_app
     from workers.celery_app import make_celery
 
+    server = redis.Redis.from_url(seeded.broker_url).connection_pool.connection_kwargs
+    broker = f"redis://{server['host']}:{server['port']}/{BROKER_DB}"
+    redis.Redis.from_url(broker).flushdb()
+    seeded = replace(seeded, broker_url=broker)
+    client = create_app(seeded).test_client()
+    hostname = f"jsonlogs-{time.monotonic_ns()}@{socket.gethostname()}"
     log_file = tmp_path / "worker.log"
     with log_file.open("w") as sink:
         process = subprocess.Popen(
             [sys.executable, "-m", "celery", "-A", "workers.celery_app", "worker",
              "--queues", WORKER_QUEUES, "--concurrency", "1",
-             "--hostname", f"jsonlogs-{time.monotonic_ns()}@%h", "--loglevel", "INFO",
+             "--hostname", hostname, "--loglevel", "INFO",
              "--without-gossip", "--without-mingle"],
             env={**os.environ, **seeded.as_env()},
             stdout=sink,
@@ -45,7 +58,8 @@ def test_worker_lines_carry_the_job_and_task_ids(seeded: Settings, client, tmp_p
     try:
         control = make_celery(seeded).control
         deadline = time.monotonic() + 60
-        while not control.ping(timeout=0.5) and time.monotonic() < deadline:
+        while not control.ping(destination=[hostname], timeout=0.5):
+            assert time.monotonic() < deadline, "the worker did not start"
             time.sleep(0.2)
         game_id = client.get("/api/v1/games?date=2019-06-15").get_json()[0]["id"]
         job = client.post("/api/v1/predict", json={"game_id": game_id}).get_json()
@@ -54,6 +68,7 @@ def test_worker_lines_carry_the_job_and_task_ids(seeded: Settings, client, tmp_p
         time.sleep(0.5)
     finally:
         stop_worker(process)
+        redis.Redis.from_url(broker).flushdb()
 
     lines = _json_lines(log_file)
     assert lines, log_file.read_text()[-2000:]
