@@ -1,5 +1,7 @@
 """Predictions: submit one game or a batch (202 + job), read a game's latest prediction."""
 
+from datetime import datetime
+
 import marshmallow as ma
 from flask.views import MethodView
 from flask_smorest import abort
@@ -48,12 +50,28 @@ class OddsSpecSchema(ma.Schema):
                 raise ma.ValidationError(f"{a} and {b} come together", field_name=a)
 
 
+# A game spec's first pitch: modern baseball's seasons (pandas' nanosecond clock spans these).
+FIRST_SEASON, LAST_SEASON = 1871, 2100
+
+
+def _in_modern_seasons(value: datetime) -> None:
+    if not FIRST_SEASON <= value.year <= LAST_SEASON:
+        raise ma.ValidationError(f"must be in the seasons {FIRST_SEASON}-{LAST_SEASON}")
+
+
 class GameSpecSchema(ma.Schema):
     """A game not yet in the database."""
 
     home_team = ma.fields.String(required=True, validate=ma.validate.OneOf(sorted(CANONICAL_TEAMS)))
     away_team = ma.fields.String(required=True, validate=ma.validate.OneOf(sorted(CANONICAL_TEAMS)))
-    start_time = ma.fields.AwareDateTime(required=True, default_timezone=None)
+    start_time = ma.fields.AwareDateTime(
+        required=True,
+        default_timezone=None,
+        validate=_in_modern_seasons,
+        metadata={
+            "description": f"first pitch, ISO 8601 with a UTC offset, {FIRST_SEASON}-{LAST_SEASON}"
+        },
+    )
     home_pitcher = ma.fields.String(validate=ma.validate.Length(max=64))
     away_pitcher = ma.fields.String(validate=ma.validate.Length(max=64))
     odds = ma.fields.Nested(OddsSpecSchema, load_default=dict)

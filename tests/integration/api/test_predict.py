@@ -109,6 +109,9 @@ def test_an_idempotency_key_returns_the_same_job(client, worker):
          422, "game"),
         ({"game": {"home_team": "NYA", "away_team": "BOS", "start_time": "2027-04-02T23:05:00Z",
                    "odds": {"home_ml": -50, "away_ml": 130}}}, 422, "game"),
+        # Found by schemathesis: a first pitch in the year 121 failed its job instead.
+        ({"game": {"home_team": "NYA", "away_team": "BOS", "start_time": "0121-06-07T00:00:00Z"}},
+         422, "game"),
         ({"game_id": 1, "targets": ["coin_flip"]}, 422, "targets"),
         ({"game_id": 1, "bankroll": -5}, 422, "bankroll"),
     ],
