@@ -4,12 +4,13 @@ from collections.abc import Callable
 
 from flask import Response
 from flask.views import MethodView
-from sqlalchemy import func, select, text
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+from sqlalchemy import text
 
 from app.api.bounds import Blueprint
 from app.api.context import services
 from app.db.session import get_engine, session_scope
-from app.jobs.models import Job, Prediction
+from app.metrics import BullpenCollector, MetricSources, redis_queue_lengths
 
 blp = Blueprint("health", __name__, description="Health checks and metrics")
 
@@ -105,21 +106,19 @@ class Ready(MethodView):
 @blp.route("/metrics")
 class Metrics(MethodView):
     def get(self):
-        """Prometheus text format: jobs by kind and status, predictions written."""
-        with session_scope(services().database_url) as session:
-            job_counts = session.execute(
-                select(Job.kind, Job.status, func.count()).group_by(Job.kind, Job.status)
-            ).all()
-            predictions = session.scalar(select(func.count()).select_from(Prediction))
-        lines = [
-            "# HELP bullpen_jobs Jobs by kind and status.",
-            "# TYPE bullpen_jobs gauge",
-            *(
-                f'bullpen_jobs{{kind="{kind}",status="{status}"}} {count}'
-                for kind, status, count in job_counts
-            ),
-            "# HELP bullpen_predictions Predictions stored.",
-            "# TYPE bullpen_predictions gauge",
-            f"bullpen_predictions {predictions}",
-        ]
-        return Response("\n".join(lines) + "\n", mimetype="text/plain; version=0.0.4")
+        """Prometheus text format: the CONTRACT's ``bullpen_*`` metrics (see app/metrics.py)."""
+        from app.ml.registry import champion_versions
+
+        svc = services()
+        queues = [queue.name for queue in svc.celery.conf.task_queues]
+        registry = CollectorRegistry(auto_describe=False)
+        registry.register(
+            BullpenCollector(
+                MetricSources(
+                    session=lambda: session_scope(svc.database_url),
+                    queue_lengths=lambda: redis_queue_lengths(svc.broker_redis, queues),
+                    champion_versions=lambda: champion_versions(svc.settings),
+                )
+            )
+        )
+        return Response(generate_latest(registry), mimetype=CONTENT_TYPE_LATEST)

@@ -3,8 +3,13 @@
 from dataclasses import replace
 
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
+from sqlalchemy import func, select
 
 from app import create_app
+from app.db.session import session_scope
+from app.jobs.models import Job, Prediction
+from app.ml.registry import champion_versions
 
 pytestmark = pytest.mark.integration
 
@@ -40,6 +45,42 @@ def test_live_and_metrics(client):
     metrics = client.get("/metrics")
     assert metrics.status_code == 200
     assert "bullpen_predictions" in metrics.get_data(as_text=True)
+
+
+def test_metrics_carry_the_contract_names_and_the_database_numbers(seeded, client, worker):
+    game_id = client.get("/api/v1/games?date=2019-06-15").get_json()[0]["id"]
+    job = client.post("/api/v1/predict", json={"game_id": game_id}).get_json()
+    assert client.get(f"/api/v1/jobs/{job['job_id']}?wait=30").get_json()["status"] == "succeeded"
+
+    response = client.get("/metrics")
+    families = {
+        family.name: family
+        for family in text_string_to_metric_families(response.get_data(as_text=True))
+    }
+
+    assert {
+        "bullpen_jobs", "bullpen_job_duration_seconds", "bullpen_queue_depth",
+        "bullpen_predictions", "bullpen_champion_version", "bullpen_feed_last_success_timestamp",
+        "bullpen_bets",
+    } <= set(families)  # fmt: skip
+    samples = {
+        (sample.name, tuple(sorted(sample.labels.items()))): sample.value
+        for family in families.values()
+        for sample in family.samples
+    }
+    with session_scope(seeded.database_url) as session:
+        succeeded = session.scalar(
+            select(func.count()).where(Job.kind == "predict", Job.status == "succeeded")
+        )
+        stored = session.scalar(select(func.count()).select_from(Prediction))
+    assert samples[("bullpen_jobs_total", (("kind", "predict"), ("status", "succeeded")))] == (
+        succeeded
+    )
+    assert samples[("bullpen_predictions_total", (("target", "moneyline"),))] == stored
+    assert samples[("bullpen_job_duration_seconds_count", (("kind", "predict"),))] >= succeeded
+    assert ("bullpen_queue_depth", (("queue", "predict"),)) in samples
+    for target, version in champion_versions(seeded).items():
+        assert samples[("bullpen_champion_version", (("target", target),))] == float(version)
 
 
 def test_openapi_documents_every_resource(client):
