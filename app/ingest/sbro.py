@@ -106,7 +106,10 @@ COLUMN_ROLES: tuple[ColumnRole, ...] = (
             f"inning_{number}",
             f"{ordinal} inning",
             "inning",
-            _names(ordinal, str(number), f"Inning {number}", f"Inn {number}"),
+            _names(
+                *(ordinal, str(number), f"Inning {number}", f"Inn {number}"),
+                *(f"{ordinal} Inning", f"{ordinal} Inn", f"Inning {ordinal}"),
+            ),
         )
         for number, ordinal in enumerate(INNING_HEADERS, start=1)
     ),
@@ -116,7 +119,7 @@ COLUMN_ROLES: tuple[ColumnRole, ...] = (
         "opening moneyline",
         "american_odds",
         _names(
-            *("Open", "Opening", "Open ML", "Opening ML", "ML Open"),
+            *("Open", "Opening", "Open ML", "Opening ML", "ML Open", "Open Line", "Opening Line"),
             *("Open Moneyline", "Opening Moneyline", "Moneyline Open"),
         ),
     ),
@@ -127,6 +130,7 @@ COLUMN_ROLES: tuple[ColumnRole, ...] = (
         _names(
             *("Close", "Closing", "Close ML", "Closing ML", "ML Close", "ML"),
             *("Close Moneyline", "Closing Moneyline", "Moneyline Close", "Moneyline"),
+            *("Close Line", "Closing Line"),
         ),
     ),
     ColumnRole(

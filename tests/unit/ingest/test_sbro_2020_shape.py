@@ -7,6 +7,8 @@ pitcher written without his hand suffix, and an eight-game postseason day after 
 """
 
 import io
+import json
+from dataclasses import replace
 from datetime import date, datetime
 
 import pytest
@@ -173,7 +175,8 @@ def test_neutral_site_world_series_game(parsed_2020: tuple) -> None:
 def test_postseason_starts_after_the_last_full_slate_not_the_eight_game_day(
     parsed_2020: tuple,
 ) -> None:
-    _, result = parsed_2020
+    workbook, _ = parsed_2020
+    result = sbro.parse_workbook(workbook)  # marked here, not in the shared parse
     end = sbro.regular_season_end(result.games)
     assert end == date(2020, 9, 27)
     sbro.mark_postseason(result.games, end)
@@ -199,3 +202,31 @@ def test_content_finds_the_columns_of_a_workbook_with_no_header_row() -> None:
     expected = sbro.parse_workbook(with_header)
     assert [vars(g) for g in result.games] == [vars(g) for g in expected.games]
     assert {entry["decided_by"] for entry in result.columns.values()} == {"content"}
+
+
+def test_column_evidence_is_json_and_names_how_each_column_was_found(parsed_2020: tuple) -> None:
+    _, result = parsed_2020
+    stored = json.loads(json.dumps(result.columns))
+    assert stored["close_total"]["column"] == 21
+    assert stored["close_total"]["content"]["shares"]["total"] == 1.0
+    assert stored["close_total_price"]["content"]["shares"]["american_odds"] == 1.0
+    assert stored["team"]["fit"] == 1.0
+
+
+def test_a_header_its_column_contradicts_is_overruled_and_recorded(parsed_2020: tuple) -> None:
+    workbook, expected = parsed_2020
+    header = list(workbook.header)
+    header[17], header[19] = "OpenOU", "RunLine"  # the two names swapped
+    result = sbro.parse_workbook(replace(workbook, header=tuple(header)))
+    assert [vars(g) for g in result.games] == [vars(g) for g in expected.games]
+    assert result.columns["run_line"]["decided_by"] == "content"
+    assert result.columns["run_line"]["overruled_headers"] == [
+        {"column": 19, "header": "RunLine", "fit": 0.0}
+    ]
+
+
+def test_every_header_spelling_names_one_column_role() -> None:
+    seen: dict[str, str] = {}
+    for role in sbro.COLUMN_ROLES:
+        for alias in role.aliases:
+            assert seen.setdefault(alias, role.name) == role.name, alias
