@@ -19,6 +19,8 @@ from app.config import Settings
 log = logging.getLogger(__name__)
 
 STOP_GRACE_SECONDS = 15
+# How long stop() waits for SIGKILLed groups to be gone (/proc, where there is one).
+GROUP_EXIT_SECONDS = 5
 
 
 @dataclass(frozen=True)
@@ -107,6 +109,23 @@ class Supervisor:
         for process in self.processes.values():
             _signal_group(process, signal.SIGKILL)  # stragglers and orphaned grandchildren
             process.wait()
+        # A SIGKILLed grandchild is not gone the instant killpg returns: wait until every
+        # group is empty (zombies awaiting their reaper count as gone).
+        deadline = time.monotonic() + GROUP_EXIT_SECONDS
+        while any(_group_alive(process.pid) for process in self.processes.values()):
+            if time.monotonic() > deadline:
+                break
+            time.sleep(0.01)
+
+
+def _group_alive(pgid: int) -> bool:
+    """Whether a process of group ``pgid`` still runs (zombies excluded)."""
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError):
+            fields = stat.read_text().rsplit(")", 1)[-1].split()
+            if fields[0] != "Z" and int(fields[2]) == pgid:
+                return True
+    return False
 
 
 def _signal_group(process: subprocess.Popen, signum: int) -> None:
