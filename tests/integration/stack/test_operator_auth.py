@@ -31,9 +31,9 @@ def _wait_for(url: str, process: subprocess.Popen, seconds: float = 90) -> None:
         if process.poll() is not None:
             raise RuntimeError(f"{url}: the process exited with {process.returncode}")
         try:
-            requests.get(url, timeout=2)
+            requests.get(url, timeout=10)
             return
-        except requests.ConnectionError:
+        except (requests.ConnectionError, requests.Timeout):  # not listening, or still warming up
             time.sleep(0.5)
     raise RuntimeError(f"{url} did not answer within {seconds} s")
 
