@@ -32,7 +32,6 @@ from app.feeds.responses import (
     FeedReport,
     Fetched,
     MalformedResponse,
-    count_by_rule,
     known_file_id,
     link_raw_rows,
     load_json,
@@ -45,6 +44,7 @@ from app.games.models import FEED_BOOK, ODDS_COLUMNS, Game, Odds, OddsSnapshot
 from app.ingest import bulk, rules
 from app.ingest.lines import SCHEDULE_ZONE
 from app.ingest.models import IngestedFile
+from app.ingest.quarantine import count_firings
 from app.ingest.rules import Finding, Rule
 from app.ingest.teams import canonical_from_team_name
 
@@ -488,8 +488,8 @@ def ingest_odds(session: Session, fetched: Fetched) -> FeedReport:
         [(finding, keys.get(finding.row_numbers[0])) for finding in findings],
         dict(enumerate(payloads, start=1)),
     )
-    report.quarantined = count_by_rule(findings, rejected=True)
-    report.corrections = count_by_rule(findings, rejected=False)
+    report.quarantined = count_firings(findings, rejected=True)
+    report.corrections = count_firings(findings, rejected=False)
     session.flush()
     return report
 

@@ -8,7 +8,6 @@ rule firing is a ``quarantine`` row holding the raw JSON it concerns.
 
 import hashlib
 import json
-from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
@@ -20,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from app.feeds.models import RawFeedRow
 from app.ingest.models import IngestedFile, QuarantinedRow
-from app.ingest.rules import Action, Finding
+from app.ingest.rules import Finding
 
 SCHEDULE_SOURCE = "schedule_feed"
 ODDS_SOURCE = "odds_feed"
@@ -186,16 +185,6 @@ def quarantine(
     ]
     if rows:
         session.execute(QuarantinedRow.__table__.insert(), rows)
-
-
-def count_by_rule(findings: Iterable[Finding], *, rejected: bool) -> dict[str, int]:
-    """Rule name -> firings, of the rejecting rules or of the others."""
-    counts = Counter(
-        finding.rule.name
-        for finding in findings
-        if (finding.rule.action is Action.REJECTED) == rejected
-    )
-    return dict(sorted(counts.items()))
 
 
 def load_json(body: bytes) -> Any:

@@ -26,7 +26,6 @@ from app.feeds.responses import (
     Fetched,
     MalformedResponse,
     body_excerpt,
-    count_by_rule,
     known_file_id,
     link_raw_rows,
     load_json,
@@ -36,6 +35,7 @@ from app.feeds.responses import (
 )
 from app.games.models import Game
 from app.ingest import rules
+from app.ingest.quarantine import count_firings
 from app.ingest.rules import Finding
 from app.ingest.teams import canonical_from_mlb_team
 
@@ -230,8 +230,8 @@ def ingest_schedule(session: Session, fetched: Fetched) -> FeedReport:
         [(finding, keys.get(finding.row_numbers[0])) for finding in findings],
         dict(enumerate(payloads, start=1)),
     )
-    report.quarantined = count_by_rule(findings, rejected=True)
-    report.corrections = count_by_rule(findings, rejected=False)
+    report.quarantined = count_firings(findings, rejected=True)
+    report.corrections = count_firings(findings, rejected=False)
     session.flush()
     return report
 
