@@ -1,12 +1,18 @@
 """Bullpen: MLB betting predictions served by Celery workers."""
 
+from typing import TYPE_CHECKING
+
 from flask import Flask
 
 from app.config import Settings
 
+if TYPE_CHECKING:
+    from app.api.context import WorkerQueue
 
-def create_app(settings: Settings | None = None) -> Flask:
-    """The Flask application (the API). Services are connected lazily, per request."""
+
+def create_app(settings: Settings | None = None, *, queue: "WorkerQueue") -> Flask:
+    """The Flask application (the API), sending jobs through ``queue`` (see
+    ``workers.api.create_api`` for the real one). Services are connected lazily."""
     from app.api import init_api
     from app.api.context import Services
 
@@ -27,6 +33,6 @@ def create_app(settings: Settings | None = None) -> Flask:
         MAX_CONTENT_LENGTH=64 * 1024 * 1024,
         JSON_SORT_KEYS=False,
     )
-    app.extensions["bullpen"] = Services(settings)
+    app.extensions["bullpen"] = Services(settings, queue)
     init_api(app)
     return app

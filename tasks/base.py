@@ -1,8 +1,7 @@
-"""What every job task shares: settings, retries for transient errors, failure recording."""
+"""What every task shares: settings, the transient errors worth a retry, and the job task base."""
 
 import logging
 import uuid
-from collections.abc import Callable
 from functools import cache
 
 import redis
@@ -11,6 +10,7 @@ from celery import Task
 from celery.exceptions import SoftTimeLimitExceeded
 
 from app.config import Settings
+from app.jobs.kinds import WorkerResources
 from app.jobs.service import fail
 from app.logs import job_id_var
 
@@ -32,26 +32,41 @@ def settings() -> Settings:
     return Settings.from_env()
 
 
-def run_job_task(task: Task, job_id: str, work: Callable[[uuid.UUID, str], None]) -> None:
-    """Run ``work(job_id, task_id)``: retry transient errors with backoff, else fail the job."""
-    job_uuid = uuid.UUID(job_id)
-    token = job_id_var.set(job_id)
-    log.info("job task started", extra={"kind": task.name, "attempt": task.request.retries})
-    try:
-        work(job_uuid, task.request.id)
-        log.info("job task done")
-    except TRANSIENT_ERRORS as error:
-        if task.request.retries < MAX_RETRIES:
-            raise task.retry(exc=error, countdown=2**task.request.retries) from error
-        _fail(job_uuid, f"gave up after {MAX_RETRIES} retries: {error}")
-    except SoftTimeLimitExceeded:
-        _fail(job_uuid, "the task ran out of time")
-    except Exception as error:  # the job records any other failure; the worker goes on
-        log.exception("job %s failed", job_id)
-        _fail(job_uuid, f"{type(error).__name__}: {error}")
-    finally:
-        job_id_var.reset(token)
+@cache
+def resources() -> WorkerResources:
+    """This worker process's feature store and champion models, shared by its jobs."""
+    return WorkerResources(settings())
 
 
-def _fail(job_id: uuid.UUID, message: str) -> None:
-    fail(settings().database_url, job_id, message)
+class JobTask(Task):
+    """The base of every job task (first argument: the job id).
+
+    A transient error is retried with jittered exponential backoff (Celery's autoretry);
+    any other failure, the last retry's or a soft time limit, fails the job with its reason.
+    """
+
+    autoretry_for = TRANSIENT_ERRORS
+    max_retries = MAX_RETRIES
+    retry_backoff = 1
+    retry_backoff_max = 30
+    retry_jitter = True
+
+    def __call__(self, job_id: str, *args: object) -> object:
+        token = job_id_var.set(job_id)
+        try:
+            return super().__call__(job_id, *args)
+        finally:
+            job_id_var.reset(token)
+
+    def on_failure(self, exc, task_id, args, kwargs, einfo) -> None:
+        if isinstance(exc, SoftTimeLimitExceeded):
+            reason = "the task ran out of time"
+        elif isinstance(exc, TRANSIENT_ERRORS):
+            reason = f"gave up after {self.max_retries} retries: {exc}"
+        else:
+            reason = f"{type(exc).__name__}: {exc}"
+        log.error("job failed: %s", reason, extra={"job_id": args[0]})
+        try:
+            fail(settings().database_url, uuid.UUID(args[0]), reason)
+        except TRANSIENT_ERRORS:  # the lease runs out and the reaper tries the job again
+            log.exception("could not record the failure")

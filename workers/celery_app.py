@@ -8,6 +8,7 @@ from celery import Celery
 from kombu import Exchange, Queue
 
 from app.config import Settings
+from app.jobs.kinds import KINDS
 from workers import signals  # noqa: F401 - connects the worker signal handlers
 from workers.beat import beat_schedule
 
@@ -15,10 +16,11 @@ from workers.beat import beat_schedule
 # and each queue can get workers of its own size.
 QUEUES = ("predict", "features", "ingest", "training", "maintenance", "feeds")
 
+# Job tasks go to their kind's queue (app.jobs.kinds); the beat's tasks by module.
 TASK_ROUTES = {
-    "tasks.predict.*": {"queue": "predict"},
+    **{kind.task_name: {"queue": kind.queue} for kind in KINDS.values()},
+    **{kind.chunk_task_name: {"queue": kind.queue} for kind in KINDS.values() if kind.chunk},
     "tasks.features.*": {"queue": "features"},
-    "tasks.ingest.*": {"queue": "ingest"},
     "tasks.training.*": {"queue": "training"},
     "tasks.maintenance.*": {"queue": "maintenance"},
     "tasks.feeds.*": {"queue": "feeds"},
@@ -34,9 +36,8 @@ def make_celery(settings: Settings | None = None) -> Celery:
         "bullpen",
         broker=settings.broker_url,
         include=[
-            "tasks.predict",
+            "tasks.jobs",
             "tasks.features",
-            "tasks.ingest",
             "tasks.training",
             "tasks.maintenance",
             "tasks.feeds",

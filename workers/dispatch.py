@@ -1,24 +1,29 @@
-"""Hand committed jobs to Celery by name, so that senders need not import the tasks."""
+"""The Celery side of the outbox: how committed jobs reach the workers by their kind's task."""
 
-import uuid
+from collections.abc import Sequence
 
 from celery import Celery
 
-from app.jobs.service import Sender
-
-# Job kind -> the task that runs it (routed to its queue by workers.celery_app.TASK_ROUTES).
-TASK_FOR_KIND = {
-    "predict": "tasks.predict.run_prediction_job",
-    "features_refresh": "tasks.features.run_refresh_job",
-    "ingest": "tasks.ingest.run_ingest_job",
-    "train": "tasks.training.run_training_job",
-}
+from app.jobs.kinds import KINDS
+from app.jobs.service import JobMessage
 
 
-def celery_sender(celery: Celery) -> Sender:
-    """A :data:`Sender` that publishes the job's task with the job id as its only argument."""
+class CeleryJobQueue:
+    """``app.jobs.service.JobQueue`` over Celery: a job's message is its kind's task with
+    the job id as its only argument, under the task id chosen with the job."""
 
-    def send(job_id: uuid.UUID, kind: str) -> None:
-        celery.send_task(TASK_FOR_KIND[kind], args=[str(job_id)])
+    def __init__(self, celery: Celery) -> None:
+        self.celery = celery
+        self.queue_names = tuple(queue.name for queue in celery.conf.task_queues)
 
-    return send
+    def send(self, message: JobMessage) -> None:
+        self.celery.send_task(
+            KINDS[message.kind].task_name, args=[str(message.job_id)], task_id=message.task_id
+        )
+
+    def revoke(self, task_ids: Sequence[str]) -> None:
+        self.celery.control.revoke(list(task_ids))
+
+    def ping(self, timeout: float = 1.0) -> int:
+        """How many workers answered a ping within ``timeout`` seconds."""
+        return len(self.celery.control.ping(timeout=timeout) or [])

@@ -86,7 +86,7 @@ class RefreshFeatures(MethodView):
             key: (value.isoformat() if key == "date" else value) for key, value in args.items()
         }
         svc = services()
-        job = submit(svc.database_url, "features_refresh", params, svc.send, total=total)
+        job = submit(svc.database_url, "features_refresh", params, svc.queue, total=total)
         return job_body(job), 202, job_location(job)
 
 

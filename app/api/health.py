@@ -32,10 +32,10 @@ def _check_feature_store() -> str:
 
 
 def _check_worker() -> str:
-    replies = services().celery.control.ping(timeout=1.0)
-    if not replies:
+    answered = services().queue.ping(timeout=1.0)
+    if not answered:
         raise RuntimeError("no Celery worker answered a ping within 1 s")
-    return f"{len(replies)} worker(s)"
+    return f"{answered} worker(s)"
 
 
 def _check_models() -> str:
@@ -110,7 +110,7 @@ class Metrics(MethodView):
         from app.ml.registry import champion_versions
 
         svc = services()
-        queues = [queue.name for queue in svc.celery.conf.task_queues]
+        queues = list(svc.queue.queue_names)
         registry = CollectorRegistry(auto_describe=False)
         registry.register(
             BullpenCollector(

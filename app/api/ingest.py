@@ -134,5 +134,5 @@ class Ingest(MethodView):
                 _unprocessable({"files": [str(error)]})
         force = (request.form.get("force") or "").strip().lower() in ("1", "true", "yes", "on")
         params = {"source": source, "paths": [str(path) for path in paths], "force": force}
-        job = submit(svc.database_url, "ingest", params, svc.send, total=len(paths))
+        job = submit(svc.database_url, "ingest", params, svc.queue, total=len(paths))
         return job_body(job), 202, job_location(job)

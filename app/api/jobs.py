@@ -12,7 +12,8 @@ from sqlalchemy import func, select
 from app.api.bounds import Blueprint, PageSchema
 from app.api.context import services
 from app.db.session import session_scope
-from app.jobs.models import FINISHED_STATUSES, JOB_KINDS, JOB_STATUSES, Job, Prediction
+from app.jobs.kinds import KINDS
+from app.jobs.models import FINISHED_STATUSES, JOB_STATUSES, Job, Prediction
 from app.jobs.service import JobNotFound, cancel, get_job
 
 URL_PREFIX = "/jobs"
@@ -61,7 +62,7 @@ class ResultsPageSchema(ma.Schema):
 
 class JobsQuerySchema(ma.Schema):
     status = ma.fields.String(validate=ma.validate.OneOf(JOB_STATUSES))
-    kind = ma.fields.String(validate=ma.validate.OneOf(JOB_KINDS))
+    kind = ma.fields.String(validate=ma.validate.OneOf(list(KINDS)))
 
 
 def job_body(job: Job) -> dict:
@@ -134,11 +135,11 @@ class JobById(MethodView):
     @blp.alt_response(404, description="No such job")
     def delete(self, job_id: uuid.UUID):
         """Cancel a job that has not finished (a finished job is left as it is)."""
-        with session_scope(services().database_url) as session:
-            try:
-                job = cancel(session, job_id)
-            except JobNotFound:
-                abort(404, message=f"no job {job_id}")
+        svc = services()
+        try:
+            job = cancel(svc.database_url, job_id, svc.queue)
+        except JobNotFound:
+            abort(404, message=f"no job {job_id}")
         return job_body(job)
 
 

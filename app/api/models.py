@@ -95,7 +95,7 @@ class Train(MethodView):
                 abort(422, message="no final games stored for some seasons",
                       errors={"seasons": missing})  # fmt: skip
             params["seasons"] = seasons
-        job = submit(services().database_url, "train", params, services().send)
+        job = submit(services().database_url, "train", params, services().queue)
         return job_body(job), 202, job_location(job)
 
 

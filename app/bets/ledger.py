@@ -11,7 +11,6 @@ from sqlalchemy.orm import Session
 
 from app.bets.models import Bet
 from app.games.models import Game
-from app.jobs.models import Prediction
 
 
 @dataclass(frozen=True)
@@ -96,19 +95,6 @@ def record_user_bet(session: Session, values: dict) -> Bet:
     session.add(bet)
     session.flush()
     return bet
-
-
-def job_stakes_before(session: Session, job_id: uuid.UUID, before_index: int) -> list[dict]:
-    """The payloads a job wrote before item ``before_index`` (for the daily exposure cap)."""
-    if before_index <= 0:
-        return []
-    return list(
-        session.scalars(
-            select(Prediction.payload).where(
-                Prediction.job_id == job_id, Prediction.item_index < before_index
-            )
-        )
-    )
 
 
 def bets_query(

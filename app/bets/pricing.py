@@ -204,13 +204,3 @@ def apply_daily_exposure(
                 del payload["betting_recommendations"][market]
             else:
                 payload["betting_recommendations"][market]["recommended_bet_size"] = stake
-
-
-def served_stakes_by_date(payloads: Iterable[dict]) -> dict[str, float]:
-    """The stakes recommended in ``payloads``, summed by game date."""
-    totals: dict[str, float] = {}
-    for payload in payloads:
-        game_date = (payload.get("game") or {}).get("game_date", "")
-        for bet in (payload.get("betting_recommendations") or {}).values():
-            totals[game_date] = totals.get(game_date, 0.0) + float(bet["recommended_bet_size"])
-    return totals

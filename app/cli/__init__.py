@@ -103,7 +103,7 @@ def api(host: str, port: int, workers: int) -> None:
     with resolved_settings() as settings:
         exec_component(
             [
-                sys.executable, "-m", "gunicorn", "app:create_app()",
+                sys.executable, "-m", "gunicorn", "workers.api:create_api()",
                 "--config", "python:app.stack.gunicorn_conf",
                 "--bind", f"{host}:{port}", "--workers", str(workers),
                 "--worker-class", "gthread", "--threads", "8",

@@ -6,9 +6,11 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app.db.session import session_scope
 from app.features.pipeline import refresh_features
 from app.features.store import FeatureStore
 from app.games.models import Game
+from app.jobs.runtime import JobContext
 
 
 def refresh_for_params(session: Session, params: dict[str, Any], *, store: FeatureStore) -> dict:
@@ -21,6 +23,12 @@ def refresh_for_params(session: Session, params: dict[str, Any], *, store: Featu
     if params.get("game_id") is not None:
         selector["game_ids"] = [int(params["game_id"])]
     return {"games_refreshed": refresh_features(session, store, **selector)}
+
+
+def run_refresh(context: JobContext) -> dict:
+    """The work of a feature refresh job (one unit)."""
+    with session_scope(context.database_url) as session:
+        return refresh_for_params(session, context.params, store=context.resources.feature_store)
 
 
 def refresh_upcoming(session: Session, store: FeatureStore, today: date) -> int:

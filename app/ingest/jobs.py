@@ -2,13 +2,14 @@
 
 import gzip
 import zipfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from openpyxl.utils.exceptions import InvalidFileException
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
+from app.db.session import session_scope
 from app.features.pipeline import FeatureWriter, refresh_features
 from app.games.models import Game
 from app.ingest.lines import LinesFormatError, LinesOrderError
@@ -16,6 +17,7 @@ from app.ingest.runner import FileReport
 from app.ingest.sbro import SbroFormatError
 from app.ingest.sources import ingest
 from app.ingest.splits import SplitsFormatError
+from app.jobs.runtime import JobContext
 
 # What a caller did wrong: a file of the wrong format, or ingested in the wrong order.
 INGEST_USER_ERRORS: tuple[type[Exception], ...] = (
@@ -31,8 +33,23 @@ INGEST_USER_ERRORS: tuple[type[Exception], ...] = (
 )
 
 
+def run_ingest(context: JobContext) -> dict:
+    """The work of an ingest job: its files in one transaction, checking in before each."""
+    with session_scope(context.database_url) as session:
+        return ingest_for_params(
+            session,
+            context.params,
+            store=context.resources.feature_store,
+            checkpoint=context.checkpoint,
+        )
+
+
 def ingest_for_params(
-    session: Session, params: dict[str, Any], *, store: FeatureWriter | None = None
+    session: Session,
+    params: dict[str, Any],
+    *,
+    store: FeatureWriter | None = None,
+    checkpoint: Callable[[], None] = lambda: None,
 ) -> dict:
     """Ingest ``params["paths"]`` as ``params["source"]`` (``force`` re-runs current files).
 
@@ -40,7 +57,11 @@ def ingest_for_params(
     recomputed in the same transaction. The per-file reports are the result.
     """
     reports = ingest(
-        session, params["source"], params["paths"], force=bool(params.get("force", False))
+        session,
+        params["source"],
+        params["paths"],
+        force=bool(params.get("force", False)),
+        checkpoint=checkpoint,
     )
     refreshed = refresh_after_changed_results(session, store, reports) if store else 0
     return {"files": [report.to_json() for report in reports], "features_refreshed": refreshed}

@@ -11,7 +11,7 @@ Ingesting the bytes of the current file again is a no-op; ingesting an earlier v
 """
 
 import hashlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import date
 from os import PathLike
@@ -178,12 +178,16 @@ def run_ingest(
     paths: Iterable[str | PathLike[str]],
     *,
     force: bool = False,
+    checkpoint: Callable[[], None] = lambda: None,
 ) -> list[FileReport]:
-    """Ingest ``paths`` with ``source``; one report per unit of ingest, in order."""
-    return [
-        _ingest_file(session, source, file, force)
-        for file in source.files([Path(path) for path in paths])
-    ]
+    """Ingest ``paths`` with ``source``; one report per unit of ingest, in order.
+
+    ``checkpoint`` is called before each unit (it raises to stop)."""
+    reports = []
+    for file in source.files([Path(path) for path in paths]):
+        checkpoint()
+        reports.append(_ingest_file(session, source, file, force))
+    return reports
 
 
 def _ingest_file(

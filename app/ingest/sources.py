@@ -1,6 +1,6 @@
 """Every ingest source by name, and the one call that ingests files of any of them."""
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from os import PathLike
 from types import MappingProxyType
 
@@ -20,7 +20,14 @@ SOURCES: MappingProxyType[str, IngestSource] = MappingProxyType(
 
 
 def ingest(
-    session: Session, source: str, paths: Iterable[str | PathLike[str]], *, force: bool = False
+    session: Session,
+    source: str,
+    paths: Iterable[str | PathLike[str]],
+    *,
+    force: bool = False,
+    checkpoint: Callable[[], None] = lambda: None,
 ) -> list[FileReport]:
-    """Ingest ``paths`` as ``source`` (sbro, retrosheet, lines, splits); one report per file."""
-    return run_ingest(session, SOURCES[source], paths, force=force)
+    """Ingest ``paths`` as ``source`` (sbro, retrosheet, lines, splits); one report per file.
+
+    ``checkpoint`` is called before each file (it raises to stop)."""
+    return run_ingest(session, SOURCES[source], paths, force=force, checkpoint=checkpoint)

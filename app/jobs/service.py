@@ -1,28 +1,53 @@
 """The job lifecycle. Jobs are rows first and messages second.
 
-A job is committed in PostgreSQL before its task is sent (the outbox); a sender
-that fails leaves it ``queued`` with ``sent_at`` unset, and :func:`jobs_to_resend`
-finds it again. Tasks :func:`claim` a job before working and :func:`finish` it in
-the same transaction as their last write, so a redelivered message is harmless.
+A job is committed in PostgreSQL before its message is sent (the outbox); a send that
+fails leaves it ``queued`` with ``sent_at`` cleared, and :func:`reap` sends it again.
+A worker :func:`claim`s a job in a short transaction of its own, taking a lease that its
+heartbeat renews; an attempt whose lease ran out is dead, and the reaper re-queues its job.
+Every change to a finished status notifies waiting clients (``app.jobs.events``) in the
+transaction that makes it.
 """
 
 import logging
 import uuid
-from collections.abc import Callable
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
 from app.db.session import session_scope
+from app.jobs.events import publish_job_changed
 from app.jobs.models import FINISHED_STATUSES, Job
 
 log = logging.getLogger(__name__)
 
-# Called with a job's id and kind after its row is committed; raises when the broker is down.
-Sender = Callable[[uuid.UUID, str], None]
+# How long an attempt owns its job without a sign of life. Heartbeats come every third of
+# it; a worker killed outright loses the job to the reaper within a lease and a reap.
+LEASE = timedelta(seconds=30)
+UNFINISHED = ("queued", "running")
+
+
+@dataclass(frozen=True)
+class JobMessage:
+    """What a worker is sent: the job, its kind, and the message's own task id."""
+
+    job_id: uuid.UUID
+    kind: str
+    task_id: str
+
+
+class JobQueue(Protocol):
+    """How committed jobs reach workers; injected (the Celery one is ``workers.dispatch``)."""
+
+    def send(self, message: JobMessage) -> None:
+        """Publish one job's message; raises when the broker is unreachable."""
+
+    def revoke(self, task_ids: Sequence[str]) -> None:
+        """Ask every worker to drop these task ids (best effort)."""
 
 
 class JobNotFound(LookupError):
@@ -31,6 +56,10 @@ class JobNotFound(LookupError):
 
 class IdempotencyConflict(ValueError):
     """An Idempotency-Key was reused for a different request."""
+
+
+def new_task_id() -> str:
+    return str(uuid.uuid4())
 
 
 def create_job(
@@ -47,42 +76,43 @@ def create_job(
     ``owner`` is the key id of the API key (``""`` when open): one key's Idempotency-Key
     never returns another key's job. Returns the job and whether it was created now.
     """
-    if idempotency_key is not None:
-        inserted = session.execute(
-            insert(Job)
-            .values(
-                id=uuid.uuid4(),
-                kind=kind,
-                status="queued",
-                params=params,
-                idempotency_key=idempotency_key,
-                idempotency_owner=owner,
-                progress_total=total,
-            )
-            .on_conflict_do_nothing(index_elements=[Job.idempotency_owner, Job.idempotency_key])
-            .returning(Job.id)
-        ).scalar_one_or_none()
-        job = session.scalars(
-            select(Job).where(
-                Job.idempotency_owner == owner, Job.idempotency_key == idempotency_key
-            )
-        ).one()
-        if inserted is None and (job.kind != kind or job.params != params):
-            raise IdempotencyConflict(
-                "this Idempotency-Key was already used for a different request"
-            )
-        return job, inserted is not None
-    job = Job(id=uuid.uuid4(), kind=kind, status="queued", params=params, progress_total=total)
-    session.add(job)
-    session.flush()
-    return job, True
+    statement = insert(Job).values(
+        id=uuid.uuid4(),
+        kind=kind,
+        status="queued",
+        params=params,
+        idempotency_key=idempotency_key,
+        idempotency_owner=owner,
+        progress_total=total,
+        progress_done=0,
+        attempts=0,
+        send_count=1,
+        task_id=new_task_id(),
+        # Optimistic: cleared by publish() when the send fails (one write, not two, per job).
+        sent_at=datetime.now(UTC),
+    )
+    if idempotency_key is None:
+        return session.scalars(statement.returning(Job)).one(), True
+    inserted = session.scalars(
+        statement.on_conflict_do_nothing(
+            index_elements=[Job.idempotency_owner, Job.idempotency_key]
+        ).returning(Job)
+    ).one_or_none()
+    if inserted is not None:
+        return inserted, True
+    job = session.scalars(
+        select(Job).where(Job.idempotency_owner == owner, Job.idempotency_key == idempotency_key)
+    ).one()
+    if job.kind != kind or job.params != params:
+        raise IdempotencyConflict("this Idempotency-Key was already used for a different request")
+    return job, False
 
 
 def submit(
     database_url: str,
     kind: str,
     params: dict[str, Any],
-    send: Sender,
+    queue: JobQueue,
     *,
     idempotency_key: str | None = None,
     owner: str = "",
@@ -94,24 +124,22 @@ def submit(
             session, kind, params, idempotency_key=idempotency_key, owner=owner, total=total
         )
     if created:
-        sent = dispatch(database_url, job.id, kind, send)
-        log.info("job submitted", extra={"job_id": str(job.id), "kind": kind, "sent": sent})
+        publish(database_url, job, queue)
     return job
 
 
-def dispatch(database_url: str, job_id: uuid.UUID, kind: str, send: Sender) -> bool:
-    """Send one committed job; record the send. Returns False when the broker refused it."""
+def publish(database_url: str, job: Job, queue: JobQueue) -> bool:
+    """Send a committed job's message; when the broker refuses it, mark it unsent."""
     try:
-        send(job_id, kind)
+        queue.send(JobMessage(job.id, job.kind, job.task_id))
+        return True
     except Exception:  # any broker or network failure: the outbox row is the safety net
+        log.warning("job not sent; the reaper will", extra={"job_id": str(job.id)})
+        with session_scope(database_url) as session:
+            session.execute(
+                update(Job).where(Job.id == job.id, Job.task_id == job.task_id).values(sent_at=None)
+            )
         return False
-    with session_scope(database_url) as session:
-        session.execute(
-            update(Job)
-            .where(Job.id == job_id)
-            .values(sent_at=func.now(), send_count=Job.send_count + 1)
-        )
-    return True
 
 
 def get_job(session: Session, job_id: uuid.UUID) -> Job:
@@ -122,25 +150,38 @@ def get_job(session: Session, job_id: uuid.UUID) -> Job:
 
 
 def claim(session: Session, job_id: uuid.UUID, task_id: str) -> Job | None:
-    """Mark a job running for task ``task_id``.
+    """Take a job for task ``task_id`` with a fresh lease; commit it at once.
 
-    None when the job is finished or cancelled, or running under another task
-    (a duplicate message): only a redelivery of the claiming message may resume it.
+    A queued job may be taken; a running one only by a redelivery of the message that
+    claimed it, or by anyone once its lease ran out (its attempt is dead). None otherwise:
+    the job ended, was cancelled, or another attempt is alive (a duplicate message).
     """
+    now = func.now()
+    claimable = (Job.status == "queued") | (
+        (Job.status == "running") & ((Job.claimed_by == task_id) | (Job.lease_expires_at < now))
+    )
     return session.scalars(
         update(Job)
-        .where(
-            Job.id == job_id,
-            (Job.status == "queued") | ((Job.status == "running") & (Job.claimed_by == task_id)),
-        )
+        .where(Job.id == job_id, claimable)
         .values(
             status="running",
             claimed_by=task_id,
-            started_at=func.now(),  # of this attempt: the reaper judges staleness by it
+            started_at=func.coalesce(Job.started_at, now),
             attempts=Job.attempts + 1,
+            lease_expires_at=now + LEASE,
         )
         .returning(Job)
     ).one_or_none()
+
+
+def renew_lease(session: Session, job_id: uuid.UUID, task_id: str) -> bool:
+    """Push the lease of ``task_id``'s attempt on; False when the job is no longer its own."""
+    renewed = session.execute(
+        update(Job)
+        .where(Job.id == job_id, Job.status == "running", Job.claimed_by == task_id)
+        .values(lease_expires_at=func.now() + LEASE)
+    ).rowcount
+    return renewed == 1
 
 
 def set_progress(session: Session, job_id: uuid.UUID, done: int, total: int) -> None:
@@ -149,106 +190,143 @@ def set_progress(session: Session, job_id: uuid.UUID, done: int, total: int) -> 
     )
 
 
-def is_cancelled(session: Session, job_id: uuid.UUID) -> bool:
-    return session.scalar(select(Job.status).where(Job.id == job_id)) == "cancelled"
+def lock_if_owned(session: Session, job_id: uuid.UUID, task_id: str) -> bool:
+    """Lock the job row for the rest of the transaction if ``task_id`` still runs it.
+
+    A cancel waits on this lock, so whatever the transaction then does (a promotion, the
+    last write) happens entirely before the cancel or not at all.
+    """
+    row = session.execute(
+        select(Job.status, Job.claimed_by).where(Job.id == job_id).with_for_update()
+    ).one_or_none()
+    return row is not None and row.status == "running" and row.claimed_by == task_id
 
 
-def finish(session: Session, job_id: uuid.UUID, result: dict[str, Any] | None = None) -> None:
-    """Mark a running job succeeded (a cancelled one stays cancelled)."""
-    session.execute(
+def finish(
+    session: Session,
+    job_id: uuid.UUID,
+    result: dict[str, Any] | None = None,
+    *,
+    owner: str | None = None,
+) -> bool:
+    """Mark an unfinished job succeeded (only while task ``owner`` runs it, when given);
+    False when it had ended, was cancelled or was taken over."""
+    owned = (Job.status == "running") & (Job.claimed_by == owner)
+    finished = session.execute(
         update(Job)
-        .where(Job.id == job_id, Job.status == "running")
+        .where(Job.id == job_id, Job.status.in_(UNFINISHED) if owner is None else owned)
         .values(
             status="succeeded",
             result=result,
             finished_at=func.now(),
             progress_done=Job.progress_total,
+            lease_expires_at=None,
         )
-    )
+    ).rowcount
+    if finished:
+        publish_job_changed(session, job_id)
+    return finished == 1
 
 
 def fail(database_url: str, job_id: uuid.UUID, error: str) -> None:
     """Mark a job failed, in a transaction of its own (the task's one was rolled back)."""
     with session_scope(database_url) as session:
-        session.execute(
+        failed = session.execute(
             update(Job)
-            .where(Job.id == job_id, Job.status.in_(("queued", "running")))
-            .values(status="failed", error=error[:4000], finished_at=func.now())
-        )
+            .where(Job.id == job_id, Job.status.in_(UNFINISHED))
+            .values(
+                status="failed", error=error[:4000], finished_at=func.now(), lease_expires_at=None
+            )
+        ).rowcount
+        if failed:
+            publish_job_changed(session, job_id)
 
 
-def cancel(session: Session, job_id: uuid.UUID) -> Job:
-    """Cancel a job that has not finished; a finished job is returned unchanged."""
-    job = get_job(session, job_id)
-    if job.status not in FINISHED_STATUSES:
-        job.status = "cancelled"
-        job.finished_at = datetime.now(UTC)
+def cancel(database_url: str, job_id: uuid.UUID, queue: JobQueue) -> Job:
+    """Cancel a job that has not finished, and revoke its message; a finished job is returned
+    unchanged. Work already running stops at its next unit (``app.jobs.runtime``)."""
+    with session_scope(database_url) as session:
+        job = session.scalars(
+            update(Job)
+            .where(Job.id == job_id, Job.status.in_(UNFINISHED))
+            .values(status="cancelled", finished_at=func.now(), lease_expires_at=None)
+            .returning(Job)
+        ).one_or_none()
+        if job is None:
+            return get_job(session, job_id)
+        publish_job_changed(session, job_id)
+    task_ids = [task_id for task_id in {job.task_id, job.claimed_by} if task_id]
+    try:
+        queue.revoke(task_ids)
+    except Exception:  # the status is what counts; a revoke only saves a worker the claim
+        log.warning("revoke failed", extra={"job_id": str(job_id)})
     return job
 
 
-def jobs_to_resend(session: Session, *, unclaimed_for: timedelta) -> list[tuple[uuid.UUID, str]]:
-    """Queued jobs never sent, or sent longer ago than ``unclaimed_for`` and not yet claimed."""
-    cutoff = datetime.now(UTC) - unclaimed_for
-    rows = session.execute(
-        select(Job.id, Job.kind)
-        .where(Job.status == "queued", (Job.sent_at.is_(None)) | (Job.sent_at < cutoff))
-        .order_by(Job.created_at)
-        .limit(1000)
-    )
-    return [(row.id, row.kind) for row in rows]
-
-
-def requeue_stale(session: Session, *, running_for: timedelta, max_attempts: int) -> int:
-    """Put back in the queue jobs whose attempt outlived any task's time limit.
-
-    Such an attempt is dead (Celery kills a task at its hard time limit) and its
-    message was lost with it; a job that used up ``max_attempts`` fails instead.
+def requeue_expired(session: Session, *, max_attempts: int) -> int:
+    """Put back in the queue running jobs whose lease ran out (their attempt died with its
+    message); a job that used up ``max_attempts`` fails instead. Returns how many were requeued.
     """
-    cutoff = datetime.now(UTC) - running_for
-    stale = (Job.status == "running") & (Job.started_at < cutoff)
-    session.execute(
+    expired = (Job.status == "running") & (Job.lease_expires_at < func.now())
+    failed_ids = session.scalars(
         update(Job)
-        .where(stale, Job.attempts >= max_attempts)
+        .where(expired, Job.attempts >= max_attempts)
         .values(
             status="failed",
             error=f"no attempt finished; gave up after {max_attempts}",
             finished_at=func.now(),
+            lease_expires_at=None,
+        )
+        .returning(Job.id)
+    ).all()
+    for job_id in failed_ids:
+        publish_job_changed(session, job_id)
+    return session.execute(
+        update(Job)
+        .where(expired)
+        .values(status="queued", claimed_by=None, sent_at=None, lease_expires_at=None)
+    ).rowcount
+
+
+def jobs_to_resend(session: Session, *, unclaimed_for: timedelta, limit: int = 1000) -> list[Job]:
+    """Queued jobs never sent (or whose send failed), or sent longer ago than
+    ``unclaimed_for`` and still not claimed; each gets a new message id and send time."""
+    cutoff = datetime.now(UTC) - unclaimed_for
+    lost = (
+        select(Job.id)
+        .where(Job.status == "queued", (Job.sent_at.is_(None)) | (Job.sent_at < cutoff))
+        .order_by(Job.created_at)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    return list(
+        session.scalars(
+            update(Job)
+            .where(Job.id.in_(lost.scalar_subquery()))
+            .values(
+                task_id=func.gen_random_uuid().cast(Job.task_id.type),
+                sent_at=func.now(),
+                send_count=Job.send_count + 1,
+            )
+            .returning(Job)
         )
     )
-    return session.execute(
-        update(Job).where(stale).values(status="queued", claimed_by=None, sent_at=None)
-    ).rowcount
 
 
 def reap(
     database_url: str,
-    send: Sender,
+    queue: JobQueue,
     *,
     unclaimed_for: timedelta,
-    running_for: timedelta,
     max_attempts: int = 3,
 ) -> int:
-    """Re-send every lost job (unsent, unclaimed, or stuck running); returns how many were sent."""
+    """Re-send every lost job (unsent, unclaimed, or whose attempt's lease ran out);
+    returns how many were sent."""
     with session_scope(database_url) as session:
-        requeue_stale(session, running_for=running_for, max_attempts=max_attempts)
+        requeue_expired(session, max_attempts=max_attempts)
         lost = jobs_to_resend(session, unclaimed_for=unclaimed_for)
-    return sum(dispatch(database_url, job_id, kind, send) for job_id, kind in lost)
+    return sum(publish(database_url, job, queue) for job in lost)
 
 
-def run_job(
-    database_url: str,
-    job_id: uuid.UUID,
-    task_id: str,
-    work: Callable[[Session, dict[str, Any]], dict[str, Any]],
-) -> bool:
-    """Claim a job, run ``work(session, params)`` and finish with its result, in one transaction.
-
-    For jobs whose work is one unit; returns False when the job was not claimable.
-    """
-    with session_scope(database_url) as session:
-        job = claim(session, job_id, task_id)
-        if job is None:
-            return False
-        result = work(session, job.params)
-        finish(session, job_id, result)
-    return True
+def is_finished(status: str) -> bool:
+    return status in FINISHED_STATUSES

@@ -1,9 +1,6 @@
-"""Prediction jobs: features from the store (computed on a miss), champions, results in PostgreSQL.
+"""Scoring: features from the store (computed on a miss), champions, payloads for PostgreSQL.
 
-Results are written a chunk at a time, each chunk in one transaction with the job's
-progress, and the last chunk in the same transaction as the job's success, so a
-crash leaves either a running job (redelivered and resumed: writes are upserts on
-(job_id, item_key)) or a finished one, never a half-written success.
+How a job's games are chunked, fanned out and finished is ``app.ml.prediction_jobs``.
 
 A target's bet is recommended at the best price across books (``app.bets.pricing``: the
 rules of best price, the EV threshold, the gate and the daily exposure cap) by a champion
@@ -26,16 +23,14 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
 from app import clock
-from app.bets.ledger import StoredPrediction, job_stakes_before, record_served_bets
 from app.bets.pricing import (
     BookQuote,
     Gate,
     Staking,
     apply_daily_exposure,
     price_shop,
-    served_stakes_by_date,
 )
-from app.bets.quotes import Quotes, book_quotes
+from app.bets.quotes import Quotes
 from app.betting.kelly import StakingPolicy
 from app.betting.recommend import (
     CONFIDENCE_THRESHOLD,
@@ -45,7 +40,6 @@ from app.betting.recommend import (
     risk_level,
 )
 from app.config import Settings
-from app.db.session import session_scope
 from app.features.definitions import FEATURE_SET
 from app.features.pipeline import (
     build_features,
@@ -56,11 +50,9 @@ from app.features.pipeline import (
 from app.features.pitchers import fill_pitcher_ids
 from app.features.store import FeatureStore
 from app.jobs.models import Prediction
-from app.jobs.service import claim, finish, is_cancelled, set_progress
 from app.ml.registry import ChampionCache, LoadedModel
 from app.ml.targets import TARGET_SPECS
 
-CHUNK_SIZE = 500
 TOP_CONTRIBUTIONS = 3
 
 
@@ -71,70 +63,6 @@ class FeatureSetMismatch(RuntimeError):
 def open_feature_store(settings: Settings, ttl_seconds: int | None = None) -> FeatureStore:
     """The feature store of the current feature set at ``settings.feature_store_url``."""
     return FeatureStore(redis.Redis.from_url(settings.feature_store_url), FEATURE_SET, ttl_seconds)
-
-
-def run_prediction_job(
-    settings: Settings,
-    job_id: uuid.UUID,
-    task_id: str,
-    champions: ChampionCache,
-    store: FeatureStore,
-) -> None:
-    """Claim the job, predict every game it names, and finish it."""
-    database_url = settings.database_url
-    with session_scope(database_url) as session:
-        job = claim(session, job_id, task_id)
-        if job is None:
-            return
-        params = job.params
-    models = champions_for(champions, params["targets"])
-    staking = staking_for(params, settings)
-    items: Sequence = params.get("game_ids") or params.get("games") or []
-    by_spec = "games" in params
-    total = len(items)
-    if total == 0:
-        with session_scope(database_url) as session:
-            finish(session, job_id, {"predictions": 0})
-        return
-    for start in range(0, total, CHUNK_SIZE):
-        chunk = items[start : start + CHUNK_SIZE]
-        with session_scope(database_url) as session:
-            if is_cancelled(session, job_id):
-                return
-            if by_spec:
-                games, features = _spec_features(session, chunk)
-                keys = [f"spec-{start + i}" for i in range(len(chunk))]
-                game_ids: list[int | None] = [None] * len(chunk)
-                quotes = None
-            else:
-                games, features = _stored_features(session, store, chunk)
-                keys = [str(game_id) for game_id in chunk]
-                game_ids = list(chunk)
-                by_game = book_quotes(session, chunk)
-                quotes = [by_game.get(game_id, {}) for game_id in chunk]
-            payloads = score(
-                games,
-                features,
-                models,
-                staking.bankroll,
-                game_ids,
-                staking=staking,
-                quotes=quotes,
-                max_ece=settings.max_ece,
-                already=served_stakes_by_date(job_stakes_before(session, job_id, start)),
-            )
-            ids = _upsert(session, job_id, start, keys, game_ids, payloads)
-            record_served_bets(
-                session,
-                [
-                    StoredPrediction(ids[key], game_id, payload)
-                    for key, game_id, payload in zip(keys, game_ids, payloads, strict=True)
-                ],
-            )
-            done = start + len(chunk)
-            set_progress(session, job_id, done, total)
-            if done == total:
-                finish(session, job_id, {"predictions": total, "models": _model_refs(models)})
 
 
 def staking_for(params: dict, settings: Settings) -> Staking:
@@ -166,7 +94,15 @@ def champions_for(champions: ChampionCache, targets: Sequence[str]) -> dict[str,
     return models
 
 
-def _model_refs(models: dict[str, LoadedModel]) -> dict[str, dict[str, str]]:
+def pinned_models(
+    champions: ChampionCache, refs: dict[str, dict[str, str]]
+) -> dict[str, LoadedModel]:
+    """The exact versions ``refs`` names (:func:`model_refs`), as a job was planned with."""
+    return {target: champions.version(target, ref["version"]) for target, ref in refs.items()}
+
+
+def model_refs(models: dict[str, LoadedModel]) -> dict[str, dict[str, str]]:
+    """Each target's model name and version, as a job records them."""
     return {target: {"name": m.name, "version": m.version} for target, m in models.items()}
 
 
@@ -256,7 +192,7 @@ def score(
             "game": _game_summary(game),
             "model_name": primary.name if primary else None,
             "model_version": primary.version if primary else None,
-            "models": _model_refs(models),
+            "models": model_refs(models),
             "feature_set": FEATURE_SET.label,
             "prediction_timestamp": now,
         }
@@ -352,7 +288,7 @@ def _explanation(model: LoadedModel, contributions: np.ndarray, values: np.ndarr
 def _upsert(
     session: Session,
     job_id: uuid.UUID,
-    start: int,
+    indexes: Sequence[int],
     keys: Sequence[str],
     game_ids: Sequence[int | None],
     payloads: Sequence[dict],
@@ -362,13 +298,13 @@ def _upsert(
         {
             "job_id": job_id,
             "item_key": key,
-            "item_index": start + i,
+            "item_index": index,
             "game_id": game_id,
             "payload": payload,
             # The time the prediction was made (the replay's clock in a replay).
             "created_at": datetime.fromisoformat(payload["prediction_timestamp"]),
         }
-        for i, (key, game_id, payload) in enumerate(zip(keys, game_ids, payloads, strict=True))
+        for index, key, game_id, payload in zip(indexes, keys, game_ids, payloads, strict=True)
     ]
     statement = insert(Prediction).values(rows)
     written = session.execute(

@@ -95,10 +95,13 @@ def predict_probability(
     features: np.ndarray,
     prior: MarketPrior | None,
     num_iteration: int | None = None,
+    num_threads: int = 0,
 ) -> np.ndarray:
-    """The probability of the target's 'yes' side for every row of ``features``."""
+    """The probability of the target's 'yes' side for every row of ``features``
+    (``num_threads`` 0: LightGBM's default)."""
     features = np.asarray(features, dtype=float)
+    threads = {"num_threads": num_threads} if num_threads else {}
     if prior is None:
-        return booster.predict(features, num_iteration=num_iteration)
-    raw = booster.predict(features, num_iteration=num_iteration, raw_score=True)
+        return booster.predict(features, num_iteration=num_iteration, **threads)
+    raw = booster.predict(features, num_iteration=num_iteration, raw_score=True, **threads)
     return sigmoid(raw + prior.margin(features))

@@ -1,13 +1,19 @@
 """The MLflow model registry: one registered model per target, aliases ``champion``/``challenger``.
 
-Workers keep the champions in a :class:`ChampionCache`: every prediction job reads the
-``champion`` alias when it starts and loads a model only when the alias names a version the
-cache does not hold, so a newly promoted champion serves the next job without restart.
+Workers keep the champions in a :class:`ChampionCache`: a prediction job asks it for the
+``champion`` versions when it starts, and a model is loaded only when the alias names a version
+the cache does not hold, so a newly promoted champion serves the next job without restart.
+Reading an alias from MLflow costs milliseconds, so the cache re-reads the aliases only when a
+promotion announced itself (:func:`announce_champions_changed`, a counter in Redis bumped by
+every promotion Bullpen makes) or, for an alias moved by hand in the MLflow UI, after
+``ALIAS_TTL_SECONDS``.
 """
 
 import datetime as dt
 import json
 import threading
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
@@ -21,6 +27,9 @@ from app.ml.prior import IDENTITY, MarketPrior, predict_probability
 EXPERIMENT_NAME = "bullpen"
 CHAMPION = "champion"
 CHALLENGER = "challenger"
+# Bumped by every promotion; a worker's cache re-reads the aliases when it changes.
+CHAMPIONS_CHANGED_KEY = "bullpen:champions:generation"
+ALIAS_TTL_SECONDS = 10.0
 
 
 @dataclass(frozen=True)
@@ -45,8 +54,12 @@ class LoadedModel:
         return self.ece is not None and self.ece <= max_ece
 
     def predict(self, features: np.ndarray) -> np.ndarray:
-        """Probabilities of the target's 'yes' side for rows of the model's feature set."""
-        return predict_probability(self.booster, features, self.prior)
+        """Probabilities of the target's 'yes' side for rows of the model's feature set.
+
+        One thread: a worker runs a pool process per core already, and OpenMP threads
+        contending for busy cores stall a one-game prediction by milliseconds.
+        """
+        return predict_probability(self.booster, features, self.prior, num_threads=1)
 
 
 def client(settings: Settings):
@@ -173,15 +186,40 @@ def promote(settings: Settings, target: str, version: str, reason: str) -> str:
     before = f"v{previous.version}" if previous else "none"
     decision = f"v{version} promoted to champion (was {before}): {reason}"
     mlflow_client.set_model_version_tag(name, version, "promotion_decision", decision)
+    announce_champions_changed(settings)
     return decision
 
 
-class ChampionCache:
-    """Each target's champion: the alias read on every call, a model loaded when it moves."""
+def _champions_generation(settings: Settings) -> Callable[[], bytes | None]:
+    import redis
 
-    def __init__(self, settings: Settings) -> None:
+    client = redis.Redis.from_url(settings.feature_store_url, socket_timeout=2)
+    return lambda: client.get(CHAMPIONS_CHANGED_KEY)
+
+
+def announce_champions_changed(settings: Settings) -> None:
+    """Tell every worker's :class:`ChampionCache` to re-read the aliases on its next use."""
+    import redis
+
+    redis.Redis.from_url(settings.feature_store_url, socket_timeout=2).incr(CHAMPIONS_CHANGED_KEY)
+
+
+class ChampionCache:
+    """Each target's champion: the aliases re-read when a promotion was announced (or after
+    ``ttl`` seconds), a model loaded when its alias moves."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        generation: Callable[[], bytes | None] | None = None,
+        ttl: float = ALIAS_TTL_SECONDS,
+    ) -> None:
         self.settings = settings
+        self._generation = generation or _champions_generation(settings)
+        self._ttl = ttl
         self._models: dict[str, LoadedModel] = {}
+        self._aliases: dict[str, str | None] = {}
+        self._aliases_as_of: tuple[bytes | None, float] | None = None
         self._lock = threading.Lock()
 
     @cached_property
@@ -190,12 +228,27 @@ class ChampionCache:
 
     def get(self, target: str) -> LoadedModel | None:
         """The version holding ``target``'s champion alias now (None when the alias is unset)."""
-        champion = version_by_alias(self._client, self.settings.model_name(target), CHAMPION)
-        if champion is None:
-            return None
-        version = str(champion.version)
+        version = self._champion_version(target)
+        return None if version is None else self.version(target, version)
+
+    def version(self, target: str, version: str) -> LoadedModel:
+        """``target``'s model at ``version``, loaded once while it stays the one asked for."""
         with self._lock:
             model = self._models.get(target)
             if model is None or model.version != version:
                 model = self._models[target] = load_version(self.settings, target, version)
             return model
+
+    def _champion_version(self, target: str) -> str | None:
+        generation, now = self._generation(), time.monotonic()
+        with self._lock:
+            known = self._aliases_as_of
+            if known is None or known[0] != generation or now - known[1] >= self._ttl:
+                self._aliases.clear()
+                self._aliases_as_of = (generation, now)
+            if target not in self._aliases:
+                champion = version_by_alias(
+                    self._client, self.settings.model_name(target), CHAMPION
+                )
+                self._aliases[target] = None if champion is None else str(champion.version)
+            return self._aliases[target]

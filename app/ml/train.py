@@ -17,7 +17,7 @@ on the model version.
 """
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -209,12 +209,17 @@ def train_targets(
     targets: Sequence[str],
     seasons: Sequence[int],
     params: dict[str, object] | None = None,
+    *,
+    checkpoint: Callable[[], None] = lambda: None,
+    promote: bool = True,
 ) -> list[TrainingOutcome]:
     """Train, log, register each target; champion when there is none or it beats the champion.
 
     Features are built once, for every stored season: each target trains on the rows
     of ``seasons`` and is compared with its champion on the rows neither was fitted on.
-    Every target is checked for enough games before any is trained.
+    Every target is checked for enough games before any is trained. ``checkpoint`` is
+    called before each target (it raises to stop); with ``promote=False`` the decisions
+    are left for the caller to :func:`apply_decisions`.
     """
     from app.ml.jobs import stored_seasons
 
@@ -227,12 +232,27 @@ def train_targets(
                 f"need {MIN_TRAINING_GAMES}"
             )
     client = registry.client(settings)
-    return [
-        _train_target(
-            settings, client, target, seasons, data, labelled(games, features, target), params
+    outcomes = []
+    for target, data in datasets.items():
+        checkpoint()
+        stored = labelled(games, features, target)
+        outcomes.append(_train_target(settings, client, target, seasons, data, stored, params))
+    if promote:
+        apply_decisions(settings, outcomes)
+    return outcomes
+
+
+def apply_decisions(settings: Settings, outcomes: Sequence[TrainingOutcome]) -> None:
+    """Give each new version the alias chosen for it and record the decision on it."""
+    client = registry.client(settings)
+    for outcome in outcomes:
+        client.set_registered_model_alias(outcome.model_name, outcome.alias, outcome.version)
+        client.set_tag(outcome.run_id, "promotion_decision", outcome.decision)
+        client.set_model_version_tag(
+            outcome.model_name, outcome.version, "promotion_decision", outcome.decision
         )
-        for target, data in datasets.items()
-    ]
+    if any(outcome.alias == registry.CHAMPION for outcome in outcomes):
+        registry.announce_champions_changed(settings)
 
 
 def _train_target(
@@ -296,8 +316,6 @@ def _train_target(
     alias, decision, comparison = _choose_alias(
         settings, client, target, model_name, version, model, data, seasons, stored
     )
-    client.set_tag(run.info.run_id, "promotion_decision", decision)
-    client.set_model_version_tag(model_name, version, "promotion_decision", decision)
     if comparison is not None:
         for key in ("new_log_loss", "champion_log_loss", "n_games"):
             client.log_metric(run.info.run_id, f"comparison_{key}", comparison[key])
@@ -375,11 +393,9 @@ def _choose_alias(
 ) -> tuple[str, str, dict[str, Any] | None]:
     champion = registry.version_by_alias(client, model_name, registry.CHAMPION)
     if champion is None:
-        client.set_registered_model_alias(model_name, registry.CHAMPION, version)
         return registry.CHAMPION, f"v{version} is the first {target} model: champion", None
     current = registry.load_version(settings, target, str(champion.version))
     if current.feature_fingerprint != FEATURE_SET.fingerprint:
-        client.set_registered_model_alias(model_name, registry.CHAMPION, version)
         return (
             registry.CHAMPION,
             (f"champion v{champion.version} uses another feature set; v{version} replaces it"),
@@ -387,7 +403,6 @@ def _choose_alias(
         )
     held_out = _games_neither_fitted(stored, data, model.valid, seasons, champion.tags)
     if len(held_out.labels) < MIN_COMPARISON_GAMES:
-        client.set_registered_model_alias(model_name, registry.CHALLENGER, version)
         return (
             registry.CHALLENGER,
             (
@@ -414,7 +429,6 @@ def _choose_alias(
         f"({comparison['first_date']}..{comparison['last_date']})"
     )
     if new_log_loss < champion_log_loss:
-        client.set_registered_model_alias(model_name, registry.CHAMPION, version)
         return (
             registry.CHAMPION,
             (
@@ -423,7 +437,6 @@ def _choose_alias(
             ),
             comparison,
         )
-    client.set_registered_model_alias(model_name, registry.CHALLENGER, version)
     return (
         registry.CHALLENGER,
         (

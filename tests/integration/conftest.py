@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 import redis
 
-from app import create_app
 from app.config import Settings
 from app.stack.bootstrap import bootstrap
+from workers.api import create_api
 
 WORKER_QUEUES = "predict,features,ingest,training,maintenance,feeds"
 
@@ -93,7 +93,7 @@ def stop_worker(process: subprocess.Popen) -> None:
 
 @pytest.fixture(scope="session")
 def app(seeded: Settings):
-    return create_app(seeded)
+    return create_api(seeded)
 
 
 @pytest.fixture

@@ -6,9 +6,9 @@ from dataclasses import replace
 
 import pytest
 
-from app import create_app
 from app.api.auth import key_id, match_key
 from app.config import Settings
+from workers.api import create_api
 
 pytestmark = pytest.mark.integration
 
@@ -37,7 +37,7 @@ def test_every_key_is_compared_and_the_right_one_matches() -> None:
 def test_an_idempotency_key_never_returns_another_api_keys_job(seeded: Settings) -> None:
     first, second = _keys("one", "two")
     every = frozenset({"read", "predict"})
-    client = create_app(replace(seeded, api_keys={first: every, second: every})).test_client()
+    client = create_api(replace(seeded, api_keys={first: every, second: every})).test_client()
     game_id = _a_stored_game_id(client, _bearer(first))
     body = {"game_id": game_id}
     shared = {"Idempotency-Key": f"same-{uuid.uuid4().hex}"}
@@ -88,7 +88,7 @@ def test_out_of_range_input_is_a_4xx(client, method: str, path: str, payload: di
 def test_rate_limits_are_per_key_and_answer_429_with_retry_after(seeded: Settings) -> None:
     busy, calm = _keys("busy", "calm")
     every = frozenset({"read", "predict"})
-    client = create_app(
+    client = create_api(
         replace(seeded, api_keys={busy: every, calm: every}, rate_limit_default="3/minute")
     ).test_client()
 
@@ -111,7 +111,7 @@ def test_every_admin_action_is_audited_with_the_key_id_never_the_key(
     seeded: Settings, caplog: pytest.LogCaptureFixture
 ) -> None:
     (admin,) = _keys("admin")
-    client = create_app(replace(seeded, api_keys={admin: frozenset({"admin"})})).test_client()
+    client = create_api(replace(seeded, api_keys={admin: frozenset({"admin"})})).test_client()
 
     with caplog.at_level(logging.INFO, logger="bullpen.audit"):
         response = client.post(
@@ -148,7 +148,7 @@ def test_operators_list_jobs_by_status_and_kind(client) -> None:
 
 
 def test_ready_names_what_is_not_ready(seeded: Settings) -> None:
-    client = create_app(replace(seeded, broker_url="redis://127.0.0.1:1/0")).test_client()
+    client = create_api(replace(seeded, broker_url="redis://127.0.0.1:1/0")).test_client()
 
     response = client.get("/health/ready")
 

@@ -18,8 +18,8 @@ from pathlib import Path
 import pytest
 from werkzeug.serving import make_server
 
-from app import create_app
 from app.config import Settings
+from workers.api import create_api
 
 # Parked from `make test` (run it with `make fuzz`): its stateful phase trains and promotes
 # models on the session's shared stack, which changes what later tests find, and it still
@@ -35,7 +35,7 @@ MAX_TIME_SECONDS = 100
 def live_api(seeded: Settings) -> Iterator[str]:
     """The API served over HTTP on a free loopback port; its base URL."""
     unlimited = "100000/minute"
-    app = create_app(replace(seeded, rate_limit_default=unlimited, rate_limit_submit=unlimited))
+    app = create_api(replace(seeded, rate_limit_default=unlimited, rate_limit_submit=unlimited))
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()

@@ -6,10 +6,10 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import func, select
 
-from app import create_app
 from app.db.session import session_scope
 from app.jobs.models import Job, Prediction
 from app.ml.registry import champion_versions
+from workers.api import create_api
 
 pytestmark = pytest.mark.integration
 
@@ -93,7 +93,7 @@ def test_openapi_documents_every_resource(client):
 
 
 def test_api_keys_and_scopes_are_enforced_when_configured(seeded):
-    secured = create_app(
+    secured = create_api(
         replace(
             seeded,
             api_keys={"reader": frozenset({"read"}), "bettor": frozenset({"read", "predict"})},

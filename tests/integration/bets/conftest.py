@@ -5,10 +5,10 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from app import create_app
 from app.config import Settings
 from app.db.session import session_scope
 from app.games.models import Game, Odds, OddsSnapshot
+from workers.api import create_api
 
 GAME_DATE = date(2019, 7, 1)
 
@@ -70,4 +70,4 @@ def games(clean_database: str) -> dict[str, int]:
 @pytest.fixture
 def clean_client(settings: Settings, clean_database: str):
     """The API on the clean database (the rest of the installation as in the session)."""
-    return create_app(replace(settings, database_url=clean_database, bankroll=1000.0)).test_client()
+    return create_api(replace(settings, database_url=clean_database, bankroll=1000.0)).test_client()

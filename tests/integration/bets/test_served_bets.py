@@ -10,7 +10,6 @@ from datetime import date, datetime, timedelta
 import pytest
 from sqlalchemy import select, update
 
-from app import create_app
 from app.bets.models import Bet
 from app.bets.quotes import first_pitch
 from app.bets.settlement import closing_line_value
@@ -18,11 +17,12 @@ from app.betting.odds import decimal_to_american, devig_two_way
 from app.config import Settings
 from app.db.session import session_scope
 from app.games.models import Game, OddsSnapshot
+from app.jobs.kinds import PREDICT, WorkerResources
 from app.jobs.models import Job, Prediction
+from app.jobs.runtime import execute
 from app.ml import registry
-from app.ml.predict import open_feature_store, run_prediction_job
-from app.ml.registry import ChampionCache
 from tests.integration.conftest import start_worker, stop_worker
+from workers.api import create_api
 from workers.celery_app import make_celery
 
 pytestmark = pytest.mark.integration
@@ -98,7 +98,7 @@ def test_served_at_the_best_book_recorded_once_and_settled_once(
     )
     assert _ledger(seeded, uuid.UUID(strict_job["job_id"])) == []
 
-    client = create_app(lenient).test_client()
+    client = create_api(lenient).test_client()
     submitted = client.post("/api/v1/predict", json=body)
     job = client.get(f"{submitted.headers['Location']}?wait=30").get_json()
     assert job["status"] == "succeeded", job
@@ -126,9 +126,7 @@ def test_served_at_the_best_book_recorded_once_and_settled_once(
             update(Job).where(Job.id == job_id)
             .values(status="running", progress_done=0).returning(Job.claimed_by)
         )  # fmt: skip
-    run_prediction_job(
-        lenient, job_id, task_id, ChampionCache(lenient), open_feature_store(lenient)
-    )
+    execute(PREDICT, job_id, task_id, lenient.database_url, WorkerResources(lenient))
     again = _ledger(seeded, job_id)
     assert [b.bet_id for b in again] == [first[0].bet_id]
     assert client.get(f"/api/v1/jobs/{job_id}").get_json()["status"] == "succeeded"

@@ -5,8 +5,8 @@ from dataclasses import replace
 
 import pytest
 
-from app import create_app
 from app.config import parse_api_keys
+from workers.api import create_api
 
 pytestmark = pytest.mark.integration
 
@@ -66,7 +66,7 @@ def test_an_upload_over_the_limit_is_413(app, client) -> None:
 
 
 def test_ingest_needs_the_admin_scope(seeded) -> None:
-    keyed = create_app(replace(seeded, api_keys=parse_api_keys("r1:read,a1:admin")))
+    keyed = create_api(replace(seeded, api_keys=parse_api_keys("r1:read,a1:admin")))
     client = keyed.test_client()
     read = _upload(client, "splits", [(b"x", "a.csv")], {"Authorization": "Bearer r1"})
     assert read.status_code == 403

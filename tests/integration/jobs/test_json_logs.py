@@ -34,14 +34,14 @@ BROKER_DB = 11  # a broker of its own: the session's worker must not take this t
 
 
 def test_worker_lines_carry_the_job_and_task_ids(seeded: Settings, tmp_path: Path) -> None:
-    from app import create_app
+    from workers.api import create_api
     from workers.celery_app import make_celery
 
     server = redis.Redis.from_url(seeded.broker_url).connection_pool.connection_kwargs
     broker = f"redis://{server['host']}:{server['port']}/{BROKER_DB}"
     redis.Redis.from_url(broker).flushdb()
     seeded = replace(seeded, broker_url=broker)
-    client = create_app(seeded).test_client()
+    client = create_api(seeded).test_client()
     hostname = f"jsonlogs-{time.monotonic_ns()}@{socket.gethostname()}"
     log_file = tmp_path / "worker.log"
     with log_file.open("w") as sink:

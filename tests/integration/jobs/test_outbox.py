@@ -9,12 +9,13 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import func, select, update
 
-from app import create_app
 from app.db.session import session_scope
+from app.jobs.kinds import PREDICT
 from app.jobs.models import Job, Prediction
 from app.jobs.service import reap
+from workers.api import create_api
 from workers.celery_app import make_celery
-from workers.dispatch import TASK_FOR_KIND, celery_sender
+from workers.dispatch import CeleryJobQueue
 
 pytestmark = pytest.mark.integration
 
@@ -46,7 +47,7 @@ def _a_game_id(client) -> int:
 
 def test_a_job_submitted_while_the_broker_is_down_is_kept_and_sent_later(seeded, client, worker):
     broker_down = replace(seeded, broker_url=f"redis://127.0.0.1:{_closed_port()}/0")
-    down_client = create_app(broker_down).test_client()
+    down_client = create_api(broker_down).test_client()
 
     response = down_client.post("/api/v1/predict", json={"game_id": _a_game_id(client)})
 
@@ -57,9 +58,8 @@ def test_a_job_submitted_while_the_broker_is_down_is_kept_and_sent_later(seeded,
 
     resent = reap(
         seeded.database_url,
-        celery_sender(make_celery(seeded)),
+        CeleryJobQueue(make_celery(seeded)),
         unclaimed_for=timedelta(minutes=2),
-        running_for=timedelta(minutes=35),
     )
 
     assert resent >= 1
@@ -71,7 +71,7 @@ def test_a_duplicated_message_runs_the_job_once(seeded, client, worker):
     response = client.post("/api/v1/predict/batch", json={"date": "2019-08-02"})
     job_id = response.get_json()["job_id"]
 
-    celery.send_task(TASK_FOR_KIND["predict"], args=[job_id])  # a second message, another task id
+    celery.send_task(PREDICT.task_name, args=[job_id])  # a second message, another task id
 
     job = _wait_finished(seeded.database_url, job_id)
     time.sleep(1)  # let the duplicate arrive and be refused
@@ -88,14 +88,14 @@ def test_a_duplicated_message_runs_the_job_once(seeded, client, worker):
 def test_a_cancelled_job_is_not_run(seeded, client, worker):
     broker_down = replace(seeded, broker_url=f"redis://127.0.0.1:{_closed_port()}/0")
     response = (
-        create_app(broker_down)
+        create_api(broker_down)
         .test_client()
         .post("/api/v1/predict", json={"game_id": _a_game_id(client)})
     )
     job_id = response.get_json()["job_id"]
 
     cancelled = client.delete(f"/api/v1/jobs/{job_id}")
-    make_celery(seeded).send_task(TASK_FOR_KIND["predict"], args=[job_id])
+    make_celery(seeded).send_task(PREDICT.task_name, args=[job_id])
     time.sleep(2)
 
     assert cancelled.get_json()["status"] == "cancelled"
@@ -108,28 +108,27 @@ def test_a_cancelled_job_is_not_run(seeded, client, worker):
         )
 
 
-def test_a_job_stuck_running_past_every_time_limit_is_run_again(seeded, client, worker):
+def test_a_job_whose_lease_ran_out_is_run_again(seeded, client, worker):
     response = client.post("/api/v1/predict", json={"game_id": _a_game_id(client)})
     job_id = response.get_json()["job_id"]
     _wait_finished(seeded.database_url, job_id)
     with session_scope(seeded.database_url) as session:
-        # As if its attempt had died an hour ago together with its message.
+        # As if its attempt had died together with its message, its lease run out.
         session.execute(
             update(Job)
             .where(Job.id == uuid.UUID(job_id))
             .values(
                 status="running",
                 claimed_by="a-dead-task",
-                started_at=datetime.now(UTC) - timedelta(hours=1),
+                lease_expires_at=datetime.now(UTC) - timedelta(seconds=1),
                 finished_at=None,
             )
         )
 
     reap(
         seeded.database_url,
-        celery_sender(make_celery(seeded)),
+        CeleryJobQueue(make_celery(seeded)),
         unclaimed_for=timedelta(minutes=2),
-        running_for=timedelta(minutes=35),
     )
 
     job = _wait_finished(seeded.database_url, job_id)

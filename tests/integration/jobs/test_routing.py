@@ -5,8 +5,8 @@ from dataclasses import replace
 import pytest
 import redis
 
+from app.jobs.kinds import KINDS
 from workers.celery_app import QUEUES, make_celery
-from workers.dispatch import TASK_FOR_KIND
 
 pytestmark = pytest.mark.integration
 
@@ -24,7 +24,8 @@ def test_every_task_is_routed_to_its_own_queue_only(settings):
             for queue in celery.amqp.queues.values():
                 queue(conn.default_channel).declare()  # as every worker does on start
         for task in [
-            *TASK_FOR_KIND.values(),
+            *(kind.task_name for kind in KINDS.values()),
+            *(kind.chunk_task_name for kind in KINDS.values() if kind.chunk),
             "tasks.maintenance.reap_jobs",
             "tasks.feeds.pull_schedule",
         ]:
@@ -35,7 +36,7 @@ def test_every_task_is_routed_to_its_own_queue_only(settings):
         client.flushdb()
 
     assert lengths == {
-        "predict": 1,
+        "predict": 2,  # a prediction job and a chunk of one
         "features": 1,
         "ingest": 1,
         "training": 1,

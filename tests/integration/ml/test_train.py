@@ -18,7 +18,7 @@ def test_every_target_trains_on_one_feature_build_and_logs_everything(seeded, mo
         train, "build_features", lambda *args, **kw: builds.append(1) or build_features(*args, **kw)
     )
     with session_scope(seeded.database_url) as session:
-        result = train_for_params(
+        _, result = train_for_params(
             session, {"targets": list(TARGETS), "seasons": [2018]}, settings=seeded
         )
     monkeypatch.undo()

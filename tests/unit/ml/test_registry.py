@@ -1,4 +1,5 @@
-"""The champion cache: the alias read on every call, a model loaded once per version."""
+"""The champion cache: aliases re-read when a promotion is announced or after their TTL,
+a model loaded once per version."""
 
 from types import SimpleNamespace
 
@@ -13,8 +14,10 @@ def alias_and_loads(monkeypatch) -> tuple[dict[str, str | None], list[str]]:
     """The champion alias of every model (editable) and the versions loaded so far."""
     alias: dict[str, str | None] = {"bullpen-moneyline": "1"}
     loads: list[str] = []
+    reads: list[str] = []
 
     def version_by_alias(_client, name: str, _alias: str):
+        reads.append(name)
         return SimpleNamespace(version=alias[name]) if alias[name] else None
 
     def load_version(_settings, target: str, version: str):
@@ -24,20 +27,37 @@ def alias_and_loads(monkeypatch) -> tuple[dict[str, str | None], list[str]]:
     monkeypatch.setattr(registry, "client", lambda settings: object())
     monkeypatch.setattr(registry, "version_by_alias", version_by_alias)
     monkeypatch.setattr(registry, "load_version", load_version)
-    return alias, loads
+    return alias, loads, reads
 
 
-def test_the_next_call_after_a_promotion_gets_the_new_champion(alias_and_loads):
-    alias, loads = alias_and_loads
-    champions = registry.ChampionCache(Settings.from_env({}))
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_the_next_call_after_an_announced_promotion_gets_the_new_champion(
+    alias_and_loads, monkeypatch
+):
+    alias, loads, reads = alias_and_loads
+    generation = [b"1"]
+    clock = Clock()
+    monkeypatch.setattr(registry.time, "monotonic", clock)
+    champions = registry.ChampionCache(Settings.from_env({}), generation=lambda: generation[0])
 
     first, again = champions.get("moneyline"), champions.get("moneyline")
     alias["bullpen-moneyline"] = "2"
+    unannounced = champions.get("moneyline")
+    generation[0] = b"2"
     promoted = champions.get("moneyline")
     alias["bullpen-moneyline"] = None
+    clock.now += registry.ALIAS_TTL_SECONDS  # moved by hand, not announced: after the TTL
     unset = champions.get("moneyline")
 
-    assert first is again and first.version == "1"
+    assert first is again is unannounced and first.version == "1"
+    assert reads == ["bullpen-moneyline"] * 3  # once, after the announcement, after the TTL
     assert promoted.version == "2"
     assert unset is None
     assert loads == ["1", "2"]

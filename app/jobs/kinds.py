@@ -1,0 +1,90 @@
+"""Every kind of job, declared once: its queue, its params, its time limits and its work.
+
+The API submits jobs by kind, the Celery task layer registers one task per kind (and one
+chunk task per kind that fans out) from this table, and the reaper re-sends by kind.
+"""
+
+from functools import cached_property
+
+import marshmallow as ma
+
+from app.config import TARGETS, Settings
+from app.features.jobs import run_refresh
+from app.features.store import FeatureStore
+from app.ingest.jobs import run_ingest
+from app.jobs.runtime import JobKind
+from app.ml.jobs import run_training
+from app.ml.predict import open_feature_store
+from app.ml.prediction_jobs import predict_chunk, run_prediction
+from app.ml.registry import ChampionCache
+
+
+class WorkerResources:
+    """What a worker process's jobs share, opened on first use: settings, the feature store
+    and the champion models."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+
+    @cached_property
+    def feature_store(self) -> FeatureStore:
+        return open_feature_store(self.settings)
+
+    @cached_property
+    def champions(self) -> ChampionCache:
+        return ChampionCache(self.settings)
+
+
+class PredictParams(ma.Schema):
+    targets = ma.fields.List(ma.fields.String(validate=ma.validate.OneOf(TARGETS)), required=True)
+    game_ids = ma.fields.List(ma.fields.Integer())
+    games = ma.fields.List(ma.fields.Dict())
+    bankroll = ma.fields.Float(allow_none=True)
+    kelly_fraction = ma.fields.Float(allow_none=True)
+    kelly_cap = ma.fields.Float(allow_none=True)
+    daily_exposure = ma.fields.Float(allow_none=True)
+    min_ev = ma.fields.Float(allow_none=True)
+
+    @ma.validates_schema
+    def one_selector(self, data: dict, **_: object) -> None:
+        if ("game_ids" in data) == ("games" in data):
+            raise ma.ValidationError("exactly one of game_ids or games")
+
+
+class RefreshParams(ma.Schema):
+    season = ma.fields.Integer(allow_none=True)
+    date = ma.fields.Date(allow_none=True)
+    game_id = ma.fields.Integer(allow_none=True)
+
+
+class IngestParams(ma.Schema):
+    source = ma.fields.String(required=True)
+    paths = ma.fields.List(ma.fields.String(), required=True)
+    force = ma.fields.Boolean()
+
+
+class TrainParams(ma.Schema):
+    target = ma.fields.String(validate=ma.validate.OneOf(TARGETS))
+    targets = ma.fields.List(ma.fields.String(validate=ma.validate.OneOf(TARGETS)))
+    seasons = ma.fields.List(ma.fields.Integer(), allow_none=True)
+
+
+PREDICT = JobKind(
+    "predict", queue="predict", params=PredictParams, work=run_prediction, chunk=predict_chunk,
+    # A chunk is at most one date's games beyond 500; the planner only plans.
+    soft_time_limit=600, time_limit=660,
+)  # fmt: skip
+FEATURES_REFRESH = JobKind(
+    "features_refresh", queue="features", params=RefreshParams, work=run_refresh,
+    soft_time_limit=600, time_limit=660,
+)  # fmt: skip
+INGEST = JobKind(
+    "ingest", queue="ingest", params=IngestParams, work=run_ingest,
+    soft_time_limit=900, time_limit=960,
+)  # fmt: skip
+TRAIN = JobKind(
+    "train", queue="training", params=TrainParams, work=run_training,
+    soft_time_limit=1800, time_limit=1900,
+)  # fmt: skip
+
+KINDS: dict[str, JobKind] = {kind.name: kind for kind in (PREDICT, FEATURES_REFRESH, INGEST, TRAIN)}

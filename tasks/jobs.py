@@ -1,0 +1,58 @@
+"""One Celery task per job kind, and one per chunk of a kind that fans out, from
+``app.jobs.kinds``: job ids in, ``app.jobs.runtime`` does the rest."""
+
+import uuid
+from collections.abc import Sequence
+
+from celery import group
+
+from app.jobs.kinds import KINDS
+from app.jobs.runtime import JobKind, execute
+from tasks.base import JobTask, resources, settings
+from workers.celery_app import celery
+
+
+def _fan_out(kind: JobKind):
+    def send_chunks(job_id: uuid.UUID, chunk_indexes: Sequence[int]) -> None:
+        """The chunks as one group: every worker of the kind's queue takes some."""
+        group(
+            celery.signature(kind.chunk_task_name, args=(str(job_id), index), immutable=True)
+            for index in chunk_indexes
+        ).apply_async()
+
+    return send_chunks
+
+
+def _job_task(kind: JobKind):
+    @celery.task(
+        base=JobTask, bind=True, name=kind.task_name,
+        soft_time_limit=kind.soft_time_limit, time_limit=kind.time_limit,
+    )  # fmt: skip
+    def run_job(self, job_id: str) -> None:
+        execute(
+            kind,
+            uuid.UUID(job_id),
+            self.request.id,
+            settings().database_url,
+            resources(),
+            _fan_out(kind),
+        )
+
+    run_job.__doc__ = f"Run a {kind.name} job."
+    return run_job
+
+
+def _chunk_task(kind: JobKind):
+    @celery.task(
+        base=JobTask, name=kind.chunk_task_name,
+        soft_time_limit=kind.soft_time_limit, time_limit=kind.time_limit,
+    )  # fmt: skip
+    def run_chunk(job_id: str, chunk_index: int) -> None:
+        kind.chunk(resources(), uuid.UUID(job_id), chunk_index)
+
+    run_chunk.__doc__ = f"Run one chunk of a {kind.name} job."
+    return run_chunk
+
+
+JOB_TASKS = {name: _job_task(kind) for name, kind in KINDS.items()}
+CHUNK_TASKS = {name: _chunk_task(kind) for name, kind in KINDS.items() if kind.chunk}
