@@ -57,6 +57,7 @@ from app.db.migrate import upgrade
 from app.db.session import session_scope
 from app.features.definitions import FEATURE_SET
 from app.features.store import FeatureStore
+from app.replay.stack import free_port
 from app.stack.bootstrap import stale_targets
 from app.stack.embedded import EmbeddedStack
 from app.stack.supervisor import Supervisor
@@ -368,7 +369,7 @@ class QueueBench:
     # -- the run
 
     def run(self, args: argparse.Namespace) -> dict:
-        started = time.perf_counter()
+        started, load_start = time.perf_counter(), os.getloadavg()
         self.start_stack()
         game_ids, prepared = self.prepare(args.games)
         if args.prepare_only:
@@ -406,6 +407,7 @@ class QueueBench:
             runs = [self.batch(game_ids, fetch=False) for _ in range(args.repeats)]
             figures["scaling"][concurrency] = _medians(runs)
             progress(f"{concurrency} worker processes: {runs}")
+        figures["load_average"] = {"start": load_start, "end": os.getloadavg()}
         figures["notes"] = self.notes
         figures["goals"] = goals(figures)
         report(figures, args)
@@ -621,14 +623,6 @@ def progress(message: str) -> None:
     print(f"[{datetime.now():%H:%M:%S}] {message}", file=sys.stderr, flush=True)
 
 
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def _latest_seasons_holding(counts: dict[int, int], games: int) -> list[int]:
     """The fewest latest seasons that hold ``games`` games (every season if none do)."""
     chosen: list[int] = []
@@ -778,6 +772,11 @@ def report(figures: dict, args: argparse.Namespace) -> None:
              f"{run['wall_s']:.2f} / {run['worker_s']:.2f} s")  # fmt: skip
         line("  games/s; speed-up over the first", f"{run['games_per_s']:.0f}  "
              f"x{base / run['wall_s']:.2f}")  # fmt: skip
+    load = figures["load_average"]
+    print(
+        f"load average (1, 5, 15 min) at the start {', '.join(f'{x:.1f}' for x in load['start'])}"
+        f", at the end {', '.join(f'{x:.1f}' for x in load['end'])}; cores {os.cpu_count()}"
+    )
     for note in figures["notes"]:
         print(f"note: {note}")
 
