@@ -400,13 +400,16 @@ class QueueBench:
             progress(f"batch: {batches[-1]}; floor: {floors[-1]}")
         figures["batch"] = _medians(batches)
         figures["floor"] = _medians(floors)
-        figures["scaling"] = {}
-        for concurrency in [int(k) for k in args.workers.split(",")]:
-            self.start_worker(concurrency)
-            self.warm_up(game_ids, concurrency)
-            runs = [self.batch(game_ids, fetch=False) for _ in range(args.repeats)]
-            figures["scaling"][concurrency] = _medians(runs)
-            progress(f"{concurrency} worker processes: {runs}")
+        # Rounds of 1, 2, 4 processes rather than all runs of one size in a row: the machine's
+        # load drifts over minutes, and it must not pass for a speed-up.
+        scaling: dict[int, list[dict]] = {int(k): [] for k in args.workers.split(",")}
+        for _ in range(args.repeats):
+            for concurrency, runs in scaling.items():
+                self.start_worker(concurrency)
+                self.warm_up(game_ids, concurrency)
+                runs.append(self.batch(game_ids, fetch=False))
+                progress(f"{concurrency} worker processes: {runs[-1]}")
+        figures["scaling"] = {k: _medians(runs) for k, runs in scaling.items()}
         figures["load_average"] = {"start": load_start, "end": os.getloadavg()}
         figures["notes"] = self.notes
         figures["goals"] = goals(figures)
@@ -764,7 +767,7 @@ def report(figures: dict, args: argparse.Namespace) -> None:
     line("batch wall / floor", f"x{g['batch_over_floor']['value']:.1f}", "batch_over_floor")
     line("(not in the floor) pred_contrib of one booster", f"{f['pred_contrib_s'] * 1000:.1f} ms")
     print(f"throughput of the {n:,}-game batch by prediction worker processes (median of "
-          f"{args.repeats})")  # fmt: skip
+          f"{args.repeats}, in rounds)")  # fmt: skip
     base = None
     for k, run in figures["scaling"].items():
         base = base or run["wall_s"]
