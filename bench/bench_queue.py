@@ -1,0 +1,788 @@
+"""Benchmark the queue core end to end, everything side by side in one run (issue 11).
+
+Through the public surfaces only: the REST API (``bullpen api``, real gunicorn), Celery worker
+processes (``bullpen worker --queues predict --concurrency K``) and, for the raw floor, the
+libraries directly (redis-py, LightGBM boosters loaded from MLflow, psycopg COPY). Figures:
+
+- enqueue: ``POST /api/v1/predict {"game_id": N}`` -> 202, p50/p99 with one client
+  (sequential, keep-alive) and req/s with 16 concurrent clients (16 threads of this process,
+  each with its own keep-alive ``http.client`` connection; the client's own CPU time is
+  printed next to the figure). The prediction workers do not consume while it is measured
+  (Celery ``cancel_consumer``): the figure is the API + PostgreSQL + broker cost alone;
+- (a) the jobs enqueued above are 10,000 single-game jobs (one Celery task per game,
+  submitted through the API): time from ``add_consumer`` until all have succeeded;
+- single submit -> result: POST, ``GET /api/v1/jobs/{id}?wait=5`` until finished, its results;
+- a 10,000-game batch: submit -> succeeded (wall), its worker time (started_at -> finished_at
+  from the API) and every result page fetched (sequential pages of 1,000);
+- (b) the raw floor of the batch's parts, in this process: one MGET of the games' feature
+  keys (decoded to a matrix), ``predict`` of the three champion boosters on it, COPY of
+  10,000 rows of the batch's own payloads into a table shaped like ``predictions``;
+- batch throughput over 1, 2 and 4 prediction worker processes.
+
+Its stack is its own, kept under ``var/bench-queue/`` (embedded PostgreSQL and Redis, MLflow
+in SQLite): the first run ingests ``BULLPEN_BENCH_DATA`` (default ``../shared/data``; the
+bundled sample when absent: fewer games), trains the champions on the seasons before the
+benchmarked ones and computes the benchmarked games' features, and records how long that took.
+
+Usage: ``.venv/bin/python bench/bench_queue.py [--games N] [--repeats R] [--workers 1,2,4]``.
+Writes the figures to ``var/bench/queue.json``.
+"""
+
+import argparse
+import contextlib
+import http.client
+import json
+import os
+import statistics
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from pathlib import Path
+
+import msgpack
+import numpy as np
+import psycopg
+import redis
+from celery import Celery
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+
+from app.config import TARGETS, Settings
+from app.db.migrate import upgrade
+from app.db.session import session_scope
+from app.features.definitions import FEATURE_SET
+from app.features.store import FeatureStore
+from app.replay.stack import free_port
+from app.stack.bootstrap import stale_targets
+from app.stack.embedded import EmbeddedStack
+from app.stack.supervisor import Supervisor
+
+REPO = Path(__file__).resolve().parent.parent
+BENCH_DIR = REPO / "var" / "bench-queue"
+OUTPUT = REPO / "var" / "bench" / "queue.json"
+DEFAULT_DATA = REPO.parent / "shared" / "data"
+GAMES = 10_000
+CLIENTS = 16
+PAGE_SIZE = 1000  # the API's largest results page
+FINISHED = {"succeeded", "failed", "cancelled"}
+GOALS = {
+    "enqueue_p50_ms": ("<=", 3.0),
+    "enqueue_p99_ms": ("<=", 10.0),
+    "enqueue_rps_16": (">=", 800.0),
+    "single_result_p50_ms": ("<=", 20.0),
+    "batch_wall_s": ("<=", 1.0),
+    "batch_over_floor": ("<=", 3.0),
+    "results_fetch_s": ("<=", 0.3),
+}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--games", type=int, default=GAMES, help="games in the batch")
+    parser.add_argument("--sequential", type=int, default=1000, help="one-client enqueues")
+    parser.add_argument(
+        "--per-game", type=int, default=GAMES, help="(a) single-game jobs (enqueue measures them)"
+    )
+    parser.add_argument("--single", type=int, default=100, help="single submit -> result runs")
+    parser.add_argument("--repeats", type=int, default=3, help="batches per configuration")
+    parser.add_argument("--workers", default="1,2,4", help="prediction worker processes")
+    parser.add_argument("--base-workers", type=int, default=2, help="processes of the rest")
+    parser.add_argument("--prepare-only", action="store_true", help="prepare the stack, stop")
+    args = parser.parse_args()
+    data_dir = Path(os.environ.get("BULLPEN_BENCH_DATA", DEFAULT_DATA))
+    bench = QueueBench(BENCH_DIR, data_dir)
+    try:
+        figures = bench.run(args)
+    finally:
+        bench.stop()
+    if args.prepare_only:
+        return
+    OUTPUT.parent.mkdir(parents=True, exist_ok=True)
+    OUTPUT.write_text(json.dumps(figures, indent=2, default=str))
+    print(f"wrote {OUTPUT.relative_to(REPO)}")
+
+
+# --- the HTTP client ------------------------------------------------------------------------
+
+
+class Client:
+    """One keep-alive HTTP/1.1 connection to the API (``http.client``: little client cost)."""
+
+    def __init__(self, port: int) -> None:
+        self.port = port
+        self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+
+    def request(self, method: str, path: str, body: object = None) -> tuple[int, dict, object]:
+        """(status, headers, decoded JSON body); one reconnect when the server closed."""
+        payload = None if body is None else json.dumps(body).encode()
+        headers = {"Content-Type": "application/json"} if payload is not None else {}
+        for attempt in (0, 1):
+            try:
+                self.conn.request(method, path, body=payload, headers=headers)
+                response = self.conn.getresponse()
+                raw = response.read()
+                break
+            except (http.client.HTTPException, ConnectionError):
+                self.conn.close()
+                if attempt:
+                    raise
+        return response.status, dict(response.getheaders()), json.loads(raw) if raw else None
+
+    def close(self) -> None:
+        self.conn.close()
+
+
+def _submit_one(client: Client, game_id: int) -> str:
+    status, _, body = client.request("POST", "/api/v1/predict", {"game_id": int(game_id)})
+    if status != 202:
+        raise RuntimeError(f"POST /api/v1/predict answered {status}: {body}")
+    return body["job_id"]
+
+
+def _wait_job(client: Client, job_id: str, wait: float = 30, timeout: float = 600) -> dict:
+    deadline = time.monotonic() + timeout
+    while True:
+        _, _, body = client.request("GET", f"/api/v1/jobs/{job_id}?wait={wait:g}")
+        if body["status"] in FINISHED or time.monotonic() > deadline:
+            return body
+
+
+# --- the stack --------------------------------------------------------------------------------
+
+
+@dataclass
+class QueueBench:
+    """The benchmark's own stack under ``var_dir`` and the measurements made on it."""
+
+    var_dir: Path
+    data_dir: Path
+    embedded: EmbeddedStack | None = None
+    settings: Settings | None = None
+    api: Supervisor | None = None
+    worker: Supervisor | None = None
+    api_port: int = 0
+    notes: list[str] = field(default_factory=list)
+
+    # -- processes
+
+    def start_stack(self) -> None:
+        redis_port = free_port()
+        self.embedded = EmbeddedStack(self.var_dir, redis_port)
+        urls = self.embedded.start()
+        base = Settings.from_env({})
+        self.settings = replace(
+            base, var_dir=self.var_dir, embedded_redis_port=redis_port, api_keys={}
+        ).with_urls(urls)
+        upgrade(self.settings.database_url)
+
+    def env(self) -> dict[str, str]:
+        """The bench stack's settings and nothing of the caller's ``BULLPEN_``/``MLFLOW_``."""
+        inherited = {
+            key: value
+            for key, value in os.environ.items()
+            if not key.startswith(("BULLPEN_", "MLFLOW_"))
+        }
+        return {**inherited, **self.settings.as_env()}
+
+    def cli(self, *args: str) -> str:
+        """Run ``bullpen ARGS`` against the bench stack; its output (raises on failure)."""
+        result = subprocess.run(
+            [sys.executable, "-m", "app.cli", *args],
+            env=self.env(),
+            capture_output=True,
+            text=True,
+            cwd=REPO,
+        )
+        if result.returncode != 0:
+            raise RuntimeError(f"bullpen {' '.join(args)} failed:\n{result.stdout}{result.stderr}")
+        return result.stdout
+
+    def start_api(self) -> None:
+        self.api_port = free_port()
+        command = [sys.executable, "-m", "app.cli", "api", "--port", str(self.api_port)]
+        self.api = Supervisor({"api": command}, self.env(), log_dir=self.var_dir / "logs")
+        self.api.start()
+
+    def start_worker(self, concurrency: int) -> None:
+        """(Re)start the prediction worker: one Celery worker of ``concurrency`` processes."""
+        self.stop_worker()
+        command = [
+            sys.executable, "-m", "app.cli", "worker",
+            "--queues", "predict", "--concurrency", str(concurrency),
+        ]  # fmt: skip
+        self.worker = Supervisor(
+            {"worker-predict": command}, self.env(), log_dir=self.var_dir / "logs"
+        )
+        self.worker.start()
+        celery = self.celery()
+        deadline = time.monotonic() + 120
+        while not celery.control.ping(timeout=0.5):
+            if time.monotonic() > deadline:
+                raise RuntimeError("the prediction worker did not answer a ping in 120 s")
+            self._check(self.worker)
+
+    def stop_worker(self) -> None:
+        if self.worker is not None:
+            self.worker.stop()
+            self.worker = None
+
+    def stop(self) -> None:
+        self.stop_worker()
+        if self.api is not None:
+            self.api.stop()
+            self.api = None
+        if self.embedded is not None:
+            self.embedded.stop()
+            self.embedded = None
+
+    def celery(self) -> Celery:
+        """A bare Celery client of the broker (control commands only; sends no task)."""
+        if not hasattr(self, "_celery"):
+            self._celery = Celery("bench", broker=self.settings.broker_url)
+        return self._celery
+
+    def wait_ready(self, timeout: float = 180) -> None:
+        deadline = time.monotonic() + timeout
+        last = "no answer"
+        while time.monotonic() < deadline:
+            self._check(self.api)
+            with contextlib.suppress(OSError, http.client.HTTPException):
+                client = Client(self.api_port)
+                status, _, body = client.request("GET", "/health/ready")
+                client.close()
+                if status == 200:
+                    return
+                last = f"{status} {body}"
+            time.sleep(0.3)
+        raise RuntimeError(f"the bench API was not ready after {timeout:g} s: {last}")
+
+    def _check(self, supervisor: Supervisor | None) -> None:
+        for name, process in (supervisor.processes if supervisor else {}).items():
+            if process.poll() is not None:
+                raise RuntimeError(
+                    f"{name} exited with code {process.returncode}; "
+                    f"see {self.var_dir / 'logs' / (name + '.log')}"
+                )
+
+    # -- preparation (once; kept under var_dir)
+
+    def prepare(self, games: int) -> tuple[list[int], dict]:
+        """Data, champions and features of the benchmarked games; the ids and how it went."""
+        marker = self.var_dir / "prepared.json"
+        record = json.loads(marker.read_text()) if marker.exists() else {}
+        timings: dict[str, float] = {}
+        requested = str(self.data_dir)
+        if record.get("data_dir") != requested:
+            sbro, logs, source = self._data_files()
+            start = time.perf_counter()
+            self.cli("ingest", "sbro", *map(str, sbro))
+            self.cli("ingest", "retrosheet", *map(str, logs))
+            timings["ingest_s"] = time.perf_counter() - start
+            record = {"data_dir": requested, "source": source}
+        seasons = self._season_counts()
+        bench_seasons = _latest_seasons_holding(seasons, games)
+        training = [season for season in seasons if season < bench_seasons[0]]
+        if not training:
+            training = [bench_seasons[0]]
+            self.notes.append(
+                f"only {len(seasons)} seasons stored: the champions were trained on "
+                f"{training[0]}, which is also benchmarked"
+            )
+        if stale_targets(self.settings):
+            start = time.perf_counter()
+            self.cli("ml", "train", "--seasons", f"{training[0]}-{training[-1]}")
+            timings["train_s"] = time.perf_counter() - start
+        game_ids = self._game_ids(bench_seasons)[:games]
+        missing = self._missing_features(game_ids)
+        if missing:
+            start = time.perf_counter()
+            for season in bench_seasons:
+                self.cli("features", "refresh", "--season", str(season))
+            timings["features_s"] = time.perf_counter() - start
+            if still := self._missing_features(game_ids):
+                raise RuntimeError(f"{len(still)} benchmarked games have no stored features")
+        if timings:
+            record.update(
+                timings,
+                prepared_at=datetime.now(UTC).isoformat(timespec="seconds"),
+                training_seasons=f"{training[0]}-{training[-1]}",
+                bench_seasons=f"{bench_seasons[0]}-{bench_seasons[-1]}",
+            )
+            marker.write_text(json.dumps(record, indent=2))
+        record["this_run"] = timings
+        return game_ids, record
+
+    def _data_files(self) -> tuple[list[Path], list[Path], str]:
+        sbro = sorted((self.data_dir / "sbro").glob("mlb-odds-*.xlsx"))
+        logs = sorted((self.data_dir / "retrosheet").glob("GL*.TXT.gz"))
+        if sbro and logs:
+            return sbro, logs, str(self.data_dir)
+        sample = Settings.from_env({}).sample_dir
+        self.notes.append(f"{self.data_dir} has no sbro/retrosheet files: the bundled sample")
+        self.data_dir = sample
+        return (
+            sorted(sample.glob("mlb-odds-*.xlsx")),
+            sorted(sample.glob("GL*.TXT.gz")),
+            "bundled sample",
+        )
+
+    def _season_counts(self) -> dict[int, int]:
+        with session_scope(self.settings.database_url) as session:
+            rows = session.execute(
+                text("SELECT season, count(*) FROM games GROUP BY season ORDER BY season")
+            ).all()
+        return {int(season): int(count) for season, count in rows}
+
+    def _game_ids(self, seasons: Sequence[int]) -> list[int]:
+        with session_scope(self.settings.database_url) as session:
+            return [
+                int(game_id)
+                for (game_id,) in session.execute(
+                    text(
+                        "SELECT id FROM games WHERE season = ANY(:seasons) ORDER BY game_date, id"
+                    ),
+                    {"seasons": list(seasons)},
+                )
+            ]
+
+    def _missing_features(self, game_ids: Sequence[int]) -> list[int]:
+        client = redis.Redis.from_url(self.settings.feature_store_url)
+        try:
+            found = FeatureStore(client, FEATURE_SET).get_many(game_ids).found
+        finally:
+            client.close()
+        return [game_id for game_id, ok in zip(game_ids, found, strict=True) if not ok]
+
+    def truncate_jobs(self) -> None:
+        """Start from an empty jobs table so that every run measures the same table sizes."""
+        try:
+            with session_scope(self.settings.database_url) as session:
+                session.execute(text("TRUNCATE jobs CASCADE"))
+        except Exception as error:  # a changed schema: measure on the grown tables instead
+            self.notes.append(f"jobs not truncated ({type(error).__name__})")
+
+    # -- the run
+
+    def run(self, args: argparse.Namespace) -> dict:
+        started, load_start = time.perf_counter(), os.getloadavg()
+        self.start_stack()
+        game_ids, prepared = self.prepare(args.games)
+        if args.prepare_only:
+            print(json.dumps(prepared, indent=2))
+            return {"preparation": prepared}
+        n = len(game_ids)
+        if n < args.games:
+            self.notes.append(f"only {n:,} games stored ({prepared['source']}): not {args.games:,}")
+        self.truncate_jobs()
+        self.start_api()
+        self.start_worker(args.base_workers)
+        self.wait_ready()
+        self.warm_up(game_ids, args.base_workers)
+        setup_s = time.perf_counter() - started
+
+        figures: dict = {"games": n, "preparation": prepared, "setup_s": setup_s}
+        progress(f"stack ready in {setup_s:.1f} s")
+        figures["enqueue"], queued = self.enqueue(game_ids[: args.per_game], args.sequential)
+        progress(f"enqueue: {figures['enqueue']}")
+        figures["per_game_jobs"] = self.drain(queued)
+        progress(f"per-game jobs: {figures['per_game_jobs']}")
+        figures["single"] = self.single_results(game_ids, args.single)
+        progress(f"single: {figures['single']}")
+        batches, floors = [], []
+        for _ in range(args.repeats):
+            batches.append(self.batch(game_ids))
+            floors.append(self.floor(game_ids, batches[-1].pop("payloads")))
+            progress(f"batch: {batches[-1]}; floor: {floors[-1]}")
+        figures["batch"] = _medians(batches)
+        figures["floor"] = _medians(floors)
+        # Rounds of 1, 2, 4 processes rather than all runs of one size in a row: the machine's
+        # load drifts over minutes, and it must not pass for a speed-up.
+        scaling: dict[int, list[dict]] = {int(k): [] for k in args.workers.split(",")}
+        for _ in range(args.repeats):
+            for concurrency, runs in scaling.items():
+                self.start_worker(concurrency)
+                self.warm_up(game_ids, concurrency)
+                runs.append(self.batch(game_ids, fetch=False))
+                progress(f"{concurrency} worker processes: {runs[-1]}")
+        figures["scaling"] = {k: _medians(runs) for k, runs in scaling.items()}
+        figures["load_average"] = {"start": load_start, "end": os.getloadavg()}
+        figures["notes"] = self.notes
+        figures["goals"] = goals(figures)
+        report(figures, args)
+        return figures
+
+    def warm_up(self, game_ids: Sequence[int], processes: int) -> None:
+        """Every worker process loads the champions; the first batch of the run is not timed."""
+        client = Client(self.api_port)
+        _, _, job = client.request("POST", "/api/v1/predict/batch", {"game_ids": game_ids[:500]})
+        ids = _concurrently(
+            lambda c, gid: _submit_one(c, gid), game_ids[: 4 * processes], self.api_port
+        )
+        for job_id in [job["job_id"], *ids]:
+            if _wait_job(client, job_id)["status"] != "succeeded":
+                raise RuntimeError(f"warm-up job {job_id} did not succeed")
+        client.close()
+
+    def enqueue(self, game_ids: Sequence[int], sequential: int) -> tuple[dict, list[str]]:
+        """POST /api/v1/predict with the prediction workers not consuming (see the docstring)."""
+        celery = self.celery()
+        celery.control.cancel_consumer("predict", reply=True, timeout=5)
+        client = Client(self.api_port)
+        latencies, queued = [], []
+        for game_id in game_ids[:sequential]:
+            start = time.perf_counter()
+            queued.append(_submit_one(client, game_id))
+            latencies.append(time.perf_counter() - start)
+        client.close()
+        rest = game_ids[sequential:]
+        cpu, start = time.process_time(), time.perf_counter()
+        queued += _concurrently(_submit_one, rest, self.api_port)
+        wall, cpu = time.perf_counter() - start, time.process_time() - cpu
+        ms = np.array(latencies) * 1000
+        return {
+            "sequential_requests": len(latencies),
+            "p50_ms": float(np.percentile(ms, 50)),
+            "p99_ms": float(np.percentile(ms, 99)),
+            "concurrent_requests": len(rest),
+            "clients": CLIENTS,
+            "rps": len(rest) / wall,
+            "concurrent_wall_s": wall,
+            "client_cpu_s": cpu,
+        }, queued
+
+    def drain(self, queued: Sequence[str]) -> dict:
+        """(a) One task per game: from ``add_consumer`` until every queued job succeeded."""
+        client = Client(self.api_port)
+        start = time.perf_counter()
+        self.celery().control.add_consumer("predict", reply=True, timeout=5)
+        while True:
+            open_jobs = sum(_count(client, status) for status in ("queued", "running"))
+            if open_jobs == 0 or time.perf_counter() - start > 1800:
+                break
+            time.sleep(0.1)
+        wall = time.perf_counter() - start
+        failed = _count(client, "failed")
+        client.close()
+        return {"jobs": len(queued), "drain_s": wall, "jobs_per_s": len(queued) / wall,
+                "failed": failed, "unfinished": open_jobs}  # fmt: skip
+
+    def single_results(self, game_ids: Sequence[int], runs: int) -> dict:
+        client = Client(self.api_port)
+        timings = []
+        for game_id in game_ids[-runs:]:
+            start = time.perf_counter()
+            job = _wait_job(client, _submit_one(client, game_id), wait=5)
+            status, _, page = client.request("GET", job["results_url"])
+            timings.append(time.perf_counter() - start)
+            if job["status"] != "succeeded" or status != 200 or not page["items"]:
+                raise RuntimeError(f"single job {job['job_id']} ended {job['status']}")
+        client.close()
+        ms = np.array(timings) * 1000
+        return {
+            "runs": runs,
+            "p50_ms": float(np.median(ms)),
+            "p99_ms": float(np.percentile(ms, 99)),
+        }
+
+    def batch(self, game_ids: Sequence[int], *, fetch: bool = True) -> dict:
+        client = Client(self.api_port)
+        start = time.perf_counter()
+        status, _, job = client.request("POST", "/api/v1/predict/batch", {"game_ids": game_ids})
+        if status != 202:
+            raise RuntimeError(f"POST /api/v1/predict/batch answered {status}: {job}")
+        submitted = time.perf_counter() - start
+        job = _wait_job(client, job["job_id"])
+        wall = time.perf_counter() - start
+        if job["status"] != "succeeded":
+            raise RuntimeError(f"batch {job['job_id']} ended {job['status']}: {job['error']}")
+        figures = {
+            "submit_s": submitted,
+            "wall_s": wall,
+            "worker_s": _seconds(job["started_at"], job["finished_at"]),
+            "queued_s": _seconds(job["created_at"], job["started_at"]),
+            "games_per_s": len(game_ids) / wall,
+        }
+        if fetch:
+            start = time.perf_counter()
+            payloads: list[dict] = []
+            for page in range(1, -(-len(game_ids) // PAGE_SIZE) + 1):
+                url = f"{job['results_url']}?page={page}&page_size={PAGE_SIZE}"
+                payloads += client.request("GET", url)[2]["items"]
+            figures["fetch_s"] = time.perf_counter() - start
+            if len(payloads) != len(game_ids):
+                raise RuntimeError(f"fetched {len(payloads)} results of {len(game_ids)}")
+            figures["payloads"] = payloads
+        client.close()
+        return figures
+
+    def floor(self, game_ids: Sequence[int], payloads: list[dict]) -> dict:
+        """(b) MGET + three boosters' predict + COPY of the same rows, in this process."""
+        if not hasattr(self, "_boosters"):
+            self._boosters = load_boosters(self.settings)
+            self._redis = redis.Redis.from_url(self.settings.feature_store_url)
+            self._pg = psycopg.connect(libpq_url(self.settings.database_url))
+            create_floor_table(self._pg)
+        store = FeatureStore(self._redis, FEATURE_SET)
+        keys = [store.key(game_id) for game_id in game_ids]
+        rows = [json.dumps(payload) for payload in payloads]
+        self._redis.ping()
+        with self._pg.cursor() as cursor:
+            cursor.execute("TRUNCATE bench_copy_floor")
+        self._pg.commit()
+
+        start = time.perf_counter()
+        matrix = mget_matrix(self._redis, keys)
+        mget = time.perf_counter() - start
+        start = time.perf_counter()
+        for booster in self._boosters.values():
+            booster.predict(matrix)
+        predict = time.perf_counter() - start
+        start = time.perf_counter()
+        copy_rows(self._pg, game_ids, rows)
+        copy = time.perf_counter() - start
+        start = time.perf_counter()
+        next(iter(self._boosters.values())).predict(matrix, pred_contrib=True)
+        contrib = time.perf_counter() - start
+        return {
+            "mget_s": mget,
+            "predict_s": predict,
+            "copy_s": copy,
+            "floor_s": mget + predict + copy,
+            "pred_contrib_s": contrib,
+            "payload_bytes": sum(map(len, rows)) / len(rows),
+        }
+
+
+# --- the raw floor's parts ---------------------------------------------------------------------
+
+
+def load_boosters(settings: Settings) -> dict:
+    """The champion booster of every target, straight from the MLflow registry."""
+    import mlflow
+    import mlflow.lightgbm
+
+    mlflow.set_tracking_uri(settings.mlflow_tracking_uri)
+    mlflow.set_registry_uri(settings.mlflow_tracking_uri)
+    return {
+        target: mlflow.lightgbm.load_model(f"models:/{settings.model_name(target)}@champion")
+        for target in TARGETS
+    }
+
+
+def mget_matrix(client: redis.Redis, keys: Sequence[str]) -> np.ndarray:
+    """One MGET of every key, decoded (msgpack ``[fingerprint, computed_at, vector]``)."""
+    blobs = [msgpack.unpackb(raw)[2] for raw in client.mget(keys)]
+    return np.frombuffer(b"".join(blobs), dtype="<f8").reshape(len(keys), -1)
+
+
+def libpq_url(sqlalchemy_url: str) -> str:
+    """The libpq form of a ``postgresql+psycopg://`` URL (host may be a socket directory)."""
+    return make_url(sqlalchemy_url).set(drivername="postgresql").render_as_string(False)
+
+
+def create_floor_table(conn: psycopg.Connection) -> None:
+    """A table shaped like ``predictions`` (same key and indexes), for the COPY floor."""
+    conn.execute(
+        """
+        CREATE TABLE IF NOT EXISTS bench_copy_floor (
+            id bigserial PRIMARY KEY,
+            job_id uuid NOT NULL,
+            item_key varchar(32) NOT NULL,
+            item_index integer NOT NULL,
+            game_id integer,
+            payload jsonb NOT NULL,
+            created_at timestamptz NOT NULL DEFAULT now(),
+            UNIQUE (job_id, item_key)
+        )
+        """
+    )
+    conn.execute(
+        "CREATE INDEX IF NOT EXISTS bench_copy_floor_game ON bench_copy_floor (game_id, created_at)"
+    )
+    conn.commit()
+
+
+def copy_rows(conn: psycopg.Connection, game_ids: Sequence[int], payloads: Sequence[str]) -> None:
+    """COPY one row per game with its JSON payload, and commit."""
+    job_id = uuid.uuid4()
+    with conn.cursor() as cursor:
+        columns = "job_id, item_key, item_index, game_id, payload"
+        with cursor.copy(f"COPY bench_copy_floor ({columns}) FROM STDIN") as copy:
+            for index, (game_id, payload) in enumerate(zip(game_ids, payloads, strict=True)):
+                copy.write_row((job_id, str(game_id), index, game_id, payload))
+    conn.commit()
+
+
+# --- helpers -------------------------------------------------------------------------------------
+
+
+def progress(message: str) -> None:
+    """One line on stderr as each phase ends (a run takes minutes)."""
+    print(f"[{datetime.now():%H:%M:%S}] {message}", file=sys.stderr, flush=True)
+
+
+def _latest_seasons_holding(counts: dict[int, int], games: int) -> list[int]:
+    """The fewest latest seasons that hold ``games`` games (every season if none do)."""
+    chosen: list[int] = []
+    for season in sorted(counts, reverse=True):
+        chosen.insert(0, season)
+        if sum(counts[s] for s in chosen) >= games:
+            break
+    return chosen
+
+
+def _concurrently(call: Callable[[Client, int], str], items: Sequence[int], port: int) -> list[str]:
+    """``call(client, item)`` for every item over ``CLIENTS`` threads, each its own connection."""
+    results: list[str | None] = [None] * len(items)
+    errors: list[BaseException] = []
+    cursor = iter(range(len(items)))
+    lock = threading.Lock()
+
+    def worker() -> None:
+        client = Client(port)
+        try:
+            while True:
+                with lock:
+                    index = next(cursor, None)
+                if index is None or errors:
+                    return
+                results[index] = call(client, items[index])
+        except BaseException as error:  # reported by the caller
+            errors.append(error)
+        finally:
+            client.close()
+
+    threads = [threading.Thread(target=worker) for _ in range(CLIENTS)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    if errors:
+        raise errors[0]
+    return results  # type: ignore[return-value]
+
+
+def _count(client: Client, status: str) -> int:
+    """How many prediction jobs have ``status`` (the ``X-Pagination`` total of the jobs list)."""
+    _, headers, _ = client.request("GET", f"/api/v1/jobs?kind=predict&status={status}&page_size=1")
+    return int(json.loads(headers["X-Pagination"])["total"])
+
+
+def _seconds(start: str | None, end: str | None) -> float:
+    if not start or not end:
+        return float("nan")
+    return (datetime.fromisoformat(end) - datetime.fromisoformat(start)).total_seconds()
+
+
+def _medians(runs: list[dict]) -> dict:
+    """The median of every figure over ``runs`` (and the runs themselves)."""
+    figures = {key: statistics.median(run[key] for run in runs) for key in runs[0]}
+    return {**figures, "runs": runs}
+
+
+def goals(figures: dict) -> dict:
+    """Each goal of issue 11 with the measured value and whether it was met."""
+    floor = figures["floor"]["floor_s"]
+    values = {
+        "enqueue_p50_ms": figures["enqueue"]["p50_ms"],
+        "enqueue_p99_ms": figures["enqueue"]["p99_ms"],
+        "enqueue_rps_16": figures["enqueue"]["rps"],
+        "single_result_p50_ms": figures["single"]["p50_ms"],
+        "batch_wall_s": figures["batch"]["wall_s"],
+        "batch_over_floor": figures["batch"]["wall_s"] / floor,
+        "results_fetch_s": figures["batch"]["fetch_s"],
+    }
+    out = {}
+    for name, (op, goal) in GOALS.items():
+        value = values[name]
+        out[name] = {
+            "value": value,
+            "goal": f"{op} {goal:g}",
+            "met": value <= goal if op == "<=" else value >= goal,
+        }
+    return out
+
+
+def report(figures: dict, args: argparse.Namespace) -> None:
+    """Print the figures, their goals and ratios."""
+    g, n = figures["goals"], figures["games"]
+    prep = figures["preparation"]
+
+    def line(label: str, value: str, goal: str | None = None) -> None:
+        verdict = ""
+        if goal:
+            verdict = f"goal {g[goal]['goal']}: {'met' if g[goal]['met'] else 'MISSED'}"
+        print(f"  {label:58s} {value:>14s}  {verdict}")
+
+    print(f"bench_queue: {n:,} games of {prep.get('bench_seasons')} ({prep['source']}); "
+          f"champions trained on {prep.get('training_seasons')}")  # fmt: skip
+    done = {k: v for k, v in prep.items() if k.endswith("_s")}
+    print(
+        f"  preparation (done once, {prep.get('prepared_at')}): "
+        + ", ".join(f"{k[:-2]} {v:.1f} s" for k, v in done.items())
+        + (f"; this run: {prep['this_run']}" if prep["this_run"] else "; reused this run")
+        + f"; stack start + warm-up this run {figures['setup_s']:.1f} s"
+    )
+    e = figures["enqueue"]
+    print("enqueue (POST /api/v1/predict -> 202; prediction workers not consuming)")
+    line(f"p50, 1 client, {e['sequential_requests']:,} sequential", f"{e['p50_ms']:.2f} ms",
+         "enqueue_p50_ms")  # fmt: skip
+    line("p99, 1 client", f"{e['p99_ms']:.2f} ms", "enqueue_p99_ms")
+    line(
+        f"{e['clients']} clients (threads, keep-alive http.client), "
+        f"{e['concurrent_requests']:,} POSTs",
+        f"{e['rps']:.0f} req/s",
+        "enqueue_rps_16",
+    )
+    print(f"  {'':58s} client CPU {e['client_cpu_s']:.1f} s of {e['concurrent_wall_s']:.1f} s wall")
+    s = figures["single"]
+    print("single game: POST, GET /jobs/{id}?wait=5 until finished, GET its results")
+    line(f"p50 over {s['runs']}", f"{s['p50_ms']:.1f} ms", "single_result_p50_ms")
+    line(f"p99 over {s['runs']}", f"{s['p99_ms']:.1f} ms")
+    b, f, a = figures["batch"], figures["floor"], figures["per_game_jobs"]
+    print(f"{n:,}-game batch (median of {args.repeats}; worker --concurrency {args.base_workers})")
+    line("POST /predict/batch -> 202", f"{b['submit_s']:.3f} s")
+    line("submit -> succeeded (wall)", f"{b['wall_s']:.3f} s", "batch_wall_s")
+    line("worker time (started_at -> finished_at)", f"{b['worker_s']:.3f} s")
+    line("queued (created_at -> started_at)", f"{b['queued_s']:.3f} s")
+    line(f"results fetched ({-(-n // PAGE_SIZE)} pages of {PAGE_SIZE}, sequential)",
+         f"{b['fetch_s']:.3f} s", "results_fetch_s")  # fmt: skip
+    print(f"(a) the same games as one job and Celery task each ({a['jobs']:,} jobs via the API)")
+    line("add_consumer -> all succeeded", f"{a['drain_s']:.2f} s")
+    line("jobs/s; ratio to the batch's wall", f"{a['jobs_per_s']:.0f}/s  "
+         f"x{a['drain_s'] / b['wall_s']:.1f}")  # fmt: skip
+    if a["failed"] or a["unfinished"]:
+        line("failed / unfinished", f"{a['failed']} / {a['unfinished']}")
+    print(f"(b) raw floor, in process (median of {args.repeats})")
+    line(f"one MGET of {n:,} keys + decode", f"{f['mget_s'] * 1000:.1f} ms")
+    line("3 champion boosters' predict", f"{f['predict_s'] * 1000:.1f} ms")
+    line(f"COPY {n:,} rows of {f['payload_bytes']:.0f} B JSON + commit",
+         f"{f['copy_s'] * 1000:.1f} ms")  # fmt: skip
+    line("floor (sum)", f"{f['floor_s'] * 1000:.1f} ms")
+    line("batch wall / floor", f"x{g['batch_over_floor']['value']:.1f}", "batch_over_floor")
+    line("(not in the floor) pred_contrib of one booster", f"{f['pred_contrib_s'] * 1000:.1f} ms")
+    print(f"throughput of the {n:,}-game batch by prediction worker processes (median of "
+          f"{args.repeats}, in rounds)")  # fmt: skip
+    base = None
+    for k, run in figures["scaling"].items():
+        base = base or run["wall_s"]
+        line(f"{k} process(es): wall / worker time",
+             f"{run['wall_s']:.2f} / {run['worker_s']:.2f} s")  # fmt: skip
+        line("  games/s; speed-up over the first", f"{run['games_per_s']:.0f}  "
+             f"x{base / run['wall_s']:.2f}")  # fmt: skip
+    load = figures["load_average"]
+    print(
+        f"load average (1, 5, 15 min) at the start {', '.join(f'{x:.1f}' for x in load['start'])}"
+        f", at the end {', '.join(f'{x:.1f}' for x in load['end'])}; cores {os.cpu_count()}"
+    )
+    for note in figures["notes"]:
+        print(f"note: {note}")
+
+
+if __name__ == "__main__":
+    main()
