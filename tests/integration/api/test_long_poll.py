@@ -62,6 +62,21 @@ def _end_by_cancelling(api: Flask, job_id: uuid.UUID) -> None:
     assert api.test_client().delete(f"/api/v1/jobs/{job_id}").status_code == 200
 
 
+def _long_poll(api: Flask, job_id: uuid.UUID) -> tuple[threading.Thread, dict]:
+    """A client long-polling ``job_id`` in the background; its answer and when it came."""
+    answer: dict = {}
+
+    def poll() -> None:
+        answer["body"] = api.test_client().get(f"/api/v1/jobs/{job_id}?wait=25").get_json()
+        answer["at"] = time.monotonic()
+
+    waiter = threading.Thread(target=poll)
+    waiter.start()
+    time.sleep(0.5)  # the waiter reads "queued" and waits
+    assert waiter.is_alive()
+    return waiter, answer
+
+
 @pytest.mark.parametrize(
     ("end", "status"),
     [
@@ -78,16 +93,7 @@ def test_a_long_poll_answers_as_soon_as_the_job_ends(
     status: str,
 ) -> None:
     job_id = _queued_job(settings.database_url)
-    answer: dict = {}
-
-    def poll() -> None:
-        response = api.test_client().get(f"/api/v1/jobs/{job_id}?wait=20")
-        answer["at"], answer["body"] = time.monotonic(), response.get_json()
-
-    waiter = threading.Thread(target=poll)
-    waiter.start()
-    time.sleep(0.5)  # the waiter reads "queued" and waits
-    assert waiter.is_alive()
+    waiter, answer = _long_poll(api, job_id)
     end(api, job_id)
     ended = time.monotonic()
     waiter.join(20)
@@ -128,15 +134,7 @@ def test_a_listener_whose_connection_dies_reconnects_and_no_answer_is_wrong(
     api: Flask, events: JobEvents, settings: Settings
 ) -> None:
     job_id = _queued_job(settings.database_url)
-    answer: dict = {}
-
-    def poll() -> None:
-        answer["body"] = api.test_client().get(f"/api/v1/jobs/{job_id}?wait=20").get_json()
-        answer["at"] = time.monotonic()
-
-    waiter = threading.Thread(target=poll)
-    waiter.start()
-    time.sleep(0.3)
+    waiter, answer = _long_poll(api, job_id)
     assert _kill_listener(settings.database_url) >= 1  # as a PostgreSQL restart would
     deadline = time.monotonic() + 5
     while events.listening.is_set() and time.monotonic() < deadline:
@@ -160,15 +158,7 @@ def test_a_change_that_notified_no_one_is_seen_at_the_listener_s_next_tick(
     api: Flask, events: JobEvents, settings: Settings
 ) -> None:
     job_id = _queued_job(settings.database_url)
-    answer: dict = {}
-
-    def poll() -> None:
-        answer["body"] = api.test_client().get(f"/api/v1/jobs/{job_id}?wait=25").get_json()
-        answer["at"] = time.monotonic()
-
-    waiter = threading.Thread(target=poll)
-    waiter.start()
-    time.sleep(0.3)
+    waiter, answer = _long_poll(api, job_id)
     with session_scope(settings.database_url) as session:  # no publish_job_changed
         session.execute(
             text("UPDATE jobs SET status = 'failed', finished_at = now() WHERE id = :id"),

@@ -1,6 +1,7 @@
 """Result pages are the stored predictions, served as stored, a page at a time."""
 
 import uuid
+from datetime import UTC, datetime
 
 import pytest
 from flask import Flask
@@ -37,7 +38,17 @@ def _payload(index: int) -> dict:
 def job_id(api: Flask, settings: Settings) -> uuid.UUID:
     job_id = uuid.uuid4()
     with session_scope(settings.database_url) as session:
-        session.add(Job(id=job_id, kind="predict", status="succeeded", params={}))
+        now = datetime.now(UTC)  # a finished job as the metrics expect one
+        session.add(
+            Job(
+                id=job_id,
+                kind="predict",
+                status="succeeded",
+                params={},
+                started_at=now,
+                finished_at=now,
+            )
+        )
         session.flush()
         session.execute(
             insert(Prediction),
