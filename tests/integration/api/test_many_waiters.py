@@ -120,10 +120,12 @@ def test_many_long_polls_hold_no_thread_and_one_commit_wakes_them_all(server) ->
         f"min {latencies[0] * 1000:.0f} ms, max {latencies[-1] * 1000:.0f} ms"
     )
     assert early == [], "a long poll ended before its job did"
-    assert max(live) < 0.5
+    # Bounds with room for a loaded 2-core CI machine (alone: ~10 ms and ~0.4 s); a thread per
+    # waiter misses both by tens of seconds.
+    assert max(live) < 1.0
     assert sum(threads.values()) < 40  # a thread per waiter would be 200 and more
     assert [answer for _, answer in answers] == [(200, "succeeded")] * WAITERS
-    assert latencies[-1] < 1.0
+    assert latencies[-1] < 2.0
 
 
 def _open_polls(base: str, path: str, count: int) -> list[socket.socket]:
