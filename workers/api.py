@@ -11,4 +11,8 @@ from workers.dispatch import CeleryJobQueue
 def create_api(settings: Settings | None = None) -> Flask:
     """The API for ``settings`` (the environment when omitted), sending jobs over Celery."""
     settings = settings or Settings.from_env()
-    return create_app(settings, queue=CeleryJobQueue(make_celery(settings)))
+    celery = make_celery(settings)
+    # A "task-sent" event is a second Redis publish per submission: the job row already says
+    # it was sent, and workers still report received/started/succeeded to Flower.
+    celery.conf.task_send_sent_event = False
+    return create_app(settings, queue=CeleryJobQueue(celery))

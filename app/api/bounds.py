@@ -15,6 +15,8 @@ from werkzeug.routing import BaseConverter, IntegerConverter, UnicodeConverter
 PG_INT_MAX = 2**31 - 1
 MAX_PAGE = 1_000_000
 MAX_PAGE_SIZE = 1000
+# A job's results come back in pages of up to this many predictions.
+MAX_RESULTS_PAGE_SIZE = 10_000
 # American odds beyond +/-100000 (1000-to-1) are not a price any book quotes.
 MAX_AMERICAN = 100_000
 # The jobs.idempotency_key column is String(128).

@@ -1,5 +1,6 @@
 """What views need, built once per process and reached through ``services()``."""
 
+import threading
 from collections.abc import Sequence
 from functools import cached_property
 from typing import Protocol
@@ -8,6 +9,7 @@ import redis
 from flask import current_app
 
 from app.config import Settings
+from app.jobs.events import JobEvents, libpq_conninfo
 from app.jobs.service import JobQueue
 
 
@@ -27,10 +29,20 @@ class Services:
     def __init__(self, settings: Settings, queue: WorkerQueue) -> None:
         self.settings = settings
         self.queue = queue
+        self._events_lock = threading.Lock()
+        self._job_events: JobEvents | None = None
 
     @property
     def database_url(self) -> str:
         return self.settings.database_url
+
+    @property
+    def job_events(self) -> JobEvents:
+        """The process's one job-change listener, started on first use (after any fork)."""
+        with self._events_lock:
+            if self._job_events is None:
+                self._job_events = JobEvents(libpq_conninfo(self.database_url)).start()
+            return self._job_events
 
     @cached_property
     def feature_redis(self) -> redis.Redis:

@@ -13,7 +13,7 @@ from app.api.context import services
 from app.api.jobs import JobSchema, job_body, job_location
 from app.betting.odds import validate_american
 from app.config import TARGETS
-from app.db.session import session_scope
+from app.db.session import get_engine, session_scope
 from app.games.models import Game
 from app.ingest.teams import CANONICAL_TEAMS
 from app.jobs.models import Prediction
@@ -144,33 +144,37 @@ class BatchRequestSchema(_PredictOptions):
 
 
 def _stored_game_ids(request_args: dict) -> list[int] | None:
-    """The ids of the stored games a request names (None for game specs); 4xx when none exist."""
-    database_url = services().database_url
-    with session_scope(database_url) as session:
+    """The ids of the stored games a request names (None for game specs); 4xx when none exist.
+
+    Each lookup is one statement on an autocommit connection: a read needs no BEGIN and
+    COMMIT round trips.
+    """
+    if not {"game_ids", "date", "season"} & request_args.keys():
+        return None
+    engine = get_engine(services().database_url)
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         if "game_ids" in request_args:
             wanted = list(dict.fromkeys(request_args["game_ids"]))
-            found = set(session.scalars(select(Game.id).where(Game.id.in_(wanted))))
+            found = set(conn.scalars(select(Game.id).where(Game.id.in_(wanted))))
             missing = [game_id for game_id in wanted if game_id not in found]
             if missing:
                 abort(404, message="unknown game ids", errors={"game_ids": missing[:50]})
             return wanted
         if "date" in request_args:
-            ids = session.scalars(
+            ids = conn.scalars(
                 select(Game.id).where(Game.game_date == request_args["date"]).order_by(Game.id)
             ).all()
             if not ids:
                 abort(404, message=f"no games on {request_args['date'].isoformat()}")
             return list(ids)
-        if "season" in request_args:
-            ids = session.scalars(
-                select(Game.id)
-                .where(Game.season == request_args["season"])
-                .order_by(Game.game_date, Game.id)
-            ).all()
-            if not ids:
-                abort(404, message=f"no games in season {request_args['season']}")
-            return list(ids)
-    return None
+        ids = conn.scalars(
+            select(Game.id)
+            .where(Game.season == request_args["season"])
+            .order_by(Game.game_date, Game.id)
+        ).all()
+        if not ids:
+            abort(404, message=f"no games in season {request_args['season']}")
+        return list(ids)
 
 
 def _submit_predictions(args: dict, headers: dict) -> tuple[dict, int, dict[str, str]]:

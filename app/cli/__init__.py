@@ -97,17 +97,32 @@ def init() -> None:
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, envvar="BULLPEN_API_PORT")
-@click.option("--workers", default=2, show_default=True)
-def api(host: str, port: int, workers: int) -> None:
+@click.option("--workers", default=2, show_default=True, help="Processes (one per core).")
+@click.option(
+    "--worker-class",
+    type=click.Choice(["gevent", "gthread"]),
+    default="gevent",
+    show_default=True,
+    help="gevent: a long poll is a greenlet, not a thread.",
+)
+@click.option(
+    "--connections", default=1000, show_default=True, help="Concurrent requests per process."
+)
+def api(host: str, port: int, workers: int, worker_class: str, connections: int) -> None:
     """The REST API under gunicorn."""
+    concurrency = (
+        ["--worker-connections", str(connections)]
+        if worker_class == "gevent"
+        else ["--threads", "8"]
+    )
     with resolved_settings() as settings:
         exec_component(
             [
                 sys.executable, "-m", "gunicorn", "workers.api:create_api()",
                 "--config", "python:app.stack.gunicorn_conf",
                 "--bind", f"{host}:{port}", "--workers", str(workers),
-                "--worker-class", "gthread", "--threads", "8",
-                # Long polls hold a thread up to 30 s.
+                "--worker-class", worker_class, *concurrency,
+                # A long poll lasts up to 30 s.
                 "--timeout", "60", "--graceful-timeout", "10",
             ],
             settings,

@@ -1,5 +1,26 @@
 """gunicorn settings of ``bullpen api`` (``--config python:app.stack.gunicorn_conf``)."""
 
+import sys
+from typing import Any
+
 from app.logs import gunicorn_logconfig
 
 logconfig_dict = gunicorn_logconfig()
+
+
+def post_worker_init(worker: Any) -> None:
+    """Check psycopg cooperates with gevent, then start the worker's job-event listener.
+
+    psycopg picks its wait function when first imported: imported before gevent's
+    monkey-patching (say, by a ``--preload``), it would wait in C and stall every greenlet.
+    The listener starts now rather than on the first long poll, so that one is not missed.
+    """
+    monkey = sys.modules.get("gevent.monkey")
+    if monkey is not None and monkey.is_module_patched("select"):
+        from psycopg import waiting
+
+        if waiting.wait is getattr(waiting, "wait_c", None):
+            raise RuntimeError("psycopg was imported before gevent patched select")
+    services = worker.wsgi.extensions.get("bullpen")
+    if services is not None:
+        services.job_events.start()
