@@ -5,8 +5,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
-from sqlalchemy import Select, func, select
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import Select, func, select, text
 from sqlalchemy.orm import Session
 
 from app.bets.models import Bet
@@ -65,6 +64,37 @@ def _target_of(market: str) -> str:
     return _TARGET_OF_MARKET[market]
 
 
+# The ledger columns a served recommendation fills, with their PostgreSQL types: one
+# array each, one statement per chunk (see ``app.ml.predict._upsert`` for why).
+_SERVED_COLUMNS: dict[str, str] = {
+    "bet_id": "uuid",
+    "prediction_id": "bigint",
+    "game_id": "integer",
+    "market": "text",
+    "side": "text",
+    "line": "double precision",
+    "book": "text",
+    "odds": "integer",
+    "stake": "double precision",
+    "fair_probability": "double precision",
+    "model_name": "text",
+    "model_version": "text",
+    "placed_at": "timestamptz",
+    "origin": "text",
+    "status": "text",
+}
+_INSERT_SERVED = text(
+    f"""
+    INSERT INTO bets ({", ".join(_SERVED_COLUMNS)})
+    SELECT * FROM unnest(
+        {", ".join(f"CAST(:{name} AS {kind}[])" for name, kind in _SERVED_COLUMNS.items())}
+    )
+    ON CONFLICT (prediction_id, market) DO NOTHING
+    RETURNING bet_id
+    """
+)
+
+
 def record_served_bets(session: Session, predictions: Sequence[StoredPrediction]) -> int:
     """Add the served recommendations to the ledger once; return how many rows are new.
 
@@ -74,13 +104,8 @@ def record_served_bets(session: Session, predictions: Sequence[StoredPrediction]
     rows = served_rows(predictions)
     if not rows:
         return 0
-    statement = (
-        insert(Bet)
-        .values(rows)
-        .on_conflict_do_nothing(index_elements=[Bet.prediction_id, Bet.market])
-        .returning(Bet.bet_id)
-    )
-    return len(session.execute(statement).all())
+    columns = {name: [row[name] for row in rows] for name in _SERVED_COLUMNS}
+    return len(session.execute(_INSERT_SERVED, columns).all())
 
 
 def record_user_bet(session: Session, values: dict) -> Bet:

@@ -8,6 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.bets.pricing import BookQuote
+from app.db.filters import among
 from app.games.models import Game, Odds, OddsSnapshot
 
 # Market (prediction prefix) -> snapshot columns: price of yes, price of no, line.
@@ -59,6 +60,12 @@ def quote_from(row: object, book: str, columns: tuple[str, str, str | None]) -> 
     return BookQuote(book, yes, no, _number(get(columns[2])) if columns[2] else None)
 
 
+def _columns(model: type, markets: Mapping[str, tuple[str, str, str | None]]) -> list:
+    """The distinct columns of ``model`` that ``markets`` name, in their first order."""
+    names = dict.fromkeys(name for columns in markets.values() for name in columns if name)
+    return [getattr(model, name) for name in names]
+
+
 def latest_pregame_snapshots(
     session: Session, game_ids: Iterable[int]
 ) -> dict[int, dict[str, dict[str, tuple[datetime, BookQuote]]]]:
@@ -66,15 +73,23 @@ def latest_pregame_snapshots(
     ids = sorted({int(game_id) for game_id in game_ids})
     if not ids:
         return {}
+    # Plain rows of the columns read, not ORM objects: a chunk's games have thousands.
     rows = session.execute(
-        select(OddsSnapshot, Game.start_time, Game.game_date)
+        select(
+            OddsSnapshot.game_id,
+            OddsSnapshot.book,
+            OddsSnapshot.captured_at,
+            *_columns(OddsSnapshot, SNAPSHOT_MARKETS),
+            Game.start_time,
+            Game.game_date,
+        )
         .join(Game, Game.id == OddsSnapshot.game_id)
-        .where(OddsSnapshot.game_id.in_(ids))
+        .where(among(OddsSnapshot.game_id, ids))
         .order_by(OddsSnapshot.captured_at)
     ).all()
     latest: dict[int, dict[str, dict[str, tuple[datetime, BookQuote]]]] = {}
-    for snapshot, start_time, game_date in rows:
-        if snapshot.captured_at >= first_pitch(start_time, game_date):
+    for snapshot in rows:
+        if snapshot.captured_at >= first_pitch(snapshot.start_time, snapshot.game_date):
             continue
         for market, columns in SNAPSHOT_MARKETS.items():
             quote = quote_from(snapshot, snapshot.book, columns)
@@ -94,7 +109,8 @@ def book_quotes(session: Session, game_ids: Iterable[int]) -> dict[int, Quotes]:
     }
     without = [game_id for game_id in ids if game_id not in quotes]
     if without:
-        for odds in session.scalars(select(Odds).where(Odds.game_id.in_(without))):
+        opening = select(Odds.game_id, Odds.book, *_columns(Odds, ODDS_OPEN))
+        for odds in session.execute(opening.where(among(Odds.game_id, without))):
             by_market = quotes.setdefault(odds.game_id, {})
             for market, columns in ODDS_OPEN.items():
                 quote = quote_from(odds, odds.book, columns)

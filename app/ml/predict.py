@@ -11,7 +11,7 @@ stored game goes into the bets ledger in the transaction that writes its predict
 per ``(prediction, market)``.
 """
 
-import math
+import json
 import uuid
 from collections.abc import Sequence
 from datetime import datetime
@@ -19,7 +19,6 @@ from datetime import datetime
 import numpy as np
 import pandas as pd
 import redis
-from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
 from app import clock
@@ -32,13 +31,8 @@ from app.bets.pricing import (
 )
 from app.bets.quotes import Quotes
 from app.betting.kelly import StakingPolicy
-from app.betting.recommend import (
-    CONFIDENCE_THRESHOLD,
-    MARKETS,
-    market_fields,
-    market_probability,
-    risk_level,
-)
+from app.betting.odds import devig_two_way_array
+from app.betting.recommend import CONFIDENCE_THRESHOLD, MARKETS, risk_level
 from app.config import Settings
 from app.features.definitions import FEATURE_SET
 from app.features.pipeline import (
@@ -49,7 +43,6 @@ from app.features.pipeline import (
 )
 from app.features.pitchers import fill_pitcher_ids
 from app.features.store import FeatureStore
-from app.jobs.models import Prediction
 from app.ml.registry import ChampionCache, LoadedModel
 from app.ml.targets import TARGET_SPECS
 
@@ -176,59 +169,93 @@ def score(
     ``quotes`` holds each row's book quotes by market (``app.bets.quotes``); without them a
     row is priced at its own prices (book ``sbro`` for a stored game, ``request`` for a
     described one). ``already`` is what the job served before on each date (exposure cap).
+
+    Every number is computed per target over the whole chunk with numpy; the per-game
+    dicts are assembled at the end from plain lists. Only a market whose gate is open
+    goes through ``price_shop`` row by row (its books differ from game to game).
     """
     staking = staking or Staking(bankroll=bankroll)
-    probabilities = {target: model.predict(features) for target, model in models.items()}
+    rows = len(games)
+    if rows == 0:
+        return []
     explained = next(iter(models), None)
-    contributions = (
-        models[explained].booster.predict(features, pred_contrib=True) if explained else None
-    )
-    now = clock.now().isoformat()
     primary = models.get("moneyline") or (models[explained] if explained else None)
+    now = clock.now().isoformat()
+    field_names: list[str] = []
+    field_columns: list[list] = []
+    recommendations: list[dict] = [{} for _ in range(rows)]
+    confident = np.zeros(rows, dtype=bool)
+    for target, market in MARKETS.items():
+        yes_column, no_column = TARGET_SPECS[target].price_columns
+        price_yes, price_no = _prices(games, yes_column), _prices(games, no_column)
+        market_probabilities = devig_two_way_array(price_yes, price_no)[0]
+        field_names += [f"{market.prefix}_{field}" for field in _MARKET_FIELDS]
+        model = models.get(target)
+        if model is None:
+            nothing = [None] * rows
+            field_columns += [nothing, nothing, nothing, _nullable(market_probabilities), nothing]
+            continue
+        probability = model.predict(features)
+        confidence = np.maximum(probability, 1.0 - probability)
+        confident |= confidence >= CONFIDENCE_THRESHOLD
+        probabilities = probability.tolist()
+        field_columns += [
+            probabilities,
+            (probability >= 0.5).astype(int).tolist(),
+            confidence.tolist(),
+            _nullable(market_probabilities),
+            _nullable(probability - market_probabilities),
+        ]
+        gate = Gate(model.bets_enabled, model.calibrated(max_ece))
+        if not gate.open:
+            continue
+        line_column = _LINE_COLUMNS.get(target)
+        lines = _nullable(_column(games, line_column)) if line_column else [None] * rows
+        yes_prices, no_prices = _nullable_prices(price_yes), _nullable_prices(price_no)
+        for row in range(rows):
+            line = lines[row]
+            if line_column is not None and line is None:
+                continue
+            if quotes:
+                game_quotes = quotes[row].get(market.prefix, [])
+            else:
+                book = "sbro" if game_ids[row] is not None else "request"
+                game_quotes = [BookQuote(book, yes_prices[row], no_prices[row], line)]
+            bet = price_shop(market, probabilities[row], game_quotes, line, gate, staking)
+            if bet is not None:
+                recommendations[row][market.prefix] = bet
+    explanations = (
+        _explanations(models[explained], features) if explained else [[] for _ in range(rows)]
+    )
+    refs = model_refs(models)
+    header = {
+        "model_name": primary.name if primary else None,
+        "model_version": primary.version if primary else None,
+    }
     payloads = []
-    for row_number, (_, game) in enumerate(games.iterrows()):
-        payload: dict = {
-            "game_id": game_ids[row_number],
-            "game": _game_summary(game),
-            "model_name": primary.name if primary else None,
-            "model_version": primary.version if primary else None,
-            "models": model_refs(models),
+    for row, (game_id, home, away, game_date, fields, met) in enumerate(
+        zip(
+            game_ids,
+            games["home_team"].tolist(),
+            games["away_team"].tolist(),
+            _iso_dates(games["game_date"]),
+            zip(*field_columns, strict=True),
+            confident.tolist(),
+            strict=True,
+        )
+    ):
+        payload = {
+            "game_id": game_id,
+            "game": {"home_team": home, "away_team": away, "game_date": game_date},
+            **header,
+            "models": {target: dict(ref) for target, ref in refs.items()},
             "feature_set": FEATURE_SET.label,
             "prediction_timestamp": now,
+            **dict(zip(field_names, fields, strict=True)),
+            "betting_recommendations": recommendations[row],
+            "explanation": explanations[row],
+            "confidence_threshold_met": met,
         }
-        recommendations = {}
-        confidences = []
-        for target, market in MARKETS.items():
-            yes_column, no_column = TARGET_SPECS[target].price_columns
-            price_yes, price_no = _price(game.get(yes_column)), _price(game.get(no_column))
-            probability = (
-                float(probabilities[target][row_number]) if target in probabilities else None
-            )
-            payload |= market_fields(market, probability, market_probability(price_yes, price_no))
-            if probability is None:
-                continue
-            confidences.append(max(probability, 1 - probability))
-            gate = Gate(models[target].bets_enabled, models[target].calibrated(max_ece))
-            line = _line(game, target)
-            if not gate.open or (target != "moneyline" and line is None):
-                continue
-            own = BookQuote(
-                "sbro" if game_ids[row_number] is not None else "request",
-                price_yes,
-                price_no,
-                line,
-            )
-            game_quotes = quotes[row_number].get(market.prefix, []) if quotes else [own]
-            bet = price_shop(market, probability, game_quotes, line, gate, staking)
-            if bet is not None:
-                recommendations[market.prefix] = bet
-        payload["betting_recommendations"] = recommendations
-        payload["explanation"] = (
-            _explanation(models[explained], contributions[row_number], features[row_number])
-            if explained
-            else []
-        )
-        payload["confidence_threshold_met"] = any(c >= CONFIDENCE_THRESHOLD for c in confidences)
         payloads.append(payload)
     apply_daily_exposure(payloads, staking, already)
     for payload in payloads:
@@ -236,53 +263,98 @@ def score(
     return payloads
 
 
+# The fields of each market in a payload, after its prefix (``app.betting.recommend``).
+_MARKET_FIELDS = ("probability", "binary", "confidence", "market_probability", "edge")
 # The line a target's model is asked about, by target: None for the moneyline.
 _LINE_COLUMNS = {"total_over": "total_open", "home_spread": "home_rl"}
 
 
-def _line(game: pd.Series, target: str) -> float | None:
-    column = _LINE_COLUMNS.get(target)
-    if column is None:
-        return None
-    value = game.get(column)
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return None
-    return float(value)
+def _column(games: pd.DataFrame, column: str) -> np.ndarray:
+    """A numeric column as float64 (NaN where missing; all NaN when the frame lacks it)."""
+    if column not in games:
+        return np.full(len(games), np.nan)
+    return games[column].to_numpy(dtype=np.float64, na_value=np.nan)
 
 
-def _price(value: object) -> int | None:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return None
-    return int(value)
+def _prices(games: pd.DataFrame, column: str) -> np.ndarray:
+    """American prices of a column, truncated to whole numbers like ``int()``; NaN if missing."""
+    return np.trunc(_column(games, column))
 
 
-def _game_summary(game: pd.Series) -> dict:
-    return {
-        "home_team": game["home_team"],
-        "away_team": game["away_team"],
-        "game_date": pd.Timestamp(game["game_date"]).date().isoformat(),
-    }
+def _nullable(values: np.ndarray) -> list[float | None]:
+    """Python floats, None where NaN."""
+    return [None if value != value else value for value in values.tolist()]
 
 
-def _explanation(model: LoadedModel, contributions: np.ndarray, values: np.ndarray) -> list[dict]:
-    """The features that moved the model's log-odds most for this game.
+def _nullable_prices(values: np.ndarray) -> list[int | None]:
+    return [None if value != value else int(value) for value in values.tolist()]
+
+
+def _iso_dates(dates: pd.Series) -> list[str]:
+    """``YYYY-MM-DD`` of each date (a timezone-aware one at its own wall-clock date)."""
+    stamps = pd.to_datetime(dates)
+    if stamps.dt.tz is not None:
+        stamps = stamps.dt.tz_localize(None)
+    return stamps.to_numpy(dtype="datetime64[D]").astype(str).tolist()
+
+
+def _explanations(model: LoadedModel, features: np.ndarray) -> list[list[dict]]:
+    """The features that moved the model's log-odds most, for every row.
 
     A model boosted from a market prior owes the prior's log-odds to its market
     feature, so that feature is credited with them.
     """
-    per_feature = contributions[:-1].copy()  # the last column is the bias
+    # One thread, as LoadedModel.predict: a chunk's rows take well under a millisecond so,
+    # while LightGBM's default OpenMP team waits tens of ms on a busy machine.
+    contributions = model.booster.predict(features, pred_contrib=True, num_threads=1)
+    per_feature = contributions[:, :-1].copy()  # the last column is the bias
     if model.prior is not None:
-        per_feature[model.prior.feature_index] += model.prior.margin(values[np.newaxis, :])[0]
-    order = np.argsort(-np.abs(per_feature))[:TOP_CONTRIBUTIONS]
+        per_feature[:, model.prior.feature_index] += model.prior.margin(features)
+    order = np.argsort(-np.abs(per_feature), axis=1)[:, :TOP_CONTRIBUTIONS]
+    names = FEATURE_SET.names
+    chosen = np.take_along_axis(per_feature, order, axis=1).tolist()
+    values = np.take_along_axis(features, order, axis=1)
+    value_lists = [_nullable(row) for row in values]
     return [
-        {
-            "target": model.target,
-            "feature": FEATURE_SET.names[i],
-            "value": None if np.isnan(values[i]) else float(values[i]),
-            "contribution": float(per_feature[i]),
-        }
-        for i in order
+        [
+            {
+                "target": model.target,
+                "feature": names[i],
+                "value": value,
+                "contribution": contribution,
+            }
+            for i, value, contribution in zip(indexes, row_values, row_contributions, strict=True)
+        ]
+        for indexes, row_values, row_contributions in zip(
+            order.tolist(), value_lists, chosen, strict=True
+        )
     ]
+
+
+# A chunk's rows are COPYed into a temporary table of the session's connection (created
+# once per connection, emptied at every commit) and upserted from there in one statement,
+# which empties it again. The payload JSON is encoded once per row and parsed once by
+# PostgreSQL, and there are no bind parameters per row to build, send or parse: on 500
+# rows a multi-row VALUES (compiled by SQLAlchemy) or one INSERT over unnest() of arrays
+# of JSON text took two to three times as long. A re-run of a chunk rewrites its rows:
+# (job_id, item_key) is unique.
+_STAGE_PREDICTIONS = """
+    CREATE TEMPORARY TABLE IF NOT EXISTS staged_predictions (
+        item_key text, item_index integer, game_id integer, payload jsonb,
+        created_at timestamptz
+    ) ON COMMIT DELETE ROWS
+"""
+_COPY_PREDICTIONS = (
+    "COPY staged_predictions (item_key, item_index, game_id, payload, created_at) FROM STDIN"
+)
+_UPSERT_PREDICTIONS = """
+    WITH staged AS (DELETE FROM staged_predictions RETURNING *)
+    INSERT INTO predictions (job_id, item_key, item_index, game_id, payload, created_at)
+    SELECT %(job_id)s, item_key, item_index, game_id, payload, created_at FROM staged
+    ON CONFLICT (job_id, item_key)
+    DO UPDATE SET payload = excluded.payload, created_at = excluded.created_at
+    RETURNING item_key, id
+"""
 
 
 def _upsert(
@@ -293,27 +365,16 @@ def _upsert(
     game_ids: Sequence[int | None],
     payloads: Sequence[dict],
 ) -> dict[str, int]:
-    """Write the predictions; {item_key: prediction id}."""
-    rows = [
-        {
-            "job_id": job_id,
-            "item_key": key,
-            "item_index": index,
-            "game_id": game_id,
-            "payload": payload,
-            # The time the prediction was made (the replay's clock in a replay).
-            "created_at": datetime.fromisoformat(payload["prediction_timestamp"]),
-        }
-        for index, key, game_id, payload in zip(indexes, keys, game_ids, payloads, strict=True)
-    ]
-    statement = insert(Prediction).values(rows)
-    written = session.execute(
-        statement.on_conflict_do_update(
-            index_elements=[Prediction.job_id, Prediction.item_key],
-            set_={
-                "payload": statement.excluded.payload,
-                "created_at": statement.excluded.created_at,
-            },
-        ).returning(Prediction.item_key, Prediction.id)
-    ).all()
-    return {item_key: prediction_id for item_key, prediction_id in written}
+    """Write the predictions (COPY, then one upsert); {item_key: prediction id}."""
+    if not payloads:
+        return {}
+    connection = session.connection().connection.driver_connection
+    with connection.cursor() as cursor:
+        cursor.execute(_STAGE_PREDICTIONS)
+        with cursor.copy(_COPY_PREDICTIONS) as copy:
+            for index, key, game_id, payload in zip(indexes, keys, game_ids, payloads, strict=True):
+                # The time the prediction was made (the replay's clock in a replay).
+                made = datetime.fromisoformat(payload["prediction_timestamp"])
+                copy.write_row((key, index, game_id, json.dumps(payload), made))
+        cursor.execute(_UPSERT_PREDICTIONS, {"job_id": job_id})
+        return dict(cursor.fetchall())

@@ -1,0 +1,110 @@
+"""A chunk's predictions and served bets are written once per (job, item): a re-run rewrites."""
+
+import uuid
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import delete, select
+
+from app.bets.ledger import StoredPrediction, record_served_bets
+from app.bets.models import Bet
+from app.config import Settings
+from app.db.session import session_scope
+from app.games.models import Game
+from app.jobs.models import Job, Prediction
+from app.ml.predict import _upsert
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def job(seeded: Settings) -> Iterator[tuple[uuid.UUID, list[int]]]:
+    """A running prediction job over six stored games; deleted with what it wrote."""
+    with session_scope(seeded.database_url) as session:
+        game_ids = list(
+            session.scalars(select(Game.id).where(Game.season == 2019).order_by(Game.id).limit(6))
+        )
+        job = Job(id=uuid.uuid4(), kind="predict", status="running", params={})
+        session.add(job)
+    yield job.id, game_ids
+    with session_scope(seeded.database_url) as session:
+        written = select(Prediction.id).where(Prediction.job_id == job.id)
+        session.execute(delete(Bet).where(Bet.prediction_id.in_(written)))
+        session.execute(delete(Job).where(Job.id == job.id))
+
+
+def _payload(game_id: int, stake: float | None, when: str) -> dict:
+    bets = {}
+    if stake is not None:
+        bets["home_ml"] = {
+            "side": "home", "odds": 120, "book": "pin", "line": None,
+            "recommended_bet_size": stake, "fair_probability": 0.5,
+        }  # fmt: skip
+    return {
+        "game_id": game_id,
+        "game": {"home_team": "NYA", "away_team": "BOS", "game_date": "2019-06-01"},
+        "models": {"moneyline": {"name": "bullpen-moneyline", "version": "1"}},
+        "prediction_timestamp": when,
+        "home_ml_probability": 0.5 + game_id % 7 / 100,
+        "note": 'quotes " and \\ backslashes, tabs\tand\nnewlines survive COPY',
+        "betting_recommendations": bets,
+    }
+
+
+def _write(settings: Settings, job_id, game_ids, payloads) -> tuple[dict, int]:
+    keys = [str(game_id) for game_id in game_ids]
+    with session_scope(settings.database_url) as session:
+        ids = _upsert(session, job_id, range(len(keys)), keys, game_ids, payloads)
+        new_bets = record_served_bets(
+            session,
+            [
+                StoredPrediction(ids[k], g, p)
+                for k, g, p in zip(keys, game_ids, payloads, strict=True)
+            ],
+        )
+    return ids, new_bets
+
+
+def test_a_rerun_chunk_rewrites_its_rows_and_adds_no_bet(seeded, job):
+    job_id, game_ids = job
+    first = [_payload(g, 10.0 if i % 2 else None, "2019-06-01T12:00:00+00:00")
+             for i, g in enumerate(game_ids)]  # fmt: skip
+    again = [_payload(g, 10.0 if i % 2 else None, "2019-06-01T12:05:00+00:00")
+             for i, g in enumerate(game_ids)]  # fmt: skip
+
+    ids, bets = _write(seeded, job_id, game_ids, first)
+    rewritten, bets_again = _write(seeded, job_id, game_ids, again)
+
+    assert ids == rewritten and set(ids) == {str(g) for g in game_ids}
+    assert (bets, bets_again) == (3, 0)
+    with session_scope(seeded.database_url) as session:
+        rows = session.execute(
+            select(Prediction).where(Prediction.job_id == job_id).order_by(Prediction.item_index)
+        ).scalars()
+        stored = [
+            (r.id, r.item_key, r.item_index, r.game_id, r.payload, r.created_at) for r in rows
+        ]
+        assert (
+            len(session.scalars(select(Bet).where(Bet.prediction_id.in_(ids.values()))).all()) == 3
+        )
+    assert [(key, index, game) for _, key, index, game, _, _ in stored] == [
+        (str(g), i, g) for i, g in enumerate(game_ids)
+    ]
+    assert [payload for *_, payload, _ in stored] == again
+    assert {made.isoformat() for *_, made in stored} == {"2019-06-01T12:05:00+00:00"}
+
+
+def test_two_chunks_in_one_transaction_write_each_once(seeded, job):
+    """The staging table is emptied by each upsert, not only at commit."""
+    job_id, game_ids = job
+    payloads = [_payload(g, 5.0, "2019-06-01T12:00:00+00:00") for g in game_ids]
+    keys = [str(g) for g in game_ids]
+    with session_scope(seeded.database_url) as session:
+        first = _upsert(session, job_id, [0, 1, 2], keys[:3], game_ids[:3], payloads[:3])
+        second = _upsert(session, job_id, [3, 4, 5], keys[3:], game_ids[3:], payloads[3:])
+        indexes = session.execute(
+            select(Prediction.item_key, Prediction.item_index).where(Prediction.job_id == job_id)
+        ).all()
+
+    assert set(first) == set(keys[:3]) and set(second) == set(keys[3:])
+    assert sorted(indexes, key=lambda row: row[1]) == [(k, i) for i, k in enumerate(keys)]

@@ -1,0 +1,91 @@
+"""On the sample's stored games, features and champions, the vectorised ``score`` writes the
+payloads the row-by-row one wrote: every market, with book quotes and without."""
+
+from dataclasses import replace
+from datetime import UTC, datetime
+
+import numpy as np
+import pytest
+from sqlalchemy import select
+
+from app import clock
+from app.bets.pricing import BookQuote
+from app.bets.quotes import book_quotes
+from app.betting.odds import decimal_to_american, devig_two_way
+from app.config import TARGETS, Settings
+from app.db.session import session_scope
+from app.games.models import Game
+from app.ml.predict import (
+    _stored_features,
+    champions_for,
+    open_feature_store,
+    score,
+    staking_for,
+)
+from app.ml.registry import ChampionCache
+from tests.unit.ml.row_scoring_reference import assert_same_payloads, score_by_rows
+
+pytestmark = pytest.mark.integration
+
+GAMES = 200
+
+
+@pytest.fixture(scope="module")
+def chunk(seeded: Settings) -> dict:
+    """200 stored 2019 games with their features, some prices blanked, and their book quotes
+    (the stored ones plus, for some games, a generous book 8% over the fair price)."""
+    store = open_feature_store(seeded)
+    with session_scope(seeded.database_url) as session:
+        ids = list(
+            session.scalars(
+                select(Game.id)
+                .where(Game.season == 2019)
+                .order_by(Game.game_date, Game.id)
+                .offset(600)
+                .limit(GAMES)
+            )
+        )
+        games, features = _stored_features(session, store, ids)
+        stored = book_quotes(session, ids)
+    games.loc[::7, "home_ml_open"] = np.nan
+    games.loc[::11, "total_open"] = np.nan
+    games.loc[::13, "away_rl_price"] = np.nan
+    quotes = []
+    for index, game_id in enumerate(ids):
+        by_market = {market: list(books) for market, books in stored.get(game_id, {}).items()}
+        sbro = next(iter(by_market.get("home_ml", [])), None)
+        if index % 3 == 0 and sbro is not None:
+            fair = devig_two_way(sbro.price_yes, sbro.price_no)[0]
+            generous = round(decimal_to_american(1.08 / fair))
+            by_market["home_ml"].append(BookQuote("generous", generous, sbro.price_no))
+        quotes.append(by_market)
+    assert sum(1 for q in quotes if q) > GAMES * 0.9
+    return {"ids": ids, "games": games, "features": features, "quotes": quotes}
+
+
+@pytest.mark.parametrize("with_quotes", [True, False])
+@pytest.mark.parametrize("gates", ["as registered", "every champion bets", "lenient ece"])
+def test_the_sample_champions_payloads_equal_the_row_by_row_ones(
+    seeded, chunk, monkeypatch, with_quotes, gates
+):
+    monkeypatch.setattr(clock, "now", lambda: datetime(2019, 6, 1, 12, 30, tzinfo=UTC))
+    models = champions_for(ChampionCache(seeded), list(TARGETS))
+    assert set(models) == set(TARGETS)
+    if gates == "every champion bets":
+        models = {target: replace(model, bets_enabled=True) for target, model in models.items()}
+    max_ece = 0.10 if gates == "lenient ece" else seeded.max_ece
+    staking = staking_for({"daily_exposure": 0.05}, seeded)
+    arguments = (chunk["games"], chunk["features"], models, staking.bankroll, chunk["ids"])
+    options = {
+        "staking": staking,
+        "quotes": chunk["quotes"] if with_quotes else None,
+        "max_ece": max_ece,
+        "already": {"2019-05-01": 20.0},
+    }
+
+    expected = score_by_rows(*arguments, **options)
+    actual = score(*arguments, **options)
+
+    assert_same_payloads(actual, expected)
+    if gates == "every champion bets":
+        assert sum(len(p["betting_recommendations"]) for p in expected) > 20
