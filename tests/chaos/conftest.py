@@ -150,24 +150,28 @@ class ChaosStack:
         return [child.pid for child in psutil.Process(self.worker.pid).children()]
 
     def start_beat(self) -> None:
-        """Start the beat and keep it running, as ``bullpen up`` keeps its components: RedBeat
-        exits when its lock vanishes with the broker's data."""
-        self.beat = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "workers.celery_app", "beat",
-             "--loglevel", "WARNING"],
-            env={**os.environ, **self.settings.as_env()}, start_new_session=True,
-        )  # fmt: skip
+        """Start the beat and keep it running, as ``bullpen up`` keeps its components (RedBeat
+        exits when its lock vanishes with the broker's data)."""
+        self.beat = self._spawn_beat()
         if self._beat_keeper is None or not self._beat_keeper.is_alive():
             self._beat_keeper = threading.Thread(target=self._keep_beat, daemon=True)
             self._beat_keeper.start()
 
+    def _spawn_beat(self) -> subprocess.Popen:
+        return subprocess.Popen(
+            [sys.executable, "-m", "celery", "-A", "workers.celery_app", "beat",
+             "--loglevel", "WARNING"],
+            env={**os.environ, **self.settings.as_env()}, start_new_session=True,
+        )  # fmt: skip
+
     def _keep_beat(self) -> None:
         while (beat := self.beat) is not None:
-            if beat.poll() is not None and beat is self.beat:
-                self.note(f"beat exited with {beat.returncode}; started again")
-                self.start_beat()
-                return
-            time.sleep(1)
+            if beat.poll() is not None:
+                time.sleep(1)  # a restart's backoff
+                if beat is self.beat:
+                    self.note(f"beat exited with {beat.returncode}; started again")
+                    self.beat = self._spawn_beat()
+            time.sleep(0.5)
 
     def stop_beat(self) -> None:
         beat, self.beat = self.beat, None  # first: the keeper must not start it again
