@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test test-unit test-integration fuzz lint format bench migration clean
+.PHONY: run test test-unit test-integration chaos fuzz lint format bench migration clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -31,6 +31,10 @@ lint: $(STAMP)
 format: $(STAMP)
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
+
+# Every fault of tests/chaos, each kill repeated 20 times (3 in `make test`).
+chaos: $(STAMP)
+	CHAOS_TRIALS=20 $(BIN)/pytest -s tests/chaos
 
 fuzz: $(STAMP)
 	$(BIN)/pytest -m fuzz tests/integration/api/test_schemathesis.py

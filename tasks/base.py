@@ -2,6 +2,7 @@
 
 import logging
 import uuid
+from datetime import timedelta
 from functools import cache
 
 import redis
@@ -10,8 +11,9 @@ from celery import Task
 from celery.exceptions import SoftTimeLimitExceeded
 
 from app.config import Settings
+from app.db.session import session_scope
 from app.jobs.kinds import WorkerResources
-from app.jobs.service import fail
+from app.jobs.service import LEASE, fail, renew_lease
 from app.logs import job_id_var
 
 log = logging.getLogger(__name__)
@@ -23,7 +25,7 @@ TRANSIENT_ERRORS = (
     redis.ConnectionError,
     redis.TimeoutError,
 )
-MAX_RETRIES = 5
+MAX_RETRIES = 6
 
 
 @cache
@@ -47,8 +49,10 @@ class JobTask(Task):
 
     autoretry_for = TRANSIENT_ERRORS
     max_retries = MAX_RETRIES
-    retry_backoff = 1
-    retry_backoff_max = 30
+    # Waits drawn from [0, 2, 4, ... 60] s: about a minute in all, the time a restarting
+    # PostgreSQL or Redis takes on a busy machine.
+    retry_backoff = 2
+    retry_backoff_max = 60
     retry_jitter = True
 
     def __call__(self, job_id: str, *args: object) -> object:
@@ -57,6 +61,16 @@ class JobTask(Task):
             return super().__call__(job_id, *args)
         finally:
             job_id_var.reset(token)
+
+    def on_retry(self, exc, task_id, args, kwargs, einfo) -> None:
+        """An attempt waiting out its retry's countdown is alive: its lease covers the wait
+        (a chunk task holds no lease; nothing changes for it)."""
+        hold = LEASE + timedelta(seconds=self.retry_backoff_max)
+        try:
+            with session_scope(settings().database_url) as session:
+                renew_lease(session, uuid.UUID(args[0]), task_id, hold)
+        except TRANSIENT_ERRORS:  # the database is what failed: the reaper judges later
+            log.warning("could not hold the lease through the retry")
 
     def on_failure(self, exc, task_id, args, kwargs, einfo) -> None:
         if isinstance(exc, SoftTimeLimitExceeded):

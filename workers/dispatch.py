@@ -2,10 +2,13 @@
 
 from collections.abc import Sequence
 
+import redis
 from celery import Celery
 
 from app.jobs.kinds import KINDS
 from app.jobs.service import JobMessage
+
+BROKER_MARKER = "bullpen:broker:alive"
 
 
 class CeleryJobQueue:
@@ -23,6 +26,13 @@ class CeleryJobQueue:
 
     def revoke(self, task_ids: Sequence[str]) -> None:
         self.celery.control.revoke(list(task_ids))
+
+    def lost_messages(self) -> bool:
+        """A marker key lives in the broker's Redis beside the queues: finding it gone means
+        the broker lost its data (restarted without persistence, flushed) and every message
+        with it. The first call of a new broker says so too; a re-send is harmless."""
+        client = redis.Redis.from_url(self.celery.conf.broker_url, socket_timeout=2)
+        return bool(client.set(BROKER_MARKER, "1", nx=True))
 
     def ping(self, timeout: float = 1.0) -> int:
         """How many workers answered a ping within ``timeout`` seconds."""

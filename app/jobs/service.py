@@ -49,6 +49,9 @@ class JobQueue(Protocol):
     def revoke(self, task_ids: Sequence[str]) -> None:
         """Ask every worker to drop these task ids (best effort)."""
 
+    def lost_messages(self) -> bool:
+        """Whether the broker lost every message since the last call (it came back empty)."""
+
 
 class JobNotFound(LookupError):
     """No job has that id."""
@@ -174,12 +177,14 @@ def claim(session: Session, job_id: uuid.UUID, task_id: str) -> Job | None:
     ).one_or_none()
 
 
-def renew_lease(session: Session, job_id: uuid.UUID, task_id: str) -> bool:
+def renew_lease(
+    session: Session, job_id: uuid.UUID, task_id: str, lease: timedelta = LEASE
+) -> bool:
     """Push the lease of ``task_id``'s attempt on; False when the job is no longer its own."""
     renewed = session.execute(
         update(Job)
         .where(Job.id == job_id, Job.status == "running", Job.claimed_by == task_id)
-        .values(lease_expires_at=func.now() + LEASE)
+        .values(lease_expires_at=func.now() + lease)
     ).rowcount
     return renewed == 1
 
@@ -321,7 +326,10 @@ def reap(
     max_attempts: int = 3,
 ) -> int:
     """Re-send every lost job (unsent, unclaimed, or whose attempt's lease ran out);
-    returns how many were sent."""
+    returns how many were sent. A broker that came back empty lost every queued job's
+    message: those are sent again at once rather than after ``unclaimed_for``."""
+    if queue.lost_messages():
+        unclaimed_for = timedelta(0)
     with session_scope(database_url) as session:
         requeue_expired(session, max_attempts=max_attempts)
         lost = jobs_to_resend(session, unclaimed_for=unclaimed_for)

@@ -75,11 +75,19 @@ def start_worker(settings: Settings, *, concurrency: int = 2) -> subprocess.Pope
     )  # fmt: skip
     control = make_celery(settings).control
     deadline = time.monotonic() + 60
-    while not control.ping(timeout=0.5):
+    while not _answers(control):
         if process.poll() is not None or time.monotonic() > deadline:
             stop_worker(process)
             raise RuntimeError("the Celery worker did not start")
     return process
+
+
+def _answers(control) -> bool:
+    """Whether a worker answers a ping; a broker connection that just broke counts as no."""
+    try:
+        return bool(control.ping(timeout=0.5))
+    except (redis.RedisError, OSError):
+        return False
 
 
 def stop_worker(process: subprocess.Popen) -> None:

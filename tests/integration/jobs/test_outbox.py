@@ -7,6 +7,7 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
+import redis
 from sqlalchemy import func, select, update
 
 from app.db.session import session_scope
@@ -15,7 +16,7 @@ from app.jobs.models import Job, Prediction
 from app.jobs.service import reap
 from workers.api import create_api
 from workers.celery_app import make_celery
-from workers.dispatch import CeleryJobQueue
+from workers.dispatch import BROKER_MARKER, CeleryJobQueue
 
 pytestmark = pytest.mark.integration
 
@@ -134,3 +135,14 @@ def test_a_job_whose_lease_ran_out_is_run_again(seeded, client, worker):
     job = _wait_finished(seeded.database_url, job_id)
     assert job.status == "succeeded"
     assert job.claimed_by not in (None, "a-dead-task")
+
+
+def test_a_broker_that_lost_its_data_is_noticed_once(seeded):
+    queue = CeleryJobQueue(make_celery(seeded))
+    queue.lost_messages()  # whatever the broker held before this test
+    intact = queue.lost_messages()
+    redis.Redis.from_url(seeded.broker_url).delete(BROKER_MARKER)  # as a restart would lose it
+
+    assert intact is False
+    assert queue.lost_messages() is True
+    assert queue.lost_messages() is False

@@ -9,15 +9,12 @@ import uuid
 
 import psutil
 import pytest
-from celery import Celery
 from sqlalchemy import select
 
 from app.db.session import session_scope
 from app.games.models import Game
-from app.jobs.kinds import PREDICT
 from app.jobs.models import Job, JobChunk, Prediction
 from app.ml.prediction_jobs import CHUNK_SIZE
-from workers.celery_app import make_celery
 
 pytestmark = pytest.mark.integration
 
@@ -41,17 +38,6 @@ def _stored_game_ids(database_url: str, seasons: tuple[int, ...]) -> list[int]:
         )
 
 
-def _running_chunk(celery: Celery, job_id: uuid.UUID) -> tuple[int, int] | None:
-    """(pool pid, chunk index) of a chunk of the job being run now, as its worker reports it."""
-    hostnames = [hostname for reply in celery.control.ping(timeout=1.0) for hostname in reply]
-    inspect = celery.control.inspect(destination=hostnames, limit=len(hostnames), timeout=1.0)
-    for tasks in (inspect.active() or {}).values():
-        for task in tasks:
-            if task["name"] == PREDICT.chunk_task_name and task["args"][0] == str(job_id):
-                return task["worker_pid"], task["args"][1]
-    return None
-
-
 class ProgressWatch(threading.Thread):
     """Samples a job's progress until it ends; records every value seen."""
 
@@ -70,33 +56,44 @@ class ProgressWatch(threading.Thread):
             time.sleep(0.02)
 
 
-def test_a_killed_worker_child_mid_batch_loses_nothing_and_progress_only_grows(
-    seeded, client, worker, record_property
-):
-    celery = make_celery(seeded)
-    game_ids = _stored_game_ids(seeded.database_url, SEASONS)
-    assert len(game_ids) > 4 * CHUNK_SIZE, "too few games for a job of several chunks"
+def _submit(client, game_ids: list[int]) -> uuid.UUID:
     response = client.post("/api/v1/predict/batch", json={"game_ids": game_ids})
     assert response.status_code == 202, response.get_json()
-    job_id = uuid.UUID(response.get_json()["job_id"])
+    return uuid.UUID(response.get_json()["job_id"])
+
+
+def _chunk_writers(database_url: str, job_ids: list[uuid.UUID]) -> set[str]:
+    with session_scope(database_url) as session:
+        return set(session.scalars(select(JobChunk.written_by).where(JobChunk.job_id.in_(job_ids))))
+
+
+def test_both_pool_children_killed_mid_batch_lose_nothing_and_progress_only_grows(
+    seeded, client, worker, record_property
+):
+    """SIGKILL both pool children while the job has chunks written and chunks to go: the
+    chunks they were running are redelivered, each result row is written exactly once."""
+    game_ids = _stored_game_ids(seeded.database_url, SEASONS)
+    assert len(game_ids) > 4 * CHUNK_SIZE, "too few games for a job of several chunks"
+    # Other batches queued beside it keep the job's chunks spread out in time.
+    others = [_submit(client, game_ids[i::3]) for i in range(3)]
+    job_id = _submit(client, game_ids)
     watch = ProgressWatch(seeded.database_url, job_id)
     watch.start()
 
-    # The kill must land on a chunk being run while the job is mid-way.
     deadline = time.monotonic() + 60
-    while (running := _running_chunk(celery, job_id)) is None or not (
-        _progress(seeded.database_url, job_id)[1] > 0
-    ):
+    while not 0 < _progress(seeded.database_url, job_id)[1] < len(game_ids):
         status, _, _ = _progress(seeded.database_url, job_id)
-        assert status in ("queued", "running"), f"job ended before a chunk was caught: {status}"
-        assert time.monotonic() < deadline, "no chunk of the job was seen running mid-way"
-    pid, chunk_index = running
-    assert pid in {child.pid for child in psutil.Process(worker.pid).children()}
+        assert status in ("queued", "running"), f"job ended before seen mid-way: {status}"
+        assert time.monotonic() < deadline, "the job was never seen mid-way"
+        time.sleep(0.002)
+    children = psutil.Process(worker.pid).children()
+    for child in children:
+        os.kill(child.pid, signal.SIGKILL)
     status, done_at_kill, total = _progress(seeded.database_url, job_id)
-    os.kill(pid, signal.SIGKILL)
     record_property("progress_at_kill", f"{done_at_kill}/{total}")
-    print(f"killed pool child {pid} running chunk {chunk_index} at {done_at_kill}/{total}")
-    assert status == "running" and 0 < done_at_kill < total == len(game_ids)
+    print(f"killed pool children {[c.pid for c in children]} at {done_at_kill}/{total}")
+    assert len(children) == 2
+    assert status == "running" and done_at_kill < total  # the kill landed mid-job
 
     watch.join(timeout=180)
     status, done, total = _progress(seeded.database_url, job_id)
@@ -104,26 +101,27 @@ def test_a_killed_worker_child_mid_batch_loses_nothing_and_progress_only_grows(
         item_keys = list(
             session.scalars(select(Prediction.item_key).where(Prediction.job_id == job_id))
         )
-        killed_chunk = session.get(JobChunk, (job_id, chunk_index))
         job = session.get(Job, job_id)
     assert status == "succeeded", job.error
-    assert killed_chunk.done_at is not None  # the killed chunk was redelivered and written
     assert watch.seen == sorted(watch.seen), "progress went backwards"
     assert len(item_keys) == done == total
     assert sorted(item_keys) == sorted(str(game_id) for game_id in game_ids)  # each exactly once
+    for other in others:
+        assert client.get(f"/api/v1/jobs/{other}?wait=30").get_json()["status"] == "succeeded"
 
 
-def test_a_batch_is_spread_over_the_worker_processes(seeded, client, worker):
-    game_ids = _stored_game_ids(seeded.database_url, (2019,))
-    response = client.post("/api/v1/predict/batch", json={"game_ids": game_ids})
-    job_id = uuid.UUID(response.get_json()["job_id"])
-    body = client.get(f"/api/v1/jobs/{job_id}?wait=30").get_json()
+def test_batches_are_spread_over_the_worker_processes(seeded, client, worker):
+    game_ids = _stored_game_ids(seeded.database_url, SEASONS)
+    job_ids = [_submit(client, game_ids[i::2]) for i in range(2)]
+    bodies = [client.get(f"/api/v1/jobs/{job_id}?wait=30").get_json() for job_id in job_ids]
 
     with session_scope(seeded.database_url) as session:
-        chunks = session.scalars(select(JobChunk).where(JobChunk.job_id == job_id)).all()
-    assert body["status"] == "succeeded", body
-    assert len(chunks) >= 4
+        chunks = session.scalars(select(JobChunk).where(JobChunk.job_id.in_(job_ids))).all()
+    assert [body["status"] for body in bodies] == ["succeeded", "succeeded"], bodies
+    assert len(chunks) >= 8
     assert all(chunk.done_at is not None for chunk in chunks)
-    assert sorted(i for chunk in chunks for i in chunk.items) == list(range(len(game_ids)))
+    for job_id, body in zip(job_ids, bodies, strict=True):
+        covered = sorted(i for c in chunks if c.job_id == job_id for i in c.items)
+        assert covered == list(range(body["progress"]["total"]))
     # Both pool processes of the worker wrote some of the chunks.
-    assert len({chunk.written_by for chunk in chunks}) == 2
+    assert len(_chunk_writers(seeded.database_url, job_ids)) == 2

@@ -1,0 +1,121 @@
+"""Workers killed in the middle of fanned-out batches, and messages delivered twice: every job
+succeeds with every result row exactly once."""
+
+import os
+import signal
+import time
+import uuid
+
+import pytest
+from sqlalchemy import select
+
+from app.db.session import session_scope
+from app.jobs.kinds import PREDICT
+from app.jobs.models import Job, JobChunk
+from tests.chaos.conftest import TRIALS, ChaosStack
+from workers.celery_app import make_celery
+
+pytestmark = pytest.mark.chaos
+
+SEASONS = (2018, 2019)  # every sample game: about ten chunks
+
+
+def _submit_batch(chaos: ChaosStack, client, game_ids: list[int]) -> uuid.UUID:
+    response = client.post("/api/v1/predict/batch", json={"game_ids": game_ids})
+    assert response.status_code == 202, response.get_json()
+    return uuid.UUID(response.get_json()["job_id"])
+
+
+def _wait_mid_batch(chaos: ChaosStack, job_id: uuid.UUID, timeout: float = 60) -> int:
+    """Wait until some chunks are written and not all; the progress then."""
+    deadline = time.monotonic() + timeout
+    while True:
+        job = chaos.job(job_id)
+        if 0 < job.progress_done < job.progress_total and job.status == "running":
+            return job.progress_done
+        assert job.status in ("queued", "running"), f"ended before mid-batch: {job.status}"
+        assert time.monotonic() < deadline, "never seen mid-batch"
+        time.sleep(0.005)
+
+
+def _assert_exactly_once(chaos: ChaosStack, job_id: uuid.UUID, game_ids: list[int]) -> None:
+    job = chaos.job(job_id)
+    keys = chaos.results(job_id)
+    assert job.status == "succeeded", job.error
+    assert sorted(keys) == sorted(str(game_id) for game_id in game_ids)  # each exactly once
+    assert job.progress_done == job.progress_total == len(game_ids)
+
+
+def test_kill_9_of_both_pool_children_mid_batch(chaos: ChaosStack):
+    client = chaos.client()
+    game_ids = chaos.game_ids(*SEASONS)
+    for trial in range(TRIALS):
+        others = [_submit_batch(chaos, client, game_ids[i::3]) for i in range(3)]
+        job_id = _submit_batch(chaos, client, game_ids)
+        _wait_mid_batch(chaos, job_id)
+        victims = chaos.pool_children()
+        for pid in victims:
+            os.kill(pid, signal.SIGKILL)
+        job = chaos.job(job_id)
+        assert job.status == "running" and job.progress_done < len(game_ids)  # landed mid-job
+        chaos.wait_finished([job_id, *others], timeout=180)
+        _assert_exactly_once(chaos, job_id, game_ids)
+        for i, other in enumerate(others):
+            _assert_exactly_once(chaos, other, game_ids[i::3])
+        chaos.note(
+            f"pool children trial {trial + 1}/{TRIALS}: killed {victims} at "
+            f"{job.progress_done}/{len(game_ids)}; the job and the 3 beside it succeeded, "
+            "every row once"
+        )
+
+
+def test_kill_9_of_the_worker_main_process_mid_batch(chaos: ChaosStack):
+    """The worker's messages in flight are lost with it; its job's lease runs out, the reaper
+    re-queues the job and its unwritten chunks are sent again to the restarted worker."""
+    client = chaos.client()
+    game_ids = chaos.game_ids(*SEASONS)
+    for trial in range(TRIALS):
+        job_id = _submit_batch(chaos, client, game_ids)
+        done = _wait_mid_batch(chaos, job_id)
+        os.kill(chaos.worker.pid, signal.SIGKILL)
+        killed_at = time.monotonic()
+        chaos.kill_worker_group()  # orphaned pool children die too, as with a lost machine
+        chaos.start_worker()  # what `bullpen up` does for a dead component
+        chaos.wait_finished([job_id], timeout=240)
+        _assert_exactly_once(chaos, job_id, game_ids)
+        chaos.note(
+            f"worker main trial {trial + 1}/{TRIALS}: killed at {done}/{len(game_ids)}; "
+            f"succeeded {time.monotonic() - killed_at:.1f} s after the kill, attempts "
+            f"{chaos.job(job_id).attempts}, every row once"
+        )
+
+
+def test_a_message_delivered_twice_runs_the_job_once(chaos: ChaosStack):
+    """The same message (same task id) twice, for a one-game job and for a batch and one of
+    its chunks: results exactly once, a served bet once."""
+    client = chaos.client()
+    celery = make_celery(chaos.settings)
+    game_ids = chaos.game_ids(2019)
+    single = client.post("/api/v1/predict", json={"game_id": game_ids[0]}).get_json()
+    batch = _submit_batch(chaos, client, game_ids)
+    for job_id in (uuid.UUID(single["job_id"]), batch):
+        task_id = chaos.job(job_id).task_id
+        celery.send_task(PREDICT.task_name, args=[str(job_id)], task_id=task_id)
+    _wait_mid_batch(chaos, batch)
+    with session_scope(chaos.database_url) as session:
+        pending = session.scalar(
+            select(JobChunk.chunk_index)
+            .where(JobChunk.job_id == batch, JobChunk.done_at.is_(None))
+            .limit(1)
+        )
+    if pending is not None:
+        for _ in range(2):
+            celery.send_task(PREDICT.chunk_task_name, args=[str(batch), pending])
+
+    chaos.wait_finished([uuid.UUID(single["job_id"]), batch], timeout=120)
+    _assert_exactly_once(chaos, uuid.UUID(single["job_id"]), game_ids[:1])
+    _assert_exactly_once(chaos, batch, game_ids)
+    with session_scope(chaos.database_url) as session:
+        attempts = session.scalar(select(Job.attempts).where(Job.id == batch))
+    chaos.note(f"message twice: one-game job and batch each succeeded once (batch attempts "
+               f"{attempts}; a duplicated chunk {pending})")  # fmt: skip
