@@ -94,7 +94,7 @@ def make_celery(settings: Settings | None = None) -> Celery:
         beat_scheduler="redbeat.RedBeatScheduler",
         redbeat_redis_url=settings.broker_url,
         redbeat_key_prefix="bullpen:redbeat",
-        beat_max_interval=5,
+        beat_max_loop_interval=5,
         redbeat_lock_timeout=30,
         # Our JSON log lines, not Celery's plain-text format (workers.signals).
         worker_hijack_root_logger=False,
