@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from app.db.session import session_scope
 from app.jobs.events import publish_job_changed
-from app.jobs.models import FINISHED_STATUSES, Job
+from app.jobs.models import Job
 
 log = logging.getLogger(__name__)
 
@@ -61,10 +61,6 @@ class IdempotencyConflict(ValueError):
     """An Idempotency-Key was reused for a different request."""
 
 
-def new_task_id() -> str:
-    return str(uuid.uuid4())
-
-
 def create_job(
     session: Session,
     kind: str,
@@ -90,7 +86,7 @@ def create_job(
         progress_done=0,
         attempts=0,
         send_count=1,
-        task_id=new_task_id(),
+        task_id=str(uuid.uuid4()),
         # Optimistic: cleared by publish() when the send fails (one write, not two, per job).
         sent_at=datetime.now(UTC),
     )
@@ -334,7 +330,3 @@ def reap(
         requeue_expired(session, max_attempts=max_attempts)
         lost = jobs_to_resend(session, unclaimed_for=unclaimed_for)
     return sum(publish(database_url, job, queue) for job in lost)
-
-
-def is_finished(status: str) -> bool:
-    return status in FINISHED_STATUSES
