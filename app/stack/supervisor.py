@@ -216,6 +216,7 @@ priority=1
 autorestart=true
 stopasgroup=true
 killasgroup=true
+stdout_logfile=NONE
 stderr_logfile={logs / "orphans.log"}
 
 [group:{GROUP}]
