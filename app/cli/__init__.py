@@ -43,7 +43,13 @@ def up(api_port: int, flower_port: int, mlflow_port: int, no_bootstrap: bool) ->
     from app.ml.registry import client as mlflow_client
     from app.stack.bootstrap import bootstrap
     from app.stack.embedded import EmbeddedStack
-    from app.stack.supervisor import Ports, Supervisor, component_commands, interrupt_on_sigterm
+    from app.stack.supervisor import (
+        Ports,
+        Supervisor,
+        SupervisorError,
+        component_commands,
+        interrupt_on_sigterm,
+    )
 
     interrupt_on_sigterm()
     settings = Settings.from_env()
@@ -77,6 +83,9 @@ def up(api_port: int, flower_port: int, mlflow_port: int, no_bootstrap: bool) ->
         code = supervisor.watch()
     except KeyboardInterrupt:
         click.echo("stopping")
+    except SupervisorError as error:
+        click.echo(f"Error: {error}", err=True)
+        code = 1
     finally:
         if supervisor is not None:
             supervisor.stop()

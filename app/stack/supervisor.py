@@ -95,6 +95,12 @@ class Supervisor:
 
     def start(self) -> None:
         """Write the config, start supervisord and wait until it answers on its socket."""
+        with contextlib.suppress(OSError, xmlrpc.client.Error):
+            pid = self._rpc().supervisor.getPID()
+            raise SupervisorError(
+                f"a supervisord (pid {pid}) already runs the stack under {self.run_dir}; "
+                f"stop it first: supervisorctl -c {self.config_path} shutdown"
+            )
         (self.run_dir / "logs").mkdir(parents=True, exist_ok=True)
         self.config_path.write_text(
             supervisord_config(self.commands, self.run_dir, self.socket_path, Path.cwd())
@@ -116,7 +122,10 @@ class Supervisor:
                     f"see {self.run_dir / 'logs' / 'supervisord.log'}"
                 )
             with contextlib.suppress(OSError, xmlrpc.client.Error):
-                if self._rpc().supervisor.getState()["statename"] == "RUNNING":
+                # Another supervisord on this socket (a `bullpen up` still running) answers
+                # too, while ours fails to bind it: only ours counts.
+                rpc = self._rpc().supervisor
+                if rpc.getPID() == self.process.pid and rpc.getState()["statename"] == "RUNNING":
                     return
             if time.monotonic() > deadline:
                 raise SupervisorError(f"supervisord did not answer on {self.socket_path}")

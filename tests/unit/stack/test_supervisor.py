@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from app.stack import procs
-from app.stack.supervisor import START_RETRIES, Supervisor, supervisord_config
+from app.stack.supervisor import START_RETRIES, Supervisor, SupervisorError, supervisord_config
 
 SPAWNER = (
     "import subprocess, sys, time; "
@@ -133,3 +133,14 @@ def test_stop_leaves_no_process_or_grandchild_behind(supervisor, tmp_path):
     assert not _alive(grandchild)
     left = [p for p in procs.running() if p.sid == session or p.pgid in groups]
     assert left == []
+
+
+def test_a_second_supervisor_on_the_same_directory_is_refused(supervisor, tmp_path):
+    first = supervisor({"sleeper": ["sleep", "600"]})
+    config = first.config_path.read_text()
+
+    with pytest.raises(SupervisorError, match="already runs the stack"):
+        Supervisor({"other": ["sleep", "601"]}, dict(os.environ), tmp_path / "run").start()
+
+    assert first.config_path.read_text() == config
+    assert first.states()["sleeper"] in ("STARTING", "RUNNING")
