@@ -264,7 +264,7 @@ def test_a_component_killed_is_restarted_the_rest_keep_serving_ctrl_c_leaves_not
             f"/health/live 200 again after {api_live_seconds:.2f} s"
         )
 
-        os.killpg(up.pid, signal.SIGINT)  # Ctrl-C reaches the terminal's whole process group
+        up.send_signal(signal.SIGTERM)  # as a service manager stops it (Ctrl-C: the test above)
         assert up.wait(timeout=90) == 0
     finally:
         _stop_everything(up, descendants)

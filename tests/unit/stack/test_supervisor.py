@@ -144,3 +144,18 @@ def test_a_second_supervisor_on_the_same_directory_is_refused(supervisor, tmp_pa
 
     assert first.config_path.read_text() == config
     assert first.states()["sleeper"] in ("STARTING", "RUNNING")
+
+
+def test_supervisord_killed_leaves_nothing_behind_once_stopped(supervisor, tmp_path):
+    pid_file = tmp_path / "grandchild.pid"
+    running = supervisor({"spawner": [sys.executable, "-c", SPAWNER, str(pid_file)]})
+    grandchild = _grandchild(pid_file)
+    session = running.process.pid
+
+    os.kill(session, signal.SIGKILL)
+    assert running.watch() == -signal.SIGKILL
+    assert _alive(grandchild)  # nobody stopped the components yet
+    running.stop()
+
+    assert not _alive(grandchild)
+    assert procs.in_session(session) == []
