@@ -35,12 +35,21 @@ def main(verbose: bool) -> None:
 @click.option("--mlflow-port", default=5001, show_default=True, envvar="BULLPEN_MLFLOW_PORT")
 @click.option("--no-bootstrap", is_flag=True, help="Skip ingesting the sample and training.")
 def up(api_port: int, flower_port: int, mlflow_port: int, no_bootstrap: bool) -> None:
-    """API, workers, beat, Flower and the MLflow UI in one process tree; Ctrl-C stops all."""
+    """API, workers, beat, Flower and the MLflow UI under supervisord; Ctrl-C stops all.
+
+    A component that dies is restarted; one that keeps dying at start is given up.
+    """
     from app.db.migrate import upgrade
     from app.ml.registry import client as mlflow_client
     from app.stack.bootstrap import bootstrap
     from app.stack.embedded import EmbeddedStack
-    from app.stack.supervisor import Ports, Supervisor, component_commands, interrupt_on_sigterm
+    from app.stack.supervisor import (
+        Ports,
+        Supervisor,
+        SupervisorError,
+        component_commands,
+        interrupt_on_sigterm,
+    )
 
     interrupt_on_sigterm()
     settings = Settings.from_env()
@@ -50,6 +59,7 @@ def up(api_port: int, flower_port: int, mlflow_port: int, no_bootstrap: bool) ->
         else EmbeddedStack(settings.var_dir, settings.embedded_redis_port)
     )
     supervisor = None
+    code = 0
     try:
         if stack is not None:
             click.echo(f"starting the embedded PostgreSQL and Redis under {settings.var_dir}")
@@ -60,24 +70,30 @@ def up(api_port: int, flower_port: int, mlflow_port: int, no_bootstrap: bool) ->
         ports = Ports(api=api_port, flower=flower_port, mlflow=mlflow_port)
         # MLflow's server would otherwise start a job runner with dozens of worker processes.
         env = {**os.environ, **settings.as_env(), "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"}
-        supervisor = Supervisor(component_commands(settings, ports), env)
+        supervisor = Supervisor(component_commands(settings, ports), env, settings.var_dir)
         supervisor.start()
         if not no_bootstrap:
             bootstrap(settings, click.echo)
         click.echo(
             f"Bullpen is up: API http://127.0.0.1:{api_port}/api/v1/docs · "
             f"Flower http://127.0.0.1:{flower_port} · MLflow http://127.0.0.1:{mlflow_port} "
-            "· Ctrl-C stops everything"
+            f"· logs in {settings.var_dir / 'logs'} · state: supervisorctl -c "
+            f"{supervisor.config_path} status · Ctrl-C stops everything"
         )
-        supervisor.watch()
+        code = supervisor.watch()
     except KeyboardInterrupt:
         click.echo("stopping")
+    except SupervisorError as error:
+        click.echo(f"Error: {error}", err=True)
+        code = 1
     finally:
         if supervisor is not None:
             supervisor.stop()
         if stack is not None:
             stack.stop()
         click.echo("stopped")
+    if code:
+        sys.exit(1)
 
 
 @main.command()

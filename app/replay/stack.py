@@ -111,9 +111,7 @@ class ReplayStack:
         }
         env = {**inherited, **self.settings.as_env(), "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"}
         self.supervisor = Supervisor(
-            {name: commands[name] for name in REPLAY_COMPONENTS},
-            env,
-            log_dir=self.settings.var_dir / "logs",
+            {name: commands[name] for name in REPLAY_COMPONENTS}, env, self.settings.var_dir
         )
         self.supervisor.start()
 
@@ -136,10 +134,12 @@ class ReplayStack:
     def _check_components(self) -> None:
         if self.supervisor is None:
             return
-        for name, process in self.supervisor.processes.items():
-            if process.poll() is not None:
+        if self.supervisor.process is not None and self.supervisor.process.poll() is not None:
+            raise ReplayStackError(f"the replay's supervisord exited; see {self.settings.var_dir}")
+        for name, state in self.supervisor.states().items():
+            if state == "FATAL":
                 raise ReplayStackError(
-                    f"replay {name} exited with code {process.returncode}; see "
+                    f"replay {name} kept exiting at start and was given up; see "
                     f"{self.settings.var_dir / 'logs' / (name + '.log')}"
                 )
 
