@@ -52,7 +52,7 @@ def service_urls() -> Iterator[dict[str, str]]:
 
 
 @contextmanager
-def _fresh_database(server_url: str) -> Iterator[str]:
+def fresh_database(server_url: str) -> Iterator[str]:
     """Create a migrated database of its own on the test server; drop it afterwards."""
     server = make_url(server_url)
     name = f"bullpen_test_{uuid.uuid4().hex[:10]}"
@@ -73,13 +73,13 @@ def _fresh_database(server_url: str) -> Iterator[str]:
 @pytest.fixture(scope="session")
 def database_url(service_urls: dict[str, str]) -> Iterator[str]:
     """The session's system database: seeded once by the integration tests, never emptied."""
-    with _fresh_database(service_urls["BULLPEN_DATABASE_URL"]) as url:
+    with fresh_database(service_urls["BULLPEN_DATABASE_URL"]) as url:
         yield url
 
 
 @pytest.fixture(scope="session")
 def _scratch_database_url(service_urls: dict[str, str]) -> Iterator[str]:
-    with _fresh_database(service_urls["BULLPEN_DATABASE_URL"]) as url:
+    with fresh_database(service_urls["BULLPEN_DATABASE_URL"]) as url:
         yield url
 
 

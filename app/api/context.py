@@ -9,6 +9,8 @@ import redis
 from flask import current_app
 
 from app.config import Settings
+from app.features.definitions import FEATURE_SET
+from app.features.store import FeatureStore
 from app.jobs.events import JobEvents, libpq_conninfo
 from app.jobs.service import JobQueue
 
@@ -47,6 +49,11 @@ class Services:
     @cached_property
     def feature_redis(self) -> redis.Redis:
         return redis.Redis.from_url(self.settings.feature_store_url, socket_timeout=2)
+
+    @cached_property
+    def feature_store(self) -> FeatureStore:
+        """The process's reader of stored features (one connection, held)."""
+        return FeatureStore(self.feature_redis, FEATURE_SET)
 
     @cached_property
     def broker_redis(self) -> redis.Redis:

@@ -18,7 +18,7 @@ from app.api.context import services
 from app.api.jobs import JobSchema, job_body, job_location
 from app.db.session import session_scope
 from app.features.definitions import FEATURE_SET
-from app.features.store import FeatureSetMismatchError, FeatureStore
+from app.features.store import FeatureSetMismatchError
 from app.games.models import Game
 from app.jobs.service import submit
 
@@ -96,13 +96,10 @@ class GameFeatures(MethodView):
     @blp.alt_response(404, description="Unknown game, or its features are not stored")
     def get(self, game_id: int):
         """A stored game's features as of its cutoff, with the feature set and when computed."""
-        store = FeatureStore(services().feature_redis, FEATURE_SET)
         try:
-            vector = store.get(game_id)
+            vector = services().feature_store.get(game_id)
         except FeatureSetMismatchError as error:  # a stale writer; treat as not stored
             abort(404, message=f"features of game {game_id} are of another feature set: {error}")
-        finally:
-            store.close()
         if vector is None:
             with session_scope(services().database_url) as session:
                 known = session.scalar(select(exists().where(Game.id == game_id)))

@@ -170,10 +170,10 @@ class FeatureStore:
         return self._decode_many(ids, raws)
 
     def close(self) -> None:
-        """Close the single-read connection (the client's pool is the caller's)."""
+        """Give the single-read connection back to the client's pool."""
         with self._lock:
             if self._connection is not None:
-                self._connection.disconnect()
+                self._pool.release(self._connection)
                 self._connection = None
 
     def _get_raw(self, key: str) -> bytes | None:
@@ -181,14 +181,15 @@ class FeatureStore:
 
         A pooled ``redis.Redis.get`` spends most of its time outside the round trip
         (checkout, retry wrapper, release); ``bench/bench_feature_store.py`` measures both.
-        The connection is per process (re-made after a fork) and guarded by a lock for
-        threaded servers; a dropped connection is retried once on a fresh socket.
+        The connection is checked out of the pool once per process (again after a fork)
+        and held until :meth:`close`; a lock guards it for threaded servers. A dropped
+        connection is retried once on a fresh socket.
         """
         if self._pool is None:
             return self.redis.get(key)
         with self._lock:
             if self._connection is None or self._connection_pid != os.getpid():
-                self._connection = self._pool.make_connection()
+                self._connection = self._pool.get_connection()
                 self._connection_pid = os.getpid()
             connection = self._connection
             try:

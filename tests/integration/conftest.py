@@ -82,6 +82,12 @@ def start_worker(settings: Settings, *, concurrency: int = 2) -> subprocess.Pope
     return process
 
 
+def redis_database(url: str, db: int) -> str:
+    """The URL of database ``db`` on the Redis server of ``url``: a broker or store of its own."""
+    server = redis.Redis.from_url(url).connection_pool.connection_kwargs
+    return f"redis://{server['host']}:{server['port']}/{db}"
+
+
 def _answers(control) -> bool:
     """Whether a worker answers a ping; a broker connection that just broke counts as no."""
     try:

@@ -81,3 +81,15 @@ def test_reading_an_unknown_game(client):
     answer = client.get("/api/v1/features/987654321")
     assert answer.status_code == 404
     assert "unknown game" in answer.get_json()["message"]
+
+
+def test_reads_hold_one_redis_connection_however_many(client, seeded):
+    """Each read once took a connection of the pool's 100 and never gave it back."""
+    game = _a_2019_game(client)
+    pool = client.application.extensions["bullpen"].feature_redis.connection_pool
+    reads = pool.max_connections + 20
+
+    statuses = {client.get(f"/api/v1/features/{game['id']}").status_code for _ in range(reads)}
+
+    assert statuses <= {200, 404}, statuses
+    assert len(pool._in_use_connections) + len(pool._available_connections) <= 2

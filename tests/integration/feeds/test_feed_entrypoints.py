@@ -12,7 +12,7 @@ from app.cli import main
 from app.config import Settings
 from app.db.session import get_engine
 from app.feeds.schedule import SCHEDULE_PATH
-from tests.integration.conftest import start_worker, stop_worker
+from tests.integration.conftest import redis_database, start_worker, stop_worker
 from tests.integration.feeds.conftest import FIXTURES, Provider, Reply
 from workers.celery_app import make_celery
 
@@ -50,8 +50,7 @@ def _place_a_home_moneyline_bet_on_every_game(url: str) -> None:
 def test_the_schedule_task_runs_on_the_feeds_queue_of_a_real_worker(
     settings: Settings, clean_database: str, provider: Provider
 ) -> None:
-    server = redis.Redis.from_url(settings.broker_url).connection_pool.connection_kwargs
-    broker = f"redis://{server['host']}:{server['port']}/{BROKER_DB}"
+    broker = redis_database(settings.broker_url, BROKER_DB)
     redis.Redis.from_url(broker).flushdb()
     worker_settings = replace(
         settings,

@@ -15,7 +15,7 @@ import redis
 
 from app.config import Settings
 from app.logs import ContextFilter, gunicorn_logconfig, job_id_var, json_formatter
-from tests.integration.conftest import WORKER_QUEUES, stop_worker
+from tests.integration.conftest import WORKER_QUEUES, redis_database, stop_worker
 
 pytestmark = pytest.mark.integration
 
@@ -37,8 +37,7 @@ def test_worker_lines_carry_the_job_and_task_ids(seeded: Settings, tmp_path: Pat
     from workers.api import create_api
     from workers.celery_app import make_celery
 
-    server = redis.Redis.from_url(seeded.broker_url).connection_pool.connection_kwargs
-    broker = f"redis://{server['host']}:{server['port']}/{BROKER_DB}"
+    broker = redis_database(seeded.broker_url, BROKER_DB)
     redis.Redis.from_url(broker).flushdb()
     seeded = replace(seeded, broker_url=broker)
     client = create_api(seeded).test_client()

@@ -6,6 +6,7 @@ import pytest
 import redis
 
 from app.jobs.kinds import KINDS
+from tests.integration.conftest import redis_database
 from workers.celery_app import QUEUES, make_celery
 
 pytestmark = pytest.mark.integration
@@ -14,8 +15,7 @@ SCRATCH_DB = 13  # a Redis database no other test uses
 
 
 def test_every_task_is_routed_to_its_own_queue_only(settings):
-    server = redis.Redis.from_url(settings.broker_url).connection_pool.connection_kwargs
-    broker = f"redis://{server['host']}:{server['port']}/{SCRATCH_DB}"
+    broker = redis_database(settings.broker_url, SCRATCH_DB)
     client = redis.Redis.from_url(broker)
     client.flushdb()
     celery = make_celery(replace(settings, broker_url=broker))
