@@ -9,6 +9,7 @@ from kombu import Exchange, Queue
 
 from app.config import Settings
 from app.jobs.kinds import KINDS
+from app.stack.probes import REDBEAT_KEY_PREFIX
 from workers import signals  # noqa: F401 - connects the worker signal handlers
 from workers.beat import beat_schedule
 
@@ -93,7 +94,7 @@ def make_celery(settings: Settings | None = None) -> Celery:
         # first dies) instead of sending every scheduled task a second time.
         beat_scheduler="redbeat.RedBeatScheduler",
         redbeat_redis_url=settings.broker_url,
-        redbeat_key_prefix="bullpen:redbeat",
+        redbeat_key_prefix=REDBEAT_KEY_PREFIX,
         beat_max_loop_interval=5,
         redbeat_lock_timeout=30,
         # Our JSON log lines, not Celery's plain-text format (workers.signals).

@@ -197,6 +197,38 @@ def flower(host: str, port: int) -> None:
         )  # fmt: skip
 
 
+# Where each HTTP component answers "I am alive" (on this host, at its default port).
+PROBE_PATHS = {
+    "api": ("/health/live", 8000),
+    "flower": ("/healthcheck", 5555),
+    "mlflow": ("/health", 5001),
+}
+
+
+@main.command()
+@click.argument("component", type=click.Choice(["api", "worker", "beat", "flower", "mlflow"]))
+@click.option("--port", type=int, help="The HTTP component's port, if not its default.")
+def probe(component: str, port: int | None) -> None:
+    """Exit 0 when this host's COMPONENT is serving, 1 when not (a container health check).
+
+    Reads the settings from the environment only: it never starts the embedded stack.
+    """
+    from app.stack import probes
+
+    settings = Settings.from_env()
+    if component in PROBE_PATHS:
+        path, default_port = PROBE_PATHS[component]
+        serving = probes.http_answers(f"http://127.0.0.1:{port or default_port}{path}")
+    elif not settings.broker_url:
+        raise click.UsageError("BULLPEN_BROKER_URL is not set")
+    elif component == "worker":
+        serving = probes.worker_answers(settings.broker_url)
+    else:
+        serving = probes.beat_holds_lock(settings.broker_url)
+    click.echo(f"{component}: {'serving' if serving else 'NOT serving'}")
+    sys.exit(0 if serving else 1)
+
+
 main.add_command(ingest)
 main.add_command(features)
 main.add_command(ml)

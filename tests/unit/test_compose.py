@@ -1,5 +1,6 @@
 """docker-compose.yml: valid for Compose, every queue consumed, predictions scaled out."""
 
+import os
 import shlex
 import shutil
 import subprocess
@@ -55,6 +56,43 @@ def test_bullpen_commands_parse_under_the_real_cli(name):
     sub.make_context(command[1], list(command[2:]))
 
 
+def _probed_component(service: dict) -> str:
+    test = service["healthcheck"]["test"]
+    assert test[:3] == ["CMD", "bullpen", "probe"], test
+    return test[3]
+
+
+def test_every_service_has_a_health_check_that_probes_what_it_runs():
+    services = _services()
+    for name, service in services.items():
+        if name == "init":
+            continue
+        assert "healthcheck" in service, f"{name} has no health check"
+        command = service.get("command", [])
+        if command[:1] == ["bullpen"]:
+            assert _probed_component(service) == command[1], name
+    assert _probed_component(services["mlflow"]) == "mlflow"
+
+
+def test_init_runs_first_once_postgres_and_redis_are_healthy():
+    services = _services()
+    assert services["init"]["depends_on"] == {
+        "postgres": {"condition": "service_healthy"},
+        "redis": {"condition": "service_healthy"},
+    }
+    for name, service in services.items():
+        if name not in {"init", "postgres", "redis"}:
+            assert service["depends_on"]["init"] == {
+                "condition": "service_completed_successfully"
+            }, name
+
+
+@pytest.mark.parametrize("component", ["api", "worker", "beat", "flower", "mlflow"])
+def test_probe_commands_parse_under_the_real_cli(component):
+    probe = bullpen.get_command(bullpen.make_context("bullpen", ["probe"]), "probe")
+    probe.make_context("probe", [component])
+
+
 def _compose_cli() -> list[str] | None:
     docker = shutil.which("docker")
     if docker:
@@ -68,6 +106,8 @@ def _compose_cli() -> list[str] | None:
 def test_compose_itself_accepts_the_file():
     cli = _compose_cli()
     if cli is None:
+        # .ci/run installs docker-compose, so in CI this validation always runs.
+        assert not os.environ.get("CI"), "CI must have `docker compose` or `docker-compose`"
         pytest.skip("neither `docker compose` nor `docker-compose` is installed")
     result = subprocess.run(
         [*cli, "-f", str(COMPOSE), "config", "--quiet"], capture_output=True, text=True

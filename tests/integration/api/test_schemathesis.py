@@ -11,7 +11,6 @@ import json
 import os
 import subprocess
 import sys
-import threading
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import replace
@@ -25,6 +24,7 @@ from app.config import Settings
 from app.stack.bootstrap import bootstrap
 from tests.conftest import fresh_database
 from tests.integration.conftest import redis_database, start_worker, stop_worker
+from tests.servers import serving
 from workers.api import create_api
 
 pytestmark = pytest.mark.integration
@@ -35,7 +35,7 @@ MAX_TIME_SECONDS = 100
 
 
 # Redis databases no other test uses.
-BROKER_DB, FEATURE_STORE_DB = 9, 10
+BROKER_DB, FEATURE_STORE_DB = 5, 6
 
 
 @pytest.fixture
@@ -67,14 +67,8 @@ def live_api(installation: Settings) -> Iterator[str]:
     app = create_api(
         replace(installation, rate_limit_default=unlimited, rate_limit_submit=unlimited)
     )
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        thread.join(timeout=10)
+    with serving(make_server("127.0.0.1", 0, app, threaded=True)) as url:
+        yield url
 
 
 def test_no_operation_answers_a_server_error(live_api: str, tmp_path: Path) -> None:

@@ -21,7 +21,7 @@ from app.jobs.kinds import PREDICT, WorkerResources
 from app.jobs.models import Job, Prediction
 from app.jobs.runtime import execute
 from app.ml import registry
-from tests.integration.conftest import start_worker, stop_worker
+from tests.integration.conftest import redis_database, start_worker, stop_worker
 from workers.api import create_api
 from workers.celery_app import make_celery
 
@@ -33,13 +33,14 @@ CONSENSUS_BOOKS = ("book-a", "book-b", "book-c")
 # The sample champion is fitted on one season: its held-out ECE (about 0.07 on ~500 games,
 # where ten bins of noise alone give a few hundredths) is above the default 0.02 limit.
 LENIENT_MAX_ECE = 0.10
+BROKER_DB = 8  # a Redis database no other test uses
 
 
 @pytest.fixture
 def lenient(seeded: Settings) -> Iterator[Settings]:
     """A worker and API configured with ``BULLPEN_MAX_ECE=0.10``, on a broker database of their
     own so that the session's worker (default limit) never takes their jobs."""
-    broker = seeded.broker_url.rsplit("/", 1)[0] + "/9"
+    broker = redis_database(seeded.broker_url, BROKER_DB)
     settings = replace(seeded, broker_url=broker, max_ece=LENIENT_MAX_ECE)
     process = start_worker(settings)
     try:

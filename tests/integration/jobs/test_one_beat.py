@@ -16,11 +16,14 @@ import pytest
 import redis
 
 from app.config import Settings
+from app.stack.probes import beat_holds_lock
+from tests.integration.conftest import redis_database
 
 pytestmark = pytest.mark.integration
 
 INTERVAL_SECONDS = 1.0
 RUN_SECONDS = 12
+BROKER_DB = 9  # a Redis database no other test uses
 
 
 def _start_beat(settings: Settings) -> subprocess.Popen:
@@ -49,10 +52,11 @@ def _reaps_sent(client: redis.Redis) -> int:
 
 
 def test_a_second_beat_does_not_double_scheduled_runs(settings: Settings) -> None:
-    broker = settings.broker_url.rsplit("/", 1)[0] + "/9"
+    broker = redis_database(settings.broker_url, BROKER_DB)
     beat_settings = replace(settings, broker_url=broker, reap_interval_seconds=INTERVAL_SECONDS)
     client = redis.Redis.from_url(broker)
     client.flushdb()
+    assert not beat_holds_lock(broker)  # no beat yet
     first = _start_beat(beat_settings)
     second = _start_beat(beat_settings)
     try:
@@ -64,6 +68,7 @@ def test_a_second_beat_does_not_double_scheduled_runs(settings: Settings) -> Non
         sent = _reaps_sent(client) - start_count
         elapsed = time.monotonic() - started
         assert first.poll() is None and second.poll() is None  # both beats still running
+        assert beat_holds_lock(broker)  # what `bullpen probe beat` reports
     finally:
         _stop(first)
         _stop(second)

@@ -1,0 +1,50 @@
+"""Health probes of one component on this host, for container health checks.
+
+Each answers "is it serving?" from the outside, the way a client would see it: an HTTP
+server answers at all (any status below 500; a 401 of a locked door is still an answer),
+a worker answers a Celery ping under this host's name, a beat holds RedBeat's lock.
+"""
+
+import socket
+import urllib.error
+import urllib.request
+
+import redis
+from celery import Celery
+
+# RedBeat keeps the schedule under this prefix; its lock is "<prefix>:lock".
+REDBEAT_KEY_PREFIX = "bullpen:redbeat"
+BEAT_LOCK_KEY = f"{REDBEAT_KEY_PREFIX}:lock"
+
+
+def http_answers(url: str, timeout: float = 5.0) -> bool:
+    """Whether ``url`` answers with a status below 500 within ``timeout`` seconds."""
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as response:
+            return response.status < 500
+    except urllib.error.HTTPError as error:
+        return error.code < 500
+    except (urllib.error.URLError, OSError):
+        return False
+
+
+def worker_answers(broker_url: str, timeout: float = 5.0, host: str | None = None) -> bool:
+    """Whether a Celery worker named ``*@host`` (this host by default) answers a ping."""
+    suffix = f"@{host or socket.gethostname()}"
+    control = Celery(broker=broker_url).control
+    try:
+        replies = control.ping(timeout=timeout) or []
+    except (redis.RedisError, OSError):
+        return False
+    return any(name.endswith(suffix) for reply in replies for name in reply)
+
+
+def beat_holds_lock(broker_url: str) -> bool:
+    """Whether a beat holds RedBeat's lock, i.e. the schedules are being sent."""
+    client = redis.Redis.from_url(broker_url, socket_timeout=5)
+    try:
+        return bool(client.exists(BEAT_LOCK_KEY))
+    except redis.RedisError:
+        return False
+    finally:
+        client.close()
