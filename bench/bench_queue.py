@@ -205,7 +205,7 @@ class QueueBench:
     def start_api(self) -> None:
         self.api_port = free_port()
         command = [sys.executable, "-m", "app.cli", "api", "--port", str(self.api_port)]
-        self.api = Supervisor({"api": command}, self.env(), log_dir=self.var_dir / "logs")
+        self.api = Supervisor({"api": command}, self.env(), self.var_dir / "api")
         self.api.start()
 
     def start_worker(self, concurrency: int) -> None:
@@ -215,9 +215,7 @@ class QueueBench:
             sys.executable, "-m", "app.cli", "worker",
             "--queues", "predict", "--concurrency", str(concurrency),
         ]  # fmt: skip
-        self.worker = Supervisor(
-            {"worker-predict": command}, self.env(), log_dir=self.var_dir / "logs"
-        )
+        self.worker = Supervisor({"worker-predict": command}, self.env(), self.var_dir / "worker")
         self.worker.start()
         celery = self.celery()
         deadline = time.monotonic() + 120
@@ -262,11 +260,11 @@ class QueueBench:
         raise RuntimeError(f"the bench API was not ready after {timeout:g} s: {last}")
 
     def _check(self, supervisor: Supervisor | None) -> None:
-        for name, process in (supervisor.processes if supervisor else {}).items():
-            if process.poll() is not None:
+        """A component that stopped or restarted would make every later figure wrong."""
+        for name, state in (supervisor.states() if supervisor else {}).items():
+            if state not in {"STARTING", "RUNNING"}:
                 raise RuntimeError(
-                    f"{name} exited with code {process.returncode}; "
-                    f"see {self.var_dir / 'logs' / (name + '.log')}"
+                    f"{name} is {state}; see {supervisor.run_dir / 'logs' / (name + '.log')}"
                 )
 
     # -- preparation (once; kept under var_dir)
@@ -389,6 +387,8 @@ class QueueBench:
         progress(f"stack ready in {setup_s:.1f} s")
         figures["enqueue"], queued = self.enqueue(game_ids[: args.per_game], args.sequential)
         progress(f"enqueue: {figures['enqueue']}")
+        figures["enqueue_floor"] = self.enqueue_floor(game_ids[0], args.sequential)
+        progress(f"enqueue floor: {figures['enqueue_floor']}")
         figures["per_game_jobs"] = self.drain(queued)
         progress(f"per-game jobs: {figures['per_game_jobs']}")
         figures["single"] = self.single_results(game_ids, args.single)
@@ -454,6 +454,51 @@ class QueueBench:
             "concurrent_wall_s": wall,
             "client_cpu_s": cpu,
         }, queued
+
+    def enqueue_floor(self, game_id: int, runs: int) -> dict:
+        """p50 of each part an enqueue cannot do without, one at a time, sequentially.
+
+        An HTTP round trip to the same API (``GET /health/live``: gunicorn, Flask, no I/O),
+        the game's existence check, a job-sized row INSERT and its durable COMMIT, and a
+        message-sized LPUSH to the broker's Redis. What the enqueue p50 spends above their
+        sum is our own Python (request schema, ORM, kombu's publish).
+        """
+        client = Client(self.api_port)
+        pg = psycopg.connect(libpq_url(self.settings.database_url))
+        pg.execute("CREATE TEMP TABLE bench_enqueue_floor (id uuid PRIMARY KEY, params jsonb)")
+        broker = redis.Redis.from_url(self.settings.broker_url)
+        message = json.dumps({"body": "x" * 900, "headers": {"task": "bench"}})
+        params = json.dumps({"game_ids": [game_id], "targets": list(TARGETS)})
+
+        def http() -> None:
+            client.request("GET", "/health/live")
+
+        def exists() -> None:
+            pg.execute("SELECT EXISTS (SELECT 1 FROM games WHERE id = %s)", (game_id,)).fetchone()
+            pg.commit()
+
+        def insert_commit() -> None:
+            pg.execute("INSERT INTO bench_enqueue_floor VALUES (%s, %s)", (uuid.uuid4(), params))
+            pg.commit()
+
+        def publish() -> None:
+            broker.lpush("bench-enqueue-floor", message)
+
+        parts = {"http_ms": http, "exists_ms": exists, "insert_commit_ms": insert_commit,
+                 "publish_ms": publish}  # fmt: skip
+        figures = {}
+        for name, call in parts.items():
+            latencies = []
+            for _ in range(runs):
+                start = time.perf_counter()
+                call()
+                latencies.append(time.perf_counter() - start)
+            figures[name] = float(np.median(latencies) * 1000)
+        broker.delete("bench-enqueue-floor")
+        client.close()
+        pg.close()
+        figures["sum_ms"] = sum(figures.values())
+        return figures
 
     def drain(self, queued: Sequence[str]) -> dict:
         """(a) One task per game: from ``add_consumer`` until every queued job succeeded."""
@@ -740,6 +785,14 @@ def report(figures: dict, args: argparse.Namespace) -> None:
         "enqueue_rps_16",
     )
     print(f"  {'':58s} client CPU {e['client_cpu_s']:.1f} s of {e['concurrent_wall_s']:.1f} s wall")
+    ef = figures["enqueue_floor"]
+    print("  its floor, part by part (p50, sequential, one at a time)")
+    line("HTTP round trip (GET /health/live, same API)", f"{ef['http_ms']:.2f} ms")
+    line("the game's existence check (SELECT EXISTS + COMMIT)", f"{ef['exists_ms']:.2f} ms")
+    line("a job-sized INSERT + durable COMMIT", f"{ef['insert_commit_ms']:.2f} ms")
+    line("a message-sized LPUSH to the broker", f"{ef['publish_ms']:.2f} ms")
+    line("floor (sum); enqueue p50 above it", f"{ef['sum_ms']:.2f} ms  "
+         f"+{e['p50_ms'] - ef['sum_ms']:.2f} ms")  # fmt: skip
     s = figures["single"]
     print("single game: POST, GET /jobs/{id}?wait=5 until finished, GET its results")
     line(f"p50 over {s['runs']}", f"{s['p50_ms']:.1f} ms", "single_result_p50_ms")
