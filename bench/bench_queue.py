@@ -52,6 +52,7 @@ from celery import Celery
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
+from app.api.bounds import MAX_RESULTS_PAGE_SIZE
 from app.config import TARGETS, Settings
 from app.db.migrate import upgrade
 from app.db.session import session_scope
@@ -68,7 +69,6 @@ OUTPUT = REPO / "var" / "bench" / "queue.json"
 DEFAULT_DATA = REPO.parent / "shared" / "data"
 GAMES = 10_000
 CLIENTS = 16
-PAGE_SIZE = 1000  # the API's largest results page
 FINISHED = {"succeeded", "failed", "cancelled"}
 GOALS = {
     "enqueue_p50_ms": ("<=", 3.0),
@@ -465,7 +465,10 @@ class QueueBench:
         """
         client = Client(self.api_port)
         pg = psycopg.connect(libpq_url(self.settings.database_url))
-        pg.execute("CREATE TEMP TABLE bench_enqueue_floor (id uuid PRIMARY KEY, params jsonb)")
+        # A logged table, as ``jobs`` is (a TEMP table's commit would not wait on the WAL).
+        pg.execute("DROP TABLE IF EXISTS bench_enqueue_floor")
+        pg.execute("CREATE TABLE bench_enqueue_floor (id uuid PRIMARY KEY, params jsonb)")
+        pg.commit()
         broker = redis.Redis.from_url(self.settings.broker_url)
         message = json.dumps({"body": "x" * 900, "headers": {"task": "bench"}})
         params = json.dumps({"game_ids": [game_id], "targets": list(TARGETS)})
@@ -495,6 +498,8 @@ class QueueBench:
                 latencies.append(time.perf_counter() - start)
             figures[name] = float(np.median(latencies) * 1000)
         broker.delete("bench-enqueue-floor")
+        pg.execute("DROP TABLE bench_enqueue_floor")
+        pg.commit()
         client.close()
         pg.close()
         figures["sum_ms"] = sum(figures.values())
@@ -518,7 +523,7 @@ class QueueBench:
 
     def single_results(self, game_ids: Sequence[int], runs: int) -> dict:
         client = Client(self.api_port)
-        timings = []
+        timings, queued, worked = [], [], []
         for game_id in game_ids[-runs:]:
             start = time.perf_counter()
             job = _wait_job(client, _submit_one(client, game_id), wait=5)
@@ -526,12 +531,17 @@ class QueueBench:
             timings.append(time.perf_counter() - start)
             if job["status"] != "succeeded" or status != 200 or not page["items"]:
                 raise RuntimeError(f"single job {job['job_id']} ended {job['status']}")
+            queued.append(_seconds(job["created_at"], job["started_at"]))
+            worked.append(_seconds(job["started_at"], job["finished_at"]))
         client.close()
         ms = np.array(timings) * 1000
         return {
             "runs": runs,
             "p50_ms": float(np.median(ms)),
             "p99_ms": float(np.percentile(ms, 99)),
+            # Where the time goes, from the job's own timestamps (database clock).
+            "queued_p50_ms": float(np.median(queued) * 1000),
+            "worker_p50_ms": float(np.median(worked) * 1000),
         }
 
     def batch(self, game_ids: Sequence[int], *, fetch: bool = True) -> dict:
@@ -555,8 +565,8 @@ class QueueBench:
         if fetch:
             start = time.perf_counter()
             payloads: list[dict] = []
-            for page in range(1, -(-len(game_ids) // PAGE_SIZE) + 1):
-                url = f"{job['results_url']}?page={page}&page_size={PAGE_SIZE}"
+            for page in range(1, -(-len(game_ids) // MAX_RESULTS_PAGE_SIZE) + 1):
+                url = f"{job['results_url']}?page={page}&page_size={MAX_RESULTS_PAGE_SIZE}"
                 payloads += client.request("GET", url)[2]["items"]
             figures["fetch_s"] = time.perf_counter() - start
             if len(payloads) != len(game_ids):
@@ -797,18 +807,26 @@ def report(figures: dict, args: argparse.Namespace) -> None:
     print("single game: POST, GET /jobs/{id}?wait=5 until finished, GET its results")
     line(f"p50 over {s['runs']}", f"{s['p50_ms']:.1f} ms", "single_result_p50_ms")
     line(f"p99 over {s['runs']}", f"{s['p99_ms']:.1f} ms")
+    line("  p50 created_at -> started_at (broker, worker pickup, claim)",
+         f"{s['queued_p50_ms']:.1f} ms")  # fmt: skip
+    line("  p50 started_at -> finished_at (features, score, write)",
+         f"{s['worker_p50_ms']:.1f} ms")  # fmt: skip
     b, f, a = figures["batch"], figures["floor"], figures["per_game_jobs"]
     print(f"{n:,}-game batch (median of {args.repeats}; worker --concurrency {args.base_workers})")
     line("POST /predict/batch -> 202", f"{b['submit_s']:.3f} s")
     line("submit -> succeeded (wall)", f"{b['wall_s']:.3f} s", "batch_wall_s")
     line("worker time (started_at -> finished_at)", f"{b['worker_s']:.3f} s")
     line("queued (created_at -> started_at)", f"{b['queued_s']:.3f} s")
-    line(f"results fetched ({-(-n // PAGE_SIZE)} pages of {PAGE_SIZE}, sequential)",
+    pages = -(-n // MAX_RESULTS_PAGE_SIZE)
+    line(f"results fetched ({pages} page(s) of up to {MAX_RESULTS_PAGE_SIZE:,}, JSON parsed)",
          f"{b['fetch_s']:.3f} s", "results_fetch_s")  # fmt: skip
     print(f"(a) the same games as one job and Celery task each ({a['jobs']:,} jobs via the API)")
     line("add_consumer -> all succeeded", f"{a['drain_s']:.2f} s")
-    line("jobs/s; ratio to the batch's wall", f"{a['jobs_per_s']:.0f}/s  "
-         f"x{a['drain_s'] / b['wall_s']:.1f}")  # fmt: skip
+    # With --per-game below the batch's size, the rate is carried to the batch's n games.
+    as_batch = n / a["jobs_per_s"]
+    line("jobs/s", f"{a['jobs_per_s']:.1f}/s")
+    line(f"{n:,} jobs at that rate; ratio to the batch's wall", f"{as_batch:.0f} s  "
+         f"x{as_batch / b['wall_s']:.0f}")  # fmt: skip
     if a["failed"] or a["unfinished"]:
         line("failed / unfinished", f"{a['failed']} / {a['unfinished']}")
     print(f"(b) raw floor, in process (median of {args.repeats})")
@@ -819,6 +837,11 @@ def report(figures: dict, args: argparse.Namespace) -> None:
     line("floor (sum)", f"{f['floor_s'] * 1000:.1f} ms")
     line("batch wall / floor", f"x{g['batch_over_floor']['value']:.1f}", "batch_over_floor")
     line("(not in the floor) pred_contrib of one booster", f"{f['pred_contrib_s'] * 1000:.1f} ms")
+    # Every prediction carries its explanation (top feature contributions), so the batch
+    # cannot do without this part either.
+    with_contrib = f["floor_s"] + f["pred_contrib_s"]
+    line("floor + pred_contrib; batch wall / it", f"{with_contrib * 1000:.1f} ms  "
+         f"x{b['wall_s'] / with_contrib:.1f}")  # fmt: skip
     print(f"throughput of the {n:,}-game batch by prediction worker processes (median of "
           f"{args.repeats}, in rounds)")  # fmt: skip
     base = None

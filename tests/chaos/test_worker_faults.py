@@ -15,7 +15,9 @@ from app.jobs.models import Job, JobChunk
 from tests.chaos.conftest import TRIALS, ChaosStack
 from workers.celery_app import make_celery
 
-pytestmark = pytest.mark.chaos
+# Each trial may take up to its waits (240 s at most): the session's 600 s cap would end a
+# `make chaos` run of 20 trials, so the cap grows with the trials.
+pytestmark = [pytest.mark.chaos, pytest.mark.timeout(120 + 300 * TRIALS)]
 
 SEASONS = (2018, 2019)  # every sample game: about ten chunks
 
