@@ -13,6 +13,7 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
 
 from app import clock
+from app.api.bounds import MAX_PAGE, PG_INT_MAX
 from app.api.context import services
 from app.bets.ledger import bets_query, page_of_bets
 from app.bets.models import BET_MARKETS, BET_STATUSES
@@ -29,14 +30,17 @@ from app.ml.registry import CHALLENGER, CHAMPION
 from app.web import blp, plots
 
 PAGE_SIZE = 50
-# The largest id PostgreSQL's integer column holds: a larger one is no game.
-MAX_ID = 2**31 - 1
 
 
 @blp.app_template_global()
 def today() -> date:
     """The system's date (a replay's clock when one runs)."""
     return clock.today()
+
+
+def _whole_number(raw: str) -> bool:
+    """ASCII digits only (``str.isdigit`` also takes "²", which ``int`` refuses)."""
+    return raw.isascii() and raw.isdigit()
 
 
 def _date_arg(name: str) -> date | None:
@@ -58,7 +62,7 @@ def _choice_arg(name: str, choices: tuple[str, ...] | list[str]) -> str | None:
 
 def _page_arg() -> int:
     raw = request.args.get("page", "1").strip() or "1"
-    if not raw.isdigit() or not 1 <= int(raw) <= 100_000:
+    if not _whole_number(raw) or not 1 <= int(raw) <= MAX_PAGE:
         abort(400, description=f"'page' must be a whole number from 1, not {raw!r}")
     return int(raw)
 
@@ -81,7 +85,7 @@ def slate_page() -> str:
 @blp.route("/games/<game_id>")
 def game_page(game_id: str) -> str:
     """One game: its slate row, line history, explanation and features (``/features/{id}``)."""
-    if not game_id.isdigit() or not 1 <= int(game_id) <= MAX_ID:
+    if not _whole_number(game_id) or not 1 <= int(game_id) <= PG_INT_MAX:
         abort(404, description=f"no game {game_id!r}: a game id is a positive whole number")
     with session_scope(services().database_url) as session:
         game = session.get(Game, int(game_id))

@@ -53,9 +53,17 @@ def require_read_key() -> Response | tuple[str, int] | None:
 
 
 def _safe_next(target: str | None) -> str:
-    """Only a path of this site (no scheme, no host) may be the page after signing in."""
+    """Only a path of this site may be the page after signing in: no scheme, no host, and
+    nothing a browser would read as one (``//host``, ``/\\host``)."""
     parts = urlsplit(target or "")
-    if not target or parts.scheme or parts.netloc or not target.startswith("/"):
+    if (
+        not target
+        or not target.startswith("/")
+        or target.startswith("//")
+        or "\\" in target
+        or parts.scheme
+        or parts.netloc
+    ):
         return url_for("web.slate")
     return target
 

@@ -13,6 +13,8 @@ import requests
 from app.betting.odds import american_to_decimal
 from tests.integration.web.conftest import FIRST, LAST, get_json
 
+pytestmark = pytest.mark.integration
+
 MARKETS = ("home_ml", "total_over", "home_spread")
 DASH = "—"
 EN_DASH = "\u2013"  # between the teams of a score, and in a won-lost-push record
@@ -257,8 +259,10 @@ def test_the_models_page_shows_champions_and_the_model_against_the_market(visit,
         ("/games/99999999", 404, "no game 99999999"),
         ("/games/abc", 404, "a game id is a positive whole number"),
         ("/games/99999999999", 404, "a game id is a positive whole number"),
+        ("/games/%C2%B2", 404, "a game id is a positive whole number"),
         ("/bets?market=parlay", 400, "'market' must be one of"),
         ("/bets?page=0", 400, "'page' must be a whole number"),
+        ("/bets?page=%C2%B2", 400, "'page' must be a whole number"),
         ("/bets?date=yesterday", 400, "'date' must be a date"),
     ],
 )

@@ -14,6 +14,8 @@ from app.config import Settings
 from tests.integration.servers import api_server
 from tests.integration.web.conftest import Visit
 
+pytestmark = pytest.mark.integration
+
 READ_KEY, PREDICT_ONLY_KEY = "bettor-read-key", "robot-predict-key"
 
 
@@ -95,3 +97,17 @@ def test_scripts_may_send_a_bearer_key_and_the_docs_stay_open(keyed_api):
     forged = requests.get(f"{keyed_api}/", cookies={"session": "eyJrZXlfaWQiOiJ4In0.x.y"},
                           timeout=10, allow_redirects=False)  # fmt: skip
     assert forged.status_code == 302
+
+
+@pytest.mark.parametrize(
+    "target", ["https://example.org/", "//example.org/", "/\\example.org/", "bets", ""]
+)
+def test_signing_in_never_sends_the_bettor_to_another_site(keyed_api, target):
+    response = requests.post(
+        f"{keyed_api}/signin",
+        data={"key": READ_KEY, "next": target},
+        timeout=10,
+        allow_redirects=False,
+    )
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/"
