@@ -16,13 +16,13 @@ from datetime import date
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app.bets.models import Bet
 from app.bets.pricing import best_offer
 from app.bets.quotes import Quotes, book_quotes
-from app.betting.recommend import MARKETS
+from app.betting.recommend import MARKETS, risk_level
 from app.features.pipeline import load_games_frame
 from app.games.models import Game, Odds, OddsSnapshot
 from app.ml.served import latest_predictions
@@ -44,6 +44,11 @@ class MarketView:
     line: float | None
     served: dict[str, Any] | None
     offer: dict[str, Any] | None
+
+    @property
+    def risk_level(self) -> str:
+        """The served bet's risk (``app.betting.recommend.risk_level``); ``none`` unserved."""
+        return risk_level({self.market: self.served} if self.served else {})
 
 
 @dataclass
@@ -75,6 +80,13 @@ def slate(session: Session, day: date) -> list[GameView]:
         .order_by(Game.start_time.asc().nulls_last(), Game.game_number, Game.id)
     ).all()
     return game_views(session, games)
+
+
+def neighbour_dates(session: Session, day: date) -> tuple[date | None, date | None]:
+    """The nearest dates before and after ``day`` that have stored games (None: there is none)."""
+    before = session.scalar(select(func.max(Game.game_date)).where(Game.game_date < day))
+    after = session.scalar(select(func.min(Game.game_date)).where(Game.game_date > day))
+    return before, after
 
 
 def game_views(session: Session, games: Sequence[Game]) -> list[GameView]:

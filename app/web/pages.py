@@ -4,7 +4,7 @@ Views are thin: each reads through the same domain functions as the API resource
 same thing (named in each docstring), so a page and the API never disagree.
 """
 
-from datetime import date, timedelta
+from datetime import date
 from typing import Any
 
 from flask import abort, render_template, request, send_from_directory
@@ -18,7 +18,7 @@ from app.api.context import services
 from app.bets.ledger import bets_query, page_of_bets
 from app.bets.models import BET_MARKETS, BET_STATUSES
 from app.bets.reports import bankroll_report, live_evaluation
-from app.bets.slate import book_odds, game_views, line_history, slate
+from app.bets.slate import book_odds, game_views, line_history, neighbour_dates, slate
 from app.config import TARGETS
 from app.db.session import session_scope
 from app.features.definitions import FEATURE_SET
@@ -73,12 +73,9 @@ def slate_page() -> str:
     day = _date_arg("date") or clock.today()
     with session_scope(services().database_url) as session:
         views = slate(session, day)
+        previous_day, next_day = neighbour_dates(session, day)
         return render_template(
-            "slate.html",
-            day=day,
-            views=views,
-            previous_day=day - timedelta(days=1),
-            next_day=day + timedelta(days=1),
+            "slate.html", day=day, views=views, previous_day=previous_day, next_day=next_day
         )
 
 

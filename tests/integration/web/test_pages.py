@@ -6,6 +6,7 @@ page writes (probabilities to 0.1%, money to cents, log loss to 5 decimals).
 
 import json
 import re
+from datetime import timedelta
 
 import pytest
 import requests
@@ -63,6 +64,9 @@ def test_the_slate_shows_every_game_of_the_day_as_the_api_serves_it(visit, stack
     page = visit.page
     day = page.locator("h1 time").get_attribute("datetime")
     assert day == LAST.isoformat()  # today is the replay clock's day: the week's last
+    previous = (LAST - timedelta(days=1)).isoformat()
+    assert page.locator("a[rel=prev]").get_attribute("href") == f"/?date={previous}"
+    assert page.locator("a[rel=next]").count() == 0  # nothing of a later date is stored yet
     games = get_json(api, "/api/v1/games", date=day)
     assert games and page.locator("section.game").count() == len(games)
     priced = 0
@@ -95,6 +99,8 @@ def test_the_slate_shows_every_game_of_the_day_as_the_api_serves_it(visit, stack
             assert text(row, "stake") == (
                 money(served["recommended_bet_size"]) if served else "not served"
             )
+            if not served:
+                assert text(row, "risk_level") == "none"
             offer = text(row, "odds")
             if offer == DASH:
                 continue

@@ -15,7 +15,13 @@ PREDICTION = {
     "home_spread_edge": None,
     "lines": {"total_over": 8.5, "home_spread": None},
     "betting_recommendations": {
-        "home_ml": {"side": "home", "odds": 105, "book": "b", "recommended_bet_size": 12.5}
+        "home_ml": {
+            "side": "home",
+            "odds": 105,
+            "book": "b",
+            "recommended_bet_size": 12.5,
+            "kelly_fraction": 0.0125,
+        }
     },
 }
 QUOTES = {
@@ -31,6 +37,7 @@ def test_each_target_shows_the_predictions_numbers_and_the_best_price_at_its_lin
     moneyline = views["home_ml"]
     assert (moneyline.model_probability, moneyline.market_probability) == (0.55, 0.52)
     assert moneyline.served["recommended_bet_size"] == 12.5
+    assert moneyline.risk_level == "medium"  # a Kelly fraction of 1.25% of the bankroll
     assert (moneyline.offer["side"], moneyline.offer["odds"], moneyline.offer["book"]) == (
         "home",
         105,
@@ -40,7 +47,7 @@ def test_each_target_shows_the_predictions_numbers_and_the_best_price_at_its_lin
     assert total.line == 8.5  # the prediction's own line, not the stored one
     assert (total.offer["side"], total.offer["odds"], total.offer["book"]) == ("under", -110, "a")
     assert total.offer["expected_value"] == pytest.approx(0.52 * (1 + 100 / 110) - 1)
-    assert total.served is None
+    assert total.served is None and total.risk_level == "none"
     run_line = views["home_spread"]
     assert run_line.line is None and run_line.offer is None  # no run line when it predicted
 
