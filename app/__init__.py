@@ -15,6 +15,8 @@ def create_app(settings: Settings | None = None, *, queue: "WorkerQueue") -> Fla
     ``workers.api.create_api`` for the real one). Services are connected lazily."""
     from app.api import init_api
     from app.api.context import Services
+    from app.api.docs import ASSETS_URL
+    from app.web import init_web
 
     settings = settings or Settings.from_env()
     if settings.database_url is None or settings.broker_url is None:
@@ -29,10 +31,11 @@ def create_app(settings: Settings | None = None, *, queue: "WorkerQueue") -> Fla
         OPENAPI_URL_PREFIX="/api/v1",
         OPENAPI_JSON_PATH="openapi.json",
         OPENAPI_SWAGGER_UI_PATH="/docs",
-        OPENAPI_SWAGGER_UI_URL="https://cdn.jsdelivr.net/npm/swagger-ui-dist/",
+        OPENAPI_SWAGGER_UI_URL=ASSETS_URL,
         MAX_CONTENT_LENGTH=64 * 1024 * 1024,
         JSON_SORT_KEYS=False,
     )
     app.extensions["bullpen"] = Services(settings, queue)
     init_api(app)
+    init_web(app)
     return app

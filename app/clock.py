@@ -9,12 +9,16 @@ timestamps (jobs, ingest bookkeeping) stay on the wall clock.
 """
 
 import os
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
+from zoneinfo import ZoneInfo
 
 import redis
 
 CLOCK_URL_ENV = "BULLPEN_CLOCK_URL"
 CLOCK_KEY = "bullpen:clock"
+# MLB's schedule is kept in US Eastern time: the local date of every game is its Eastern date
+# (the latest starts, 10:10 pm Eastern on the west coast, stay on the same day).
+SCHEDULE_ZONE = ZoneInfo("America/New_York")
 
 _clients: dict[str, redis.Redis] = {}
 
@@ -46,3 +50,13 @@ def set_clock(url: str, moment: datetime) -> None:
     if moment.tzinfo is None:
         raise ValueError("the replay clock needs an aware datetime")
     _client(url).set(CLOCK_KEY, moment.astimezone(UTC).isoformat())
+
+
+def eastern_date(moment: datetime) -> date:
+    """The US Eastern date of an aware moment (the date MLB gives its games)."""
+    return moment.astimezone(SCHEDULE_ZONE).date()
+
+
+def today() -> date:
+    """The system's US Eastern date: :func:`eastern_date` of :func:`now`."""
+    return eastern_date(now())

@@ -5,7 +5,9 @@ and the CLI start it and hand the resulting URLs to their children through the
 same variables, so that every process reads its configuration one way.
 """
 
+import hashlib
 import os
+import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -46,6 +48,8 @@ class Settings:
     reap_interval_seconds: float = 30.0
     # A replay's clock (app/clock.py): a Redis URL holding the system's "now"; unset: wall clock.
     clock_url: str | None = None
+    # Signs the pages' session cookie (app/web/signin.py); see :attr:`session_secret`.
+    secret_key: str | None = None
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> "Settings":
@@ -75,6 +79,7 @@ class Settings:
             rate_limit_submit=env.get("BULLPEN_RATE_LIMIT_SUBMIT") or "120/minute",
             reap_interval_seconds=float(env.get("BULLPEN_REAP_INTERVAL_SECONDS", "30")),
             clock_url=env.get("BULLPEN_CLOCK_URL") or None,
+            secret_key=env.get("BULLPEN_SECRET_KEY") or None,
         )
 
     @property
@@ -118,12 +123,28 @@ class Settings:
             "BULLPEN_RATE_LIMIT_SUBMIT": self.rate_limit_submit,
             "BULLPEN_REAP_INTERVAL_SECONDS": repr(self.reap_interval_seconds),
             "BULLPEN_CLOCK_URL": self.clock_url,
+            "BULLPEN_SECRET_KEY": self.secret_key,
         }
         return {key: value for key, value in env.items() if value}
 
     def model_name(self, target: str) -> str:
         """The MLflow registered-model name of a target."""
         return f"{self.model_name_prefix}-{target}"
+
+    @property
+    def session_secret(self) -> str:
+        """The key signing session cookies: ``BULLPEN_SECRET_KEY``; unset, one derived from the
+        API keys (every API process derives the same; a changed key signs everyone out), or a
+        random one when no keys are set (the pages are open and keep nothing in the session).
+        """
+        if self.secret_key:
+            return self.secret_key
+        if not self.api_keys:
+            return secrets.token_hex(32)
+        material = "\n".join(
+            f"{key}:{'+'.join(sorted(scopes))}" for key, scopes in sorted(self.api_keys.items())
+        )
+        return hashlib.sha256(f"bullpen-session\n{material}".encode()).hexdigest()
 
     @property
     def mlflow_artifact_root(self) -> Path:

@@ -5,8 +5,6 @@ stays a cheap read without database work or writes. A game whose features are no
 (or expired, see the store's TTL policy) answers 404; ``POST /features/refresh`` fills it.
 """
 
-import math
-
 import marshmallow as ma
 from flask.views import MethodView
 from flask_smorest import abort
@@ -17,8 +15,7 @@ from app.api.bounds import Blueprint, db_id
 from app.api.context import services
 from app.api.jobs import JobSchema, job_body, job_location
 from app.db.session import session_scope
-from app.features.definitions import FEATURE_SET
-from app.features.store import FeatureSetMismatchError
+from app.features.store import FeatureSetMismatchError, read_features
 from app.games.models import Game
 from app.jobs.service import submit
 
@@ -97,10 +94,10 @@ class GameFeatures(MethodView):
     def get(self, game_id: int):
         """A stored game's features as of its cutoff, with the feature set and when computed."""
         try:
-            vector = services().feature_store.get(game_id)
+            stored = read_features(services().feature_store, game_id)
         except FeatureSetMismatchError as error:  # a stale writer; treat as not stored
             abort(404, message=f"features of game {game_id} are of another feature set: {error}")
-        if vector is None:
+        if stored is None:
             with session_scope(services().database_url) as session:
                 known = session.scalar(select(exists().where(Game.id == game_id)))
             if not known:
@@ -110,15 +107,4 @@ class GameFeatures(MethodView):
                 message=f"features of game {game_id} are not stored; "
                 "POST /api/v1/features/refresh computes them",
             )
-        return {
-            "game_id": game_id,
-            "feature_set": FEATURE_SET.label,
-            "name": FEATURE_SET.name,
-            "version": vector.version,
-            "fingerprint": vector.fingerprint,
-            "computed_at": vector.computed_at,
-            "values": {
-                name: None if math.isnan(value) else float(value)
-                for name, value in zip(FEATURE_SET.names, vector.values.tolist(), strict=True)
-            },
-        }
+        return stored

@@ -12,11 +12,10 @@ from app.api.jobs import JobSchema, job_body, job_location
 from app.config import TARGETS
 from app.db.session import session_scope
 from app.jobs.service import submit
-from app.ml import registry
+from app.ml import catalog, registry
 from app.ml.jobs import stored_seasons
 
 URL_PREFIX = "/models"
-MAX_VERSIONS = 50
 
 blp = Blueprint("models", __name__, description="Train, inspect and promote the models")
 
@@ -51,29 +50,6 @@ def _target_and_name(name: str) -> tuple[str, str]:
         abort(404, message=f"no model {name!r}", errors={"model_name": choices})
 
 
-def _version_body(version, aliases: list[str]) -> dict:
-    tags = {k: v for k, v in version.tags.items() if k not in ("feature_names",)}
-    return {
-        "version": str(version.version),
-        "aliases": aliases,
-        "created_at": version.creation_timestamp,
-        "run_id": version.run_id,
-        "feature_set": tags.get("feature_set"),
-        "feature_fingerprint": tags.get("feature_fingerprint"),
-        "data_range": tags.get("data_range"),
-        "train_last_date": tags.get("train_last_date"),
-        "promotion_decision": tags.get("promotion_decision"),
-        "tags": tags,
-    }
-
-
-def _aliases(model) -> dict[str, list[str]]:
-    by_version: dict[str, list[str]] = {}
-    for alias, version in (model.aliases or {}).items():
-        by_version.setdefault(str(version), []).append(alias)
-    return by_version
-
-
 @blp.route("/<name:target>/train")
 class Train(MethodView):
     @requires("admin")
@@ -104,18 +80,7 @@ class Active(MethodView):
     @blp.response(200)
     def get(self):
         """The champion of every target (null for a target without one)."""
-        settings = services().settings
-        client = registry.client(settings)
-        active = {}
-        for target in TARGETS:
-            name = settings.model_name(target)
-            champion = registry.version_by_alias(client, name, registry.CHAMPION)
-            active[target] = (
-                {"model_name": name, **_version_body(champion, [registry.CHAMPION])}
-                if champion
-                else None
-            )
-        return active
+        return catalog.active_models(services().settings)
 
 
 @blp.route("/<name:model_name>")
@@ -125,31 +90,10 @@ class Model(MethodView):
     def get(self, model_name: str):
         """A model's versions (latest first), aliases, params, feature set and data range."""
         target, name = _target_and_name(model_name)
-        client = registry.client(services().settings)
-        try:
-            model = client.get_registered_model(name)
-        except MlflowException:
+        body = catalog.model_versions(services().settings, target, name)
+        if body is None:
             abort(404, message=f"{name} has no registered version yet")
-        aliases = _aliases(model)
-        versions = sorted(
-            client.search_model_versions(f"name = '{name}'"),
-            key=lambda v: int(v.version),
-            reverse=True,
-        )[:MAX_VERSIONS]
-        bodies = []
-        for version in versions:
-            body = _version_body(version, aliases.get(str(version.version), []))
-            try:
-                body["params"] = client.get_run(version.run_id).data.params
-            except MlflowException:
-                body["params"] = None
-            bodies.append(body)
-        return {
-            "model_name": name,
-            "target": target,
-            "aliases": dict(model.aliases or {}),
-            "versions": bodies,
-        }
+        return body
 
 
 @blp.route("/<name:model_name>/performance")
@@ -164,26 +108,11 @@ class Performance(MethodView):
         prediction made before first pitch of each), the de-vigged market at the open and the
         close on the same games, and the ledger's betting metrics for this model.
         """
-        from app.bets.reports import live_performance
-        from app.ml.backtest import latest_runs
-        from app.ml.performance import live_metrics
-
         target, name = _target_and_name(model_name)
-        settings = services().settings
-        source = args.get("source")
-        body: dict = {"model_name": name, "target": target}
-        if source in (None, "backtest"):
-            body["backtests"] = latest_runs(settings, target, "backtest")
-            body["evaluations"] = latest_runs(settings, target, "evaluation")
         with session_scope(services().database_url) as session:
-            if source is None:
-                body["live"] = live_metrics(session, target, name)
-            elif source == "live":
-                body["source"] = "live"
-                body["live"] = live_performance(session, target, name, settings.bankroll)
-        if source == "backtest":
-            body["source"] = "backtest"
-        return body
+            return catalog.performance(
+                services().settings, session, target, name, args.get("source")
+            )
 
 
 @blp.route("/<name:model_name>/promote")

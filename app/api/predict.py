@@ -16,8 +16,8 @@ from app.config import TARGETS
 from app.db.session import get_engine, session_scope
 from app.games.models import Game
 from app.ingest.teams import CANONICAL_TEAMS
-from app.jobs.models import Prediction
 from app.jobs.service import IdempotencyConflict, submit
+from app.ml.served import latest_prediction
 
 URL_PREFIX = "/predict"
 MAX_BATCH = 50_000
@@ -246,12 +246,7 @@ class LatestPrediction(MethodView):
     def get(self, game_id: int):
         """The latest prediction made for a stored game."""
         with session_scope(services().database_url) as session:
-            payload = session.scalar(
-                select(Prediction.payload)
-                .where(Prediction.game_id == game_id)
-                .order_by(Prediction.created_at.desc(), Prediction.id.desc())
-                .limit(1)
-            )
+            payload = latest_prediction(session, game_id)
         if payload is None:
             abort(404, message=f"no prediction for game {game_id}")
         return payload

@@ -123,6 +123,33 @@ def consensus_probability(quotes: Iterable[BookQuote]) -> float | None:
     return sum(probabilities) / len(probabilities) if probabilities else None
 
 
+def best_offer(
+    market: Market, probability: float, quotes: Sequence[BookQuote], line: float | None
+) -> dict | None:
+    """The side the model likes better at the books' best prices, served or not.
+
+    Over the quotes at ``line``: the side with the larger ``EV = p * decimal - 1`` at its best
+    price, with that price, its book and the EV; None when no book prices either side.
+    """
+    best_yes, best_no = best_prices(comparable(quotes, line))
+    offers = [
+        {
+            "side": side,
+            "odds": best.price,
+            "book": best.book,
+            "line": line,
+            "fair_probability": side_probability,
+            "expected_value": side_probability * best.decimal - 1.0,
+        }
+        for side, side_probability, best in (
+            (market.side_yes, probability, best_yes),
+            (market.side_no, 1.0 - probability, best_no),
+        )
+        if best is not None
+    ]
+    return max(offers, key=lambda offer: offer["expected_value"], default=None)
+
+
 def price_shop(
     market: Market,
     probability: float,

@@ -22,7 +22,7 @@ from app.betting.simulate import max_drawdown
 from app.features.pipeline import load_games_frame
 from app.games.models import Game
 from app.jobs.models import Prediction
-from app.ml.evaluation import evaluate, json_safe
+from app.ml.evaluation import Evaluation, evaluate, json_safe
 
 
 def _day_start(day: date) -> datetime:
@@ -126,16 +126,15 @@ def bankroll_report(
     )
 
 
-def live_performance(
-    session: Session, target: str, model_name: str, initial_bankroll: float
-) -> dict[str, Any]:
-    """The model's live metrics next to the market's (open, close) on the same games, and bets.
+def live_evaluation(
+    session: Session, target: str, model_name: str
+) -> tuple[int, Evaluation | None]:
+    """How many graded pre-game predictions ``model_name`` has, and their evaluation.
 
     Games: finished stored games with a prediction by ``model_name`` made before first pitch
     (``games.start_time``, else 00:00 UTC of the game's date); per game the latest such one.
     Model and market are scored as in the backtest (``app.ml.evaluation.evaluate``): on the
-    games with a label and every opening and closing price of the market. Betting: the
-    ledger's settled served bets of this model on this market.
+    games with a label and every opening and closing price of the market.
     """
     prefix = MARKETS[target].prefix
     payload = Prediction.payload
@@ -158,6 +157,24 @@ def live_performance(
         .distinct(Prediction.game_id)
     ).all()
     rows = [row for row in rows if row.p is not None]
+    if not rows:
+        return 0, None
+    games = load_games_frame(session, game_ids=[row.game_id for row in rows])
+    p_of = {row.game_id: row.p for row in rows}
+    p_model = np.array([p_of[g] for g in games["game_id"].tolist()], dtype=float)
+    return len(rows), evaluate(games, target, p_model)
+
+
+def live_performance(
+    session: Session, target: str, model_name: str, initial_bankroll: float
+) -> dict[str, Any]:
+    """The model's live metrics next to the market's (open, close) on the same games, and bets.
+
+    Predictions and games as in :func:`live_evaluation`. Betting: the ledger's settled served
+    bets of this model on this market.
+    """
+    prefix = MARKETS[target].prefix
+    n_predictions, evaluation = live_evaluation(session, target, model_name)
     bets = list(
         session.scalars(
             select(Bet).where(
@@ -167,12 +184,9 @@ def live_performance(
             )
         )
     )
-    body: dict[str, Any] = {"source": "live", "n_predictions": len(rows)}
-    if rows:
-        games = load_games_frame(session, game_ids=[row.game_id for row in rows])
-        p_of = {row.game_id: row.p for row in rows}
-        p_model = np.array([p_of[g] for g in games["game_id"].tolist()], dtype=float)
-        metrics = evaluate(games, target, p_model).metrics
+    body: dict[str, Any] = {"source": "live", "n_predictions": n_predictions}
+    if evaluation is not None:
+        metrics = evaluation.metrics
         body |= {
             "n": metrics["n"],
             "model": metrics["model"],

@@ -26,6 +26,7 @@ reads pipeline one MGET per ``chunk_size`` keys and decode all vectors with one
 ``np.frombuffer``. The ``hiredis`` parser speeds up both.
 """
 
+import math
 import os
 import threading
 from collections.abc import Iterable, Mapping, Sequence
@@ -234,3 +235,27 @@ def _unpack(raw: bytes, feature_set: FeatureSet) -> tuple[float, bytes]:
             f"expected {len(feature_set)} ({feature_set.label})"
         )
     return computed_at, blob
+
+
+def read_features(store: FeatureStore, game_id: int) -> dict[str, Any] | None:
+    """A game's stored features as served (``GET /features/{id}``), or None when not stored.
+
+    Missing values are None. Raises :class:`FeatureSetMismatchError` for a vector written
+    by another feature set.
+    """
+    feature_set = store.feature_set
+    vector = store.get(game_id)
+    if vector is None:
+        return None
+    return {
+        "game_id": int(game_id),
+        "feature_set": feature_set.label,
+        "name": feature_set.name,
+        "version": vector.version,
+        "fingerprint": vector.fingerprint,
+        "computed_at": vector.computed_at,
+        "values": {
+            name: None if math.isnan(value) else float(value)
+            for name, value in zip(feature_set.names, vector.values.tolist(), strict=True)
+        },
+    }

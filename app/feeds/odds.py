@@ -26,6 +26,7 @@ from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
+from app.clock import SCHEDULE_ZONE
 from app.feeds.http import FeedError
 from app.feeds.responses import (
     ODDS_SOURCE,
@@ -42,7 +43,6 @@ from app.feeds.responses import (
 from app.feeds.schedule import refuse
 from app.games.models import FEED_BOOK, ODDS_COLUMNS, Game, Odds, OddsSnapshot
 from app.ingest import bulk, rules
-from app.ingest.lines import SCHEDULE_ZONE
 from app.ingest.models import IngestedFile
 from app.ingest.quarantine import count_firings
 from app.ingest.rules import Finding, Rule

@@ -13,13 +13,13 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from app.clock import SCHEDULE_ZONE
 from app.config import Settings
 from app.db.session import session_scope
 from app.feeds.http import FeedClient, FeedError
 from app.feeds.odds import ODDS_PATH, check_quota, ingest_odds, odds_params, quota_from_headers
 from app.feeds.responses import FeedReport, Fetched
 from app.feeds.schedule import SCHEDULE_PATH, ingest_schedule, schedule_params
-from app.ingest.lines import SCHEDULE_ZONE
 
 log = logging.getLogger(__name__)
 

@@ -16,11 +16,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import bindparam, func, select, text, update
 from sqlalchemy.orm import Session
 
+from app.clock import SCHEDULE_ZONE
 from app.games.models import SNAPSHOT_PRICE_COLUMNS, Game
 from app.ingest import rules
 from app.ingest.csv_files import CsvRow, csv_records, numbered_rows
@@ -32,9 +32,6 @@ from app.ingest.rules import Finding, Rule
 from app.ingest.runner import FileReport, ParsedFile, SourceFile
 from app.ingest.teams import canonical_from_team_name
 
-# MLB's schedule is kept in US Eastern time: the local date of every game is its Eastern date
-# (the latest starts, 10:10 pm Eastern on the west coast, stay on the same day).
-SCHEDULE_ZONE = ZoneInfo("America/New_York")
 # Fewer games than this with lines: too little evidence to measure the event-time offset.
 MIN_OFFSET_EVIDENCE = 30
 OFFSET_GRANULARITY = timedelta(hours=1)

@@ -184,6 +184,8 @@ def score(
     field_names: list[str] = []
     field_columns: list[list] = []
     recommendations: list[dict] = [{} for _ in range(rows)]
+    # The line each line market's probability is about (the total, the home run line).
+    market_lines: list[dict] = [{} for _ in range(rows)]
     confident = np.zeros(rows, dtype=bool)
     for target, market in MARKETS.items():
         yes_column, no_column = TARGET_SPECS[target].price_columns
@@ -207,10 +209,13 @@ def score(
             _nullable(probability - market_probabilities),
         ]
         gate = Gate(model.bets_enabled, model.calibrated(max_ece))
-        if not gate.open:
-            continue
         line_column = _LINE_COLUMNS.get(target)
         lines = _nullable(_column(games, line_column)) if line_column else [None] * rows
+        if line_column:
+            for row_lines, line in zip(market_lines, lines, strict=True):
+                row_lines[target] = line
+        if not gate.open:
+            continue
         yes_prices, no_prices = _nullable_prices(price_yes), _nullable_prices(price_no)
         for row in range(rows):
             line = lines[row]
@@ -252,6 +257,7 @@ def score(
             "feature_set": FEATURE_SET.label,
             "prediction_timestamp": now,
             **dict(zip(field_names, fields, strict=True)),
+            "lines": market_lines[row],
             "betting_recommendations": recommendations[row],
             "explanation": explanations[row],
             "confidence_threshold_met": met,

@@ -32,9 +32,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
+from app.clock import eastern_date
 from app.feeds.odds import ODDS_PATH
 from app.feeds.schedule import SCHEDULE_PATH
-from app.ingest.lines import SCHEDULE_ZONE
 from app.ingest.teams import MLB_TEAM_ID_TO_CANONICAL, TEAM_NAME_TO_CANONICAL
 from app.replay.season import ReplayGame
 
@@ -52,11 +52,6 @@ for _name, _code in TEAM_NAME_TO_CANONICAL.items():
 PREVIEW = {"abstractGameState": "Preview", "codedGameState": "S", "detailedState": "Scheduled"}
 LIVE = {"abstractGameState": "Live", "codedGameState": "I", "detailedState": "In Progress"}
 FINAL = {"abstractGameState": "Final", "codedGameState": "F", "detailedState": "Final"}
-
-
-def eastern_date(moment: datetime) -> date:
-    """The US Eastern date of an aware moment (the date MLB gives its games)."""
-    return moment.astimezone(SCHEDULE_ZONE).date()
 
 
 def _iso(moment: datetime) -> str:

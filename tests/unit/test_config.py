@@ -36,3 +36,17 @@ def test_api_keys_with_and_without_scopes():
         "root": frozenset({"read", "predict", "admin"}),
         "bob": frozenset({"admin"}),
     }
+
+
+def test_session_secret_is_configured_else_derived_from_the_keys():
+    configured = Settings.from_env({"BULLPEN_SECRET_KEY": "s3cret", "BULLPEN_API_KEYS": "k:read"})
+    with_keys = Settings.from_env({"BULLPEN_API_KEYS": "k:read,admin-key"})
+    same_keys = Settings.from_env({"BULLPEN_API_KEYS": "admin-key,k:read"})
+    other_keys = Settings.from_env({"BULLPEN_API_KEYS": "k2:read,admin-key"})
+
+    assert configured.session_secret == "s3cret"
+    assert with_keys.session_secret == same_keys.session_secret  # every process agrees
+    assert with_keys.session_secret != other_keys.session_secret
+    assert "k" not in with_keys.session_secret.split()  # a digest, not the keys
+    assert len(with_keys.session_secret) == 64
+    assert Settings.from_env(configured.as_env()).secret_key == "s3cret"

@@ -3,12 +3,9 @@ hold no thread, health stays fast, one notification wakes them all; Celery publi
 the Redis rate limiter still work under gevent."""
 
 import json
-import os
 import selectors
 import socket
 import statistics
-import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Iterator
@@ -25,6 +22,7 @@ from app.db.session import get_engine, session_scope
 from app.jobs.events import APPLICATION_NAME
 from app.jobs.models import Job
 from app.jobs.service import claim, create_job, finish
+from tests.integration.servers import api_server
 
 pytestmark = pytest.mark.integration
 
@@ -39,12 +37,6 @@ GAME = {
 }
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def server(settings: Settings) -> Iterator[tuple[str, psutil.Process, Settings]]:
     """`bullpen api` on a free port, with a key, a loose request limit and a tight submit one."""
@@ -54,33 +46,8 @@ def server(settings: Settings) -> Iterator[tuple[str, psutil.Process, Settings]]
         rate_limit_default="100000/minute",
         rate_limit_submit="2/minute",
     )
-    port = _free_port()
-    env = {**os.environ, **served.as_env(), "BULLPEN_API_KEYS": KEY}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "app.cli", "api", "--port", str(port),
-         "--workers", str(WORKERS)],
-        env=env, start_new_session=True,
-    )  # fmt: skip
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            assert process.poll() is None, "bullpen api exited"
-            try:
-                if requests.get(f"{base}/health/live", timeout=2).ok:
-                    break
-            except requests.RequestException:
-                pass
-            assert time.monotonic() < deadline, "bullpen api did not answer"
-            time.sleep(0.2)
+    with api_server({**served.as_env(), "BULLPEN_API_KEYS": KEY}, WORKERS) as (base, process):
         yield base, psutil.Process(process.pid), served
-    finally:
-        os.killpg(process.pid, 15)
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, 9)
-            process.wait()
 
 
 def _headers() -> dict[str, str]:

@@ -12,15 +12,7 @@ price. The ledger checks hold for whatever is served (settlement grading exactly
 tested with served bets in tests/integration/bets).
 """
 
-import json
 import math
-import os
-import shutil
-import signal
-import subprocess
-import sys
-import tempfile
-import time
 from collections import Counter
 from collections.abc import Iterator
 from datetime import date, datetime, timedelta
@@ -29,61 +21,21 @@ from pathlib import Path
 import pytest
 import requests
 
+from tests.integration.replay.harness import running_replay
+
 FIRST, LAST = date(2019, 4, 1), date(2019, 4, 10)
 CONTRACT_KEYS = {
     "season", "from", "to", "days", "games", "predictions", "bets", "graded", "targets", "betting",
 }  # fmt: skip
 BETTING_KEYS = {"bets", "roi", "mean_clv", "max_drawdown", "final_bankroll"}
 METRIC_KEYS = {"log_loss", "brier", "auc", "accuracy", "ece", "n"}
-START_TIMEOUT = 240
 
 
 @pytest.fixture(scope="module")
 def replay_run(sample_dir: Path) -> Iterator[dict]:
     """The replay running with --keep: its API URL, its JSON, its output; SIGINT at the end."""
-    root = Path(tempfile.mkdtemp(prefix="bullpen-replay-test-"))
-    data = root / "data"
-    for folder, pattern in (("sbro", "mlb-odds-*.xlsx"), ("retrosheet", "GL*.TXT.gz")):
-        (data / folder).mkdir(parents=True)
-        for path in sample_dir.glob(pattern):
-            (data / folder / path.name).symlink_to(path)
-    json_path = root / "replay.json"
-    env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith(("BULLPEN_", "MLFLOW_"))},
-        "BULLPEN_VAR_DIR": str(root / "var"),
-        "BULLPEN_MAX_ECE": "1",
-    }
-    command = [
-        sys.executable, "-m", "app.cli", "replay", "--season", "2019", "--data", str(data),
-        "--from", FIRST.isoformat(), "--to", LAST.isoformat(), "--json", str(json_path), "--keep",
-    ]  # fmt: skip
-    process = subprocess.Popen(
-        command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
-    )
-    lines: list[str] = []
-    api = None
-    deadline = time.monotonic() + START_TIMEOUT
-    try:
-        assert process.stdout is not None
-        for line in process.stdout:
-            lines.append(line)
-            if line.startswith("replay API: "):
-                api = line.split(": ", 1)[1].strip()
-                break
-            assert time.monotonic() < deadline, "".join(lines)
-        assert api is not None, "".join(lines)
-        yield {"api": api, "report": json.loads(json_path.read_text()), "output": lines,
-               "root": root}  # fmt: skip
-        process.send_signal(signal.SIGINT)
-        rest, _ = process.communicate(timeout=60)
-        lines.append(rest)
-        assert process.returncode == 0, "".join(lines)
-        assert "stopping the replay stack" in rest
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
-        shutil.rmtree(root, ignore_errors=True)
+    with running_replay(sample_dir, FIRST, LAST, {"BULLPEN_MAX_ECE": "1"}) as run:
+        yield run
 
 
 def _get(api: str, path: str, **params) -> dict | list:

@@ -139,3 +139,29 @@ def test_a_days_stakes_fit_under_the_cap_and_other_days_are_untouched():
     assert sum(day_one) <= 100
     # The second day's room was spent by an earlier chunk: its bet is withdrawn.
     assert payloads[2]["betting_recommendations"] == {}
+
+
+def test_best_offer_is_the_side_with_the_larger_ev_at_its_best_price_served_or_not():
+    from app.bets.pricing import best_offer
+
+    quotes = [BookQuote("a", -120, 110), BookQuote("b", -105, 100), BookQuote("c", -130, 120)]
+
+    home = best_offer(MONEYLINE, 0.55, quotes, None)
+    away = best_offer(MONEYLINE, 0.40, quotes, None)
+
+    assert (home["side"], home["odds"], home["book"]) == ("home", -105, "b")
+    assert home["expected_value"] == pytest.approx(0.55 * (1 + 100 / 105) - 1)
+    assert (away["side"], away["odds"], away["book"]) == ("away", 120, "c")
+    assert away["expected_value"] == pytest.approx(0.60 * 2.2 - 1)
+    assert away["fair_probability"] == pytest.approx(0.60)
+
+
+def test_best_offer_counts_only_quotes_at_the_models_line():
+    from app.bets.pricing import best_offer
+
+    quotes = [BookQuote("a", -110, -110, 8.5), BookQuote("b", 150, -180, 9.5)]
+
+    offer = best_offer(TOTAL, 0.6, quotes, 8.5)
+
+    assert (offer["side"], offer["odds"], offer["book"], offer["line"]) == ("over", -110, "a", 8.5)
+    assert best_offer(TOTAL, 0.6, quotes, 7.0) is None

@@ -70,6 +70,7 @@ def score_by_rows(
         }
         recommendations = {}
         confidences = []
+        lines = {}
         for target, market in MARKETS.items():
             yes_column, no_column = TARGET_SPECS[target].price_columns
             price_yes, price_no = _price(game.get(yes_column)), _price(game.get(no_column))
@@ -82,6 +83,8 @@ def score_by_rows(
             confidences.append(max(probability, 1 - probability))
             gate = Gate(models[target].bets_enabled, models[target].calibrated(max_ece))
             line = _line(game, target)
+            if target in _LINE_COLUMNS:
+                lines[target] = line
             if not gate.open or (target != "moneyline" and line is None):
                 continue
             own = BookQuote(
@@ -94,6 +97,7 @@ def score_by_rows(
             bet = price_shop(market, probability, game_quotes, line, gate, staking)
             if bet is not None:
                 recommendations[market.prefix] = bet
+        payload["lines"] = lines
         payload["betting_recommendations"] = recommendations
         payload["explanation"] = (
             _explanation(models[explained], contributions[row_number], features[row_number])

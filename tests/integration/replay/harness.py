@@ -1,0 +1,71 @@
+"""`bullpen replay --keep` on the shipped sample, run as its own process, for tests to read.
+
+The replay runs on a stack of its own (its own PostgreSQL, Redis, API and workers); while
+the context is open its API answers at ``run["api"]``. Leaving the context stops it with
+SIGINT and checks that it stopped cleanly.
+"""
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from datetime import date
+from pathlib import Path
+
+START_TIMEOUT = 240
+
+
+@contextmanager
+def running_replay(
+    sample_dir: Path, first: date, last: date, env: Mapping[str, str] | None = None
+) -> Iterator[dict]:
+    """The replay of 2019 ``first``..``last`` kept running: its API URL, JSON, output, folder."""
+    root = Path(tempfile.mkdtemp(prefix="bullpen-replay-test-"))
+    data = root / "data"
+    for folder, pattern in (("sbro", "mlb-odds-*.xlsx"), ("retrosheet", "GL*.TXT.gz")):
+        (data / folder).mkdir(parents=True)
+        for path in sample_dir.glob(pattern):
+            (data / folder / path.name).symlink_to(path)
+    json_path = root / "replay.json"
+    environment = {
+        **{k: v for k, v in os.environ.items() if not k.startswith(("BULLPEN_", "MLFLOW_"))},
+        "BULLPEN_VAR_DIR": str(root / "var"),
+        **(env or {}),
+    }
+    command = [
+        sys.executable, "-m", "app.cli", "replay", "--season", "2019", "--data", str(data),
+        "--from", first.isoformat(), "--to", last.isoformat(), "--json", str(json_path), "--keep",
+    ]  # fmt: skip
+    process = subprocess.Popen(
+        command, env=environment, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+    lines: list[str] = []
+    api = None
+    deadline = time.monotonic() + START_TIMEOUT
+    try:
+        assert process.stdout is not None
+        for line in process.stdout:
+            lines.append(line)
+            if line.startswith("replay API: "):
+                api = line.split(": ", 1)[1].strip()
+                break
+            assert time.monotonic() < deadline, "".join(lines)
+        assert api is not None, "".join(lines)
+        yield {"api": api, "report": json.loads(json_path.read_text()), "output": lines,
+               "root": root}  # fmt: skip
+        process.send_signal(signal.SIGINT)
+        rest, _ = process.communicate(timeout=60)
+        lines.append(rest)
+        assert process.returncode == 0, "".join(lines)
+        assert "stopping the replay stack" in rest
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+        shutil.rmtree(root, ignore_errors=True)
