@@ -211,20 +211,24 @@ PROBE_PATHS = {
 def probe(component: str, port: int | None) -> None:
     """Exit 0 when this host's COMPONENT is serving, 1 when not (a container health check).
 
-    Reads the settings from the environment only: it never starts the embedded stack.
+    Reads the settings from the environment, the embedded stack's broker when none is set
+    (as under ``bullpen up``); it never starts anything.
     """
     from app.stack import probes
+    from app.stack.embedded import EmbeddedStack
 
     settings = Settings.from_env()
+    broker_url = (
+        settings.broker_url
+        or EmbeddedStack(settings.var_dir, settings.embedded_redis_port).broker_url
+    )
     if component in PROBE_PATHS:
         path, default_port = PROBE_PATHS[component]
         serving = probes.http_answers(f"http://127.0.0.1:{port or default_port}{path}")
-    elif not settings.broker_url:
-        raise click.UsageError("BULLPEN_BROKER_URL is not set")
     elif component == "worker":
-        serving = probes.worker_answers(settings.broker_url)
+        serving = probes.worker_answers(broker_url)
     else:
-        serving = probes.beat_holds_lock(settings.broker_url)
+        serving = probes.beat_holds_lock(broker_url)
     click.echo(f"{component}: {'serving' if serving else 'NOT serving'}")
     sys.exit(0 if serving else 1)
 

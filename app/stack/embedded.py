@@ -37,10 +37,19 @@ class EmbeddedStack:
         if need_postgres:
             urls["BULLPEN_DATABASE_URL"] = self._start_postgres()
         if need_redis:
-            redis_url = self._start_redis()
-            urls["BULLPEN_BROKER_URL"] = f"{redis_url}/0"
-            urls["BULLPEN_FEATURE_STORE_URL"] = f"{redis_url}/1"
+            self._start_redis()
+            urls["BULLPEN_BROKER_URL"] = self.broker_url
+            urls["BULLPEN_FEATURE_STORE_URL"] = f"{self._redis_url}/1"
         return urls
+
+    @property
+    def broker_url(self) -> str:
+        """The embedded broker's URL (whether or not this process started it)."""
+        return f"{self._redis_url}/0"
+
+    @property
+    def _redis_url(self) -> str:
+        return f"redis://127.0.0.1:{self.redis_port}"
 
     def stop(self) -> None:
         """Stop the Redis this process started and release its hold on PostgreSQL."""
@@ -71,7 +80,7 @@ class EmbeddedStack:
         return f"postgresql+psycopg://postgres@/{DATABASE_NAME}?host={socket_dir}"
 
     def _start_redis(self) -> str:
-        url = f"redis://127.0.0.1:{self.redis_port}"
+        url = self._redis_url
         if _redis_answers(self.redis_port):
             log.info("reusing the Redis already listening on port %s", self.redis_port)
             return url

@@ -17,6 +17,7 @@ import pytest
 import requests
 
 from app.stack import procs
+from tests.polling import until
 
 pytestmark = pytest.mark.integration
 
@@ -151,15 +152,6 @@ def _all_running(var_dir) -> dict[str, tuple[str, int]] | None:
     return status if running else None
 
 
-def _until(condition, timeout: float, what: str):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if value := condition():
-            return value
-        time.sleep(0.1)
-    raise AssertionError(f"not within {timeout} s: {what}")
-
-
 def _live(base: str) -> bool:
     try:
         return requests.get(f"{base}/health/live", timeout=2).status_code == 200
@@ -196,7 +188,7 @@ def _kill(var_dir, name: str, pid: int) -> tuple[int, float, float]:
     """kill -9 a component's main process: its new pid, when it was killed, seconds to it."""
     killed = time.monotonic()
     os.kill(pid, signal.SIGKILL)
-    new = _until(
+    new = until(
         lambda: (new := _pid(var_dir, name)) not in (0, pid) and new,
         RESTART_SECONDS,
         f"{name} restarted",
@@ -226,8 +218,8 @@ def test_a_component_killed_is_restarted_the_rest_keep_serving_ctrl_c_leaves_not
     base = f"http://127.0.0.1:{api}"
     descendants: list[psutil.Process] = []
     try:
-        status = _until(lambda: _all_running(var_dir), READY_TIMEOUT_SECONDS, "all RUNNING")
-        _until(lambda: _live(base), 60, "the API answers")
+        status = until(lambda: _all_running(var_dir), READY_TIMEOUT_SECONDS, "all RUNNING")
+        until(lambda: _live(base), 60, "the API answers")
         session = int((var_dir / "supervisord.pid").read_text())
         descendants = psutil.Process(up.pid).children(recursive=True)
         before = {name: pid for name, (_, pid) in status.items()}
@@ -240,8 +232,8 @@ def test_a_component_killed_is_restarted_the_rest_keep_serving_ctrl_c_leaves_not
         poller = _LivePoller(base)
         poller.start()
         worker, killed, worker_pid_seconds = _kill(var_dir, "worker", before["worker"])
-        _until(lambda: not any(_running(p) for p in pool), 10, "the old pool children gone")
-        _until(lambda: _worker_ready(var_dir, worker), 60, "the new worker ready")
+        until(lambda: not any(_running(p) for p in pool), 10, "the old pool children gone")
+        until(lambda: _worker_ready(var_dir, worker), 60, "the new worker ready")
         worker_ready_seconds = time.monotonic() - killed
         poller.stop()
         assert poller.asked > 10 and poller.failures == []
@@ -251,7 +243,7 @@ def test_a_component_killed_is_restarted_the_rest_keep_serving_ctrl_c_leaves_not
 
         # The API's gunicorn master: restarted, its old workers killed, answering again.
         api_pid, killed, api_pid_seconds = _kill(var_dir, "api", before["api"])
-        _until(lambda: _live(base), API_BACK_SECONDS, "the API answers again")
+        until(lambda: _live(base), API_BACK_SECONDS, "the API answers again")
         api_live_seconds = time.monotonic() - killed
         assert not any(_running(p) for p in gunicorn_workers)
         others = ("worker-training", "beat", "flower", "mlflow")

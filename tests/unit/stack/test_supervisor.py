@@ -3,13 +3,13 @@
 import os
 import signal
 import sys
-import time
 from pathlib import Path
 
 import pytest
 
 from app.stack import procs
 from app.stack.supervisor import START_RETRIES, Supervisor, SupervisorError, supervisord_config
+from tests.polling import until
 
 SPAWNER = (
     "import subprocess, sys, time; "
@@ -28,15 +28,6 @@ def _alive(pid: int) -> bool:
         return False
 
 
-def _until(condition, timeout: float, what: str):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if value := condition():
-            return value
-        time.sleep(0.05)
-    raise AssertionError(f"not within {timeout} s: {what}")
-
-
 def _grandchild(pid_file: Path, old: int | None = None) -> int:
     def written() -> int | None:
         try:
@@ -45,7 +36,7 @@ def _grandchild(pid_file: Path, old: int | None = None) -> int:
             return None
         return pid if pid != old else None
 
-    return _until(written, 30, f"{pid_file} written")
+    return until(written, 30, f"{pid_file} written")
 
 
 @pytest.fixture
@@ -90,12 +81,12 @@ def test_a_component_killed_is_restarted_its_orphans_killed_the_others_untouched
 
     os.kill(before["spawner"], signal.SIGKILL)
 
-    after = _until(
+    after = until(
         lambda: (pids := running.pids())["spawner"] not in (0, before["spawner"]) and pids,
         15,
         "spawner restarted",
     )
-    _until(lambda: not _alive(grandchild), 10, "the dead spawner's child killed")
+    until(lambda: not _alive(grandchild), 10, "the dead spawner's child killed")
     assert after["sleeper"] == before["sleeper"]
     assert _grandchild(pid_file, old=grandchild) != grandchild  # the new one has its own
     orphans_log = (tmp_path / "run" / "logs" / "orphans.log").read_text()
@@ -109,7 +100,7 @@ def test_a_component_that_exits_at_every_start_is_given_up(supervisor, tmp_path)
     sleeper = running.pids()["sleeper"]
 
     # Retries after 1, 2, 3... s: 1 + 2 + 3 + 4 = 10 s of backoff for 4 retries, plus starts.
-    _until(lambda: running.states()["crasher"] == "FATAL", 60, "crasher given up")
+    until(lambda: running.states()["crasher"] == "FATAL", 60, "crasher given up")
 
     log = (tmp_path / "run" / "logs" / "supervisord.log").read_text()
     assert log.count("exited: crasher (exit status 3; not expected)") == START_RETRIES + 1
