@@ -1,10 +1,17 @@
-# Bullpen — the two commands a newcomer needs are `make run` and `make test`.
+# Bullpen — `make run` starts everything; `make test` is the tier to run after every change;
+# `make check` is everything CI runs.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# Tests with these markers need a browser, docker-compose, a stack or a replay of their own, or
+# inject faults: `make check` runs them, `make test` does not (pyproject.toml declares them).
+CHECK_MARKERS := browser or chaos or fuzz or replay or e2e or compose
+# A test process per core (`-n auto`, tests/conftest.py), a file's tests in one process.
+PYTEST := $(BIN)/pytest --durations=25 -n auto --dist loadfile
 
-.PHONY: run test test-unit test-integration chaos fuzz lint format bench migration clean
+.PHONY: run test check check-tools test-check test-services test-unit test-integration chaos \
+	fuzz lint format bench migration clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -15,14 +22,37 @@ $(STAMP): pyproject.toml constraints.txt
 run: $(STAMP)
 	$(BIN)/bullpen up
 
+# Unit tests and integration tests against embedded PostgreSQL and Redis and a real Celery
+# worker: nothing to install but Python and a C compiler.
 test: $(STAMP)
-	$(BIN)/pytest
+	$(PYTEST) -m "not ($(CHECK_MARKERS))"
+
+# Everything: `make test`, the tests of the markers above (chaos with 3 trials), the
+# integration tests again against this machine's own PostgreSQL and Redis when it runs them,
+# then lint. What CI runs.
+check: test check-tools test-check test-services lint
+
+check-tools:
+	@$(BIN)/python -m tests.tools
+
+test-check: $(STAMP)
+	$(PYTEST) -m "$(CHECK_MARKERS)"
+
+# The integration tests that use PostgreSQL and Redis (not those that start stacks of their
+# own), against this machine's servers on their standard ports; skipped when they are not up.
+test-services: $(STAMP)
+	@if $(BIN)/python -m tests.tools --services; then \
+	  BULLPEN_DATABASE_URL=postgresql+psycopg://postgres@127.0.0.1:5432/postgres \
+	  BULLPEN_BROKER_URL=redis://127.0.0.1:6379/14 \
+	  BULLPEN_FEATURE_STORE_URL=redis://127.0.0.1:6379/15 \
+	  $(PYTEST) -p no:xdist -m "integration and not ($(CHECK_MARKERS))"; \
+	fi
 
 test-unit: $(STAMP)
-	$(BIN)/pytest tests/unit
+	$(PYTEST) tests/unit -m "not ($(CHECK_MARKERS))"
 
 test-integration: $(STAMP)
-	$(BIN)/pytest tests/integration
+	$(PYTEST) tests/integration -m "not ($(CHECK_MARKERS))"
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
@@ -32,7 +62,7 @@ format: $(STAMP)
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-# Every fault of tests/chaos, each kill repeated 20 times (3 in `make test`).
+# Every fault of tests/chaos, each kill repeated 20 times (3 in `make check`).
 chaos: $(STAMP)
 	CHAOS_TRIALS=20 $(BIN)/pytest -s tests/chaos
 

@@ -46,6 +46,8 @@ class Settings:
     rate_limit_default: str = "600/minute;50/second"
     rate_limit_submit: str = "120/minute"
     reap_interval_seconds: float = 30.0
+    # How long a job's attempt owns it without a heartbeat (app/jobs/service.py).
+    lease_seconds: float = 30.0
     # A replay's clock (app/clock.py): a Redis URL holding the system's "now"; unset: wall clock.
     clock_url: str | None = None
     # Signs the pages' session cookie (app/web/signin.py); see :attr:`session_secret`.
@@ -78,6 +80,7 @@ class Settings:
             rate_limit_default=env.get("BULLPEN_RATE_LIMIT") or "600/minute;50/second",
             rate_limit_submit=env.get("BULLPEN_RATE_LIMIT_SUBMIT") or "120/minute",
             reap_interval_seconds=float(env.get("BULLPEN_REAP_INTERVAL_SECONDS", "30")),
+            lease_seconds=float(env.get("BULLPEN_LEASE_SECONDS", "30")),
             clock_url=env.get("BULLPEN_CLOCK_URL") or None,
             secret_key=env.get("BULLPEN_SECRET_KEY") or None,
         )
@@ -122,6 +125,7 @@ class Settings:
             "BULLPEN_RATE_LIMIT": self.rate_limit_default,
             "BULLPEN_RATE_LIMIT_SUBMIT": self.rate_limit_submit,
             "BULLPEN_REAP_INTERVAL_SECONDS": repr(self.reap_interval_seconds),
+            "BULLPEN_LEASE_SECONDS": repr(self.lease_seconds),
             "BULLPEN_CLOCK_URL": self.clock_url,
             "BULLPEN_SECRET_KEY": self.secret_key,
         }

@@ -13,7 +13,7 @@ from celery.exceptions import SoftTimeLimitExceeded
 from app.config import Settings
 from app.db.session import session_scope
 from app.jobs.kinds import WorkerResources
-from app.jobs.service import LEASE, fail, renew_lease
+from app.jobs.service import fail, lease_duration, renew_lease
 from app.logs import job_id_var
 
 log = logging.getLogger(__name__)
@@ -65,7 +65,7 @@ class JobTask(Task):
     def on_retry(self, exc, task_id, args, kwargs, einfo) -> None:
         """An attempt waiting out its retry's countdown is alive: its lease covers the wait
         (a chunk task holds no lease; nothing changes for it)."""
-        hold = LEASE + timedelta(seconds=self.retry_backoff_max)
+        hold = lease_duration() + timedelta(seconds=self.retry_backoff_max)
         try:
             with session_scope(settings().database_url) as session:
                 renew_lease(session, uuid.UUID(args[0]), task_id, hold)

@@ -22,6 +22,33 @@ from app.db.migrate import upgrade
 from app.db.session import dispose_engines
 from app.stack.embedded import EmbeddedStack
 
+SERVICE_VARIABLES = ("BULLPEN_DATABASE_URL", "BULLPEN_BROKER_URL", "BULLPEN_FEATURE_STORE_URL")
+
+# A test is marked by what it uses (pyproject.toml declares the markers): PostgreSQL and Redis
+# make it an integration test; a browser, a replayed season or a chaos stack of its own put it
+# in `make check` alone.
+MARKERS_BY_FIXTURE = {
+    "service_urls": "integration",
+    "browser": "browser",
+    "replayed_week": "replay",
+    "chaos": "chaos",
+}
+
+
+def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
+    """`-n auto`: a process per core, each with embedded servers of its own; one process when
+    the environment names servers, whose Redis databases the processes' workers would share."""
+    if all(os.environ.get(key) for key in SERVICE_VARIABLES):
+        return 0
+    return os.cpu_count() or 1
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        for fixture, marker in MARKERS_BY_FIXTURE.items():
+            if fixture in getattr(item, "fixturenames", ()):
+                item.add_marker(marker)
+
 
 def _free_port() -> int:
     with socket.socket() as sock:
@@ -32,11 +59,7 @@ def _free_port() -> int:
 @pytest.fixture(scope="session")
 def service_urls() -> Iterator[dict[str, str]]:
     """URLs of a PostgreSQL server and a Redis server for the whole test session."""
-    configured = {
-        key: os.environ[key]
-        for key in ("BULLPEN_DATABASE_URL", "BULLPEN_BROKER_URL", "BULLPEN_FEATURE_STORE_URL")
-        if os.environ.get(key)
-    }
+    configured = {key: os.environ[key] for key in SERVICE_VARIABLES if os.environ.get(key)}
     if len(configured) == 3:
         yield configured
         return

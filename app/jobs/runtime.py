@@ -20,7 +20,15 @@ import marshmallow as ma
 from sqlalchemy.orm import Session
 
 from app.db.session import session_scope
-from app.jobs.service import LEASE, claim, fail, finish, lock_if_owned, renew_lease, set_progress
+from app.jobs.service import (
+    claim,
+    fail,
+    finish,
+    lease_duration,
+    lock_if_owned,
+    renew_lease,
+    set_progress,
+)
 
 log = logging.getLogger(__name__)
 
@@ -106,7 +114,7 @@ class _Heartbeat(threading.Thread):
         self.stopped = threading.Event()
 
     def run(self) -> None:
-        while not self.stopped.wait(LEASE.total_seconds() / 3):
+        while not self.stopped.wait(lease_duration().total_seconds() / 3):
             try:
                 if not self.context._renew():
                     self.context._lost.set()

@@ -13,21 +13,20 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import cache
 from typing import Any, Protocol
 
 from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
+from app.config import Settings
 from app.db.session import session_scope
 from app.jobs.events import publish_job_changed
 from app.jobs.models import Job
 
 log = logging.getLogger(__name__)
 
-# How long an attempt owns its job without a sign of life. Heartbeats come every third of
-# it; a worker killed outright loses the job to the reaper within a lease and a reap.
-LEASE = timedelta(seconds=30)
 UNFINISHED = ("queued", "running")
 
 
@@ -51,6 +50,16 @@ class JobQueue(Protocol):
 
     def lost_messages(self) -> bool:
         """Whether the broker lost every message since the last call (it came back empty)."""
+
+
+@cache
+def lease_duration() -> timedelta:
+    """How long an attempt owns its job without a sign of life (``BULLPEN_LEASE_SECONDS``).
+
+    Heartbeats come every third of it; a worker killed outright loses the job to the reaper
+    within a lease and a reap. Read once per process, from the environment its settings gave it.
+    """
+    return timedelta(seconds=Settings.from_env().lease_seconds)
 
 
 class JobNotFound(LookupError):
@@ -167,20 +176,21 @@ def claim(session: Session, job_id: uuid.UUID, task_id: str) -> Job | None:
             claimed_by=task_id,
             started_at=func.coalesce(Job.started_at, now),
             attempts=Job.attempts + 1,
-            lease_expires_at=now + LEASE,
+            lease_expires_at=now + lease_duration(),
         )
         .returning(Job)
     ).one_or_none()
 
 
 def renew_lease(
-    session: Session, job_id: uuid.UUID, task_id: str, lease: timedelta = LEASE
+    session: Session, job_id: uuid.UUID, task_id: str, lease: timedelta | None = None
 ) -> bool:
-    """Push the lease of ``task_id``'s attempt on; False when the job is no longer its own."""
+    """Push the lease of ``task_id``'s attempt on (by ``lease``, or the configured one);
+    False when the job is no longer its own."""
     renewed = session.execute(
         update(Job)
         .where(Job.id == job_id, Job.status == "running", Job.claimed_by == task_id)
-        .values(lease_expires_at=func.now() + lease)
+        .values(lease_expires_at=func.now() + (lease or lease_duration()))
     ).rowcount
     return renewed == 1
 

@@ -31,7 +31,7 @@ from app.db.session import session_scope
 from app.games.models import Game
 from app.jobs.models import Job, JobChunk
 from app.jobs.runtime import JobCancelled, JobContext
-from app.jobs.service import LEASE, UNFINISHED, finish
+from app.jobs.service import UNFINISHED, finish, lease_duration
 from app.ml.predict import (
     _spec_features,
     _stored_features,
@@ -193,7 +193,9 @@ def _mark_done(
     progress = session.execute(
         update(Job)
         .where(Job.id == job_id, Job.status.in_(UNFINISHED))
-        .values(progress_done=Job.progress_done + size, lease_expires_at=func.now() + LEASE)
+        .values(
+            progress_done=Job.progress_done + size, lease_expires_at=func.now() + lease_duration()
+        )
         .returning(Job.progress_done, Job.progress_total)
     ).one_or_none()
     if progress is None:  # cancelled meanwhile

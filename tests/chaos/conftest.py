@@ -1,7 +1,10 @@
 """A stack of its own for fault injection: a PostgreSQL that can be restarted, a broker Redis
 and a feature-store Redis without persistence that can be killed, a real Celery worker and a
-real beat (the reaper), all with the project's production settings. ``CHAOS_TRIALS`` sets
-how many times each kill is repeated (3 in ``make test``, 20 in ``make chaos``).
+real beat (the reaper), with the project's production settings but for two timings: a job's
+lease and the reaper's interval are short (``CHAOS_LEASE``), so that a worker killed outright
+is recovered in seconds; one trial runs with the production values (:meth:`ChaosStack.timed`).
+``CHAOS_TRIALS`` sets how many times each kill is repeated (3 in ``make check``, 20 in
+``make chaos``).
 """
 
 import contextlib
@@ -29,13 +32,16 @@ from app.db.migrate import upgrade
 from app.db.session import dispose_engines, session_scope
 from app.games.models import Game
 from app.jobs.models import Job, Prediction
-from app.stack.bootstrap import bootstrap
+from tests.bootstrap_cache import seed
 from tests.integration.conftest import start_worker, stop_worker
 from workers.api import create_api
 
 pytestmark = pytest.mark.chaos
 
 TRIALS = int(os.environ.get("CHAOS_TRIALS", "3"))
+# (lease, reap interval) in seconds: the chaos stack's, and the production defaults.
+CHAOS_LEASE = (6.0, 2.0)
+PRODUCTION_LEASE = (Settings.lease_seconds, Settings.reap_interval_seconds)
 FINISHED = ("succeeded", "failed", "cancelled")
 
 
@@ -149,6 +155,25 @@ class ChaosStack:
         assert self.worker is not None
         return [child.pid for child in psutil.Process(self.worker.pid).children()]
 
+    @contextlib.contextmanager
+    def timed(self, lease_seconds: float, reap_interval_seconds: float) -> Iterator[None]:
+        """Run the worker and the beat with this lease and reap interval for the block."""
+        before = self.settings
+
+        def restart(settings: Settings) -> None:
+            self.stop_beat(signal.SIGTERM)
+            self.kill_worker_group()
+            self.settings = settings
+            self.start_worker()
+            self.start_beat()
+
+        restart(replace(before, lease_seconds=lease_seconds,
+                        reap_interval_seconds=reap_interval_seconds))  # fmt: skip
+        try:
+            yield
+        finally:
+            restart(before)
+
     def start_beat(self) -> None:
         """Start the beat and keep it running, as ``bullpen up`` keeps its components (RedBeat
         exits when its lock vanishes with the broker's data)."""
@@ -173,12 +198,17 @@ class ChaosStack:
                     self.beat = self._spawn_beat()
             time.sleep(0.5)
 
-    def stop_beat(self) -> None:
+    def stop_beat(self, sig: int = signal.SIGKILL) -> None:
+        """Stop the beat (SIGTERM lets RedBeat release its lock for the next one at once)."""
         beat, self.beat = self.beat, None  # first: the keeper must not start it again
         if beat is not None:
             with contextlib.suppress(ProcessLookupError):
+                os.killpg(beat.pid, sig)
+            try:
+                beat.wait(timeout=20)
+            except subprocess.TimeoutExpired:
                 os.killpg(beat.pid, signal.SIGKILL)
-            beat.wait()
+                beat.wait()
 
     def job(self, job_id: uuid.UUID) -> Job:
         with session_scope(self.database_url) as session:
@@ -239,9 +269,11 @@ def chaos(tmp_path_factory: pytest.TempPathFactory, sample_dir: Path) -> Iterato
         mlflow_tracking_uri=f"sqlite:///{folder / 'mlflow.db'}",
         var_dir=folder / "var",
         sample_dir=sample_dir,
+        lease_seconds=CHAOS_LEASE[0],
+        reap_interval_seconds=CHAOS_LEASE[1],
     )
     upgrade(settings.database_url)
-    bootstrap(settings, say=lambda line: None)
+    seed(settings)
     stack = ChaosStack(settings, postgres, broker, store, folder)
     stack.start_worker()
     stack.start_beat()

@@ -12,7 +12,8 @@ import pytest
 import redis
 
 from app.config import Settings
-from app.stack.bootstrap import bootstrap
+from tests.bootstrap_cache import seed
+from tests.integration.replay.harness import FIRST, LAST, WEEK_ENV, running_replay
 from workers.api import create_api
 
 WORKER_QUEUES = "predict,features,ingest,training,maintenance,feeds"
@@ -45,7 +46,7 @@ def settings(
 @pytest.fixture(scope="session")
 def seeded(settings: Settings) -> Settings:
     """Sample ingested, features stored, a champion per target: ``bullpen up``'s bootstrap."""
-    bootstrap(settings, say=lambda line: None)
+    seed(settings)
     return settings
 
 
@@ -103,6 +104,14 @@ def stop_worker(process: subprocess.Popen) -> None:
     except subprocess.TimeoutExpired:
         os.killpg(process.pid, 9)
         process.wait()
+
+
+@pytest.fixture(scope="session")
+def replayed_week(sample_dir: Path) -> Iterator[dict]:
+    """`bullpen replay --keep` of the week in tests/integration/replay/harness.py, kept running
+    for the whole session: its API URL, JSON report, output and folder; SIGINT at the end."""
+    with running_replay(sample_dir, FIRST, LAST, WEEK_ENV) as run:
+        yield run
 
 
 @pytest.fixture(scope="session")

@@ -21,13 +21,13 @@ import redis
 from werkzeug.serving import make_server
 
 from app.config import Settings
-from app.stack.bootstrap import bootstrap
+from tests.bootstrap_cache import seed
 from tests.conftest import fresh_database
 from tests.integration.conftest import redis_database, start_worker, stop_worker
 from tests.servers import serving
 from workers.api import create_api
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.fuzz]
 
 SEED = 20240412
 MAX_EXAMPLES = 12
@@ -50,7 +50,7 @@ def installation(settings: Settings, tmp_path: Path) -> Iterator[Settings]:
             mlflow_tracking_uri=f"sqlite:///{tmp_path / 'mlflow.db'}",
             var_dir=tmp_path,
         )
-        bootstrap(own, say=lambda line: None)
+        seed(own)
         worker = start_worker(own, concurrency=1)
         try:
             yield own

@@ -1,5 +1,4 @@
-"""Corrected files update their games; unseen seasons ingest with no code change; every SBRO
-game pair of the shared workbooks is curated or quarantined (checked by a separate parser)."""
+"""Corrected files update their games; unseen seasons ingest with no code change."""
 
 import gzip
 from pathlib import Path
@@ -12,8 +11,6 @@ from app.db.session import get_engine, session_scope
 from app.ingest.sources import ingest
 
 pytestmark = pytest.mark.integration
-
-SHARED_SBRO = Path("/work/shared/data/sbro")
 
 
 def _rows(url: str, sql: str, **params: object) -> list:
@@ -109,49 +106,3 @@ def test_a_season_not_in_the_data_ingests_with_the_same_rules(
         _rows(url, "SELECT season, count(*) FILTER (WHERE postseason) FROM games GROUP BY season")
     )
     assert by_season[2031] == 37  # the postseason found from the log's last date
-
-
-@pytest.mark.skipif(not SHARED_SBRO.exists(), reason="the shared data is absent")
-def test_every_sbro_game_row_of_every_shared_workbook_is_curated_or_quarantined(
-    clean_database: str,
-) -> None:
-    url = clean_database
-    paths = sorted(SHARED_SBRO.glob("mlb-odds-20*.xlsx"))
-    assert len(paths) == 10
-    with session_scope(url) as session:
-        reports = ingest(session, "sbro", paths)
-    for path, report in zip(paths, reports, strict=True):
-        # A deliberately simple, separate reading: every row whose VH cell is V, H or N.
-        sheet = load_workbook(path, read_only=True).worksheets[0]
-        rows = sheet.iter_rows(values_only=True)
-        side = [str(name).strip() for name in next(rows)].index("VH")
-        game_rows = {
-            number
-            for number, values in enumerate(rows, start=2)
-            if str(values[side]).strip().upper() in {"V", "H", "N"}
-        }
-        homes = sum(1 for _ in game_rows)  # two rows a game
-        accounted = {
-            number
-            for (number,) in _rows(
-                url,
-                "SELECT r.row_number FROM raw_sbro_rows r JOIN ingested_files f ON f.id = r.file_id"
-                " WHERE f.file_name = :name AND (r.id IN (SELECT visitor_row_id FROM"
-                " staging_sbro_games UNION ALL SELECT home_row_id FROM staging_sbro_games)"
-                " OR EXISTS (SELECT 1 FROM"
-                " quarantine q WHERE q.file_id = f.id AND q.action = 'rejected'"
-                " AND r.row_number = ANY(q.row_numbers)))",
-                name=path.name,
-            )
-        }
-        assert game_rows <= accounted, f"{path.name}: rows {sorted(game_rows - accounted)[:5]}"
-        rejected_rows = sum(
-            n
-            for (n,) in _rows(
-                url,
-                "SELECT cardinality(q.row_numbers) FROM quarantine q JOIN ingested_files f"
-                " ON f.id = q.file_id WHERE f.file_name = :name AND q.action = 'rejected'",
-                name=path.name,
-            )
-        )
-        assert homes == 2 * report.games_curated + rejected_rows, path.name

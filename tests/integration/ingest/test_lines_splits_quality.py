@@ -9,12 +9,11 @@ from app.db.session import get_engine, session_scope
 from app.ingest.lines import LinesOrderError
 from app.ingest.quality import quality_report
 from app.ingest.sources import ingest
+from tests.shared_data import SHARED_DATA, needs_shared_data
 
 pytestmark = pytest.mark.integration
 
-SHARED = Path("/work/shared/data")
 FIXTURE = Path(__file__).resolve().parents[2] / "fixtures" / "splits" / "splits-2019-sample.csv"
-needs_shared = pytest.mark.skipif(not SHARED.exists(), reason="the shared data is absent")
 
 
 def _rows(url: str, sql: str, **params: object) -> list:
@@ -22,16 +21,16 @@ def _rows(url: str, sql: str, **params: object) -> list:
         return connection.execute(sa.text(sql), params).all()
 
 
-@needs_shared
+@needs_shared_data
 def test_the_2016_line_history_joins_and_every_line_is_accounted_for(clean_database: str) -> None:
     url = clean_database
     with session_scope(url) as session, pytest.raises(LinesOrderError, match="sbro"):
-        ingest(session, "lines", [SHARED / "pinnacle"])
+        ingest(session, "lines", [SHARED_DATA / "pinnacle"])
     with session_scope(url) as session:
-        ingest(session, "sbro", [SHARED / "sbro" / "mlb-odds-2016.xlsx"])
-        ingest(session, "retrosheet", [SHARED / "retrosheet" / "GL2016.TXT.gz"])
+        ingest(session, "sbro", [SHARED_DATA / "sbro" / "mlb-odds-2016.xlsx"])
+        ingest(session, "retrosheet", [SHARED_DATA / "retrosheet" / "GL2016.TXT.gz"])
     with session_scope(url) as session:
-        (report,) = ingest(session, "lines", [SHARED / "pinnacle" / "MLB2016_lines.csv.gz"])
+        (report,) = ingest(session, "lines", [SHARED_DATA / "pinnacle" / "MLB2016_lines.csv.gz"])
 
     assert report.line_join_rate is not None and report.line_join_rate >= 0.99
     assert report.quarantined["lines_not_a_team"] == 1  # the All-Star game
@@ -77,7 +76,7 @@ def test_the_2016_line_history_joins_and_every_line_is_accounted_for(clean_datab
 
     before = _rows(url, "SELECT id, game_id, captured_at, home_ml FROM odds_snapshots ORDER BY id")
     with session_scope(url) as session:
-        (again,) = ingest(session, "lines", [SHARED / "pinnacle"])
+        (again,) = ingest(session, "lines", [SHARED_DATA / "pinnacle"])
     assert again.skipped_unchanged
     assert (
         _rows(url, "SELECT id, game_id, captured_at, home_ml FROM odds_snapshots ORDER BY id")

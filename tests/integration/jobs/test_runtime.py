@@ -58,7 +58,7 @@ def test_a_claim_is_committed_with_a_lease_and_only_its_task_or_a_taker_after_ex
     # Committed: another connection sees it running at once, with a lease ahead.
     seen = _job(database_url, job_id)
     assert (first.status, seen.status, seen.claimed_by) == ("running", "running", "task-1")
-    assert seen.lease_expires_at > datetime.now(UTC) + service.LEASE / 2
+    assert seen.lease_expires_at > datetime.now(UTC) + service.lease_duration() / 2
 
     with session_scope(database_url) as session:
         assert claim(session, job_id, "task-2") is None  # a duplicate message, lease alive
@@ -87,7 +87,7 @@ def _units_kind(seen: list[int], unit_seconds: float) -> JobKind:
 
 
 def test_the_heartbeat_renews_the_lease_while_the_work_runs(database_url, monkeypatch):
-    monkeypatch.setattr(runtime, "LEASE", timedelta(seconds=0.6))  # a beat every 0.2 s
+    monkeypatch.setattr(runtime, "lease_duration", lambda: timedelta(seconds=0.6))  # beat: 0.2 s
     job_id = _new_job(database_url, params={"units": 1})
     leases = []
 

@@ -1,29 +1,29 @@
-"""`bullpen replay` end to end on the shipped sample: train on 2018, replay 2019-04-01..10.
+"""`bullpen replay` end to end on the shipped sample: train on 2018, replay a week of 2019.
 
 The command runs in its own process with ``--keep``, on a stack of its own (its own
 PostgreSQL, Redis, API and workers); the test reads the replay's API while it is up, checks
 what the replay did against what the API stored, recomputes the live metrics from the
 API's own predictions and the finals, then stops it with SIGINT.
 
-The calibration gate is opened through the ordinary settings (``BULLPEN_MAX_ECE=1``) so that
-the champion may price-shop. With the provider's one bookmaker it still serves no bet: the
-models sit on the market, and no side has a positive expected value at one book's vigged
-price. The ledger checks hold for whatever is served (settlement grading exactly once is
-tested with served bets in tests/integration/bets).
+The replay is the session's one replayed week (``replayed_week``, shared with the page tests,
+which add a bettor's own bets to it: the checks here read the bets the replay served, those
+with a prediction). The calibration gate is opened through the ordinary settings
+(``BULLPEN_MAX_ECE=1``) so that the champion may price-shop. With the provider's one bookmaker
+it still serves no bet: the models sit on the market, and no side has a positive expected
+value at one book's vigged price. The ledger checks hold for whatever is served (settlement
+grading exactly once is tested with served bets in tests/integration/bets).
 """
 
 import math
 from collections import Counter
-from collections.abc import Iterator
 from datetime import date, datetime, timedelta
-from pathlib import Path
 
 import pytest
 import requests
 
-from tests.integration.replay.harness import running_replay
+from tests.integration.replay.harness import FIRST, LAST
 
-FIRST, LAST = date(2019, 4, 1), date(2019, 4, 10)
+pytestmark = pytest.mark.replay
 CONTRACT_KEYS = {
     "season", "from", "to", "days", "games", "predictions", "bets", "graded", "targets", "betting",
 }  # fmt: skip
@@ -31,11 +31,9 @@ BETTING_KEYS = {"bets", "roi", "mean_clv", "max_drawdown", "final_bankroll"}
 METRIC_KEYS = {"log_loss", "brier", "auc", "accuracy", "ece", "n"}
 
 
-@pytest.fixture(scope="module")
-def replay_run(sample_dir: Path) -> Iterator[dict]:
-    """The replay running with --keep: its API URL, its JSON, its output; SIGINT at the end."""
-    with running_replay(sample_dir, FIRST, LAST, {"BULLPEN_MAX_ECE": "1"}) as run:
-        yield run
+@pytest.fixture
+def replay_run(replayed_week: dict) -> dict:
+    return replayed_week
 
 
 def _get(api: str, path: str, **params) -> dict | list:
@@ -44,11 +42,13 @@ def _get(api: str, path: str, **params) -> dict | list:
     return response.json()
 
 
-def _all_bets(api: str) -> list[dict]:
+def _served_bets(api: str) -> list[dict]:
+    """The bets the replay served (a bettor's own bets, which the page tests add, have no
+    prediction)."""
     bets, page = [], 1
     while True:
         batch = _get(api, "/api/v1/bets", page=page, page_size=100)
-        bets += batch
+        bets += [bet for bet in batch if bet["prediction_id"] is not None]
         if len(batch) < 100:
             return bets
         page += 1
@@ -98,7 +98,7 @@ def test_every_game_predicted_exactly_once(replay_run: dict) -> None:
 
 def test_every_bet_graded_exactly_once(replay_run: dict) -> None:
     api, report = replay_run["api"], replay_run["report"]
-    bets = _all_bets(api)
+    bets = _served_bets(api)
     assert len(bets) == report["bets"] == report["graded"]
     assert len({b["bet_id"] for b in bets}) == len(bets)
     assert len({(b["prediction_id"], b["market"]) for b in bets}) == len(bets)
@@ -191,7 +191,7 @@ def test_live_metrics_equal_an_independent_recomputation(replay_run: dict) -> No
                 _log_loss(pairs), abs=1e-9
             ), (target, moment)
     # The bankroll summary is the ledger's: profit over stakes of the graded bets.
-    bets = _all_bets(api)
+    bets = _served_bets(api)
     action = [b for b in bets if b["status"] in ("won", "lost", "push")]
     staked = sum(b["stake"] for b in action)
     profit = sum(b["profit"] or 0 for b in bets)

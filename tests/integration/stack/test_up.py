@@ -19,7 +19,7 @@ import requests
 from app.stack import procs
 from tests.polling import until
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.e2e]
 
 READY_TIMEOUT_SECONDS = 300
 # A component killed gets a new main process within this long (supervisord restarts one that

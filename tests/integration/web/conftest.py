@@ -1,8 +1,9 @@
 """A replayed week behind a real browser.
 
-The data: ``bullpen replay`` of 2019-04-01..07 on the shipped sample (its own PostgreSQL,
-Redis, API under gunicorn and Celery workers), kept running. The replay serves no bet (no
-champion has evidence of an edge), so a bettor's own bets are recorded through
+The data: the session's replayed week (``replayed_week``: ``bullpen replay`` of 2019-04-01..07
+on the shipped sample, its own PostgreSQL, Redis, API under gunicorn and Celery workers, kept
+running; the replay tests read the same one). The replay serves no bet (no champion has
+evidence of an edge at one book's prices), so a bettor's own bets are recorded through
 ``POST /api/v1/bets`` and graded by the settlement the replay itself runs
 (``app.bets.settlement.settle_games``), each day at the end of its day. Each champion is
 evaluated once (``bullpen ml evaluate``'s code) so that the models page has a recorded
@@ -29,9 +30,8 @@ from app.config import TARGETS, Settings
 from app.db.session import dispose_engines, session_scope
 from app.replay.provider import BOOK
 from app.stack.embedded import DATABASE_NAME
-from tests.integration.replay.harness import running_replay
+from tests.integration.replay.harness import FIRST, LAST
 
-FIRST, LAST = date(2019, 4, 1), date(2019, 4, 7)
 ARTIFACTS = Path(__file__).resolve().parents[3] / "var" / "test-artifacts" / "web"
 STAKES = {"home_ml": 25.0, "total_over": 15.0}
 
@@ -45,13 +45,6 @@ def get_json(api: str, path: str, **params) -> dict | list:
     response = requests.get(f"{api}{path}", params=params, timeout=60)
     response.raise_for_status()
     return response.json()
-
-
-@pytest.fixture(scope="package")
-def replayed_week(sample_dir: Path) -> Iterator[dict]:
-    """The replay of the week, kept running; ``api`` is its base URL."""
-    with running_replay(sample_dir, FIRST, LAST) as run:
-        yield run
 
 
 def _replay_settings(run: dict) -> Settings:
@@ -97,6 +90,7 @@ def stack(replayed_week: dict) -> dict:
 
     api = replayed_week["api"]
     settings = _replay_settings(replayed_week)
+    served = get_json(api, "/api/v1/bankroll")["summary"]["bets"]  # by the replay itself
     recorded = 0
     try:
         for day in days():
@@ -117,7 +111,7 @@ def stack(replayed_week: dict) -> dict:
     finally:
         dispose_engines()
     assert recorded >= 2 * len(days())
-    return {**replayed_week, "recorded_bets": recorded}
+    return {**replayed_week, "recorded_bets": recorded, "ledger_bets": served + recorded}
 
 
 @pytest.fixture(scope="session")

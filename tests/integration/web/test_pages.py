@@ -185,7 +185,7 @@ def test_the_ledger_and_bankroll_are_the_apis(visit, stack):
     visit.goto("/bets")
     summary = get_json(api, "/api/v1/bankroll")["summary"]
     box = page.locator("#bankroll-summary")
-    assert summary["bets"] == stack["recorded_bets"]
+    assert summary["bets"] == stack["ledger_bets"]
     assert text(box, "final_bankroll") == money(summary["final_bankroll"])
     assert text(box, "initial_bankroll") == money(summary["initial_bankroll"])
     assert text(box, "bets") == str(summary["bets"])

@@ -16,9 +16,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from app.ingest import sbro
+from tests.shared_data import SHARED_SBRO
 
 SAMPLE_DIR = Path(__file__).resolve().parents[3] / "data" / "sample"
-SHARED_SBRO = Path("/work/shared/data/sbro")
 # A few hundred examples in all, whichever workbooks are present.
 TOTAL_EXAMPLES = 200
 

@@ -1,7 +1,6 @@
 """The canonical team codes and the SBRO/Retrosheet maps onto them."""
 
 import csv
-from pathlib import Path
 
 import pytest
 from openpyxl import load_workbook
@@ -15,11 +14,7 @@ from app.ingest.teams import (
     canonical_from_sbro,
     infer_unknown_sbro_codes,
 )
-
-SHARED_SBRO = Path("/work/shared/data/sbro")
-needs_shared_data = pytest.mark.skipif(
-    not SHARED_SBRO.is_dir(), reason="shared data folder /work/shared/data is absent"
-)
+from tests.shared_data import SHARED_DATA, SHARED_SBRO, needs_shared_data
 
 
 def test_thirty_canonical_teams_and_every_map_lands_in_them() -> None:
@@ -71,11 +66,10 @@ def test_map_agrees_with_team_code_map_csv_except_the_documented_corrections() -
 
 def test_every_team_name_of_the_2016_line_history_maps_except_the_all_star_leagues() -> None:
     import csv
-    from pathlib import Path
 
     from app.ingest.teams import canonical_from_team_name
 
-    path = Path("/work/shared/data/pinnacle/MLB2016_games.csv")
+    path = SHARED_DATA / "pinnacle" / "MLB2016_games.csv"
     if not path.exists():
         pytest.skip("the shared data is not on this machine")
     with path.open() as handle:

@@ -1,8 +1,12 @@
-"""Each shared SBRO workbook, re-saved by openpyxl under a generated header variant (fixed
-seed), ingests through the real pipeline to the same curated games and odds as the original."""
+"""Every shared SBRO workbook through the real pipeline, ingested once for the module: each game
+row is curated or quarantined (checked by a separate parser), and each workbook re-saved by
+openpyxl under a generated header variant (fixed seed) ingests to the same curated games and
+odds as the original."""
 
 import hashlib
 import random
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -12,11 +16,12 @@ from openpyxl import Workbook, load_workbook
 from app.db.session import get_engine, session_scope
 from app.ingest.runner import FileReport
 from app.ingest.sources import ingest
+from tests.conftest import fresh_database
+from tests.shared_data import SHARED_SBRO, needs_shared_data
 
 pytestmark = pytest.mark.integration
 
 SAMPLE_DIR = Path(__file__).resolve().parents[3] / "data" / "sample"
-SHARED_SBRO = Path("/work/shared/data/sbro")
 SEED = 2020
 SEPARATORS = ("", " ", "  ", "_", "-", ".", "/")
 # Curated rows without their ids and timestamps, odds keyed by their game's natural key.
@@ -85,36 +90,92 @@ def _curated(url: str) -> tuple[list, list]:
     return games, odds
 
 
-def _empty_tables(url: str) -> None:
-    from app.db.base import Base
-
-    tables = ", ".join(f'"{table.name}"' for table in Base.metadata.sorted_tables)
-    with get_engine(url).begin() as connection:
-        connection.execute(sa.text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
-
-
 def _ingest(url: str, paths: list[Path]) -> tuple[list[FileReport], tuple[list, list]]:
     with session_scope(url) as session:
         reports = ingest(session, "sbro", paths)
     return reports, _curated(url)
 
 
-def test_header_variants_ingest_to_the_same_curated_rows(
-    clean_database: str, tmp_path: Path
+@dataclass(frozen=True)
+class Ingested:
+    database_url: str
+    paths: list[Path]
+    reports: list[FileReport]
+    rows: tuple[list, list]
+
+
+@pytest.fixture(scope="module")
+def originals(service_urls: dict[str, str]) -> Iterator[Ingested]:
+    """Every distinct shared (and sample) workbook ingested once, in a database of its own."""
+    with fresh_database(service_urls["BULLPEN_DATABASE_URL"]) as url:
+        paths = _workbook_paths()
+        reports, rows = _ingest(url, paths)
+        yield Ingested(url, paths, reports, rows)
+
+
+def _shared_rows(url: str, sql: str, **params: object) -> list:
+    with get_engine(url).connect() as connection:
+        return connection.execute(sa.text(sql), params).all()
+
+
+@needs_shared_data
+def test_every_sbro_game_row_of_every_shared_workbook_is_curated_or_quarantined(
+    originals: Ingested,
 ) -> None:
-    url = clean_database
-    originals = _workbook_paths()
+    url = originals.database_url
+    shared = {path.name for path in SHARED_SBRO.glob("mlb-odds-20*.xlsx")}
+    assert len(shared) == 10
+    for path, report in zip(originals.paths, originals.reports, strict=True):
+        # A deliberately simple, separate reading: every row whose VH cell is V, H or N.
+        sheet = load_workbook(path, read_only=True).worksheets[0]
+        rows = sheet.iter_rows(values_only=True)
+        side = [str(name).strip() for name in next(rows)].index("VH")
+        game_rows = {
+            number
+            for number, values in enumerate(rows, start=2)
+            if str(values[side]).strip().upper() in {"V", "H", "N"}
+        }
+        homes = sum(1 for _ in game_rows)  # two rows a game
+        accounted = {
+            number
+            for (number,) in _shared_rows(
+                url,
+                "SELECT r.row_number FROM raw_sbro_rows r JOIN ingested_files f ON f.id = r.file_id"
+                " WHERE f.file_name = :name AND (r.id IN (SELECT visitor_row_id FROM"
+                " staging_sbro_games UNION ALL SELECT home_row_id FROM staging_sbro_games)"
+                " OR EXISTS (SELECT 1 FROM"
+                " quarantine q WHERE q.file_id = f.id AND q.action = 'rejected'"
+                " AND r.row_number = ANY(q.row_numbers)))",
+                name=path.name,
+            )
+        }
+        assert game_rows <= accounted, f"{path.name}: rows {sorted(game_rows - accounted)[:5]}"
+        rejected_rows = sum(
+            n
+            for (n,) in _shared_rows(
+                url,
+                "SELECT cardinality(q.row_numbers) FROM quarantine q JOIN ingested_files f"
+                " ON f.id = q.file_id WHERE f.file_name = :name AND q.action = 'rejected'",
+                name=path.name,
+            )
+        )
+        assert homes == 2 * report.games_curated + rejected_rows, path.name
+    assert shared <= {path.name for path in originals.paths}
+
+
+def test_header_variants_ingest_to_the_same_curated_rows(
+    originals: Ingested, clean_database: str, tmp_path: Path
+) -> None:
     rng = random.Random(SEED)
     variants = {
-        path.name: _resave_with_variant(path, tmp_path / "variants", rng) for path in originals
+        path.name: _resave_with_variant(path, tmp_path / "variants", rng)
+        for path in originals.paths
     }
-    resaved = [tmp_path / "variants" / path.name for path in originals]
+    resaved = [tmp_path / "variants" / path.name for path in originals.paths]
+    original_reports, original_rows = originals.reports, originals.rows
+    variant_reports, variant_rows = _ingest(clean_database, resaved)
 
-    original_reports, original_rows = _ingest(url, originals)
-    _empty_tables(url)
-    variant_reports, variant_rows = _ingest(url, resaved)
-
-    assert len(original_rows[0]) > 2400 * len(originals)
+    assert len(original_rows[0]) > 2400 * len(originals.paths)
     for before, after in zip(original_reports, variant_reports, strict=True):
         name = Path(before.path).name
         assert not after.skipped_unchanged, name
