@@ -35,6 +35,7 @@ MARKERS_BY_FIXTURE = {
 }
 
 
+@pytest.hookimpl(optionalhook=True)  # a hook of pytest-xdist's, absent under -p no:xdist
 def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
     """`-n auto`: a process per core, each with embedded servers of its own; one process when
     the environment names servers, whose Redis databases the processes' workers would share."""
@@ -43,11 +44,23 @@ def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
     return os.cpu_count() or 1
 
 
+# Session resources expensive enough to share across files: under `-n` (`--dist loadgroup`)
+# the tests that use one run in one process, so it is made once.
+SHARED_SESSION_FIXTURES = ("replayed_week", "chaos")
+
+
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the groups
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
+        fixtures = getattr(item, "fixturenames", ())
         for fixture, marker in MARKERS_BY_FIXTURE.items():
-            if fixture in getattr(item, "fixturenames", ()):
+            if fixture in fixtures:
                 item.add_marker(marker)
+        shared = [fixture for fixture in SHARED_SESSION_FIXTURES if fixture in fixtures]
+        # Otherwise a file's tests run in one process, sharing its module fixtures.
+        item.add_marker(
+            pytest.mark.xdist_group(shared[0] if shared else item.nodeid.split("::")[0])
+        )
 
 
 def _free_port() -> int:

@@ -52,5 +52,7 @@ def test_postgres_and_redis_waits_are_cooperative_under_gevent(settings: Setting
     )  # fmt: skip
     took = json.loads(probe.stdout.strip().splitlines()[-1])
 
-    assert took["postgres"] < 3, took  # serialised, 10 s
-    assert took["redis"] < 3, took  # serialised, 20 s
+    # Cooperative: about 1 s each; serialised they would take 10 s and 20 s. Half of that
+    # leaves a loaded machine room and still tells the two apart.
+    assert took["postgres"] < 5, took
+    assert took["redis"] < 5, took

@@ -79,5 +79,6 @@ def test_a_second_beat_does_not_double_scheduled_runs(settings: Settings) -> Non
         f"two beats, {elapsed:.1f} s at {INTERVAL_SECONDS} s: {sent} runs "
         f"(one beat: ~{expected:.0f})"
     )
-    # One beat sends about one run per interval; two unlocked beats would send twice that.
-    assert expected * 0.6 <= sent <= expected * 1.3
+    # One beat sends about one run per interval; two unlocked beats would send twice that. A
+    # loaded machine delays ticks (fewer runs), so the floor is low; the ceiling is below 2.
+    assert expected * 0.4 <= sent <= expected * 1.5
