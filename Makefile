@@ -28,12 +28,12 @@ run: $(STAMP)
 test: $(STAMP)
 	$(PYTEST) -m "not ($(CHECK_MARKERS))"
 
-# Everything: `make test`, the tests of the markers above (chaos with 3 trials), the
-# integration tests again against this machine's own PostgreSQL and Redis when it runs them,
-# then lint. What CI runs.
-check: test check-tools test-check test-services lint
+# Everything, what CI runs: the tools it needs first (or one line saying what to install),
+# `make test`, the tests of the markers above (chaos with 3 trials), the integration tests
+# again against this machine's own PostgreSQL and Redis when it runs them, then lint.
+check: check-tools test test-check test-services lint
 
-check-tools:
+check-tools: $(STAMP)
 	@$(BIN)/python -m tests.tools
 
 test-check: $(STAMP)
