@@ -34,6 +34,7 @@ from app.db.session import get_engine
 
 ROOT = Path(__file__).resolve().parent.parent
 FORMAT = "1"  # bump when what an entry holds changes
+KEEP_ENTRIES = 4  # entries kept; older keys' are deleted after a build
 # The modules the bootstrap runs: listed by a child process that imports it and nothing else.
 _IMPORTED_SOURCES = (
     "import sys, app.stack.bootstrap, app.db.models\n"
@@ -111,7 +112,17 @@ def seed(settings: Settings, build: Callable[[Settings], None] = _bootstrap) -> 
         (partial / "complete").write_text("ok\n")
         shutil.rmtree(entry, ignore_errors=True)
         partial.rename(entry)
-        return f"built and saved to {entry}"
+    _prune(keep=KEEP_ENTRIES)
+    return f"built and saved to {entry}"
+
+
+def _prune(keep: int) -> None:
+    """Drop all but the ``keep`` most recently built entries (another checkout's may be among
+    them; a dropped one is only built again)."""
+    entries = [path for path in cache_root().iterdir() if (path / "complete").exists()]
+    for old in sorted(entries, key=lambda path: path.stat().st_mtime, reverse=True)[keep:]:
+        with _locked(cache_root() / f"{old.name}.lock"):
+            shutil.rmtree(old, ignore_errors=True)
 
 
 def fingerprint(settings: Settings) -> dict:
