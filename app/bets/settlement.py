@@ -217,6 +217,7 @@ def games_to_settle(session: Session, today: date) -> list[int]:
             .join(Game, Game.id == Bet.game_id)
             .where(
                 Bet.status == "open",
+                Game.retired_at.is_(None),  # its bets were voided when it was retired
                 or_(
                     and_(Game.home_score.is_not(None), Game.away_score.is_not(None)),
                     Game.game_date < cutoff,
