@@ -7,7 +7,7 @@ game back, not the bet.
 """
 
 import uuid
-from datetime import UTC, date, datetime
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -15,14 +15,13 @@ import sqlalchemy as sa
 from openpyxl import load_workbook
 from sqlalchemy import select
 
-from app.bets.ledger import StoredPrediction, record_served_bets
 from app.bets.settlement import games_to_settle, settle_games
 from app.bets.slate import slate
 from app.db.session import get_engine, session_scope
 from app.features.pipeline import load_games_frame
 from app.games.models import Game
 from app.ingest.sources import ingest
-from app.jobs.models import Job, Prediction
+from tests.integration.bets.conftest import serve
 
 pytestmark = pytest.mark.integration
 
@@ -44,26 +43,6 @@ def _without_day(original: Path, folder: Path, day: date) -> Path:
     folder.mkdir()
     workbook.save(folder / original.name)
     return folder / original.name
-
-
-def _serve(session, game_id: int) -> None:
-    """A served recommendation on the game, written as a prediction job writes it."""
-    job = Job(kind="predict", status="succeeded")
-    session.add(job)
-    session.flush()
-    payload = {
-        "prediction_timestamp": datetime(2019, 9, 15, 15, tzinfo=UTC).isoformat(),
-        "models": {"moneyline": {"name": "moneyline", "version": "1"}},
-        "betting_recommendations": {
-            "home_ml": {"side": "home", "odds": 120, "recommended_bet_size": 25.0}
-        },
-    }
-    prediction = Prediction(
-        job_id=job.id, item_key=str(game_id), item_index=0, game_id=game_id, payload=payload
-    )
-    session.add(prediction)
-    session.flush()
-    assert record_served_bets(session, [StoredPrediction(prediction.id, game_id, payload)]) == 1
 
 
 def _ledger(url: str) -> dict[uuid.UUID, tuple]:
@@ -103,7 +82,7 @@ def test_a_game_a_corrected_file_drops_keeps_its_bets_and_comes_back_with_them(
     graded = uuid.UUID(_user_bet(clean_client, game_id, 10.0))
     with session_scope(url) as session:
         settle_games(session, [game_id])
-        _serve(session, game_id)
+        serve(session, game_id)
     user = uuid.UUID(_user_bet(clean_client, game_id, 40.0))
     before = _ledger(url)
     assert before[graded][2] in {"won", "lost", "push"}
