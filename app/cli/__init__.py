@@ -2,6 +2,7 @@
 
 import logging
 import os
+import signal
 import sys
 import warnings
 from pathlib import Path
@@ -25,6 +26,22 @@ def main(verbose: bool) -> None:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     warnings.filterwarnings("ignore", category=UserWarning)
+    exit_on_sigterm()
+
+
+def exit_on_sigterm() -> None:
+    """Make ``kill`` (SIGTERM) end a command as an error does: transactions roll back, the
+    embedded stack is released (``finally`` and ``atexit`` run), exit status 143.
+
+    Without it the process dies at once and leaves its pid among the embedded PostgreSQL's
+    holders. ``bullpen up`` sets its own handler; a component exec'd by a command gets the
+    default again."""
+
+    def handler(signum: int, _frame: object) -> None:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)  # a second kill ends it at once
+        raise SystemExit(128 + signum)
+
+    signal.signal(signal.SIGTERM, handler)
 
 
 # --- the whole system -------------------------------------------------------------------------
