@@ -119,15 +119,17 @@ def backup(settings: Settings, path: Path | None = None) -> BackupReport:
     url = _require(settings.database_url, "database")
     with tempfile.TemporaryDirectory(dir=path.parent, prefix=".bullpen-backup-") as scratch:
         work = Path(scratch)
+        # The database first, then the MLflow store: every model version a job, prediction
+        # or bet of the dump names was registered before the store's copy began, so it is in
+        # the archive (a version registered meanwhile is extra, never missing). The store's
+        # database before its artifacts: the artifacts of every version it lists are whole.
+        dump = _dump_database(url, work / DUMP)
         mlflow_db = _sqlite_path(settings.mlflow_tracking_uri)
         if mlflow_db is not None:
-            # The MLflow store first: a model registered after it is missing from the archive,
-            # never the other way round (a champion whose training job is not in the dump).
             (work / "mlflow").mkdir()
             _sqlite_backup(mlflow_db, work / MLFLOW_DB)
             if settings.mlflow_artifact_root.is_dir():
                 shutil.copytree(settings.mlflow_artifact_root, work / MLFLOW_ARTIFACTS)
-        dump = _dump_database(url, work / DUMP)
         manifest = Manifest(
             format=FORMAT,
             created_at=datetime.now(UTC).isoformat(),
