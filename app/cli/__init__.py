@@ -4,6 +4,7 @@ import logging
 import os
 import signal
 import sys
+import threading
 import warnings
 from pathlib import Path
 
@@ -41,7 +42,8 @@ def exit_on_sigterm() -> None:
         signal.signal(signal.SIGTERM, signal.SIG_DFL)  # a second kill ends it at once
         raise SystemExit(128 + signum)
 
-    signal.signal(signal.SIGTERM, handler)
+    if threading.current_thread() is threading.main_thread():  # only there can it be set
+        signal.signal(signal.SIGTERM, handler)
 
 
 # --- the whole system -------------------------------------------------------------------------
