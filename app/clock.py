@@ -57,6 +57,12 @@ def eastern_date(moment: datetime) -> date:
     return moment.astimezone(SCHEDULE_ZONE).date()
 
 
+def local_date(moment: datetime) -> date:
+    """The schedule date of a first pitch: its US Eastern date when the time is aware (a game
+    at 02:10 UTC is the evening before's), its own date when naive (local time as given)."""
+    return eastern_date(moment) if moment.tzinfo is not None else moment.date()
+
+
 def today() -> date:
     """The system's US Eastern date: :func:`eastern_date` of :func:`now`."""
     return eastern_date(now())

@@ -52,6 +52,10 @@ class Settings:
     clock_url: str | None = None
     # Signs the pages' session cookie (app/web/signin.py); see :attr:`session_secret`.
     secret_key: str | None = None
+    # Backups (app/stack/backup.py): where `bullpen backup` and the beat's daily backup write
+    # their archives, and how many of the beat's the daily backup keeps.
+    backup_dir: Path = Path("backups")
+    backup_keep: int = 7
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> "Settings":
@@ -83,6 +87,8 @@ class Settings:
             lease_seconds=float(env.get("BULLPEN_LEASE_SECONDS", "30")),
             clock_url=env.get("BULLPEN_CLOCK_URL") or None,
             secret_key=env.get("BULLPEN_SECRET_KEY") or None,
+            backup_dir=Path(env.get("BULLPEN_BACKUP_DIR") or "backups").resolve(),
+            backup_keep=int(env.get("BULLPEN_BACKUP_KEEP", "7")),
         )
 
     @property
@@ -128,6 +134,8 @@ class Settings:
             "BULLPEN_LEASE_SECONDS": repr(self.lease_seconds),
             "BULLPEN_CLOCK_URL": self.clock_url,
             "BULLPEN_SECRET_KEY": self.secret_key,
+            "BULLPEN_BACKUP_DIR": str(self.backup_dir),
+            "BULLPEN_BACKUP_KEEP": str(self.backup_keep),
         }
         return {key: value for key, value in env.items() if value}
 

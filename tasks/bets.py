@@ -2,9 +2,8 @@
 
 import logging
 
-from app import clock
-from app.bets.settlement import games_to_settle
 from app.bets.settlement import settle_games as settle
+from app.bets.settlement import settle_open_bets as settle_open
 from app.db.session import session_scope
 from tasks.base import TRANSIENT_ERRORS, settings
 from workers.celery_app import celery
@@ -39,6 +38,5 @@ def settle_games(game_ids: list[int]) -> dict:
 def settle_open_bets() -> dict:
     """Beat safety net: settle every open bet whose game has a final (or is void by now)."""
     with session_scope(settings().database_url) as session:
-        game_ids = games_to_settle(session, clock.now().date())
-        report = settle(session, game_ids)
+        report = settle_open(session)
     return report.as_dict()

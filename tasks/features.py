@@ -14,4 +14,4 @@ def refresh_upcoming() -> int:
     """Beat: keep the features of games not yet played fresh."""
     with session_scope(settings().database_url) as session:
         store = open_feature_store(settings(), ttl_seconds=UPCOMING_TTL_SECONDS)
-        return refresh_upcoming_games(session, store, clock.now().date())
+        return refresh_upcoming_games(session, store, clock.today())

@@ -3,6 +3,7 @@
 from datetime import timedelta
 
 from app.jobs.service import reap
+from app.stack.backup import scheduled_backup
 from tasks.base import settings
 from workers.celery_app import celery
 from workers.dispatch import CeleryJobQueue
@@ -16,3 +17,9 @@ UNCLAIMED_FOR = timedelta(minutes=2)
 def reap_jobs() -> int:
     """Beat: re-send jobs never sent, never claimed, or whose attempt's lease ran out."""
     return reap(settings().database_url, CeleryJobQueue(celery), unclaimed_for=UNCLAIMED_FOR)
+
+
+@celery.task(name="tasks.maintenance.backup", soft_time_limit=1800, time_limit=1900)
+def backup() -> dict:
+    """Beat, daily: one backup archive of the database and the MLflow store, old ones pruned."""
+    return scheduled_backup(settings())

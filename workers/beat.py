@@ -38,6 +38,12 @@ def beat_schedule(reap_interval_seconds: float = 30) -> dict[str, dict]:
             "task": "tasks.bets.settle_open_bets",
             "schedule": timedelta(minutes=10),
         },
+        # A daily backup (app/stack/backup.py) into BULLPEN_BACKUP_DIR, keeping the newest
+        # BULLPEN_BACKUP_KEEP; before the retraining, so that the two never overlap.
+        "daily-backup": {
+            "task": "tasks.maintenance.backup",
+            "schedule": crontab(hour=7, minute=30),
+        },
         # Nightly retraining of every target; the result is a challenger until promoted.
         "nightly-retrain": {
             "task": "tasks.training.retrain_all",

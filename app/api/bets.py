@@ -47,6 +47,9 @@ class BetSchema(ma.Schema):
     closing_odds = ma.fields.Integer(allow_none=True)
     clv = ma.fields.Float(allow_none=True)
     settled_at = ma.fields.DateTime(allow_none=True)
+    void_reason = ma.fields.String(
+        allow_none=True, metadata={"description": "why the bet was voided when its game retired"}
+    )
 
 
 class BetsQuerySchema(ma.Schema):
@@ -124,12 +127,17 @@ class Bets(MethodView):
     @blp.arguments(NewBetSchema)
     @blp.response(201, BetSchema)
     @blp.alt_response(404, description="Unknown game")
+    @blp.alt_response(409, description="The game is retired (no longer in the data)")
     def post(self, args: dict):
         """Record a bet the user placed; it is settled with the game like a served one."""
         with session_scope(services().database_url) as session:
-            if session.get(Game, args["game_id"]) is None:
+            game = session.get(Game, args["game_id"])
+            if game is None:
                 abort(404, message=f"no game {args['game_id']}",
                       errors={"game_id": [args["game_id"]]})  # fmt: skip
+            if game.is_retired:
+                abort(409, message=f"game {game.id} is retired: {game.retired_reason}",
+                      errors={"game_id": [game.id]})  # fmt: skip
             return record_user_bet(session, dict(args))
 
 

@@ -66,7 +66,12 @@ class Games(MethodView):
     @blp.response(200, GameSchema(many=True))
     def get(self, args: dict):
         """The curated games of one date or one season, in date order."""
-        query = select(Game).options(selectinload(Game.odds)).order_by(Game.game_date, Game.id)
+        query = (
+            select(Game)
+            .options(selectinload(Game.odds))
+            .where(Game.retired_at.is_(None))
+            .order_by(Game.game_date, Game.id)
+        )
         if "date" in args:
             query = query.where(Game.game_date == args["date"])
         else:

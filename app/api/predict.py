@@ -162,14 +162,16 @@ def _stored_game_ids(request_args: dict) -> list[int] | None:
             return wanted
         if "date" in request_args:
             ids = conn.scalars(
-                select(Game.id).where(Game.game_date == request_args["date"]).order_by(Game.id)
+                select(Game.id)
+                .where(Game.game_date == request_args["date"], Game.retired_at.is_(None))
+                .order_by(Game.id)
             ).all()
             if not ids:
                 abort(404, message=f"no games on {request_args['date'].isoformat()}")
             return list(ids)
         ids = conn.scalars(
             select(Game.id)
-            .where(Game.season == request_args["season"])
+            .where(Game.season == request_args["season"], Game.retired_at.is_(None))
             .order_by(Game.game_date, Game.id)
         ).all()
         if not ids:

@@ -52,7 +52,8 @@ class Bet(Base):
     prediction_id: Mapped[int | None] = mapped_column(
         BigInteger, ForeignKey("predictions.id", ondelete="SET NULL")
     )
-    game_id: Mapped[int] = mapped_column(ForeignKey("games.id", ondelete="CASCADE"), index=True)
+    # No cascade: a bet is deleted only by its owner; a game with bets is retired, not deleted.
+    game_id: Mapped[int] = mapped_column(ForeignKey("games.id", ondelete="RESTRICT"), index=True)
     market: Mapped[str] = mapped_column(String(16))
     side: Mapped[str] = mapped_column(String(8))
     line: Mapped[float | None] = mapped_column(Float)
@@ -69,3 +70,5 @@ class Bet(Base):
     closing_odds: Mapped[int | None] = mapped_column(Integer)
     clv: Mapped[float | None] = mapped_column(Float)
     settled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Why a bet was voided other than by grading (its game retired); null otherwise.
+    void_reason: Mapped[str | None] = mapped_column(String(200))

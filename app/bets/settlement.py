@@ -171,7 +171,7 @@ def settle_games(
     report = SettlementReport(games=len(ids))
     if not ids:
         return report
-    results = game_results(session, ids, now.date())
+    results = game_results(session, ids, clock.eastern_date(now))
     bets = session.scalars(
         select(Bet).where(Bet.game_id.in_(ids), Bet.status == "open").order_by(Bet.bet_id)
     ).all()
@@ -217,6 +217,7 @@ def games_to_settle(session: Session, today: date) -> list[int]:
             .join(Game, Game.id == Bet.game_id)
             .where(
                 Bet.status == "open",
+                Game.retired_at.is_(None),  # its bets were voided when it was retired
                 or_(
                     and_(Game.home_score.is_not(None), Game.away_score.is_not(None)),
                     Game.game_date < cutoff,
@@ -226,3 +227,9 @@ def games_to_settle(session: Session, today: date) -> list[int]:
             .order_by(Bet.game_id)
         )
     )
+
+
+def settle_open_bets(session: Session) -> SettlementReport:
+    """Grade every open bet whose game has a final or is past the void window, today being
+    the system's US Eastern date (a game of the 15th is not void at 10 pm on the 18th)."""
+    return settle_games(session, games_to_settle(session, clock.today()))

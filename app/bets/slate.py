@@ -76,7 +76,7 @@ def slate(session: Session, day: date) -> list[GameView]:
     """Every stored game of ``day`` in order of first pitch, with its prediction and bets."""
     games = session.scalars(
         select(Game)
-        .where(Game.game_date == day)
+        .where(Game.game_date == day, Game.retired_at.is_(None))
         .order_by(Game.start_time.asc().nulls_last(), Game.game_number, Game.id)
     ).all()
     return game_views(session, games)
@@ -84,8 +84,9 @@ def slate(session: Session, day: date) -> list[GameView]:
 
 def neighbour_dates(session: Session, day: date) -> tuple[date | None, date | None]:
     """The nearest dates before and after ``day`` that have stored games (None: there is none)."""
-    before = session.scalar(select(func.max(Game.game_date)).where(Game.game_date < day))
-    after = session.scalar(select(func.min(Game.game_date)).where(Game.game_date > day))
+    live = Game.retired_at.is_(None)
+    before = session.scalar(select(func.max(Game.game_date)).where(Game.game_date < day, live))
+    after = session.scalar(select(func.min(Game.game_date)).where(Game.game_date > day, live))
     return before, after
 
 

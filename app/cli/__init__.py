@@ -2,12 +2,15 @@
 
 import logging
 import os
+import signal
 import sys
+import threading
 import warnings
+from pathlib import Path
 
 import click
 
-from app.cli.common import exec_component, resolved_settings
+from app.cli.common import UserError, exec_component, resolved_settings
 from app.cli.data import features, ingest
 from app.cli.feeds import feed
 from app.cli.models import ml
@@ -24,6 +27,23 @@ def main(verbose: bool) -> None:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     warnings.filterwarnings("ignore", category=UserWarning)
+    exit_on_sigterm()
+
+
+def exit_on_sigterm() -> None:
+    """Make ``kill`` (SIGTERM) end a command as an error does: transactions roll back, the
+    embedded stack is released (``finally`` and ``atexit`` run), exit status 143.
+
+    Without it the process dies at once and leaves its pid among the embedded PostgreSQL's
+    holders. ``bullpen up`` sets its own handler; a component exec'd by a command gets the
+    default again."""
+
+    def handler(signum: int, _frame: object) -> None:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)  # a second kill ends it at once
+        raise SystemExit(128 + signum)
+
+    if threading.current_thread() is threading.main_thread():  # only there can it be set
+        signal.signal(signal.SIGTERM, handler)
 
 
 # --- the whole system -------------------------------------------------------------------------
@@ -105,6 +125,70 @@ def init() -> None:
     with resolved_settings() as settings:
         upgrade(settings.database_url)
         bootstrap(settings, click.echo)
+
+
+@main.command("backup")
+@click.argument("path", required=False, type=click.Path(dir_okay=False, path_type=Path))
+def backup_command(path: Path | None) -> None:
+    """Write one archive of the database, the MLflow store and the settings to PATH.
+
+    Default: BULLPEN_BACKUP_DIR/bullpen-backup-<UTC time>.tar. The feature store is not in it
+    (it is recomputed from the database)."""
+    from app.stack.backup import BackupError, backup
+
+    with resolved_settings() as settings:
+        try:
+            report = backup(settings, path)
+        except BackupError as error:
+            raise UserError(str(error)) from None
+    counts = ", ".join(f"{n} {table}" for table, n in report.manifest.counts.items())
+    click.echo(
+        f"backup written to {report.path}: {report.size_bytes / 1e6:.1f} MB in"
+        f" {report.seconds:.1f} s ({counts}; MLflow store"
+        f" {'included' if report.manifest.mlflow else 'NOT included: not SQLite'})"
+    )
+
+
+@main.command("restore")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def restore_command(path: Path) -> None:
+    """Bring a backup back into an empty installation (a new var/, or empty servers)."""
+    from dataclasses import replace
+
+    from app.stack.backup import BackupError, read_manifest, restore
+    from app.stack.embedded import EmbeddedStack
+
+    settings = Settings.from_env()
+    stack = None
+    try:
+        manifest = read_manifest(path)
+        if settings.database_url is None or settings.mlflow_tracking_uri is None:
+            stack = EmbeddedStack(settings.var_dir, settings.embedded_redis_port)
+            urls = stack.start(need_redis=False, need_postgres=settings.database_url is None)
+            settings = replace(
+                settings,
+                database_url=settings.database_url or urls["BULLPEN_DATABASE_URL"],
+                mlflow_tracking_uri=settings.mlflow_tracking_uri or urls["MLFLOW_TRACKING_URI"],
+            )
+        click.echo(f"restoring the backup of {manifest.created_at} into {settings.var_dir}")
+        report = restore(settings, path, say=click.echo)
+    except BackupError as error:
+        raise UserError(str(error)) from None
+    finally:
+        if stack is not None:
+            stack.stop()
+    counts = ", ".join(f"{n} {table}" for table, n in report.counts.items())
+    click.echo(f"restored in {report.seconds:.1f} s: {counts}; bets checksum and champions match")
+    differing = {
+        key: value
+        for key, value in report.manifest.settings.items()
+        if settings.as_env().get(key) != value
+    }
+    if differing:
+        click.echo("the backup was made with these settings (set them again):")
+        for key, value in sorted(differing.items()):
+            click.echo(f"  {key}={value}")
+    click.echo("`bullpen up` (or `bullpen init`) recomputes the feature store")
 
 
 # --- one component each (what docker-compose runs) ----------------------------------------------

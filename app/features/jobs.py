@@ -34,6 +34,8 @@ def run_refresh(context: JobContext) -> dict:
 def refresh_upcoming(session: Session, store: FeatureStore, today: date) -> int:
     """Refresh every stored game from ``today`` on that has no final score yet."""
     upcoming = session.scalars(
-        select(Game.id).where(Game.game_date >= today, Game.home_score.is_(None))
+        select(Game.id).where(
+            Game.game_date >= today, Game.home_score.is_(None), Game.retired_at.is_(None)
+        )
     ).all()
     return refresh_features(session, store, game_ids=upcoming) if upcoming else 0

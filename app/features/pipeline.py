@@ -989,6 +989,7 @@ def _games_statement() -> Select:
         )
         .outerjoin(sbro, and_(sbro.game_id == Game.id, sbro.book == SBRO_BOOK))
         .outerjoin(feed, and_(feed.game_id == Game.id, feed.book == FEED_BOOK))
+        .where(Game.retired_at.is_(None))  # a retired game is no game to learn from or predict
         .order_by(Game.game_date, Game.game_number, Game.id)
     )
 

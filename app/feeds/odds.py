@@ -502,7 +502,9 @@ def _candidate_games(
     found: dict[tuple[date, str, str], list[Game]] = {}
     if not days:
         return found
-    for game in session.scalars(select(Game).where(Game.game_date.in_(days))):
+    for game in session.scalars(
+        select(Game).where(Game.game_date.in_(days), Game.retired_at.is_(None))
+    ):
         found.setdefault((game.game_date, game.home_team, game.away_team), []).append(game)
     return found
 

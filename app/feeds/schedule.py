@@ -8,7 +8,9 @@ with ``gamePk``, ``gameDate`` (UTC), ``officialDate``, ``gameType``, ``status``
 
 A game is matched to a curated game by its gamePk, else by date + teams + game number
 (0 for a single game, 1/2 for a doubleheader's games), and updated, never duplicated: start
-time, probable pitchers, status, and, once final, the result.
+time, probable pitchers, status, and, once final, the result. Its date is ``officialDate``, the
+US Eastern date (a 10:10 pm Eastern start is after midnight UTC and keeps its day); once the
+game has begun its date and first pitch no longer move (:data:`BEGUN`).
 """
 
 from collections.abc import Mapping
@@ -298,7 +300,7 @@ def curate_schedule(
                 )
             )
             continue
-        if game.game_key != scheduled.game_key:
+        if game.game_key != scheduled.game_key and not _begun(game):
             if scheduled.status in ("postponed", "cancelled"):
                 # The listing of a game on its original date after it was moved: stale.
                 curated[scheduled.row_number] = game
@@ -350,11 +352,12 @@ def _update_game(
     before = _snapshot(game)
     was_final = game.is_final
     game.mlb_game_pk = scheduled.game_pk
-    game.game_key = scheduled.game_key
-    game.game_date = scheduled.official_date
-    game.season = scheduled.official_date.year
-    game.game_number = scheduled.game_number
-    game.start_time = scheduled.start_time
+    if not _begun(game):
+        game.game_key = scheduled.game_key
+        game.game_date = scheduled.official_date
+        game.season = scheduled.official_date.year
+        game.game_number = scheduled.game_number
+        game.start_time = scheduled.start_time
     game.postseason = game.postseason or scheduled.postseason
     game.scheduled_innings = scheduled.scheduled_innings
     # A Retrosheet-confirmed starter (with its player id) is not replaced by a probable one.
@@ -385,6 +388,17 @@ def _update_game(
         report.became_final.append(game.id)
     if _snapshot(game) != before:
         report.games_updated.append(game.id)
+
+
+# A game that has begun belongs to the date and first pitch it began with: a game suspended
+# and finished after midnight, or resumed on a later day (listed again on that day, with the
+# resumption's time), keeps both, so its slate, its closing line (the last quote before first
+# pitch) and its bets stay where they were.
+BEGUN = frozenset({"live", "suspended", "final"})
+
+
+def _begun(game: Game) -> bool:
+    return game.status in BEGUN
 
 
 _TRACKED = (

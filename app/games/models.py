@@ -61,11 +61,20 @@ class Game(Base):
     # Null for games known only from archives.
     mlb_game_pk: Mapped[int | None] = mapped_column(Integer, unique=True)
     status: Mapped[str | None] = mapped_column(String(16))
+    # Retired: the file that counts for the game's season no longer lists it, but a bet or a
+    # prediction refers to it, so it is kept (app/games/retire.py). Retired games are no live
+    # games: slates, features, training and settlement leave them out.
+    retired_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    retired_reason: Mapped[str | None] = mapped_column(String(200))
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
     )
 
     odds: Mapped[list["Odds"]] = relationship(back_populates="game", cascade="all, delete-orphan")
+
+    @property
+    def is_retired(self) -> bool:
+        return self.retired_at is not None
 
     @property
     def is_final(self) -> bool:

@@ -89,7 +89,9 @@ def reconcile_seasons(session: Session, seasons: Iterable[int]) -> Reconciled:
         .scalars()
         .all()
     )
-    games = session.execute(select(Game.__table__).where(Game.season.in_(seasons))).all()
+    games = session.execute(
+        select(Game.__table__).where(Game.season.in_(seasons), Game.retired_at.is_(None))
+    ).all()
     archive_finals = _archive_finals(session, seasons)
     regular = [
         CuratedGame(

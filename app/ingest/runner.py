@@ -102,6 +102,9 @@ class FileReport:
     snapshots: int | None = None
     # Betting splits: rows written to betting_splits.
     splits: int | None = None
+    # Games the file no longer lists that a bet or prediction refers to: kept, marked retired.
+    games_retired: int = 0
+    bets_voided: int = 0
     results_changed: list[ResultsChanged] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
@@ -138,6 +141,11 @@ class FileReport:
             parts.append(f"games joined {self.line_join_rate:.2%}")
         if self.splits is not None:
             parts.append(f"{self.splits} splits")
+        if self.games_retired:
+            parts.append(
+                f"{self.games_retired} games no longer listed retired"
+                f" ({self.bets_voided} open bets voided)"
+            )
         for change in self.results_changed:
             parts.append(
                 f"results of {change.games} games of {change.season} changed"
@@ -314,7 +322,7 @@ def _final_results(session: Session, seasons: Sequence[int]) -> dict[int, tuple]
         return {}
     found = session.execute(
         select(Game.id, Game.season, Game.game_date, Game.home_score, Game.away_score).where(
-            Game.season.in_(list(seasons))
+            Game.season.in_(list(seasons)), Game.retired_at.is_(None)
         )
     )
     return {game_id: rest for game_id, *rest in found}

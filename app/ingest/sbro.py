@@ -14,13 +14,14 @@ from datetime import date, timedelta
 from pathlib import Path
 
 from openpyxl import load_workbook
-from sqlalchemy import delete, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.games.models import ODDS_COLUMNS, Game, Odds
+from app.games.retire import Removal, reinstate_games, remove_games
 from app.ingest import bulk, headers, reconcile, rules
 from app.ingest.headers import ColumnProfile
-from app.ingest.models import RawSbroRow, StagingSbroGame
+from app.ingest.models import IngestedFile, RawSbroRow, StagingSbroGame
 from app.ingest.quarantine import count_firings, record_findings
 from app.ingest.rules import Finding, Rule
 from app.ingest.runner import FileReport, ParsedFile, SourceFile
@@ -1020,7 +1021,9 @@ class SbroSource:
         """Drop the season's games the file no longer has; match the season to Retrosheet."""
         content: SbroParse = parsed.content
         (season,) = parsed.seasons
-        _remove_games_not_in(session, season, {game.game_key for game in content.games})
+        removed = _remove_games_not_in(
+            session, season, file_id, {game.game_key for game in content.games}
+        )
         reconciled = reconcile.reconcile_seasons(session, [season])
         return FileReport(
             path="",  # the runner names the file
@@ -1032,6 +1035,8 @@ class SbroSource:
                 (f for g in content.games for f in g.findings), rejected=False
             ),
             conflicts=reconciled.conflicts.get(season, {}),
+            games_retired=len(removed.retired),
+            bets_voided=removed.bets_voided,
         )
 
 
@@ -1059,6 +1064,7 @@ def _curate_games(session: Session, games: Sequence[SbroGame]) -> dict[str, int]
     keys = [game.game_key for game in games]
     found = session.execute(select(Game.game_key, Game.id).where(Game.game_key.in_(keys)))
     game_ids = {game_key: game_id for game_key, game_id in found}
+    reinstate_games(session, list(game_ids.values()))
     odds_rows = [
         {
             "game_id": game_ids[game.game_key],
@@ -1101,19 +1107,23 @@ def _insert_staging(
         session.execute(StagingSbroGame.__table__.insert(), payload)
 
 
-def _remove_games_not_in(session: Session, season: int, game_keys: set[str]) -> None:
-    """Delete the season's games curated from SBRO that the current file does not have."""
+def _remove_games_not_in(
+    session: Session, season: int, file_id: int, game_keys: set[str]
+) -> Removal:
+    """Remove the season's games curated from SBRO that the current file does not have.
+
+    A game a bet or a prediction refers to is retired, not deleted (app/games/retire.py)."""
     stale = [
         game_id
         for game_id, game_key in session.execute(
             select(Game.id, Game.game_key)
             .join(Odds, (Odds.game_id == Game.id) & (Odds.book == BOOK))
-            .where(Game.season == season)
+            .where(Game.season == season, Game.retired_at.is_(None))
         )
         if game_key not in game_keys
     ]
-    if stale:
-        session.execute(delete(Game.__table__).where(Game.__table__.c.id.in_(stale)))
+    file_name = session.scalar(select(IngestedFile.file_name).where(IngestedFile.id == file_id))
+    return remove_games(session, stale, f"not in {file_name}, the current SBRO file of {season}")
 
 
 SOURCE = SbroSource()

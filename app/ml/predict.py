@@ -129,8 +129,8 @@ def _spec_row(spec: dict) -> dict:
     odds = spec.get("odds") or {}
     return {
         "game_id": None,
-        "season": start_time.year,
-        "game_date": pd.Timestamp(start_time.date()),
+        "season": clock.local_date(start_time).year,
+        "game_date": pd.Timestamp(clock.local_date(start_time)),
         "start_time": spec["start_time"],
         "game_number": 0,
         "home_team": spec["home_team"],

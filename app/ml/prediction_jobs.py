@@ -25,6 +25,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
+from app import clock
 from app.bets.ledger import StoredPrediction, record_served_bets
 from app.bets.quotes import book_quotes
 from app.db.session import session_scope
@@ -122,7 +123,8 @@ def plan_chunks(context: JobContext, items: Items) -> list[int]:
 def item_dates(session: Session, items: Items) -> list[date]:
     """Each item's game date, in request order."""
     if items.specs is not None:
-        return [datetime.fromisoformat(spec["start_time"]).date() for spec in items.specs]
+        starts = (datetime.fromisoformat(spec["start_time"]) for spec in items.specs)
+        return [clock.local_date(start) for start in starts]
     dates = dict(
         session.execute(
             select(Game.id, Game.game_date).where(Game.id == func.any(list(items.game_ids)))

@@ -3,6 +3,11 @@
 Both keep their data under ``var_dir`` and are reused across restarts. The
 PostgreSQL server stops when the last process holding it exits; the Redis server
 is a child process of whoever started it and is shut down by :meth:`stop`.
+
+pgserver counts the processes holding its server in ``pgdata/.handle_pids.json``: each adds
+its pid on start and removes it at exit (``atexit``). A process killed before its exit
+handlers ran leaves its pid behind, and the server would then outlive every later stop; so
+the pids of processes that no longer exist are dropped before every start and stop.
 """
 
 import contextlib
@@ -12,6 +17,7 @@ import time
 import warnings
 from pathlib import Path
 
+import psutil
 import redis
 
 log = logging.getLogger(__name__)
@@ -62,6 +68,7 @@ class EmbeddedStack:
                 self._redis_process.kill()
             self._redis_process = None
         if self._postgres is not None:
+            prune_dead_holders(self._postgres.pgdata)
             self._postgres.cleanup()
             self._postgres = None
 
@@ -70,7 +77,10 @@ class EmbeddedStack:
             warnings.simplefilter("ignore")  # platformdirs warns when XDG_RUNTIME_DIR is unset
             import pgserver
 
-            self._postgres = pgserver.get_server(self.var_dir / "pgdata", cleanup_mode="stop")
+            pgdata = (self.var_dir / "pgdata").resolve()
+            if pgdata.is_dir():
+                prune_dead_holders(pgdata)
+            self._postgres = pgserver.get_server(pgdata, cleanup_mode="stop")
         socket_dir = self._postgres.get_postmaster_info().socket_dir
         exists = self._postgres.psql(
             f"SELECT 1 FROM pg_database WHERE datname = '{DATABASE_NAME}';"
@@ -108,6 +118,34 @@ class EmbeddedStack:
                 raise RuntimeError(f"embedded Redis did not start; see {data_dir / 'redis.log'}")
             time.sleep(0.05)
         return url
+
+
+HANDLES_FILE = ".handle_pids.json"
+
+
+def prune_dead_holders(pgdata: Path) -> list[int]:
+    """Drop from pgserver's list of the server's holders every pid whose process is gone (or a
+    zombie); returns those dropped. Under pgserver's own inter-process lock (the one its start
+    and stop take), so that no holder is added or removed meanwhile."""
+    from pgserver.postgres_server import PostgresServer
+    from pgserver.utils import DiskList
+
+    with PostgresServer._lock:
+        holders = DiskList(pgdata / HANDLES_FILE)
+        pids = holders.get()
+        dead = [pid for pid in pids if not _alive(pid)]
+        if dead:
+            holders.put([pid for pid in pids if pid not in dead])
+    if dead:
+        log.info("pids %s held the embedded PostgreSQL but are gone: dropped", dead)
+    return dead
+
+
+def _alive(pid: int) -> bool:
+    try:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
 
 
 def _redis_answers(port: int) -> bool:

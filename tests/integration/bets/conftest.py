@@ -5,9 +5,11 @@ from datetime import UTC, date, datetime
 
 import pytest
 
+from app.bets.ledger import StoredPrediction, record_served_bets
 from app.config import Settings
 from app.db.session import session_scope
 from app.games.models import Game, Odds, OddsSnapshot
+from app.jobs.models import Job, Prediction
 from workers.api import create_api
 
 GAME_DATE = date(2019, 7, 1)
@@ -27,6 +29,26 @@ def add_game(session, key: str, home: int | None, away: int | None, **fields) ->
     session.add(game)
     session.flush()
     return game
+
+
+def serve(session, game_id: int, stake: float = 25.0) -> None:
+    """A served recommendation on the game, written as a prediction job writes it."""
+    job = Job(kind="predict", status="succeeded")
+    session.add(job)
+    session.flush()
+    payload = {
+        "prediction_timestamp": datetime(2019, 9, 15, 15, tzinfo=UTC).isoformat(),
+        "models": {"moneyline": {"name": "moneyline", "version": "1"}},
+        "betting_recommendations": {
+            "home_ml": {"side": "home", "odds": 120, "recommended_bet_size": stake}
+        },
+    }
+    prediction = Prediction(
+        job_id=job.id, item_key=str(game_id), item_index=0, game_id=game_id, payload=payload
+    )
+    session.add(prediction)
+    session.flush()
+    assert record_served_bets(session, [StoredPrediction(prediction.id, game_id, payload)]) == 1
 
 
 @pytest.fixture

@@ -1,0 +1,134 @@
+"""A bet is deleted only by its owner: a game a corrected file drops is retired, not deleted.
+
+The case found by a new user: a bet recorded through ``POST /api/v1/bets`` on a game, then a
+re-ingest of the season's odds workbook that no longer lists the game's date. Before, the game
+was deleted and the bet with it (``ON DELETE CASCADE``); re-ingesting the original brought the
+game back, not the bet.
+"""
+
+import uuid
+from datetime import date
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from openpyxl import load_workbook
+from sqlalchemy import select
+
+from app.bets.settlement import games_to_settle, settle_games
+from app.bets.slate import slate
+from app.db.session import get_engine, session_scope
+from app.features.pipeline import load_games_frame
+from app.games.models import Game
+from app.ingest.sources import ingest
+from tests.integration.bets.conftest import serve
+
+pytestmark = pytest.mark.integration
+
+DAY = date(2019, 9, 15)
+WORKBOOK = "mlb-odds-2019.xlsx"
+
+
+def _without_day(original: Path, folder: Path, day: date) -> Path:
+    """The workbook with every row of ``day`` left out (a corrected file)."""
+    workbook = load_workbook(original)
+    sheet = workbook.worksheets[0]
+    date_column = [cell.value for cell in sheet[1]].index("Date") + 1
+    mmdd = day.month * 100 + day.day
+    cells = sheet.iter_rows(min_row=2, min_col=date_column, max_col=date_column, values_only=True)
+    rows = [number for number, (value,) in enumerate(cells, start=2) if value == mmdd]
+    assert rows, "the sample has games that day"
+    for row in reversed(rows):
+        sheet.delete_rows(row)
+    folder.mkdir()
+    workbook.save(folder / original.name)
+    return folder / original.name
+
+
+def _ledger(url: str) -> dict[uuid.UUID, tuple]:
+    with get_engine(url).connect() as connection:
+        rows = connection.execute(
+            sa.text("SELECT bet_id, game_id, origin, status, profit, void_reason FROM bets")
+        ).all()
+    return {bet_id: tuple(rest) for bet_id, *rest in rows}
+
+
+def _user_bet(client, game_id: int, stake: float) -> str:
+    response = client.post(
+        "/api/v1/bets",
+        json={"game_id": game_id, "market": "home_ml", "side": "away", "odds": 110, "stake": stake},
+    )
+    assert response.status_code == 201, response.get_json()
+    return response.get_json()["bet_id"]
+
+
+def test_a_game_a_corrected_file_drops_keeps_its_bets_and_comes_back_with_them(
+    clean_database: str, clean_client, sample_dir: Path, tmp_path: Path
+) -> None:
+    url = clean_database
+    original = sample_dir / WORKBOOK
+    corrected = _without_day(original, tmp_path / "corrected", DAY)
+    with session_scope(url) as session:
+        ingest(session, "retrosheet", [sample_dir / "GL2019.TXT.gz"])
+        ingest(session, "sbro", [original])
+    day_games = clean_client.get(f"/api/v1/games?date={DAY}").get_json()
+    assert len(day_games) >= 2
+    game_id = day_games[0]["id"]
+    retrosheet_id = day_games[0]["retrosheet_game_id"]
+    assert retrosheet_id
+    others = {game["id"] for game in day_games[1:]}
+
+    # A graded bet, then a served recommendation and a user bet still open, all on one game.
+    graded = uuid.UUID(_user_bet(clean_client, game_id, 10.0))
+    with session_scope(url) as session:
+        settle_games(session, [game_id])
+        serve(session, game_id)
+    user = uuid.UUID(_user_bet(clean_client, game_id, 40.0))
+    before = _ledger(url)
+    assert before[graded][2] in {"won", "lost", "push"}
+    assert before[user][2] == "open" and len(before) == 3
+
+    with session_scope(url) as session:
+        (report,) = ingest(session, "sbro", [corrected])
+    assert (report.games_retired, report.bets_voided) == (1, 2)
+    assert "1 games no longer listed retired (2 open bets voided)" in report.summary()
+
+    after = _ledger(url)
+    assert after.keys() == before.keys()  # nothing lost
+    assert after[graded] == before[graded]  # a graded bet keeps its grade
+    with session_scope(url) as session:
+        game = session.get(Game, game_id)
+        assert game is not None and game.is_retired
+        assert WORKBOOK in game.retired_reason and "2019" in game.retired_reason
+        assert game.retrosheet_game_id is None  # free for a game that replaces it
+        for bet_id, (_, _, status, profit, reason) in after.items():
+            if bet_id != graded:
+                assert (status, profit, reason) == ("void", 0.0, game.retired_reason)
+        # Games nothing refers to are still deleted; none of the day is a live game any more.
+        assert not session.scalars(select(Game.id).where(Game.id.in_(others))).all()
+        assert slate(session, DAY) == []
+        assert game_id not in set(load_games_frame(session, seasons=[2019])["game_id"])
+        assert game_id not in games_to_settle(session, date(2019, 12, 1))
+    assert clean_client.get(f"/api/v1/games?date={DAY}").get_json() == []
+    response = clean_client.post(
+        "/api/v1/bets",
+        json={"game_id": game_id, "market": "home_ml", "side": "home", "odds": 100, "stake": 5},
+    )
+    assert response.status_code == 409 and "retired" in response.get_json()["message"]
+    # No foreign key of the ledger cascades: the game cannot be deleted from under its bets.
+    with pytest.raises(sa.exc.IntegrityError), get_engine(url).begin() as connection:
+        connection.execute(sa.text("DELETE FROM games WHERE id = :id"), {"id": game_id})
+
+    # The original file again: the same game, live, with the bets its retirement voided open.
+    with session_scope(url) as session:
+        (report,) = ingest(session, "sbro", [original])
+    assert report.reapplied and report.games_retired == 0
+    assert _ledger(url) == before
+    day_games = clean_client.get(f"/api/v1/games?date={DAY}").get_json()
+    assert game_id in {game["id"] for game in day_games} and len(day_games) == len(others) + 1
+    with session_scope(url) as session:
+        game = session.get(Game, game_id)
+        assert not game.is_retired and game.retired_reason is None
+        assert game.retrosheet_game_id == retrosheet_id
+        settled = settle_games(session, games_to_settle(session, date(2019, 12, 1)))
+    assert settled.games == 1 and sum(settled.graded.values()) == 2
