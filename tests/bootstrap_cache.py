@@ -17,7 +17,6 @@ import hashlib
 import json
 import os
 import shutil
-import sqlite3
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
@@ -31,9 +30,10 @@ import sqlalchemy as sa
 
 from app.config import Settings
 from app.db.session import get_engine
+from app.stack.mlflow_store import move_artifact_root, sqlite_backup, sqlite_path
 
 ROOT = Path(__file__).resolve().parent.parent
-FORMAT = "1"  # bump when what an entry holds changes
+FORMAT = "2"  # bump when what an entry holds changes
 KEEP_ENTRIES = 4  # entries kept; older keys' are deleted after a build
 # The modules the bootstrap runs: listed by a child process that imports it and nothing else.
 _IMPORTED_SOURCES = (
@@ -197,14 +197,11 @@ def save(settings: Settings, folder: Path) -> None:
         entries[key] = [store.get(key), store.pttl(key)]
     (folder / "feature_store.msgpack").write_bytes(msgpack.packb(entries))
 
-    with (
-        sqlite3.connect(_mlflow_file(settings)) as source,
-        sqlite3.connect(folder / "mlflow.db") as copy,
-    ):
-        source.backup(copy)
+    sqlite_backup(_mlflow_file(settings), folder / "mlflow.db")
     shutil.copytree(settings.var_dir, folder / "var", symlinks=True,
                     ignore=shutil.ignore_patterns(_mlflow_file(settings).name + "*"))  # fmt: skip
     (folder / "var_dir.txt").write_text(str(settings.var_dir))
+    (folder / "artifact_root.txt").write_text(settings.mlflow_artifact_root.as_uri())
 
 
 def restore(settings: Settings, folder: Path) -> None:
@@ -236,26 +233,12 @@ def restore(settings: Settings, folder: Path) -> None:
     mlflow = _mlflow_file(settings)
     mlflow.parent.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(folder / "mlflow.db", mlflow)
-    _move_mlflow_paths(mlflow, (folder / "var_dir.txt").read_text(), str(settings.var_dir))
+    old_root = (folder / "artifact_root.txt").read_text()
+    move_artifact_root(mlflow, old_root, settings.mlflow_artifact_root.as_uri())
 
 
 def _mlflow_file(settings: Settings) -> Path:
-    uri = settings.mlflow_tracking_uri or ""
-    if not uri.startswith("sqlite:///"):
-        raise RuntimeError(f"the bootstrap cache handles a sqlite MLflow store, not {uri}")
-    return Path(uri.removeprefix("sqlite:///"))
-
-
-def _move_mlflow_paths(mlflow: Path, old: str, new: str) -> None:
-    """MLflow's store keeps absolute artifact paths: point every one at the new folder."""
-    with sqlite3.connect(mlflow) as db:
-        tables = [row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type='table'")]
-        for table in tables:
-            for column in db.execute(f'PRAGMA table_info("{table}")').fetchall():
-                name, kind = column[1], column[2].upper()
-                if "CHAR" in kind or "TEXT" in kind:
-                    db.execute(
-                        f'UPDATE "{table}" SET "{name}" = replace("{name}", ?, ?)'
-                        f' WHERE instr("{name}", ?) > 0',
-                        (old, new, old),
-                    )
+    path = sqlite_path(settings.mlflow_tracking_uri)
+    if path is None:
+        raise RuntimeError("the bootstrap cache handles an MLflow store in SQLite only")
+    return path

@@ -37,6 +37,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
 from app.config import TARGETS, Settings
+from app.stack.mlflow_store import move_artifact_root, sqlite_backup, sqlite_path
 
 FORMAT = 1
 MANIFEST = "manifest.json"
@@ -124,10 +125,10 @@ def backup(settings: Settings, path: Path | None = None) -> BackupReport:
         # the archive (a version registered meanwhile is extra, never missing). The store's
         # database before its artifacts: the artifacts of every version it lists are whole.
         dump = _dump_database(url, work / DUMP)
-        mlflow_db = _sqlite_path(settings.mlflow_tracking_uri)
+        mlflow_db = sqlite_path(settings.mlflow_tracking_uri)
         if mlflow_db is not None:
             (work / "mlflow").mkdir()
-            _sqlite_backup(mlflow_db, work / MLFLOW_DB)
+            sqlite_backup(mlflow_db, work / MLFLOW_DB)
             if settings.mlflow_artifact_root.is_dir():
                 shutil.copytree(settings.mlflow_artifact_root, work / MLFLOW_ARTIFACTS)
         manifest = Manifest(
@@ -203,7 +204,7 @@ def restore(
     started = time.monotonic()
     manifest = read_manifest(path)
     url = _require(settings.database_url, "database")
-    mlflow_db = _sqlite_path(settings.mlflow_tracking_uri)
+    mlflow_db = sqlite_path(settings.mlflow_tracking_uri)
     if manifest.mlflow:
         if mlflow_db is None:
             raise BackupError(
@@ -231,7 +232,7 @@ def restore(
                     work / MLFLOW_ARTIFACTS, settings.mlflow_artifact_root, dirs_exist_ok=True
                 )
             settings.mlflow_artifact_root.mkdir(parents=True, exist_ok=True)
-            _move_artifact_root(
+            move_artifact_root(
                 mlflow_db, manifest.mlflow_artifact_root, settings.mlflow_artifact_root.as_uri()
             )
     counts, checksum = _ledger_state(url)
@@ -375,48 +376,6 @@ def _check(manifest: Manifest, counts: dict[str, int], checksum: str) -> None:
 
 
 # --- MLflow ---------------------------------------------------------------------------------
-
-
-def _sqlite_path(uri: str | None) -> Path | None:
-    """The file of an ``sqlite:///`` tracking URI, None for any other store."""
-    if uri and uri.startswith("sqlite:///"):
-        return Path(uri.removeprefix("sqlite:///")).resolve()
-    return None
-
-
-def _sqlite_backup(source: Path, target: Path) -> None:
-    """A consistent copy of a live SQLite database (its online backup API)."""
-    with (
-        contextlib.closing(sqlite3.connect(source)) as live,
-        contextlib.closing(sqlite3.connect(target)) as copy,
-    ):
-        live.backup(copy)
-
-
-def _move_artifact_root(database: Path, old: str | None, new: str) -> None:
-    """Point every artifact location of the store at the restored root.
-
-    MLflow keeps absolute URIs (experiments, runs, model versions, logged models); every text
-    value that starts with the old root is rewritten, whatever table holds it."""
-    if not old or old == new:
-        return
-    with contextlib.closing(sqlite3.connect(database)) as connection, connection:
-        tables = [
-            name
-            for (name,) in connection.execute(
-                "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
-            )
-        ]
-        for table in tables:
-            for column in connection.execute(f'PRAGMA table_info("{table}")').fetchall():
-                name, kind = column[1], (column[2] or "").upper()
-                if "CHAR" not in kind and "TEXT" not in kind and "CLOB" not in kind:
-                    continue
-                connection.execute(
-                    f'UPDATE "{table}" SET "{name}" = ? || substr("{name}", ?)'
-                    f' WHERE substr("{name}", 1, ?) = ?',
-                    (new, len(old) + 1, len(old), old),
-                )
 
 
 def _champions(

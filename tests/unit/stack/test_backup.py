@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from app.stack.backup import BackupError, _move_artifact_root, prune, read_manifest
+from app.stack.backup import BackupError, prune, read_manifest
+from app.stack.mlflow_store import move_artifact_root
 from workers.beat import beat_schedule
 
 
@@ -48,7 +49,7 @@ def test_the_artifact_root_moves_in_every_table_and_only_at_the_start(tmp_path: 
         connection.execute("INSERT INTO model_versions VALUES (1, ?)", (f"{old}/models/m1",))
         connection.execute("INSERT INTO model_versions VALUES (2, ?)", (f"s3://bucket{old}",))
 
-    _move_artifact_root(database, old, new)
+    move_artifact_root(database, old, new)
 
     with contextlib.closing(sqlite3.connect(database)) as connection:
         assert connection.execute("SELECT artifact_uri FROM runs").fetchall() == [
