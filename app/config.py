@@ -12,7 +12,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-TARGETS = ("moneyline", "total_over", "home_spread")
 DEFAULT_SCHEDULE_API_URL = "https://statsapi.mlb.com"
 DEFAULT_ODDS_API_URL = "https://api.the-odds-api.com"
 

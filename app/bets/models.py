@@ -22,12 +22,6 @@ from app.db.base import Base
 
 BET_STATUSES = ("open", "won", "lost", "push", "void")
 BET_ORIGINS = ("served", "user")
-# Market -> its two sides, as the prediction's ``betting_recommendations`` name them.
-BET_MARKETS: dict[str, tuple[str, str]] = {
-    "home_ml": ("home", "away"),
-    "total_over": ("over", "under"),
-    "home_spread": ("home", "away"),
-}
 
 
 class Bet(Base):

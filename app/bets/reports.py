@@ -17,11 +17,11 @@ from sqlalchemy import DateTime, Float, and_, cast, func, select
 from sqlalchemy.orm import Session
 
 from app.bets.models import Bet
-from app.betting.recommend import MARKETS
-from app.betting.simulate import max_drawdown
+from app.bets.simulate import max_drawdown
 from app.features.pipeline import load_games_frame
 from app.games.models import Game
 from app.jobs.models import Prediction
+from app.markets import MARKETS
 from app.ml.evaluation import Evaluation, evaluate, json_safe
 
 
@@ -136,7 +136,7 @@ def live_evaluation(
     Model and market are scored as in the backtest (``app.ml.evaluation.evaluate``): on the
     games with a label and every opening and closing price of the market.
     """
-    prefix = MARKETS[target].prefix
+    prefix = MARKETS[target].key
     payload = Prediction.payload
     betting_closes = func.coalesce(
         Game.start_time, func.timezone("UTC", cast(Game.game_date, DateTime()))
@@ -173,7 +173,7 @@ def live_performance(
     Predictions and games as in :func:`live_evaluation`. Betting: the ledger's settled served
     bets of this model on this market.
     """
-    prefix = MARKETS[target].prefix
+    prefix = MARKETS[target].key
     n_predictions, evaluation = live_evaluation(session, target, model_name)
     bets = list(
         session.scalars(

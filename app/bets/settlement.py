@@ -7,7 +7,7 @@ Rules:
   side covers when ``home + line > away``; equal is a push.
 - **Void.** A game without a final score ``VOID_AFTER_DAYS`` days after its date (postponed,
   replayed under another game) voids every bet; a game stopped before its scheduled length
-  (``app.ml.targets.went_the_distance``) voids totals and run-line bets (books do), the
+  (``app.markets.went_the_distance``) voids totals and run-line bets (books do), the
   moneyline stands. A totals or run-line bet without a line is void.
 - **Profit.** A win pays ``stake * (decimal - 1)``, a loss costs the stake, a push or a void
   returns it (profit 0).
@@ -31,10 +31,14 @@ from sqlalchemy.orm import Session
 
 from app import clock
 from app.bets.models import Bet
-from app.bets.quotes import ODDS_CLOSE, latest_pregame_snapshots, quote_from
-from app.betting.odds import american_to_decimal, american_to_implied, devig_two_way
+from app.bets.odds import (
+    closing_line_value,
+    devig_two_way,
+    profit,
+)
+from app.bets.quotes import latest_pregame_snapshots, quote_from
 from app.games.models import Game, Odds
-from app.ml.targets import went_the_distance
+from app.markets import by_key, went_the_distance
 
 VOID_AFTER_DAYS = 3
 SBRO_BOOK = "sbro"
@@ -51,44 +55,25 @@ class GameResult:
 
 
 def grade(market: str, side: str, line: float | None, result: GameResult) -> str | None:
-    """``won``/``lost``/``push``/``void`` of a bet, or None while the game is pending."""
+    """``won``/``lost``/``push``/``void`` of a bet, or None while the game is pending
+    (the market's own rule: ``app.markets.Market.grade``)."""
     if result.void:
         return "void"
     if result.home_score is None or result.away_score is None:
         return None
-    home, away = result.home_score, result.away_score
-    if market == "home_ml":
-        if home == away:
-            return "push"
-        return "won" if (home > away) == (side == "home") else "lost"
-    if not result.full_length or line is None:
-        return "void"
-    if market == "total_over":
-        runs = home + away
-        if runs == line:
-            return "push"
-        return "won" if (runs > line) == (side == "over") else "lost"
-    if market == "home_spread":
-        margin = home + line - away
-        if margin == 0:
-            return "push"
-        return "won" if (margin > 0) == (side == "home") else "lost"
-    raise ValueError(f"unknown market {market!r}")
+    return by_key(market).grade(
+        side, line, result.home_score, result.away_score, result.full_length
+    )
 
 
-def profit(status: str, stake: float, odds: int) -> float:
-    """Profit of a graded bet at American ``odds``."""
-    if status == "won":
-        return stake * (american_to_decimal(odds) - 1.0)
-    if status == "lost":
-        return -stake
-    return 0.0
+def fair_close(close_side: int, close_other: int) -> float:
+    """The side's fair closing probability: its de-vigged closing price."""
+    return devig_two_way(close_side, close_other)[0]
 
 
-def closing_line_value(price_taken: int, close_side: int, close_other: int) -> float:
-    """De-vigged closing probability of the side minus the implied probability paid."""
-    fair_side = devig_two_way(close_side, close_other)[0]
-    return fair_side - american_to_implied(price_taken)
+def clv_at_close(price_taken: int, close_side: int, close_other: int) -> float:
+    """The CLV of a bet at ``price_taken`` against its book's closing prices."""
+    return closing_line_value(fair_close(close_side, close_other), price_taken)
 
 
 @dataclass
@@ -148,14 +133,14 @@ def closing_quote(bet: Bet, snapshots: dict, sbro: dict[int, Odds]) -> tuple[int
     if bet.book in by_book:
         quote = by_book[bet.book][1]
     elif bet.game_id in sbro:
-        quote = quote_from(sbro[bet.game_id], SBRO_BOOK, ODDS_CLOSE[bet.market])
+        quote = quote_from(sbro[bet.game_id], SBRO_BOOK, by_key(bet.market).close)
     else:
         quote = None
     if quote is None:
         return None
     if bet.line is not None and (quote.line is None or quote.line != bet.line):
         return None
-    yes_side = bet.side in ("home", "over")
+    yes_side = by_key(bet.market).is_yes(bet.side)
     return (quote.price_yes, quote.price_no) if yes_side else (quote.price_no, quote.price_yes)
 
 
@@ -185,7 +170,7 @@ def settle_games(
             continue
         close = closing_quote(bet, snapshots, sbro)
         try:
-            clv = None if close is None else closing_line_value(bet.odds, *close)
+            clv = None if close is None else clv_at_close(bet.odds, *close)
         except ValueError:  # a stored close that is no American price
             close, clv = None, None
         graded = session.execute(

@@ -3,7 +3,7 @@
 import click
 
 from app.cli.common import UserError, resolved_settings
-from app.config import TARGETS
+from app.markets import TARGETS
 
 
 @click.group()

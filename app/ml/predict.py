@@ -22,17 +22,18 @@ import redis
 from sqlalchemy.orm import Session
 
 from app import clock
+from app.bets.kelly import StakingPolicy
+from app.bets.odds import devig_two_way_array
 from app.bets.pricing import (
+    CONFIDENCE_THRESHOLD,
     BookQuote,
     Gate,
     Staking,
     apply_daily_exposure,
     price_shop,
+    risk_level,
 )
 from app.bets.quotes import Quotes
-from app.betting.kelly import StakingPolicy
-from app.betting.odds import devig_two_way_array
-from app.betting.recommend import CONFIDENCE_THRESHOLD, MARKETS, risk_level
 from app.config import Settings
 from app.features.definitions import FEATURE_SET
 from app.features.pipeline import (
@@ -43,8 +44,8 @@ from app.features.pipeline import (
 )
 from app.features.pitchers import fill_pitcher_ids
 from app.features.store import FeatureStore
+from app.markets import MARKETS, MONEYLINE
 from app.ml.registry import ChampionCache, LoadedModel
-from app.ml.targets import TARGET_SPECS
 
 TOP_CONTRIBUTIONS = 3
 
@@ -179,7 +180,7 @@ def score(
     if rows == 0:
         return []
     explained = next(iter(models), None)
-    primary = models.get("moneyline") or (models[explained] if explained else None)
+    primary = models.get(MONEYLINE.name) or (models[explained] if explained else None)
     now = clock.now().isoformat()
     field_names: list[str] = []
     field_columns: list[list] = []
@@ -188,10 +189,10 @@ def score(
     market_lines: list[dict] = [{} for _ in range(rows)]
     confident = np.zeros(rows, dtype=bool)
     for target, market in MARKETS.items():
-        yes_column, no_column = TARGET_SPECS[target].price_columns
+        yes_column, no_column = market.priced.yes, market.priced.no
         price_yes, price_no = _prices(games, yes_column), _prices(games, no_column)
         market_probabilities = devig_two_way_array(price_yes, price_no)[0]
-        field_names += [f"{market.prefix}_{field}" for field in _MARKET_FIELDS]
+        field_names += [f"{market.key}_{field}" for field in _MARKET_FIELDS]
         model = models.get(target)
         if model is None:
             nothing = [None] * rows
@@ -209,7 +210,7 @@ def score(
             _nullable(probability - market_probabilities),
         ]
         gate = Gate(model.bets_enabled, model.calibrated(max_ece))
-        line_column = _LINE_COLUMNS.get(target)
+        line_column = market.line
         lines = _nullable(_column(games, line_column)) if line_column else [None] * rows
         if line_column:
             for row_lines, line in zip(market_lines, lines, strict=True):
@@ -222,13 +223,13 @@ def score(
             if line_column is not None and line is None:
                 continue
             if quotes:
-                game_quotes = quotes[row].get(market.prefix, [])
+                game_quotes = quotes[row].get(market.key, [])
             else:
                 book = "sbro" if game_ids[row] is not None else "request"
                 game_quotes = [BookQuote(book, yes_prices[row], no_prices[row], line)]
             bet = price_shop(market, probabilities[row], game_quotes, line, gate, staking)
             if bet is not None:
-                recommendations[row][market.prefix] = bet
+                recommendations[row][market.key] = bet
     explanations = (
         _explanations(models[explained], features) if explained else [[] for _ in range(rows)]
     )
@@ -269,10 +270,8 @@ def score(
     return payloads
 
 
-# The fields of each market in a payload, after its prefix (``app.betting.recommend``).
+# The fields of each market in a payload, after its key.
 _MARKET_FIELDS = ("probability", "binary", "confidence", "market_probability", "edge")
-# The line a target's model is asked about, by target: None for the moneyline.
-_LINE_COLUMNS = {"total_over": "total_open", "home_spread": "home_rl"}
 
 
 def _column(games: pd.DataFrame, column: str) -> np.ndarray:

@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from app.bets.ledger import record_user_bet
 from app.bets.models import Bet
-from app.bets.settlement import closing_line_value, games_to_settle, settle_games
+from app.bets.settlement import clv_at_close, games_to_settle, settle_games
 from app.db.session import session_scope
 
 pytestmark = pytest.mark.integration
@@ -24,7 +24,7 @@ def _bet(session, game_id: int, market: str, side: str, odds: int, **fields) -> 
     )  # fmt: skip
 
 
-def test_bets_are_graded_with_profit_and_closing_line_value(clean_database, games):
+def test_bets_are_graded_with_profit_and_clv_at_close(clean_database, games):
     with session_scope(clean_database) as session:
         pin = _bet(session, games["final"], "home_ml", "home", -125, book="pin").bet_id
         sbro = _bet(session, games["final"], "home_ml", "away", 120).bet_id
@@ -46,15 +46,15 @@ def test_bets_are_graded_with_profit_and_closing_line_value(clean_database, game
     # pin's close is its last snapshot before first pitch (22:30), not the 23:30 one.
     assert (bets[pin].status, bets[pin].profit) == ("won", pytest.approx(80.0))
     assert bets[pin].closing_odds == -135
-    assert bets[pin].clv == pytest.approx(closing_line_value(-125, -135, 125))
+    assert bets[pin].clv == pytest.approx(clv_at_close(-125, -135, 125))
     # A book without snapshots closes at SBRO's close.
     assert (bets[sbro].status, bets[sbro].profit, bets[sbro].closing_odds) == ("lost", -100, 130)
-    assert bets[sbro].clv == pytest.approx(closing_line_value(120, 130, -140))
+    assert bets[sbro].clv == pytest.approx(clv_at_close(120, 130, -140))
     assert bets[total].status == "won"  # 8 runs under 8.5
     assert bets[total].closing_odds is None and bets[total].clv is None  # closed at 9.0
     assert (bets[push].status, bets[push].profit) == ("push", 0.0)
     assert (bets[spread].status, bets[spread].profit) == ("won", pytest.approx(140.0))
-    assert bets[spread].clv == pytest.approx(closing_line_value(140, 140, -160))
+    assert bets[spread].clv == pytest.approx(clv_at_close(140, 140, -160))
     assert bets[short].status == "void"  # 6 innings: totals void
     assert bets[short_ml].status == "won"  # the moneyline stands
     assert bets[unplayed].status == "void"
