@@ -40,6 +40,12 @@ class Settings:
     daily_exposure: float = 0.5
     min_ev: float = 0.02
     max_ece: float = 0.02
+    # The fair line (see app/bets/fairline.py): de-vig method, sharp books with weights
+    # ("pinnacle" or "pinnacle:2,circa:1"), the oldest quote priced, the widest market priced.
+    devig: str = "additive"
+    sharp_books: tuple[tuple[str, float], ...] = (("pinnacle", 1.0),)
+    max_quote_age_minutes: float = 30.0
+    max_overround: float = 0.08
     # Per-API-key rate limits (flask-limiter syntax, ";" between limits), kept in the broker's
     # Redis: every request, and the POSTs that start work (jobs, bets) on top of it.
     rate_limit_default: str = "600/minute;50/second"
@@ -74,6 +80,10 @@ class Settings:
             daily_exposure=float(env.get("BULLPEN_DAILY_EXPOSURE", "0.5")),
             min_ev=float(env.get("BULLPEN_MIN_EV", "0.02")),
             max_ece=float(env.get("BULLPEN_MAX_ECE", "0.02")),
+            devig=env.get("BULLPEN_DEVIG") or "additive",
+            sharp_books=parse_weights(env.get("BULLPEN_SHARP_BOOKS") or "pinnacle"),
+            max_quote_age_minutes=float(env.get("BULLPEN_MAX_QUOTE_AGE_MINUTES", "30")),
+            max_overround=float(env.get("BULLPEN_MAX_OVERROUND", "0.08")),
             rate_limit_default=env.get("BULLPEN_RATE_LIMIT") or "600/minute;50/second",
             rate_limit_submit=env.get("BULLPEN_RATE_LIMIT_SUBMIT") or "120/minute",
             reap_interval_seconds=float(env.get("BULLPEN_REAP_INTERVAL_SECONDS", "30")),
@@ -118,6 +128,12 @@ class Settings:
             "BULLPEN_DAILY_EXPOSURE": repr(self.daily_exposure),
             "BULLPEN_MIN_EV": repr(self.min_ev),
             "BULLPEN_MAX_ECE": repr(self.max_ece),
+            "BULLPEN_DEVIG": self.devig,
+            "BULLPEN_SHARP_BOOKS": ",".join(
+                f"{book}:{weight!r}" for book, weight in self.sharp_books
+            ),
+            "BULLPEN_MAX_QUOTE_AGE_MINUTES": repr(self.max_quote_age_minutes),
+            "BULLPEN_MAX_OVERROUND": repr(self.max_overround),
             "BULLPEN_RATE_LIMIT": self.rate_limit_default,
             "BULLPEN_RATE_LIMIT_SUBMIT": self.rate_limit_submit,
             "BULLPEN_REAP_INTERVAL_SECONDS": repr(self.reap_interval_seconds),
@@ -159,6 +175,18 @@ def parse_api_keys(raw: str) -> dict[str, frozenset[str]]:
             frozenset(scopes.split("+")) if scopes else frozenset({"read", "predict", "admin"})
         )
     return keys
+
+
+def parse_weights(raw: str) -> tuple[tuple[str, float], ...]:
+    """Parse ``book:weight,book2`` into ((book, weight), ...) in order; a bare book weighs 1."""
+    weights = []
+    for item in filter(None, (part.strip() for part in raw.split(","))):
+        book, _, weight = item.partition(":")
+        value = float(weight) if weight else 1.0
+        if value <= 0:
+            raise ValueError(f"book weight of {book!r} must be positive, got {weight!r}")
+        weights.append((book.strip().lower(), value))
+    return tuple(weights)
 
 
 def _default_sample_dir() -> str:
