@@ -34,6 +34,7 @@ Rules (documented here once; ``app/ml/predict.py`` applies them to every predict
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from app.bets.kelly import StakingPolicy, stake_fraction
 from app.bets.odds import (
@@ -56,6 +57,8 @@ class BookQuote:
     price_yes: int | None
     price_no: int | None
     line: float | None = None
+    # When the book showed it (None: unknown, as for an archive's opening or closing row).
+    captured_at: datetime | None = None
 
 
 @dataclass(frozen=True)

@@ -33,13 +33,16 @@ def _price(value: object) -> int | None:
     return None if number is None else int(number)
 
 
-def quote_from(row: object, book: str, columns: Quote) -> BookQuote | None:
+def quote_from(
+    row: object, book: str, columns: Quote, captured_at: datetime | None = None
+) -> BookQuote | None:
     """The quote of ``row`` (an ORM row or a mapping) in ``columns``; None without both prices."""
     get = row.get if isinstance(row, Mapping) else lambda name: getattr(row, name, None)
     yes, no = _price(get(columns.yes)), _price(get(columns.no))
     if yes is None or no is None:
         return None
-    return BookQuote(book, yes, no, _number(get(columns.line)) if columns.line else None)
+    line = _number(get(columns.line)) if columns.line else None
+    return BookQuote(book, yes, no, line, captured_at)
 
 
 def _columns(model: type, quotes: Iterable[Quote]) -> list:
@@ -74,7 +77,7 @@ def latest_pregame_snapshots(
         if snapshot.captured_at >= first_pitch(snapshot.start_time, snapshot.game_date):
             continue
         for market in BY_KEY.values():
-            quote = quote_from(snapshot, snapshot.book, market.snapshot)
+            quote = quote_from(snapshot, snapshot.book, market.snapshot, snapshot.captured_at)
             if quote is not None:
                 by_book = latest.setdefault(snapshot.game_id, {}).setdefault(market.key, {})
                 by_book[snapshot.book] = (snapshot.captured_at, quote)

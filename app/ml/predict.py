@@ -22,6 +22,7 @@ import redis
 from sqlalchemy.orm import Session
 
 from app import clock
+from app.bets.fairline import FairLineRules, fair_line, serve
 from app.bets.kelly import StakingPolicy
 from app.bets.odds import devig_two_way_array
 from app.bets.pricing import (
@@ -33,7 +34,7 @@ from app.bets.pricing import (
     price_shop,
     risk_level,
 )
-from app.bets.quotes import Quotes
+from app.bets.quotes import Quotes, first_pitch
 from app.config import Settings
 from app.features.definitions import FEATURE_SET
 from app.features.pipeline import (
@@ -164,6 +165,7 @@ def score(
     quotes: Sequence[Quotes] | None = None,
     max_ece: float = 0.02,
     already: dict[str, float] | None = None,
+    fair_rules: FairLineRules | None = None,
 ) -> list[dict]:
     """One prediction payload per row of ``games``/``features``.
 
@@ -171,9 +173,13 @@ def score(
     row is priced at its own prices (book ``sbro`` for a stored game, ``request`` for a
     described one). ``already`` is what the job served before on each date (exposure cap).
 
+    With ``fair_rules``, a market whose stored quotes give a fair line now
+    (``app.bets.fairline``) is served against it, whatever the model's gate; a market without
+    one falls back to the model's own price, behind its gate (``app.bets.pricing``).
+
     Every number is computed per target over the whole chunk with numpy; the per-game
-    dicts are assembled at the end from plain lists. Only a market whose gate is open
-    goes through ``price_shop`` row by row (its books differ from game to game).
+    dicts are assembled at the end from plain lists. Only a market with quotes or an open
+    gate goes through the books row by row (its books differ from game to game).
     """
     staking = staking or Staking(bankroll=bankroll)
     rows = len(games)
@@ -181,7 +187,9 @@ def score(
         return []
     explained = next(iter(models), None)
     primary = models.get(MONEYLINE.name) or (models[explained] if explained else None)
-    now = clock.now().isoformat()
+    moment = clock.now()
+    now = moment.isoformat()
+    pitches = _first_pitches(games) if quotes and fair_rules is not None else None
     field_names: list[str] = []
     field_columns: list[list] = []
     recommendations: list[dict] = [{} for _ in range(rows)]
@@ -215,7 +223,7 @@ def score(
         if line_column:
             for row_lines, line in zip(market_lines, lines, strict=True):
                 row_lines[target] = line
-        if not gate.open:
+        if not gate.open and pitches is None:
             continue
         yes_prices, no_prices = _nullable_prices(price_yes), _nullable_prices(price_no)
         for row in range(rows):
@@ -227,7 +235,17 @@ def score(
             else:
                 book = "sbro" if game_ids[row] is not None else "request"
                 game_quotes = [BookQuote(book, yes_prices[row], no_prices[row], line)]
-            bet = price_shop(market, probabilities[row], game_quotes, line, gate, staking)
+            fair = None
+            if pitches is not None and game_quotes:
+                fair = fair_line(
+                    market, game_quotes, line, moment, pitches[row], fair_rules, probabilities[row]
+                )
+            if fair is not None:
+                bet = serve(market, fair, staking)
+            elif gate.open:
+                bet = price_shop(market, probabilities[row], game_quotes, line, gate, staking)
+            else:
+                bet = None
             if bet is not None:
                 recommendations[row][market.key] = bet
     explanations = (
@@ -272,6 +290,20 @@ def score(
 
 # The fields of each market in a payload, after its key.
 _MARKET_FIELDS = ("probability", "binary", "confidence", "market_probability", "edge")
+
+
+def _first_pitches(games: pd.DataFrame) -> list[datetime]:
+    """When betting closes on each game (``app.bets.quotes.first_pitch``)."""
+    starts = (
+        pd.to_datetime(games["start_time"], utc=True)
+        if "start_time" in games
+        else pd.Series(pd.NaT, index=games.index)
+    )
+    days = pd.to_datetime(games["game_date"]).dt.date
+    return [
+        first_pitch(None if pd.isna(start) else start.to_pydatetime(), day)
+        for start, day in zip(starts, days, strict=True)
+    ]
 
 
 def _column(games: pd.DataFrame, column: str) -> np.ndarray:

@@ -25,6 +25,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
+from app.bets.fairline import FairLineRules
 from app.bets.ledger import StoredPrediction, record_served_bets
 from app.bets.quotes import book_quotes
 from app.db.session import session_scope
@@ -235,6 +236,7 @@ def _predict(
         staking=staking,
         quotes=quotes,
         max_ece=settings.max_ece,
+        fair_rules=FairLineRules.from_settings(settings),
     )
     ids = _upsert(session, job_id, indexes, keys, game_ids, payloads)
     record_served_bets(
