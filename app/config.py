@@ -7,6 +7,7 @@ same variables, so that every process reads its configuration one way.
 
 import hashlib
 import os
+import re
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
@@ -46,6 +47,8 @@ class Settings:
     sharp_books: tuple[tuple[str, float], ...] = (("pinnacle", 1.0),)
     max_quote_age_minutes: float = 30.0
     max_overround: float = 0.08
+    # Apprise URLs every new served bet is sent to (app/bets/alerts.py); none: no alerts.
+    alert_urls: tuple[str, ...] = ()
     # Per-API-key rate limits (flask-limiter syntax, ";" between limits), kept in the broker's
     # Redis: every request, and the POSTs that start work (jobs, bets) on top of it.
     rate_limit_default: str = "600/minute;50/second"
@@ -84,6 +87,7 @@ class Settings:
             sharp_books=parse_weights(env.get("BULLPEN_SHARP_BOOKS") or "pinnacle"),
             max_quote_age_minutes=float(env.get("BULLPEN_MAX_QUOTE_AGE_MINUTES", "30")),
             max_overround=float(env.get("BULLPEN_MAX_OVERROUND", "0.08")),
+            alert_urls=parse_alert_urls(env.get("BULLPEN_ALERT_URLS", "")),
             rate_limit_default=env.get("BULLPEN_RATE_LIMIT") or "600/minute;50/second",
             rate_limit_submit=env.get("BULLPEN_RATE_LIMIT_SUBMIT") or "120/minute",
             reap_interval_seconds=float(env.get("BULLPEN_REAP_INTERVAL_SECONDS", "30")),
@@ -134,6 +138,7 @@ class Settings:
             ),
             "BULLPEN_MAX_QUOTE_AGE_MINUTES": repr(self.max_quote_age_minutes),
             "BULLPEN_MAX_OVERROUND": repr(self.max_overround),
+            "BULLPEN_ALERT_URLS": " ".join(self.alert_urls),
             "BULLPEN_RATE_LIMIT": self.rate_limit_default,
             "BULLPEN_RATE_LIMIT_SUBMIT": self.rate_limit_submit,
             "BULLPEN_REAP_INTERVAL_SECONDS": repr(self.reap_interval_seconds),
@@ -175,6 +180,11 @@ def parse_api_keys(raw: str) -> dict[str, frozenset[str]]:
             frozenset(scopes.split("+")) if scopes else frozenset({"read", "predict", "admin"})
         )
     return keys
+
+
+def parse_alert_urls(raw: str) -> tuple[str, ...]:
+    """Receiver URLs separated by whitespace or commas (as Apprise's own configuration)."""
+    return tuple(url for url in re.split(r"[\s,]+", raw or "") if url)
 
 
 def parse_weights(raw: str) -> tuple[tuple[str, float], ...]:

@@ -3,6 +3,7 @@
 import logging
 
 from app import clock
+from app.bets.alerts import deliver
 from app.bets.settlement import games_to_settle
 from app.bets.settlement import settle_games as settle
 from app.db.session import session_scope
@@ -41,4 +42,21 @@ def settle_open_bets() -> dict:
     with session_scope(settings().database_url) as session:
         game_ids = games_to_settle(session, clock.now().date())
         report = settle(session, game_ids)
+    return report.as_dict()
+
+
+@celery.task(
+    name="tasks.bets.send_alerts",
+    autoretry_for=TRANSIENT_ERRORS,
+    retry_backoff=True,
+    max_retries=3,
+    soft_time_limit=300,
+    time_limit=330,
+)
+def send_alerts() -> dict:
+    """Send every due bet alert to ``BULLPEN_ALERT_URLS`` (exactly once each, retried later)."""
+    config = settings()
+    report = deliver(lambda: session_scope(config.database_url), config.alert_urls, clock.now())
+    if report.sent or report.failed:
+        log.info("bet alerts: %s", report.as_dict())
     return report.as_dict()

@@ -33,6 +33,12 @@ def beat_schedule(reap_interval_seconds: float = 30) -> dict[str, dict]:
             "task": "tasks.feeds.pull_odds",
             "schedule": timedelta(minutes=30),
         },
+        # Alerts of new served bets: a cheap query when there is nothing to send; its interval
+        # is most of the time from a served bet to its alert.
+        "send-alerts": {
+            "task": "tasks.bets.send_alerts",
+            "schedule": timedelta(seconds=15),
+        },
         # Safety net for settlement: grade open bets of games that have a final (exactly once).
         "settle-open-bets": {
             "task": "tasks.bets.settle_open_bets",

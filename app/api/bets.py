@@ -9,7 +9,7 @@ from app.api.context import services
 from app.bets.ledger import bets_query, page_of_bets, record_user_bet
 from app.bets.models import BET_ORIGINS, BET_STATUSES
 from app.bets.odds import validate_american
-from app.bets.reports import bankroll_report
+from app.bets.reports import CLV_GROUPS, bankroll_report, clv_report
 from app.db.session import session_scope
 from app.games.models import Game
 from app.markets import BY_KEY, TOTAL
@@ -132,6 +132,21 @@ class Bets(MethodView):
                 abort(404, message=f"no game {args['game_id']}",
                       errors={"game_id": [args["game_id"]]})  # fmt: skip
             return record_user_bet(session, dict(args))
+
+
+class ClvQuerySchema(ma.Schema):
+    group_by = ma.fields.String(load_default="market", validate=ma.validate.OneOf(CLV_GROUPS))
+
+
+@blp.route("/clv")
+class Clv(MethodView):
+    @blp.arguments(ClvQuerySchema, location="query")
+    @blp.response(200)
+    def get(self, args: dict):
+        """Closing-line value of the settled bets by market, book or origin: n, mean CLV, beat
+        rate, t-statistic (standard error clustered by game date)."""
+        with session_scope(services().database_url) as session:
+            return {"group_by": args["group_by"], "groups": clv_report(session, args["group_by"])}
 
 
 @bankroll_blp.route("")

@@ -63,3 +63,30 @@ class Bet(Base):
     closing_odds: Mapped[int | None] = mapped_column(Integer)
     clv: Mapped[float | None] = mapped_column(Float)
     settled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class BetAlert(Base):
+    """One alert of one bet to one receiver (``target``: a hash of its URL, so that a URL's
+    secret never lands in the database). ``pending`` until a receiver took it, then ``sent``;
+    a failure pushes ``next_attempt_at`` back (``app.bets.alerts``)."""
+
+    __tablename__ = "bet_alerts"
+    __table_args__ = (
+        UniqueConstraint("bet_id", "target"),
+        Index("ix_bet_alerts_due", "status", "next_attempt_at"),
+        CheckConstraint("status IN ('pending', 'sent')", name="status"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    bet_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("bets.bet_id", ondelete="CASCADE")
+    )
+    target: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(8), default="pending", server_default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    next_attempt_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )
+    sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    last_error: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())

@@ -204,3 +204,56 @@ def live_performance(
         else None
     )
     return json_safe(body)
+
+
+CLV_GROUPS = ("market", "book", "origin")
+
+
+def clustered_mean(values: np.ndarray, clusters: np.ndarray) -> dict[str, float | int | None]:
+    """Mean of ``values``, its standard error clustered by ``clusters`` (bets of one date move
+    together), and t = mean / SE: ``SE^2 = G/(G-1) * sum_g (sum_{i in g} (x_i - mean))^2 / n^2``
+    over G clusters; None where there are fewer than two clusters."""
+    n = len(values)
+    if n == 0:
+        return {"n": 0, "mean": None, "standard_error": None, "t": None, "clusters": 0}
+    mean = float(np.mean(values))
+    keys, index = np.unique(clusters, return_inverse=True)
+    groups = len(keys)
+    if groups < 2:
+        return {"n": n, "mean": mean, "standard_error": None, "t": None, "clusters": groups}
+    sums = np.bincount(index, weights=values - mean, minlength=groups)
+    error = float(np.sqrt(groups / (groups - 1) * np.sum(sums**2)) / n)
+    t = mean / error if error > 0 else None
+    return {"n": n, "mean": mean, "standard_error": error, "t": t, "clusters": groups}
+
+
+def clv_report(session: Session, group_by: str) -> list[dict[str, Any]]:
+    """Per value of ``group_by`` (market, book or origin): the settled bets with a CLV, their
+    mean CLV, beat rate (share with CLV > 0) and t-statistic clustered by game date."""
+    if group_by not in CLV_GROUPS:
+        raise ValueError(f"group_by must be one of {CLV_GROUPS}, not {group_by!r}")
+    column = getattr(Bet, group_by)
+    rows = session.execute(
+        select(column, Bet.clv, Game.game_date)
+        .join(Game, Game.id == Bet.game_id)
+        .where(Bet.status != "open", Bet.clv.is_not(None))
+        .order_by(column)
+    ).all()
+    report = []
+    for key, group in itertools.groupby(rows, key=lambda row: row[0]):
+        group = list(group)
+        clv = np.array([row.clv for row in group], dtype=float)
+        dates = np.array([row.game_date.toordinal() for row in group])
+        stats = clustered_mean(clv, dates)
+        report.append(
+            {
+                group_by: key,
+                "n": stats["n"],
+                "mean_clv": stats["mean"],
+                "beat_rate": float(np.mean(clv > 0)),
+                "standard_error": stats["standard_error"],
+                "t": stats["t"],
+                "dates": stats["clusters"],
+            }
+        )
+    return json_safe(report)

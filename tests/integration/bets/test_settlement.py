@@ -108,3 +108,23 @@ def test_the_safety_net_finds_games_with_a_final_or_past_the_void_window(clean_d
         found = games_to_settle(session, datetime.now(UTC).date())
 
     assert sorted(found) == sorted([games["final"], games["short"], games["unplayed"]])
+
+
+def test_the_clv_report_by_market_and_book(clean_database, games, clean_client):
+    with session_scope(clean_database) as session:
+        _bet(session, games["final"], "home_ml", "home", -125, book="pin")
+        _bet(session, games["final"], "home_ml", "away", 120)
+        _bet(session, games["final"], "home_spread", "home", 140, line=-1.5)
+    with session_scope(clean_database) as session:
+        settle_games(session, [games["final"]])
+
+    by_market = clean_client.get("/api/v1/bets/clv?group_by=market").get_json()
+    groups = {group["market"]: group for group in by_market["groups"]}
+    ml = [clv_at_close(-125, -135, 125), clv_at_close(120, 130, -140)]
+    assert groups["home_ml"]["n"] == 2
+    assert groups["home_ml"]["mean_clv"] == pytest.approx(sum(ml) / 2)
+    assert groups["home_ml"]["beat_rate"] == pytest.approx(sum(v > 0 for v in ml) / 2)
+    assert groups["home_ml"]["t"] is None  # one game date: no clustered error
+    by_book = clean_client.get("/api/v1/bets/clv?group_by=book").get_json()["groups"]
+    assert {group["book"] for group in by_book} == {"pin", "user"}
+    assert clean_client.get("/api/v1/bets/clv?group_by=colour").status_code == 422
