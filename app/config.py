@@ -49,6 +49,8 @@ class Settings:
     max_overround: float = 0.08
     # Apprise URLs every new served bet is sent to (app/bets/alerts.py); none: no alerts.
     alert_urls: tuple[str, ...] = ()
+    # Settled bets with a CLV a strategy needs before it may go live (app/bets/strategies.py).
+    strategy_min_bets: int = 100
     # Per-API-key rate limits (flask-limiter syntax, ";" between limits), kept in the broker's
     # Redis: every request, and the POSTs that start work (jobs, bets) on top of it.
     rate_limit_default: str = "600/minute;50/second"
@@ -88,6 +90,7 @@ class Settings:
             max_quote_age_minutes=float(env.get("BULLPEN_MAX_QUOTE_AGE_MINUTES", "30")),
             max_overround=float(env.get("BULLPEN_MAX_OVERROUND", "0.08")),
             alert_urls=parse_alert_urls(env.get("BULLPEN_ALERT_URLS", "")),
+            strategy_min_bets=int(env.get("BULLPEN_STRATEGY_MIN_BETS", "100")),
             rate_limit_default=env.get("BULLPEN_RATE_LIMIT") or "600/minute;50/second",
             rate_limit_submit=env.get("BULLPEN_RATE_LIMIT_SUBMIT") or "120/minute",
             reap_interval_seconds=float(env.get("BULLPEN_REAP_INTERVAL_SECONDS", "30")),
@@ -139,6 +142,7 @@ class Settings:
             "BULLPEN_MAX_QUOTE_AGE_MINUTES": repr(self.max_quote_age_minutes),
             "BULLPEN_MAX_OVERROUND": repr(self.max_overround),
             "BULLPEN_ALERT_URLS": " ".join(self.alert_urls),
+            "BULLPEN_STRATEGY_MIN_BETS": str(self.strategy_min_bets),
             "BULLPEN_RATE_LIMIT": self.rate_limit_default,
             "BULLPEN_RATE_LIMIT_SUBMIT": self.rate_limit_submit,
             "BULLPEN_REAP_INTERVAL_SECONDS": repr(self.reap_interval_seconds),

@@ -6,6 +6,7 @@ from app import clock
 from app.bets.alerts import deliver
 from app.bets.settlement import games_to_settle
 from app.bets.settlement import settle_games as settle
+from app.bets.strategies import configured, review
 from app.db.session import session_scope
 from tasks.base import TRANSIENT_ERRORS, settings
 from workers.celery_app import celery
@@ -25,6 +26,7 @@ def settle_games(game_ids: list[int]) -> dict:
     """Grade every open bet of these games that has a final; a repeat grades nothing twice."""
     with session_scope(settings().database_url) as session:
         report = settle(session, game_ids)
+        review(session, configured(settings()), clock.now())
     log.info("settled games %s: %s", game_ids[:20], report.as_dict())
     return report.as_dict()
 
@@ -42,6 +44,7 @@ def settle_open_bets() -> dict:
     with session_scope(settings().database_url) as session:
         game_ids = games_to_settle(session, clock.now().date())
         report = settle(session, game_ids)
+        review(session, configured(settings()), clock.now())
     return report.as_dict()
 
 

@@ -47,7 +47,10 @@ class BetSchema(ma.Schema):
     profit = ma.fields.Float(allow_none=True)
     closing_odds = ma.fields.Integer(allow_none=True)
     clv = ma.fields.Float(allow_none=True)
+    close_note = ma.fields.String(allow_none=True, metadata={"description": "why no close"})
     settled_at = ma.fields.DateTime(allow_none=True)
+    strategy = ma.fields.String(allow_none=True)
+    paper = ma.fields.Boolean()
 
 
 class BetsQuerySchema(ma.Schema):

@@ -49,6 +49,8 @@ def served_rows(predictions: Sequence[StoredPrediction]) -> list[dict]:
                     "placed_at": datetime.fromisoformat(payload["prediction_timestamp"]),
                     "origin": "served",
                     "status": "open",
+                    "strategy": bet.get("strategy"),
+                    "paper": bool(bet.get("paper", False)),
                 }
             )
     return rows
@@ -72,6 +74,8 @@ _SERVED_COLUMNS: dict[str, str] = {
     "placed_at": "timestamptz",
     "origin": "text",
     "status": "text",
+    "strategy": "text",
+    "paper": "boolean",
 }
 _INSERT_SERVED = text(
     f"""

@@ -5,6 +5,7 @@ from datetime import datetime
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     CheckConstraint,
     DateTime,
     Float,
@@ -63,6 +64,24 @@ class Bet(Base):
     closing_odds: Mapped[int | None] = mapped_column(Integer)
     clv: Mapped[float | None] = mapped_column(Float)
     settled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Why a settled bet has no close (and so no CLV); null when it has one.
+    close_note: Mapped[str | None] = mapped_column(String(120))
+    # The strategy that served it (app/bets/strategies.py); paper while it is watch-only.
+    strategy: Mapped[str | None] = mapped_column(String(32))
+    paper: Mapped[bool] = mapped_column(Boolean, default=False, server_default="false")
+
+
+class StrategyState(Base):
+    """A strategy's state (``watch`` or ``live``), whether an admin forced it, and why."""
+
+    __tablename__ = "strategy_states"
+    __table_args__ = (CheckConstraint("state IN ('watch', 'live')", name="state"),)
+
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    state: Mapped[str] = mapped_column(String(8))
+    forced: Mapped[bool] = mapped_column(Boolean, default=False, server_default="false")
+    reason: Mapped[str | None] = mapped_column(String(200))
+    changed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
 
 class BetAlert(Base):

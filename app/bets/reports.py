@@ -85,17 +85,18 @@ def bankroll_report(
     date_to: date | None = None,
     origin: str | None = None,
 ) -> dict[str, Any]:
-    """The bankroll curve by settlement date from ``date_from`` to ``date_to``, and its summary."""
-    settled = select(Bet).where(Bet.status != "open", Bet.settled_at.is_not(None))
-    if origin is not None:
-        settled = settled.where(Bet.origin == origin)
+    """The bankroll curve by settlement date from ``date_from`` to ``date_to``, and its summary.
+    Paper bets (a watch-only strategy's) never move the bankroll."""
+    # The bets of the bankroll: real ones, of ``origin`` if given.
+    real = [Bet.paper.is_(False), *([Bet.origin == origin] if origin else [])]
+    settled = select(Bet).where(Bet.status != "open", Bet.settled_at.is_not(None), *real)
     start = initial
     if date_from is not None:
         before = session.scalar(
             select(func.coalesce(func.sum(Bet.profit), 0.0)).where(
                 Bet.status != "open",
                 Bet.settled_at < _day_start(date_from),
-                *([Bet.origin == origin] if origin else []),
+                *real,
             )
         )
         start += float(before or 0.0)
@@ -106,7 +107,7 @@ def bankroll_report(
     curve = bankroll_curve(bets, start)
     bankroll = curve[-1]["bankroll"] if curve else start
     open_query = select(func.count(), func.coalesce(func.sum(Bet.stake), 0.0)).where(
-        Bet.status == "open", *([Bet.origin == origin] if origin else [])
+        Bet.status == "open", *real
     )
     open_count, open_stake = session.execute(open_query).one()
     summary = ledger_summary(bets) | {

@@ -15,7 +15,7 @@ Rules:
   that market, else the SBRO closing price. ``CLV = fair closing probability of the side
   (de-vigged) - implied probability of the price taken (vig included)``: positive when the
   market closed toward the bet. A close at another total or run line is no measure of the
-  price taken: ``closing_odds`` and ``clv`` stay null.
+  price taken: ``closing_odds`` and ``clv`` stay null, and ``close_note`` says why.
 - **Exactly once.** Each grading is ``UPDATE bets ... WHERE bet_id = :id AND status = 'open'
   RETURNING``: two settlements racing on one bet both try, the second waits for the first's
   row lock and then finds the bet no longer open, so only one of them grades it (and counts it).
@@ -127,8 +127,10 @@ def _closes(session: Session, game_ids: Sequence[int]) -> tuple[dict, dict[int, 
     return snapshots, sbro
 
 
-def closing_quote(bet: Bet, snapshots: dict, sbro: dict[int, Odds]) -> tuple[int, int] | None:
-    """(closing price of the side bet, of the other side) at the bet's line, or None."""
+def closing_quote(
+    bet: Bet, snapshots: dict, sbro: dict[int, Odds]
+) -> tuple[tuple[int, int] | None, str | None]:
+    """(closing price of the side bet, of the other side) at the bet's line, or (None, why)."""
     by_book = snapshots.get(bet.game_id, {}).get(bet.market, {})
     if bet.book in by_book:
         quote = by_book[bet.book][1]
@@ -137,11 +139,12 @@ def closing_quote(bet: Bet, snapshots: dict, sbro: dict[int, Odds]) -> tuple[int
     else:
         quote = None
     if quote is None:
-        return None
+        return None, f"{bet.book} quoted no {bet.market} before first pitch, and no archive close"
     if bet.line is not None and (quote.line is None or quote.line != bet.line):
-        return None
+        return None, f"closed at line {quote.line}, not the bet's {bet.line}"
     yes_side = by_key(bet.market).is_yes(bet.side)
-    return (quote.price_yes, quote.price_no) if yes_side else (quote.price_no, quote.price_yes)
+    pair = (quote.price_yes, quote.price_no) if yes_side else (quote.price_no, quote.price_yes)
+    return pair, None
 
 
 def settle_games(
@@ -168,11 +171,11 @@ def settle_games(
         if status is None:
             pending.add(bet.game_id)
             continue
-        close = closing_quote(bet, snapshots, sbro)
+        close, note = closing_quote(bet, snapshots, sbro)
         try:
             clv = None if close is None else clv_at_close(bet.odds, *close)
         except ValueError:  # a stored close that is no American price
-            close, clv = None, None
+            close, clv, note = None, None, "the close is no valid American price"
         graded = session.execute(
             update(Bet)
             .where(Bet.bet_id == bet.bet_id, Bet.status == "open")
@@ -181,6 +184,7 @@ def settle_games(
                 profit=profit(status, bet.stake, bet.odds),
                 closing_odds=None if close is None else close[0],
                 clv=clv,
+                close_note=note,
                 settled_at=now,
             )
             .returning(Bet.bet_id)

@@ -19,6 +19,7 @@ from app.bets.ledger import bets_query, page_of_bets
 from app.bets.models import BET_STATUSES
 from app.bets.reports import bankroll_report, live_evaluation
 from app.bets.slate import book_odds, game_views, line_history, neighbour_dates, slate
+from app.bets.strategies import configured, describe
 from app.db.session import session_scope
 from app.features.store import FeatureSetMismatchError, read_features
 from app.games.models import Game
@@ -123,6 +124,7 @@ def ledger_page() -> str:
         ids = {bet.game_id for bet in bets}
         games = {game.id: game for game in session.scalars(select(Game).where(Game.id.in_(ids)))}
         report = bankroll_report(session, settings.bankroll)
+        strategies = describe(session, configured(settings))
         return render_template(
             "ledger.html",
             bets=bets,
@@ -135,6 +137,7 @@ def ledger_page() -> str:
             statuses=BET_STATUSES,
             report=report,
             chart=plots.bankroll_chart(report),
+            strategies=strategies,
         )
 
 

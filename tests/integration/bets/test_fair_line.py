@@ -88,6 +88,8 @@ def test_a_soft_book_beating_the_sharp_fair_line_is_served_and_recorded(
     assert bet["fair_probability"] == pytest.approx(upcoming["fair"])
     assert bet["model_probability"] == pytest.approx(prediction["home_ml_probability"])
     assert 0 < bet["recommended_bet_size"] <= 1000 * seeded.kelly_cap
+    # The strategy has proven nothing yet: a paper bet, graded like any other.
+    assert (bet["strategy"], bet["paper"]) == ("fair", True)
     with session_scope(seeded.database_url) as session:
         rows = session.scalars(
             select(Bet).join(Prediction, Prediction.id == Bet.prediction_id)
@@ -95,6 +97,7 @@ def test_a_soft_book_beating_the_sharp_fair_line_is_served_and_recorded(
         ).all()  # fmt: skip
         assert [(b.book, b.odds, b.side) for b in rows] == [("softbook", upcoming["soft"], "home")]
         assert rows[0].fair_probability == pytest.approx(upcoming["fair"])
+        assert (rows[0].strategy, rows[0].paper) == ("fair", True)
 
 
 def test_a_stale_sharp_quote_or_a_started_game_is_never_priced(client, worker, seeded, upcoming):

@@ -52,11 +52,14 @@ def test_bets_are_graded_with_profit_and_clv_at_close(clean_database, games):
     assert bets[sbro].clv == pytest.approx(clv_at_close(120, 130, -140))
     assert bets[total].status == "won"  # 8 runs under 8.5
     assert bets[total].closing_odds is None and bets[total].clv is None  # closed at 9.0
+    assert bets[total].close_note == "closed at line 9.0, not the bet's 8.5"
+    assert bets[pin].close_note is None
     assert (bets[push].status, bets[push].profit) == ("push", 0.0)
     assert (bets[spread].status, bets[spread].profit) == ("won", pytest.approx(140.0))
     assert bets[spread].clv == pytest.approx(clv_at_close(140, 140, -160))
     assert bets[short].status == "void"  # 6 innings: totals void
     assert bets[short_ml].status == "won"  # the moneyline stands
+    assert "user quoted no home_ml before first pitch" in bets[short_ml].close_note
     assert bets[unplayed].status == "void"
     assert bets[upcoming].status == "open" and bets[upcoming].settled_at is None
 
