@@ -7,12 +7,12 @@ same variables, so that every process reads its configuration one way.
 
 import hashlib
 import os
+import re
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-TARGETS = ("moneyline", "total_over", "home_spread")
 DEFAULT_SCHEDULE_API_URL = "https://statsapi.mlb.com"
 DEFAULT_ODDS_API_URL = "https://api.the-odds-api.com"
 
@@ -41,6 +41,16 @@ class Settings:
     daily_exposure: float = 0.5
     min_ev: float = 0.02
     max_ece: float = 0.02
+    # The fair line (see app/bets/fairline.py): de-vig method, sharp books with weights
+    # ("pinnacle" or "pinnacle:2,circa:1"), the oldest quote priced, the widest market priced.
+    devig: str = "additive"
+    sharp_books: tuple[tuple[str, float], ...] = (("pinnacle", 1.0),)
+    max_quote_age_minutes: float = 30.0
+    max_overround: float = 0.08
+    # Apprise URLs every new served bet is sent to (app/bets/alerts.py); none: no alerts.
+    alert_urls: tuple[str, ...] = ()
+    # Settled bets with a CLV a strategy needs before it may go live (app/bets/strategies.py).
+    strategy_min_bets: int = 100
     # Per-API-key rate limits (flask-limiter syntax, ";" between limits), kept in the broker's
     # Redis: every request, and the POSTs that start work (jobs, bets) on top of it.
     rate_limit_default: str = "600/minute;50/second"
@@ -81,6 +91,12 @@ class Settings:
             daily_exposure=float(env.get("BULLPEN_DAILY_EXPOSURE", "0.5")),
             min_ev=float(env.get("BULLPEN_MIN_EV", "0.02")),
             max_ece=float(env.get("BULLPEN_MAX_ECE", "0.02")),
+            devig=env.get("BULLPEN_DEVIG") or "additive",
+            sharp_books=parse_weights(env.get("BULLPEN_SHARP_BOOKS") or "pinnacle"),
+            max_quote_age_minutes=float(env.get("BULLPEN_MAX_QUOTE_AGE_MINUTES", "30")),
+            max_overround=float(env.get("BULLPEN_MAX_OVERROUND", "0.08")),
+            alert_urls=parse_alert_urls(env.get("BULLPEN_ALERT_URLS", "")),
+            strategy_min_bets=int(env.get("BULLPEN_STRATEGY_MIN_BETS", "100")),
             rate_limit_default=env.get("BULLPEN_RATE_LIMIT") or "600/minute;50/second",
             rate_limit_submit=env.get("BULLPEN_RATE_LIMIT_SUBMIT") or "120/minute",
             reap_interval_seconds=float(env.get("BULLPEN_REAP_INTERVAL_SECONDS", "30")),
@@ -128,6 +144,14 @@ class Settings:
             "BULLPEN_DAILY_EXPOSURE": repr(self.daily_exposure),
             "BULLPEN_MIN_EV": repr(self.min_ev),
             "BULLPEN_MAX_ECE": repr(self.max_ece),
+            "BULLPEN_DEVIG": self.devig,
+            "BULLPEN_SHARP_BOOKS": ",".join(
+                f"{book}:{weight!r}" for book, weight in self.sharp_books
+            ),
+            "BULLPEN_MAX_QUOTE_AGE_MINUTES": repr(self.max_quote_age_minutes),
+            "BULLPEN_MAX_OVERROUND": repr(self.max_overround),
+            "BULLPEN_ALERT_URLS": " ".join(self.alert_urls),
+            "BULLPEN_STRATEGY_MIN_BETS": str(self.strategy_min_bets),
             "BULLPEN_RATE_LIMIT": self.rate_limit_default,
             "BULLPEN_RATE_LIMIT_SUBMIT": self.rate_limit_submit,
             "BULLPEN_REAP_INTERVAL_SECONDS": repr(self.reap_interval_seconds),
@@ -172,6 +196,23 @@ def parse_api_keys(raw: str) -> dict[str, frozenset[str]]:
             frozenset(scopes.split("+")) if scopes else frozenset({"read", "predict", "admin"})
         )
     return keys
+
+
+def parse_alert_urls(raw: str) -> tuple[str, ...]:
+    """Receiver URLs separated by whitespace or commas (as Apprise's own configuration)."""
+    return tuple(url for url in re.split(r"[\s,]+", raw or "") if url)
+
+
+def parse_weights(raw: str) -> tuple[tuple[str, float], ...]:
+    """Parse ``book:weight,book2`` into ((book, weight), ...) in order; a bare book weighs 1."""
+    weights = []
+    for item in filter(None, (part.strip() for part in raw.split(","))):
+        book, _, weight = item.partition(":")
+        value = float(weight) if weight else 1.0
+        if value <= 0:
+            raise ValueError(f"book weight of {book!r} must be positive, got {weight!r}")
+        weights.append((book.strip().lower(), value))
+    return tuple(weights)
 
 
 def _default_sample_dir() -> str:

@@ -21,9 +21,9 @@ from sqlalchemy import Float, cast, func, select
 from sqlalchemy.orm import Session
 
 from app.bets.models import Bet
-from app.betting.recommend import MARKETS
 from app.ingest.models import IngestedFile
 from app.jobs.models import Job, Prediction
+from app.markets import MARKETS
 
 # Seconds: a single prediction takes tens of milliseconds, a training several minutes.
 JOB_DURATION_BUCKETS: tuple[float, ...] = (
@@ -105,7 +105,7 @@ def predictions_total(session: Session) -> Metric:
     )
     has = {
         target: func.count().filter(
-            Prediction.payload[f"{market.prefix}_probability"].as_float().is_not(None)
+            Prediction.payload[f"{market.key}_probability"].as_float().is_not(None)
         )
         for target, market in MARKETS.items()
     }

@@ -53,11 +53,12 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
 from app.api.bounds import MAX_RESULTS_PAGE_SIZE
-from app.config import TARGETS, Settings
+from app.config import Settings
 from app.db.migrate import upgrade
 from app.db.session import session_scope
 from app.features.definitions import FEATURE_SET
 from app.features.store import FeatureStore
+from app.markets import TARGETS
 from app.replay.stack import free_port
 from app.stack.bootstrap import stale_targets
 from app.stack.embedded import EmbeddedStack

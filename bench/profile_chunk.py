@@ -44,11 +44,12 @@ from sqlalchemy.engine import make_url
 from app.bets import ledger
 from app.bets import quotes as quotes_module
 from app.bets.models import Bet
-from app.config import TARGETS, Settings
+from app.config import Settings
 from app.db.migrate import upgrade
 from app.db.session import session_scope
 from app.games.models import Game
 from app.jobs.models import Job, Prediction
+from app.markets import TARGETS
 from app.ml import predict, registry
 from app.ml import prior as prior_module
 from app.ml.prediction_jobs import CHUNK_SIZE

@@ -2,8 +2,11 @@
 
 import logging
 
+from app import clock
+from app.bets.alerts import deliver
 from app.bets.settlement import settle_games as settle
 from app.bets.settlement import settle_open_bets as settle_open
+from app.bets.strategies import configured, review
 from app.db.session import session_scope
 from tasks.base import TRANSIENT_ERRORS, settings
 from workers.celery_app import celery
@@ -23,6 +26,7 @@ def settle_games(game_ids: list[int]) -> dict:
     """Grade every open bet of these games that has a final; a repeat grades nothing twice."""
     with session_scope(settings().database_url) as session:
         report = settle(session, game_ids)
+        review(session, configured(settings()), clock.now())
     log.info("settled games %s: %s", game_ids[:20], report.as_dict())
     return report.as_dict()
 
@@ -39,4 +43,22 @@ def settle_open_bets() -> dict:
     """Beat safety net: settle every open bet whose game has a final (or is void by now)."""
     with session_scope(settings().database_url) as session:
         report = settle_open(session)
+        review(session, configured(settings()), clock.now())
+    return report.as_dict()
+
+
+@celery.task(
+    name="tasks.bets.send_alerts",
+    autoretry_for=TRANSIENT_ERRORS,
+    retry_backoff=True,
+    max_retries=3,
+    soft_time_limit=300,
+    time_limit=330,
+)
+def send_alerts() -> dict:
+    """Send every due bet alert to ``BULLPEN_ALERT_URLS`` (exactly once each, retried later)."""
+    config = settings()
+    report = deliver(lambda: session_scope(config.database_url), config.alert_urls, clock.now())
+    if report.sent or report.failed:
+        log.info("bet alerts: %s", report.as_dict())
     return report.as_dict()

@@ -5,7 +5,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from app.feeds.run import FeedRun, pull_odds, pull_schedule
+from app.feeds.run import FeedRun, pull_closing_odds, pull_odds, pull_schedule
 from tasks.base import MAX_RETRIES, TRANSIENT_ERRORS, settings
 from tasks.bets import settle_games
 from workers.celery_app import celery
@@ -43,6 +43,12 @@ def pull_odds_task(self, day: str | None = None, from_file: str | None = None) -
             from_file=Path(from_file) if from_file else None,
         ),
     )
+
+
+@celery.task(bind=True, name="tasks.feeds.pull_closing_odds", soft_time_limit=240, time_limit=270)
+def pull_closing_odds_task(self) -> dict[str, Any]:
+    """Beat: the odds once more when a game enters its last 30 minutes without a quote there."""
+    return _run(self, lambda: pull_closing_odds(settings()) or FeedRun("odds"))
 
 
 def _run(task, work) -> dict[str, Any]:

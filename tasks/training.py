@@ -1,7 +1,7 @@
 """Training tasks of the beat (training jobs are ``tasks.jobs``)."""
 
-from app.config import TARGETS
 from app.jobs.service import submit
+from app.markets import TARGETS
 from tasks.base import settings
 from workers.celery_app import celery
 from workers.dispatch import CeleryJobQueue

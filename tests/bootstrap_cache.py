@@ -129,7 +129,7 @@ def fingerprint(settings: Settings) -> dict:
     """What makes the installation what it is: each table's row count and a digest of its
     rows, a digest of the feature store, and each target's champion version with a digest of
     its booster as the registry loads it."""
-    from app.config import TARGETS
+    from app.markets import TARGETS
     from app.ml.registry import champion_versions, load_version
 
     tables = {}

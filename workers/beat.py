@@ -33,6 +33,20 @@ def beat_schedule(reap_interval_seconds: float = 30) -> dict[str, dict]:
             "task": "tasks.feeds.pull_odds",
             "schedule": timedelta(minutes=30),
         },
+        # Each game's close: once more inside its last 30 minutes before first pitch (one
+        # request covers every game starting then; about one more request per start-time
+        # cluster of a day, 3 units each). A check every 5 minutes costs nothing when no game
+        # needs it.
+        "pull-closing-odds": {
+            "task": "tasks.feeds.pull_closing_odds",
+            "schedule": timedelta(minutes=5),
+        },
+        # Alerts of new served bets: a cheap query when there is nothing to send; its interval
+        # is most of the time from a served bet to its alert.
+        "send-alerts": {
+            "task": "tasks.bets.send_alerts",
+            "schedule": timedelta(seconds=15),
+        },
         # Safety net for settlement: grade open bets of games that have a final (exactly once).
         "settle-open-bets": {
             "task": "tasks.bets.settle_open_bets",

@@ -66,7 +66,7 @@ def init_limiter(app: Flask, settings: Settings) -> Limiter:
 
 def init_api(app: Flask) -> None:
     """Register the blueprints, the health endpoints and the API-key check on ``app``."""
-    from app.api import bets, data, docs, games, health, jobs, predict
+    from app.api import bets, data, docs, fair, games, health, jobs, predict, strategies
     from app.api import features as features_api
     from app.api import ingest as ingest_api
     from app.api import models as models_api
@@ -85,9 +85,11 @@ def init_api(app: Flask) -> None:
     api.spec.components.security_scheme(
         "bearer", {"type": "http", "scheme": "bearer", "description": "BULLPEN_API_KEYS key"}
     )
-    for module in (predict, jobs, games, data, ingest_api, models_api, features_api, bets):
+    blueprints = (predict, jobs, games, data, ingest_api, models_api, features_api, bets, fair)
+    for module in (*blueprints, strategies):
         api.register_blueprint(module.blp, url_prefix=f"/api/v1{module.URL_PREFIX}")
     api.register_blueprint(bets.bankroll_blp, url_prefix=f"/api/v1{bets.BANKROLL_URL_PREFIX}")
+    api.register_blueprint(fair.arbitrage_blp, url_prefix=f"/api/v1{fair.ARBITRAGE_URL_PREFIX}")
     api.register_blueprint(health.blp)
     app.register_blueprint(docs.blp)
     app.before_request(check_api_key)

@@ -7,11 +7,12 @@ from flask_smorest import abort
 from app.api.bounds import Blueprint, american, db_id
 from app.api.context import services
 from app.bets.ledger import bets_query, page_of_bets, record_user_bet
-from app.bets.models import BET_MARKETS, BET_ORIGINS, BET_STATUSES
-from app.bets.reports import bankroll_report
-from app.betting.odds import validate_american
+from app.bets.models import BET_ORIGINS, BET_STATUSES
+from app.bets.odds import validate_american
+from app.bets.reports import CLV_GROUPS, bankroll_report, clv_report
 from app.db.session import session_scope
 from app.games.models import Game
+from app.markets import BY_KEY, TOTAL
 
 URL_PREFIX = "/bets"
 
@@ -46,16 +47,19 @@ class BetSchema(ma.Schema):
     profit = ma.fields.Float(allow_none=True)
     closing_odds = ma.fields.Integer(allow_none=True)
     clv = ma.fields.Float(allow_none=True)
+    close_note = ma.fields.String(allow_none=True, metadata={"description": "why no close"})
     settled_at = ma.fields.DateTime(allow_none=True)
     void_reason = ma.fields.String(
         allow_none=True, metadata={"description": "why the bet was voided when its game retired"}
     )
+    strategy = ma.fields.String(allow_none=True)
+    paper = ma.fields.Boolean()
 
 
 class BetsQuerySchema(ma.Schema):
     date = ma.fields.Date(metadata={"description": "the games' date"})
     status = ma.fields.String(validate=ma.validate.OneOf(BET_STATUSES))
-    market = ma.fields.String(validate=ma.validate.OneOf(list(BET_MARKETS)))
+    market = ma.fields.String(validate=ma.validate.OneOf(list(BY_KEY)))
     origin = ma.fields.String(validate=ma.validate.OneOf(BET_ORIGINS))
 
 
@@ -63,7 +67,7 @@ class NewBetSchema(ma.Schema):
     """A bet the user placed. ``line``: the total, or the HOME run line (e.g. -1.5)."""
 
     game_id = db_id(required=True)
-    market = ma.fields.String(required=True, validate=ma.validate.OneOf(list(BET_MARKETS)))
+    market = ma.fields.String(required=True, validate=ma.validate.OneOf(list(BY_KEY)))
     side = ma.fields.String(required=True, validate=ma.validate.Length(max=16))
     odds = american(_american, required=True, strict=True)
     stake = ma.fields.Float(
@@ -78,18 +82,18 @@ class NewBetSchema(ma.Schema):
 
     @ma.validates_schema
     def side_and_line_fit_the_market(self, data: dict, **_: object) -> None:
-        market = data.get("market")
-        if market not in BET_MARKETS:
+        market = BY_KEY.get(data.get("market"))
+        if market is None:
             return
-        if data.get("side") not in BET_MARKETS[market]:
+        if data.get("side") not in market.sides:
             raise ma.ValidationError(
-                f"a {market} bet is on {' or '.join(BET_MARKETS[market])}", field_name="side"
+                f"a {market.key} bet is on {' or '.join(market.sides)}", field_name="side"
             )
-        if market == "home_ml" and data.get("line") is not None:
-            raise ma.ValidationError("a moneyline bet has no line", field_name="line")
-        if market != "home_ml" and data.get("line") is None:
-            raise ma.ValidationError(f"a {market} bet needs its line", field_name="line")
-        if market == "total_over" and data["line"] <= 0:
+        if not market.has_line and data.get("line") is not None:
+            raise ma.ValidationError(f"a {market.title.lower()} bet has no line", field_name="line")
+        if market.has_line and data.get("line") is None:
+            raise ma.ValidationError(f"a {market.key} bet needs its line", field_name="line")
+        if market is TOTAL and data["line"] <= 0:
             raise ma.ValidationError("a total is positive", field_name="line")
 
 
@@ -139,6 +143,21 @@ class Bets(MethodView):
                 abort(409, message=f"game {game.id} is retired: {game.retired_reason}",
                       errors={"game_id": [game.id]})  # fmt: skip
             return record_user_bet(session, dict(args))
+
+
+class ClvQuerySchema(ma.Schema):
+    group_by = ma.fields.String(load_default="market", validate=ma.validate.OneOf(CLV_GROUPS))
+
+
+@blp.route("/clv")
+class Clv(MethodView):
+    @blp.arguments(ClvQuerySchema, location="query")
+    @blp.response(200)
+    def get(self, args: dict):
+        """Closing-line value of the settled bets by market, book or origin: n, mean CLV, beat
+        rate, t-statistic (standard error clustered by game date)."""
+        with session_scope(services().database_url) as session:
+            return {"group_by": args["group_by"], "groups": clv_report(session, args["group_by"])}
 
 
 @bankroll_blp.route("")

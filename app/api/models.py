@@ -9,9 +9,9 @@ from app.api.auth import requires
 from app.api.bounds import Blueprint
 from app.api.context import services
 from app.api.jobs import JobSchema, job_body, job_location
-from app.config import TARGETS
 from app.db.session import session_scope
 from app.jobs.service import submit
+from app.markets import TARGETS
 from app.ml import catalog, registry
 from app.ml.jobs import stored_seasons
 

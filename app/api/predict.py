@@ -11,12 +11,12 @@ from app.api.auth import current_key_id
 from app.api.bounds import Blueprint, IdempotencyHeaderSchema, american, db_id
 from app.api.context import services
 from app.api.jobs import JobSchema, job_body, job_location
-from app.betting.odds import validate_american
-from app.config import TARGETS
+from app.bets.odds import validate_american
 from app.db.session import get_engine, session_scope
 from app.games.models import Game
 from app.ingest.teams import CANONICAL_TEAMS
 from app.jobs.service import IdempotencyConflict, submit
+from app.markets import TARGETS
 from app.ml.served import latest_prediction
 
 URL_PREFIX = "/predict"

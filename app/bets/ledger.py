@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from app.bets.models import Bet
 from app.games.models import Game
+from app.markets import by_key
 
 
 @dataclass(frozen=True)
@@ -30,7 +31,7 @@ def served_rows(predictions: Sequence[StoredPrediction]) -> list[dict]:
         payload = prediction.payload
         models = payload.get("models") or {}
         for market, bet in (payload.get("betting_recommendations") or {}).items():
-            model = models.get(_target_of(market)) or {}
+            model = models.get(by_key(market).name) or {}
             rows.append(
                 {
                     "bet_id": uuid.uuid4(),
@@ -48,20 +49,11 @@ def served_rows(predictions: Sequence[StoredPrediction]) -> list[dict]:
                     "placed_at": datetime.fromisoformat(payload["prediction_timestamp"]),
                     "origin": "served",
                     "status": "open",
+                    "strategy": bet.get("strategy"),
+                    "paper": bool(bet.get("paper", False)),
                 }
             )
     return rows
-
-
-_TARGET_OF_MARKET = {
-    "home_ml": "moneyline",
-    "total_over": "total_over",
-    "home_spread": "home_spread",
-}
-
-
-def _target_of(market: str) -> str:
-    return _TARGET_OF_MARKET[market]
 
 
 # The ledger columns a served recommendation fills, with their PostgreSQL types: one
@@ -82,6 +74,8 @@ _SERVED_COLUMNS: dict[str, str] = {
     "placed_at": "timestamptz",
     "origin": "text",
     "status": "text",
+    "strategy": "text",
+    "paper": "boolean",
 }
 _INSERT_SERVED = text(
     f"""

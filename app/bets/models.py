@@ -5,6 +5,7 @@ from datetime import datetime
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     CheckConstraint,
     DateTime,
     Float,
@@ -22,12 +23,6 @@ from app.db.base import Base
 
 BET_STATUSES = ("open", "won", "lost", "push", "void")
 BET_ORIGINS = ("served", "user")
-# Market -> its two sides, as the prediction's ``betting_recommendations`` name them.
-BET_MARKETS: dict[str, tuple[str, str]] = {
-    "home_ml": ("home", "away"),
-    "total_over": ("over", "under"),
-    "home_spread": ("home", "away"),
-}
 
 
 class Bet(Base):
@@ -72,3 +67,48 @@ class Bet(Base):
     settled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     # Why a bet was voided other than by grading (its game retired); null otherwise.
     void_reason: Mapped[str | None] = mapped_column(String(200))
+    # Why a settled bet has no close (and so no CLV); null when it has one.
+    close_note: Mapped[str | None] = mapped_column(String(120))
+    # The strategy that served it (app/bets/strategies.py); paper while it is watch-only.
+    strategy: Mapped[str | None] = mapped_column(String(32))
+    paper: Mapped[bool] = mapped_column(Boolean, default=False, server_default="false")
+
+
+class StrategyState(Base):
+    """A strategy's state (``watch`` or ``live``), whether an admin forced it, and why."""
+
+    __tablename__ = "strategy_states"
+    __table_args__ = (CheckConstraint("state IN ('watch', 'live')", name="state"),)
+
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    state: Mapped[str] = mapped_column(String(8))
+    forced: Mapped[bool] = mapped_column(Boolean, default=False, server_default="false")
+    reason: Mapped[str | None] = mapped_column(String(200))
+    changed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class BetAlert(Base):
+    """One alert of one bet to one receiver (``target``: a hash of its URL, so that a URL's
+    secret never lands in the database). ``pending`` until a receiver took it, then ``sent``;
+    a failure pushes ``next_attempt_at`` back (``app.bets.alerts``)."""
+
+    __tablename__ = "bet_alerts"
+    __table_args__ = (
+        UniqueConstraint("bet_id", "target"),
+        Index("ix_bet_alerts_due", "status", "next_attempt_at"),
+        CheckConstraint("status IN ('pending', 'sent')", name="status"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    bet_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("bets.bet_id", ondelete="CASCADE")
+    )
+    target: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(8), default="pending", server_default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    next_attempt_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )
+    sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    last_error: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())

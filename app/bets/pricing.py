@@ -34,10 +34,19 @@ Rules (documented here once; ``app/ml/predict.py`` applies them to every predict
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 
-from app.betting.kelly import StakingPolicy, stake_fraction
-from app.betting.odds import american_to_decimal, devig_two_way, implied_to_american
-from app.betting.recommend import Market
+from app.bets.kelly import StakingPolicy, stake_fraction
+from app.bets.odds import (
+    american_to_decimal,
+    devig_two_way,
+    expected_value,
+    implied_to_american,
+)
+from app.markets import Market
+
+# A prediction "meets the confidence threshold" when a model leans this far to one side.
+CONFIDENCE_THRESHOLD = 0.55
 
 
 @dataclass(frozen=True)
@@ -48,6 +57,8 @@ class BookQuote:
     price_yes: int | None
     price_no: int | None
     line: float | None = None
+    # When the book showed it (None: unknown, as for an archive's opening or closing row).
+    captured_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -139,15 +150,63 @@ def best_offer(
             "book": best.book,
             "line": line,
             "fair_probability": side_probability,
-            "expected_value": side_probability * best.decimal - 1.0,
+            "expected_value": expected_value(side_probability, best.decimal),
         }
         for side, side_probability, best in (
-            (market.side_yes, probability, best_yes),
-            (market.side_no, 1.0 - probability, best_no),
+            (market.yes, probability, best_yes),
+            (market.no, 1.0 - probability, best_no),
         )
         if best is not None
     ]
     return max(offers, key=lambda offer: offer["expected_value"], default=None)
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One side of a market at a price: its probability, decimal odds and the market's own fair
+    probability of it (None when unknown)."""
+
+    side: str
+    probability: float
+    decimal: float
+    market_probability: float | None = None
+
+
+@dataclass(frozen=True)
+class Choice:
+    """The side chosen to bet, its EV, Kelly fraction and basis (``edge`` or ``price``)."""
+
+    candidate: Candidate
+    expected_value: float
+    kelly_fraction: float
+    basis: str
+
+
+def choose_side(candidates: Iterable[Candidate], gate: Gate, staking: Staking) -> Choice | None:
+    """The serving rule, live and in the backtest (module docstring): of the sides whose
+    ``EV >= min_ev`` and that the gate lets through, the one with the larger EV, staked by
+    fractional Kelly; None without one or when its stake is nothing."""
+    if not gate.open:
+        return None
+    chosen = None
+    for candidate in candidates:
+        value = expected_value(candidate.probability, candidate.decimal)
+        if value < staking.min_ev:
+            continue
+        if gate.bets_enabled:
+            basis = "edge"
+        elif candidate.market_probability is not None and (
+            expected_value(candidate.market_probability, candidate.decimal) >= staking.min_ev
+        ):
+            basis = "price"
+        else:
+            continue
+        if chosen is None or value > chosen.expected_value:
+            fraction = stake_fraction(candidate.probability, candidate.decimal, staking.policy)
+            chosen = Choice(candidate, value, fraction, basis)
+    if chosen is None or chosen.kelly_fraction <= 0:
+        return None
+    return chosen
 
 
 def price_shop(
@@ -164,42 +223,46 @@ def price_shop(
     usable = comparable(quotes, line)
     best_yes, best_no = best_prices(usable)
     consensus = consensus_probability(usable)
-    chosen = None
-    for side, side_probability, best, market_probability in (
-        (market.side_yes, probability, best_yes, consensus),
-        (market.side_no, 1.0 - probability, best_no, None if consensus is None else 1 - consensus),
-    ):
-        if best is None:
-            continue
-        expected_value = side_probability * best.decimal - 1.0
-        if expected_value < staking.min_ev:
-            continue
-        if gate.bets_enabled:
-            basis = "edge"
-        elif market_probability is not None and (
-            market_probability * best.decimal - 1.0 >= staking.min_ev
-        ):
-            basis = "price"
-        else:
-            continue
-        if chosen is None or expected_value > chosen["expected_value"]:
-            fraction = stake_fraction(side_probability, best.decimal, staking.policy)
-            chosen = {
-                "side": side,
-                "odds": best.price,
-                "book": best.book,
-                "line": line,
-                "expected_value": expected_value,
-                "kelly_fraction": fraction,
-                "recommended_bet_size": staking.bankroll * fraction,
-                "min_odds": round(implied_to_american(side_probability)),
-                "fair_probability": side_probability,
-                "market_probability": market_probability,
-                "basis": basis,
-            }
-    if chosen is None or chosen["kelly_fraction"] <= 0:
+    sides = (
+        (market.yes, probability, best_yes, consensus),
+        (market.no, 1.0 - probability, best_no, None if consensus is None else 1 - consensus),
+    )
+    books = {side: best for side, _, best, _ in sides if best is not None}
+    choice = choose_side(
+        (
+            Candidate(side, side_probability, best.decimal, market_probability)
+            for side, side_probability, best, market_probability in sides
+            if best is not None
+        ),
+        gate,
+        staking,
+    )
+    if choice is None:
         return None
-    return chosen
+    best = books[choice.candidate.side]
+    return {
+        "side": choice.candidate.side,
+        "odds": best.price,
+        "book": best.book,
+        "line": line,
+        "expected_value": choice.expected_value,
+        "kelly_fraction": choice.kelly_fraction,
+        "recommended_bet_size": staking.bankroll * choice.kelly_fraction,
+        "min_odds": round(implied_to_american(choice.candidate.probability)),
+        "fair_probability": choice.candidate.probability,
+        "market_probability": choice.candidate.market_probability,
+        "basis": choice.basis,
+    }
+
+
+def risk_level(recommendations: dict[str, dict]) -> str:
+    """``low``/``medium``/``high`` by the largest stake recommended (``none`` without bets)."""
+    if not recommendations:
+        return "none"
+    largest = max(bet["kelly_fraction"] for bet in recommendations.values())
+    if largest < 0.01:
+        return "low"
+    return "medium" if largest < 0.03 else "high"
 
 
 def cap_daily_exposure(stakes: Sequence[float], room: float) -> list[float]:

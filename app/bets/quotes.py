@@ -10,25 +10,7 @@ from sqlalchemy.orm import Session
 from app.bets.pricing import BookQuote
 from app.db.filters import among
 from app.games.models import Game, Odds, OddsSnapshot
-
-# Market (prediction prefix) -> snapshot columns: price of yes, price of no, line.
-SNAPSHOT_MARKETS: dict[str, tuple[str, str, str | None]] = {
-    "home_ml": ("home_ml", "away_ml", None),
-    "total_over": ("over_price", "under_price", "total"),
-    "home_spread": ("home_rl_price", "away_rl_price", "home_rl"),
-}
-# Market -> ``odds`` columns a prediction is priced at (today's: SBRO opening prices, the
-# stored run line) and the closing ones settlement measures CLV against.
-ODDS_OPEN: dict[str, tuple[str, str, str | None]] = {
-    "home_ml": ("home_ml_open", "away_ml_open", None),
-    "total_over": ("over_open", "under_open", "total_open"),
-    "home_spread": ("home_rl_price", "away_rl_price", "home_rl"),
-}
-ODDS_CLOSE: dict[str, tuple[str, str, str | None]] = {
-    "home_ml": ("home_ml_close", "away_ml_close", None),
-    "total_over": ("over_close", "under_close", "total_close"),
-    "home_spread": ("home_rl_price", "away_rl_price", "home_rl"),
-}
+from app.markets import BY_KEY, Quote
 
 Quotes = dict[str, list[BookQuote]]  # market -> one quote per book
 
@@ -51,18 +33,21 @@ def _price(value: object) -> int | None:
     return None if number is None else int(number)
 
 
-def quote_from(row: object, book: str, columns: tuple[str, str, str | None]) -> BookQuote | None:
+def quote_from(
+    row: object, book: str, columns: Quote, captured_at: datetime | None = None
+) -> BookQuote | None:
     """The quote of ``row`` (an ORM row or a mapping) in ``columns``; None without both prices."""
     get = row.get if isinstance(row, Mapping) else lambda name: getattr(row, name, None)
-    yes, no = _price(get(columns[0])), _price(get(columns[1]))
+    yes, no = _price(get(columns.yes)), _price(get(columns.no))
     if yes is None or no is None:
         return None
-    return BookQuote(book, yes, no, _number(get(columns[2])) if columns[2] else None)
+    line = _number(get(columns.line)) if columns.line else None
+    return BookQuote(book, yes, no, line, captured_at)
 
 
-def _columns(model: type, markets: Mapping[str, tuple[str, str, str | None]]) -> list:
-    """The distinct columns of ``model`` that ``markets`` name, in their first order."""
-    names = dict.fromkeys(name for columns in markets.values() for name in columns if name)
+def _columns(model: type, quotes: Iterable[Quote]) -> list:
+    """The distinct columns of ``model`` that ``quotes`` name, in their first order."""
+    names = dict.fromkeys(name for quote in quotes for name in quote.columns)
     return [getattr(model, name) for name in names]
 
 
@@ -79,7 +64,7 @@ def latest_pregame_snapshots(
             OddsSnapshot.game_id,
             OddsSnapshot.book,
             OddsSnapshot.captured_at,
-            *_columns(OddsSnapshot, SNAPSHOT_MARKETS),
+            *_columns(OddsSnapshot, (market.snapshot for market in BY_KEY.values())),
             Game.start_time,
             Game.game_date,
         )
@@ -91,10 +76,10 @@ def latest_pregame_snapshots(
     for snapshot in rows:
         if snapshot.captured_at >= first_pitch(snapshot.start_time, snapshot.game_date):
             continue
-        for market, columns in SNAPSHOT_MARKETS.items():
-            quote = quote_from(snapshot, snapshot.book, columns)
+        for market in BY_KEY.values():
+            quote = quote_from(snapshot, snapshot.book, market.snapshot, snapshot.captured_at)
             if quote is not None:
-                by_book = latest.setdefault(snapshot.game_id, {}).setdefault(market, {})
+                by_book = latest.setdefault(snapshot.game_id, {}).setdefault(market.key, {})
                 by_book[snapshot.book] = (snapshot.captured_at, quote)
     return latest
 
@@ -109,11 +94,12 @@ def book_quotes(session: Session, game_ids: Iterable[int]) -> dict[int, Quotes]:
     }
     without = [game_id for game_id in ids if game_id not in quotes]
     if without:
-        opening = select(Odds.game_id, Odds.book, *_columns(Odds, ODDS_OPEN))
+        priced = [market.priced for market in BY_KEY.values()]
+        opening = select(Odds.game_id, Odds.book, *_columns(Odds, priced))
         for odds in session.execute(opening.where(among(Odds.game_id, without))):
             by_market = quotes.setdefault(odds.game_id, {})
-            for market, columns in ODDS_OPEN.items():
-                quote = quote_from(odds, odds.book, columns)
+            for market in BY_KEY.values():
+                quote = quote_from(odds, odds.book, market.priced)
                 if quote is not None:
-                    by_market.setdefault(market, []).append(quote)
+                    by_market.setdefault(market.key, []).append(quote)
     return quotes

@@ -17,11 +17,11 @@ from sqlalchemy import DateTime, Float, and_, cast, func, select
 from sqlalchemy.orm import Session
 
 from app.bets.models import Bet
-from app.betting.recommend import MARKETS
-from app.betting.simulate import max_drawdown
+from app.bets.simulate import max_drawdown
 from app.features.pipeline import load_games_frame
 from app.games.models import Game
 from app.jobs.models import Prediction
+from app.markets import MARKETS
 from app.ml.evaluation import Evaluation, evaluate, json_safe
 
 
@@ -85,17 +85,18 @@ def bankroll_report(
     date_to: date | None = None,
     origin: str | None = None,
 ) -> dict[str, Any]:
-    """The bankroll curve by settlement date from ``date_from`` to ``date_to``, and its summary."""
-    settled = select(Bet).where(Bet.status != "open", Bet.settled_at.is_not(None))
-    if origin is not None:
-        settled = settled.where(Bet.origin == origin)
+    """The bankroll curve by settlement date from ``date_from`` to ``date_to``, and its summary.
+    Paper bets (a watch-only strategy's) never move the bankroll."""
+    # The bets of the bankroll: real ones, of ``origin`` if given.
+    real = [Bet.paper.is_(False), *([Bet.origin == origin] if origin else [])]
+    settled = select(Bet).where(Bet.status != "open", Bet.settled_at.is_not(None), *real)
     start = initial
     if date_from is not None:
         before = session.scalar(
             select(func.coalesce(func.sum(Bet.profit), 0.0)).where(
                 Bet.status != "open",
                 Bet.settled_at < _day_start(date_from),
-                *([Bet.origin == origin] if origin else []),
+                *real,
             )
         )
         start += float(before or 0.0)
@@ -106,7 +107,7 @@ def bankroll_report(
     curve = bankroll_curve(bets, start)
     bankroll = curve[-1]["bankroll"] if curve else start
     open_query = select(func.count(), func.coalesce(func.sum(Bet.stake), 0.0)).where(
-        Bet.status == "open", *([Bet.origin == origin] if origin else [])
+        Bet.status == "open", *real
     )
     open_count, open_stake = session.execute(open_query).one()
     summary = ledger_summary(bets) | {
@@ -136,7 +137,7 @@ def live_evaluation(
     Model and market are scored as in the backtest (``app.ml.evaluation.evaluate``): on the
     games with a label and every opening and closing price of the market.
     """
-    prefix = MARKETS[target].prefix
+    prefix = MARKETS[target].key
     payload = Prediction.payload
     betting_closes = func.coalesce(
         Game.start_time, func.timezone("UTC", cast(Game.game_date, DateTime()))
@@ -173,7 +174,7 @@ def live_performance(
     Predictions and games as in :func:`live_evaluation`. Betting: the ledger's settled served
     bets of this model on this market.
     """
-    prefix = MARKETS[target].prefix
+    prefix = MARKETS[target].key
     n_predictions, evaluation = live_evaluation(session, target, model_name)
     bets = list(
         session.scalars(
@@ -204,3 +205,56 @@ def live_performance(
         else None
     )
     return json_safe(body)
+
+
+CLV_GROUPS = ("market", "book", "origin")
+
+
+def clustered_mean(values: np.ndarray, clusters: np.ndarray) -> dict[str, float | int | None]:
+    """Mean of ``values``, its standard error clustered by ``clusters`` (bets of one date move
+    together), and t = mean / SE: ``SE^2 = G/(G-1) * sum_g (sum_{i in g} (x_i - mean))^2 / n^2``
+    over G clusters; None where there are fewer than two clusters."""
+    n = len(values)
+    if n == 0:
+        return {"n": 0, "mean": None, "standard_error": None, "t": None, "clusters": 0}
+    mean = float(np.mean(values))
+    keys, index = np.unique(clusters, return_inverse=True)
+    groups = len(keys)
+    if groups < 2:
+        return {"n": n, "mean": mean, "standard_error": None, "t": None, "clusters": groups}
+    sums = np.bincount(index, weights=values - mean, minlength=groups)
+    error = float(np.sqrt(groups / (groups - 1) * np.sum(sums**2)) / n)
+    t = mean / error if error > 0 else None
+    return {"n": n, "mean": mean, "standard_error": error, "t": t, "clusters": groups}
+
+
+def clv_report(session: Session, group_by: str) -> list[dict[str, Any]]:
+    """Per value of ``group_by`` (market, book or origin): the settled bets with a CLV, their
+    mean CLV, beat rate (share with CLV > 0) and t-statistic clustered by game date."""
+    if group_by not in CLV_GROUPS:
+        raise ValueError(f"group_by must be one of {CLV_GROUPS}, not {group_by!r}")
+    column = getattr(Bet, group_by)
+    rows = session.execute(
+        select(column, Bet.clv, Game.game_date)
+        .join(Game, Game.id == Bet.game_id)
+        .where(Bet.status != "open", Bet.clv.is_not(None))
+        .order_by(column)
+    ).all()
+    report = []
+    for key, group in itertools.groupby(rows, key=lambda row: row[0]):
+        group = list(group)
+        clv = np.array([row.clv for row in group], dtype=float)
+        dates = np.array([row.game_date.toordinal() for row in group])
+        stats = clustered_mean(clv, dates)
+        report.append(
+            {
+                group_by: key,
+                "n": stats["n"],
+                "mean_clv": stats["mean"],
+                "beat_rate": float(np.mean(clv > 0)),
+                "standard_error": stats["standard_error"],
+                "t": stats["t"],
+                "dates": stats["clusters"],
+            }
+        )
+    return json_safe(report)

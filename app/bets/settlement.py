@@ -7,7 +7,7 @@ Rules:
   side covers when ``home + line > away``; equal is a push.
 - **Void.** A game without a final score ``VOID_AFTER_DAYS`` days after its date (postponed,
   replayed under another game) voids every bet; a game stopped before its scheduled length
-  (``app.ml.targets.went_the_distance``) voids totals and run-line bets (books do), the
+  (``app.markets.went_the_distance``) voids totals and run-line bets (books do), the
   moneyline stands. A totals or run-line bet without a line is void.
 - **Profit.** A win pays ``stake * (decimal - 1)``, a loss costs the stake, a push or a void
   returns it (profit 0).
@@ -15,7 +15,7 @@ Rules:
   that market, else the SBRO closing price. ``CLV = fair closing probability of the side
   (de-vigged) - implied probability of the price taken (vig included)``: positive when the
   market closed toward the bet. A close at another total or run line is no measure of the
-  price taken: ``closing_odds`` and ``clv`` stay null.
+  price taken: ``closing_odds`` and ``clv`` stay null, and ``close_note`` says why.
 - **Exactly once.** Each grading is ``UPDATE bets ... WHERE bet_id = :id AND status = 'open'
   RETURNING``: two settlements racing on one bet both try, the second waits for the first's
   row lock and then finds the bet no longer open, so only one of them grades it (and counts it).
@@ -31,10 +31,14 @@ from sqlalchemy.orm import Session
 
 from app import clock
 from app.bets.models import Bet
-from app.bets.quotes import ODDS_CLOSE, latest_pregame_snapshots, quote_from
-from app.betting.odds import american_to_decimal, american_to_implied, devig_two_way
+from app.bets.odds import (
+    closing_line_value,
+    devig_two_way,
+    profit,
+)
+from app.bets.quotes import latest_pregame_snapshots, quote_from
 from app.games.models import Game, Odds
-from app.ml.targets import went_the_distance
+from app.markets import by_key, went_the_distance
 
 VOID_AFTER_DAYS = 3
 SBRO_BOOK = "sbro"
@@ -51,44 +55,25 @@ class GameResult:
 
 
 def grade(market: str, side: str, line: float | None, result: GameResult) -> str | None:
-    """``won``/``lost``/``push``/``void`` of a bet, or None while the game is pending."""
+    """``won``/``lost``/``push``/``void`` of a bet, or None while the game is pending
+    (the market's own rule: ``app.markets.Market.grade``)."""
     if result.void:
         return "void"
     if result.home_score is None or result.away_score is None:
         return None
-    home, away = result.home_score, result.away_score
-    if market == "home_ml":
-        if home == away:
-            return "push"
-        return "won" if (home > away) == (side == "home") else "lost"
-    if not result.full_length or line is None:
-        return "void"
-    if market == "total_over":
-        runs = home + away
-        if runs == line:
-            return "push"
-        return "won" if (runs > line) == (side == "over") else "lost"
-    if market == "home_spread":
-        margin = home + line - away
-        if margin == 0:
-            return "push"
-        return "won" if (margin > 0) == (side == "home") else "lost"
-    raise ValueError(f"unknown market {market!r}")
+    return by_key(market).grade(
+        side, line, result.home_score, result.away_score, result.full_length
+    )
 
 
-def profit(status: str, stake: float, odds: int) -> float:
-    """Profit of a graded bet at American ``odds``."""
-    if status == "won":
-        return stake * (american_to_decimal(odds) - 1.0)
-    if status == "lost":
-        return -stake
-    return 0.0
+def fair_close(close_side: int, close_other: int) -> float:
+    """The side's fair closing probability: its de-vigged closing price."""
+    return devig_two_way(close_side, close_other)[0]
 
 
-def closing_line_value(price_taken: int, close_side: int, close_other: int) -> float:
-    """De-vigged closing probability of the side minus the implied probability paid."""
-    fair_side = devig_two_way(close_side, close_other)[0]
-    return fair_side - american_to_implied(price_taken)
+def clv_at_close(price_taken: int, close_side: int, close_other: int) -> float:
+    """The CLV of a bet at ``price_taken`` against its book's closing prices."""
+    return closing_line_value(fair_close(close_side, close_other), price_taken)
 
 
 @dataclass
@@ -142,21 +127,24 @@ def _closes(session: Session, game_ids: Sequence[int]) -> tuple[dict, dict[int, 
     return snapshots, sbro
 
 
-def closing_quote(bet: Bet, snapshots: dict, sbro: dict[int, Odds]) -> tuple[int, int] | None:
-    """(closing price of the side bet, of the other side) at the bet's line, or None."""
+def closing_quote(
+    bet: Bet, snapshots: dict, sbro: dict[int, Odds]
+) -> tuple[tuple[int, int] | None, str | None]:
+    """(closing price of the side bet, of the other side) at the bet's line, or (None, why)."""
     by_book = snapshots.get(bet.game_id, {}).get(bet.market, {})
     if bet.book in by_book:
         quote = by_book[bet.book][1]
     elif bet.game_id in sbro:
-        quote = quote_from(sbro[bet.game_id], SBRO_BOOK, ODDS_CLOSE[bet.market])
+        quote = quote_from(sbro[bet.game_id], SBRO_BOOK, by_key(bet.market).close)
     else:
         quote = None
     if quote is None:
-        return None
+        return None, f"{bet.book} quoted no {bet.market} before first pitch, and no archive close"
     if bet.line is not None and (quote.line is None or quote.line != bet.line):
-        return None
-    yes_side = bet.side in ("home", "over")
-    return (quote.price_yes, quote.price_no) if yes_side else (quote.price_no, quote.price_yes)
+        return None, f"closed at line {quote.line}, not the bet's {bet.line}"
+    yes_side = by_key(bet.market).is_yes(bet.side)
+    pair = (quote.price_yes, quote.price_no) if yes_side else (quote.price_no, quote.price_yes)
+    return pair, None
 
 
 def settle_games(
@@ -183,11 +171,11 @@ def settle_games(
         if status is None:
             pending.add(bet.game_id)
             continue
-        close = closing_quote(bet, snapshots, sbro)
+        close, note = closing_quote(bet, snapshots, sbro)
         try:
-            clv = None if close is None else closing_line_value(bet.odds, *close)
+            clv = None if close is None else clv_at_close(bet.odds, *close)
         except ValueError:  # a stored close that is no American price
-            close, clv = None, None
+            close, clv, note = None, None, "the close is no valid American price"
         graded = session.execute(
             update(Bet)
             .where(Bet.bet_id == bet.bet_id, Bet.status == "open")
@@ -196,6 +184,7 @@ def settle_games(
                 profit=profit(status, bet.stake, bet.odds),
                 closing_odds=None if close is None else close[0],
                 clv=clv,
+                close_note=note,
                 settled_at=now,
             )
             .returning(Bet.bet_id)

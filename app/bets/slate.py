@@ -20,16 +20,19 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app.bets.models import Bet
-from app.bets.pricing import best_offer
+from app.bets.pricing import best_offer, risk_level
 from app.bets.quotes import Quotes, book_quotes
-from app.betting.recommend import MARKETS, risk_level
 from app.features.pipeline import load_games_frame
 from app.games.models import Game, Odds, OddsSnapshot
+from app.markets import MARKETS
 from app.ml.served import latest_predictions
 
 # Lines of a prediction without its own ``lines``: what never moves (the opening total).
-STABLE_LINES = {"total_over": "total_open"}
-LINE_TARGETS = ("total_over", "home_spread")
+STABLE_LINES = {
+    market.name: market.open.line
+    for market in MARKETS.values()
+    if market.open is not None and market.open.line is not None
+}
 
 
 @dataclass
@@ -47,7 +50,7 @@ class MarketView:
 
     @property
     def risk_level(self) -> str:
-        """The served bet's risk (``app.betting.recommend.risk_level``); ``none`` unserved."""
+        """The served bet's risk (``app.bets.pricing.risk_level``); ``none`` unserved."""
         return risk_level({self.market: self.served} if self.served else {})
 
 
@@ -149,24 +152,24 @@ def _markets(
     served = (prediction or {}).get("betting_recommendations") or {}
     for target, market in MARKETS.items():
         fields = {
-            name: (prediction or {}).get(f"{market.prefix}_{name}")
+            name: (prediction or {}).get(f"{market.key}_{name}")
             for name in ("probability", "market_probability", "edge")
         }
         own_lines = (prediction or {}).get("lines")
         line = (own_lines if own_lines is not None else stable_lines).get(target)
         probability = fields["probability"]
         offer = None
-        if probability is not None and (target not in LINE_TARGETS or line is not None):
-            offer = best_offer(market, probability, quotes.get(market.prefix, []), line)
+        if probability is not None and (not market.has_line or line is not None):
+            offer = best_offer(market, probability, quotes.get(market.key, []), line)
         views.append(
             MarketView(
                 target=target,
-                market=market.prefix,
+                market=market.key,
                 model_probability=probability,
                 market_probability=fields["market_probability"],
                 edge=fields["edge"],
                 line=line,
-                served=served.get(market.prefix),
+                served=served.get(market.key),
                 offer=offer,
             )
         )

@@ -3,7 +3,7 @@
 import click
 
 from app.cli.common import UserError, resolved_settings
-from app.config import TARGETS
+from app.markets import TARGETS
 
 
 @click.group()
@@ -48,6 +48,7 @@ def ml_predict(game_id: int) -> None:
 
     import numpy as np
 
+    from app.bets.fairline import FairLineRules
     from app.bets.quotes import book_quotes
     from app.db.session import session_scope
     from app.features.pipeline import load_games_frame, refresh_features
@@ -68,6 +69,7 @@ def ml_predict(game_id: int) -> None:
         payload = score(
             games, values, models, staking.bankroll, [game_id],
             staking=staking, quotes=quotes, max_ece=settings.max_ece,
+            fair_rules=FairLineRules.from_settings(settings),
         )[0]  # fmt: skip
     click.echo(json.dumps(payload, indent=2))
 

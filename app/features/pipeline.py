@@ -28,7 +28,7 @@ import pandas as pd
 from sqlalchemy import Select, and_, case, select
 from sqlalchemy.orm import Session, aliased
 
-from app.betting.odds import devig_two_way_array
+from app.bets.odds import devig_two_way_array
 from app.config import Settings
 from app.features.definitions import (
     CARRY_H2H_FACTOR,

@@ -47,6 +47,7 @@ from app.ingest.models import IngestedFile
 from app.ingest.quarantine import count_firings
 from app.ingest.rules import Finding, Rule
 from app.ingest.teams import canonical_from_team_name
+from app.markets import MARKETS as CATALOGUE
 
 log = logging.getLogger(__name__)
 
@@ -509,17 +510,13 @@ def _candidate_games(
     return found
 
 
+# Snapshot columns (all needed) -> odds columns of the opening and the closing quote.
 _MARKET_COLUMNS = {
-    # snapshot columns (all needed) -> odds columns of the opening and the closing quote
-    ("home_ml", "away_ml"): (("home_ml_open", "away_ml_open"), ("home_ml_close", "away_ml_close")),
-    ("total", "over_price", "under_price"): (
-        ("total_open", "over_open", "under_open"),
-        ("total_close", "over_close", "under_close"),
-    ),
-    ("home_rl", "home_rl_price", "away_rl_price"): (
-        None,
-        ("home_rl", "home_rl_price", "away_rl_price"),
-    ),
+    market.snapshot.columns: (
+        None if market.open is None else market.open.columns,
+        market.close.columns,
+    )
+    for market in CATALOGUE.values()
 }
 
 

@@ -13,6 +13,9 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
 from app.clock import SCHEDULE_ZONE
 from app.config import Settings
 from app.db.session import session_scope
@@ -20,6 +23,7 @@ from app.feeds.http import FeedClient, FeedError
 from app.feeds.odds import ODDS_PATH, check_quota, ingest_odds, odds_params, quota_from_headers
 from app.feeds.responses import FeedReport, Fetched
 from app.feeds.schedule import SCHEDULE_PATH, ingest_schedule, schedule_params
+from app.games.models import Game, OddsSnapshot
 
 log = logging.getLogger(__name__)
 
@@ -151,6 +155,44 @@ def pull_odds(
 
     _ingest(run, settings, fetch, ingest_odds)
     return run
+
+
+# Each game's close: the feed pulls once more inside the last CLOSING_WINDOW before a game's
+# first pitch, so that its last quote (its close, app/bets/settlement.py) is at most this old.
+CLOSING_WINDOW = timedelta(minutes=30)
+
+
+def games_needing_a_close(session: Session, now: datetime) -> list[int]:
+    """Games the odds feed knows (a snapshot) starting within ``CLOSING_WINDOW`` of ``now``
+    whose latest snapshot is older than their window."""
+    latest = (
+        select(OddsSnapshot.game_id, func.max(OddsSnapshot.captured_at).label("last"))
+        .group_by(OddsSnapshot.game_id)
+        .subquery()
+    )
+    return list(
+        session.scalars(
+            select(Game.id)
+            .join(latest, latest.c.game_id == Game.id)
+            .where(
+                Game.start_time > now,
+                Game.start_time <= now + CLOSING_WINDOW,
+                latest.c.last < Game.start_time - CLOSING_WINDOW,
+            )
+            .order_by(Game.id)
+        )
+    )
+
+
+def pull_closing_odds(
+    settings: Settings, now: Callable[[], datetime] = lambda: datetime.now(UTC)
+) -> FeedRun | None:
+    """Pull the odds once more when a game enters its closing window without a quote in it
+    (one request covers every game); None when no game needs it."""
+    with session_scope(settings.database_url) as session:
+        if not games_needing_a_close(session, now()):
+            return None
+    return pull_odds(settings, now=now)
 
 
 def _ingest(

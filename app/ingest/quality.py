@@ -20,15 +20,15 @@ from app.ingest.models import (
     StagingLineGame,
     StagingRetrosheetGame,
 )
+from app.markets import MARKETS
 
 SBRO_BOOK = "sbro"
-# Market -> the columns that must all be present for the market to count as covered.
+# Market and moment -> the columns that must all be present for it to count as covered.
 ODDS_MARKETS = {
-    "moneyline_open": ("home_ml_open", "away_ml_open"),
-    "moneyline_close": ("home_ml_close", "away_ml_close"),
-    "total_open": ("total_open", "over_open", "under_open"),
-    "total_close": ("total_close", "over_close", "under_close"),
-    "run_line_close": ("home_rl", "home_rl_price", "away_rl_price"),
+    f"{market.short}_{moment}": quote.columns
+    for market in MARKETS.values()
+    for moment, quote in (("open", market.open), ("close", market.close))
+    if quote is not None
 }
 
 

@@ -24,6 +24,7 @@ from app.ingest.quarantine import count_firings, record_findings
 from app.ingest.rules import Finding
 from app.ingest.runner import FileReport, ParsedFile, SourceFile
 from app.ingest.teams import canonical_from_any_code
+from app.markets import MARKETS
 
 SOURCE_SPLITS = "splits"
 REQUIRED_COLUMNS = (
@@ -38,11 +39,7 @@ REQUIRED_COLUMNS = (
     "money_pct",
 )
 OPTIONAL_COLUMNS = ("game_number",)
-SIDES_BY_MARKET = {
-    "moneyline": ("home", "away"),
-    "run_line": ("home", "away"),
-    "total": ("over", "under"),
-}
+SIDES_BY_MARKET = {market.short: market.sides for market in MARKETS.values()}
 
 
 class SplitsFormatError(ValueError):

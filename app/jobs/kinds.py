@@ -8,11 +8,12 @@ from functools import cached_property
 
 import marshmallow as ma
 
-from app.config import TARGETS, Settings
+from app.config import Settings
 from app.features.jobs import run_refresh
 from app.features.store import FeatureStore
 from app.ingest.jobs import run_ingest
 from app.jobs.runtime import JobKind
+from app.markets import TARGETS
 from app.ml.jobs import run_training
 from app.ml.predict import open_feature_store
 from app.ml.prediction_jobs import predict_chunk, run_prediction

@@ -22,8 +22,9 @@ import numpy as np
 import pandas as pd
 from sqlalchemy.orm import Session
 
-from app.config import TARGETS, Settings
+from app.config import Settings
 from app.features.definitions import FEATURE_SET
+from app.markets import TARGETS
 from app.ml import registry
 from app.ml.evaluation import Evaluation, evaluate, json_safe
 from app.ml.hyperparameters import hyperparameters

@@ -5,7 +5,8 @@ from typing import Any
 from mlflow.exceptions import MlflowException
 from sqlalchemy.orm import Session
 
-from app.config import TARGETS, Settings
+from app.config import Settings
+from app.markets import TARGETS
 from app.ml import registry
 
 MAX_VERSIONS = 50

@@ -4,9 +4,10 @@ The games evaluated for a target are those with a model label AND every price th
 comparison needs: the opening and the closing two-way prices (and lines) of the
 target's market. Each market quote is graded against its own line: the closing total
 against the runs over the CLOSING total, the opening total against the opening one
-(the model's label). SBRO has no opening run line, so ``home_spread`` has only a
-closing market, and its betting simulation bets at closing prices (its CLV is then
-undefined and reported as None).
+(the model's label), by the market's one outcome rule (``app.markets``: a game shortened
+below its length voids totals and run lines there too). SBRO has no opening run line,
+so ``home_spread`` has only a closing market, and its betting simulation bets at closing
+prices (its CLV is then undefined and reported as None).
 
 ``edge_evidence`` says whether a model may be trusted to bet: on games it was not
 fitted on, its per-game log loss must beat the market it would bet against by more
@@ -21,46 +22,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from app.betting.odds import devig_two_way_array
-from app.betting.simulate import SimulationResult, simulate
+from app.bets.odds import devig_two_way_array
+from app.bets.simulate import SimulationResult, simulate
+from app.markets import MARKETS, Quote
 from app.ml.metrics import game_log_losses, probability_metrics
-from app.ml.targets import TARGET_SPECS, home_cover, home_win
 
 EVIDENCE_STANDARD_ERRORS = 2.0
-
-
-@dataclass(frozen=True)
-class Quote:
-    """A two-way market at one moment: the price columns of both sides and the line column."""
-
-    yes: str
-    no: str
-    line: str | None = None
-
-
-MARKET_QUOTES: dict[str, dict[str, Quote | None]] = {
-    "moneyline": {
-        "open": Quote("home_ml_open", "away_ml_open"),
-        "close": Quote("home_ml_close", "away_ml_close"),
-    },
-    "total_over": {
-        "open": Quote("over_open", "under_open", "total_open"),
-        "close": Quote("over_close", "under_close", "total_close"),
-    },
-    "home_spread": {"open": None, "close": Quote("home_rl_price", "away_rl_price", "home_rl")},
-}
-
-
-def label_at(games: pd.DataFrame, target: str, quote: Quote) -> pd.Series:
-    """The outcome of the quote's 'yes' side (NaN on a push or without a line)."""
-    if target == "moneyline":
-        return home_win(games)
-    if target == "home_spread":
-        return home_cover(games.assign(home_rl=games[quote.line]))
-    runs = games["home_score"].astype(float) + games["away_score"].astype(float)
-    line = games[quote.line].astype(float)
-    defined = runs.notna() & line.notna() & (runs != line)
-    return pd.Series(np.where(defined, (runs > line).astype(float), np.nan), index=games.index)
 
 
 def quote_probability(games: pd.DataFrame, quote: Quote) -> np.ndarray:
@@ -95,9 +62,10 @@ def evaluate(games: pd.DataFrame, target: str, p_model: np.ndarray) -> Evaluatio
     """Model vs market (open and close) on the games that have every price, plus betting."""
     games = games.reset_index(drop=True)
     p_model = np.asarray(p_model, dtype=float)
-    y_all = TARGET_SPECS[target].label(games).to_numpy()
+    market = MARKETS[target]
+    y_all = market.outcome(games).to_numpy()
     labelled = ~np.isnan(y_all)
-    quotes = MARKET_QUOTES[target]
+    quotes = {"open": market.open, "close": market.close}
     keep = labelled.copy()
     market_p: dict[str, np.ndarray] = {}
     market_y: dict[str, np.ndarray] = {}
@@ -105,7 +73,7 @@ def evaluate(games: pd.DataFrame, target: str, p_model: np.ndarray) -> Evaluatio
         if quote is None:
             continue
         market_p[moment] = quote_probability(games, quote)
-        market_y[moment] = label_at(games, target, quote).to_numpy()
+        market_y[moment] = market.outcome(games, quote.line).to_numpy()
         keep &= ~np.isnan(market_p[moment]) & ~np.isnan(market_y[moment])
     y = y_all[keep]
     metrics: dict[str, Any] = {
@@ -162,16 +130,16 @@ def _simulate(
 ) -> SimulationResult | None:
     if len(y) == 0:
         return None
-    quotes = MARKET_QUOTES[target]
-    bet_quote = quotes["open"] or quotes["close"]
+    market = MARKETS[target]
+    bet_quote = market.priced
     close = None
-    if quotes["open"] is not None and "close" in market_p:
+    if market.open is not None and "close" in market_p:
         close = market_p["close"][keep]
         if bet_quote.line is not None:
             # A closing price of another line is no measure of the price taken.
-            same_line = games[bet_quote.line].to_numpy(float) == games[
-                quotes["close"].line
-            ].to_numpy(float)
+            same_line = games[bet_quote.line].to_numpy(float) == games[market.close.line].to_numpy(
+                float
+            )
             close = np.where(same_line, close, np.nan)
     return simulate(
         games["game_date"].to_numpy(),

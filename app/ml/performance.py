@@ -6,13 +6,12 @@ import numpy as np
 from sqlalchemy import Float, cast, select
 from sqlalchemy.orm import Session
 
-from app.betting.recommend import MARKETS
 from app.features.pipeline import load_games_frame
 from app.games.models import Game
 from app.jobs.models import Prediction
+from app.markets import MARKETS
 from app.ml.evaluation import json_safe
 from app.ml.metrics import probability_metrics
-from app.ml.targets import TARGET_SPECS
 
 
 def live_metrics(session: Session, target: str, model_name: str) -> dict[str, Any]:
@@ -22,7 +21,7 @@ def live_metrics(session: Session, target: str, model_name: str) -> dict[str, An
     saw); model and market are compared on the games where both exist. ``n_pre_game``
     counts the predictions made before the game's date (the rest were backfills).
     """
-    prefix = MARKETS[target].prefix
+    prefix = MARKETS[target].key
     payload = Prediction.payload
     rows = session.execute(
         select(
@@ -52,7 +51,7 @@ def live_metrics(session: Session, target: str, model_name: str) -> dict[str, An
             "by_version": {},
         }
     games = load_games_frame(session, game_ids=[row.game_id for row in rows]).set_index("game_id")
-    labels = TARGET_SPECS[target].label(games.reset_index()).to_numpy()
+    labels = MARKETS[target].outcome(games.reset_index()).to_numpy()
     label_of = dict(zip(games.index.tolist(), labels, strict=True))
     y = np.array([label_of.get(row.game_id, np.nan) for row in rows], dtype=float)
     p = np.array([row.p for row in rows], dtype=float)

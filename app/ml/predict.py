@@ -22,17 +22,19 @@ import redis
 from sqlalchemy.orm import Session
 
 from app import clock
+from app.bets.fairline import FairLineRules, fair_line, serve
+from app.bets.kelly import StakingPolicy
+from app.bets.odds import devig_two_way_array
 from app.bets.pricing import (
+    CONFIDENCE_THRESHOLD,
     BookQuote,
     Gate,
     Staking,
     apply_daily_exposure,
     price_shop,
+    risk_level,
 )
-from app.bets.quotes import Quotes
-from app.betting.kelly import StakingPolicy
-from app.betting.odds import devig_two_way_array
-from app.betting.recommend import CONFIDENCE_THRESHOLD, MARKETS, risk_level
+from app.bets.quotes import Quotes, first_pitch
 from app.config import Settings
 from app.features.definitions import FEATURE_SET
 from app.features.pipeline import (
@@ -43,8 +45,8 @@ from app.features.pipeline import (
 )
 from app.features.pitchers import fill_pitcher_ids
 from app.features.store import FeatureStore
+from app.markets import MARKETS, MONEYLINE
 from app.ml.registry import ChampionCache, LoadedModel
-from app.ml.targets import TARGET_SPECS
 
 TOP_CONTRIBUTIONS = 3
 
@@ -163,6 +165,7 @@ def score(
     quotes: Sequence[Quotes] | None = None,
     max_ece: float = 0.02,
     already: dict[str, float] | None = None,
+    fair_rules: FairLineRules | None = None,
 ) -> list[dict]:
     """One prediction payload per row of ``games``/``features``.
 
@@ -170,17 +173,23 @@ def score(
     row is priced at its own prices (book ``sbro`` for a stored game, ``request`` for a
     described one). ``already`` is what the job served before on each date (exposure cap).
 
+    With ``fair_rules``, a market whose stored quotes give a fair line now
+    (``app.bets.fairline``) is served against it, whatever the model's gate; a market without
+    one falls back to the model's own price, behind its gate (``app.bets.pricing``).
+
     Every number is computed per target over the whole chunk with numpy; the per-game
-    dicts are assembled at the end from plain lists. Only a market whose gate is open
-    goes through ``price_shop`` row by row (its books differ from game to game).
+    dicts are assembled at the end from plain lists. Only a market with quotes or an open
+    gate goes through the books row by row (its books differ from game to game).
     """
     staking = staking or Staking(bankroll=bankroll)
     rows = len(games)
     if rows == 0:
         return []
     explained = next(iter(models), None)
-    primary = models.get("moneyline") or (models[explained] if explained else None)
-    now = clock.now().isoformat()
+    primary = models.get(MONEYLINE.name) or (models[explained] if explained else None)
+    moment = clock.now()
+    now = moment.isoformat()
+    pitches = _first_pitches(games) if quotes and fair_rules is not None else None
     field_names: list[str] = []
     field_columns: list[list] = []
     recommendations: list[dict] = [{} for _ in range(rows)]
@@ -188,10 +197,10 @@ def score(
     market_lines: list[dict] = [{} for _ in range(rows)]
     confident = np.zeros(rows, dtype=bool)
     for target, market in MARKETS.items():
-        yes_column, no_column = TARGET_SPECS[target].price_columns
+        yes_column, no_column = market.priced.yes, market.priced.no
         price_yes, price_no = _prices(games, yes_column), _prices(games, no_column)
         market_probabilities = devig_two_way_array(price_yes, price_no)[0]
-        field_names += [f"{market.prefix}_{field}" for field in _MARKET_FIELDS]
+        field_names += [f"{market.key}_{field}" for field in _MARKET_FIELDS]
         model = models.get(target)
         if model is None:
             nothing = [None] * rows
@@ -209,12 +218,12 @@ def score(
             _nullable(probability - market_probabilities),
         ]
         gate = Gate(model.bets_enabled, model.calibrated(max_ece))
-        line_column = _LINE_COLUMNS.get(target)
+        line_column = market.line
         lines = _nullable(_column(games, line_column)) if line_column else [None] * rows
         if line_column:
             for row_lines, line in zip(market_lines, lines, strict=True):
                 row_lines[target] = line
-        if not gate.open:
+        if not gate.open and pitches is None:
             continue
         yes_prices, no_prices = _nullable_prices(price_yes), _nullable_prices(price_no)
         for row in range(rows):
@@ -222,13 +231,23 @@ def score(
             if line_column is not None and line is None:
                 continue
             if quotes:
-                game_quotes = quotes[row].get(market.prefix, [])
+                game_quotes = quotes[row].get(market.key, [])
             else:
                 book = "sbro" if game_ids[row] is not None else "request"
                 game_quotes = [BookQuote(book, yes_prices[row], no_prices[row], line)]
-            bet = price_shop(market, probabilities[row], game_quotes, line, gate, staking)
+            fair = None
+            if pitches is not None and game_quotes:
+                fair = fair_line(
+                    market, game_quotes, line, moment, pitches[row], fair_rules, probabilities[row]
+                )
+            if fair is not None:
+                bet = serve(market, fair, staking)
+            elif gate.open:
+                bet = price_shop(market, probabilities[row], game_quotes, line, gate, staking)
+            else:
+                bet = None
             if bet is not None:
-                recommendations[row][market.prefix] = bet
+                recommendations[row][market.key] = bet
     explanations = (
         _explanations(models[explained], features) if explained else [[] for _ in range(rows)]
     )
@@ -269,10 +288,22 @@ def score(
     return payloads
 
 
-# The fields of each market in a payload, after its prefix (``app.betting.recommend``).
+# The fields of each market in a payload, after its key.
 _MARKET_FIELDS = ("probability", "binary", "confidence", "market_probability", "edge")
-# The line a target's model is asked about, by target: None for the moneyline.
-_LINE_COLUMNS = {"total_over": "total_open", "home_spread": "home_rl"}
+
+
+def _first_pitches(games: pd.DataFrame) -> list[datetime]:
+    """When betting closes on each game (``app.bets.quotes.first_pitch``)."""
+    starts = (
+        pd.to_datetime(games["start_time"], utc=True)
+        if "start_time" in games
+        else pd.Series(pd.NaT, index=games.index)
+    )
+    days = pd.to_datetime(games["game_date"]).dt.date
+    return [
+        first_pitch(None if pd.isna(start) else start.to_pydatetime(), day)
+        for start, day in zip(starts, days, strict=True)
+    ]
 
 
 def _column(games: pd.DataFrame, column: str) -> np.ndarray:

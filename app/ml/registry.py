@@ -21,7 +21,8 @@ from typing import Any
 import lightgbm as lgb
 import numpy as np
 
-from app.config import TARGETS, Settings
+from app.config import Settings
+from app.markets import TARGETS
 from app.ml.prior import IDENTITY, MarketPrior, predict_probability
 
 EXPERIMENT_NAME = "bullpen"

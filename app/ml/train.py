@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 from sqlalchemy.orm import Session
 
-from app.betting.odds import devig_two_way_array
+from app.bets.odds import devig_two_way_array
 from app.config import Settings
 from app.features.definitions import FEATURE_SET
 from app.features.pipeline import (
@@ -36,13 +36,13 @@ from app.features.pipeline import (
     load_snapshots_frame,
     load_splits_frame,
 )
+from app.markets import MARKETS
 from app.ml import registry
 from app.ml.evaluation import Evaluation, evaluate
 from app.ml.hyperparameters import TargetHyperparameters, hyperparameters
 from app.ml.metrics import probability_metrics
 from app.ml.plots import bankroll_png, calibration_png
 from app.ml.prior import MarketPrior, fit_market_prior, predict_probability
-from app.ml.targets import TARGET_SPECS
 
 MIN_TRAINING_GAMES = 200
 # Fewer games than this neither model was fitted on: no fair comparison, no promotion.
@@ -115,7 +115,7 @@ def labelled(
     (the carried prior), so the rows of ``seasons`` are the same whether ``features`` were
     built for every stored season or for more: build once, take the seasons needed.
     """
-    labels = TARGET_SPECS[target].label(games)
+    labels = MARKETS[target].outcome(games)
     keep = labels.notna().to_numpy()
     if seasons is not None:
         keep = keep & games["season"].isin(list(seasons)).to_numpy()
@@ -131,7 +131,7 @@ def chronological_split(games: pd.DataFrame, share: float) -> np.ndarray:
 
 def market_probability(games: pd.DataFrame, target: str) -> np.ndarray:
     """The de-vigged market probability of the target's 'yes' side (NaN where unpriced)."""
-    yes, no = TARGET_SPECS[target].price_columns
+    yes, no = MARKETS[target].priced.yes, MARKETS[target].priced.no
     return devig_two_way_array(games[yes].to_numpy(float), games[no].to_numpy(float))[0]
 
 

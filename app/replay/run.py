@@ -29,13 +29,14 @@ from sqlalchemy import func, select
 from app.bets.models import Bet
 from app.bets.settlement import settle_games
 from app.clock import set_clock
-from app.config import TARGETS, Settings
+from app.config import Settings
 from app.db.session import session_scope
 from app.features.pipeline import refresh_features
 from app.feeds.run import FeedRun, pull_odds, pull_schedule
 from app.games.models import Game
 from app.ingest.sources import ingest
 from app.jobs.models import Prediction
+from app.markets import TARGETS
 from app.ml.predict import open_feature_store
 from app.ml.train import train_targets
 from app.replay.provider import FINAL_AFTER, ProviderServer, SeasonProvider

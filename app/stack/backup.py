@@ -36,7 +36,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
-from app.config import TARGETS, Settings
+from app.config import Settings
+from app.markets import TARGETS
 from app.stack.mlflow_store import move_artifact_root, sqlite_backup, sqlite_path
 
 FORMAT = 1

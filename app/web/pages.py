@@ -16,13 +16,14 @@ from app import clock
 from app.api.bounds import MAX_PAGE, PG_INT_MAX
 from app.api.context import services
 from app.bets.ledger import bets_query, page_of_bets
-from app.bets.models import BET_MARKETS, BET_STATUSES
+from app.bets.models import BET_STATUSES
 from app.bets.reports import bankroll_report, live_evaluation
 from app.bets.slate import book_odds, game_views, line_history, neighbour_dates, slate
-from app.config import TARGETS
+from app.bets.strategies import configured, describe
 from app.db.session import session_scope
 from app.features.store import FeatureSetMismatchError, read_features
 from app.games.models import Game
+from app.markets import BY_KEY, TARGETS
 from app.ml import catalog
 from app.ml.plots import calibration_curve
 from app.ml.registry import CHALLENGER, CHAMPION
@@ -110,7 +111,7 @@ def ledger_page() -> str:
     """The ledger with filters (``GET /api/v1/bets``) and the bankroll (``/api/v1/bankroll``)."""
     filters = {
         "date": _date_arg("date"),
-        "market": _choice_arg("market", list(BET_MARKETS)),
+        "market": _choice_arg("market", list(BY_KEY)),
         "status": _choice_arg("status", BET_STATUSES),
     }
     page = _page_arg()
@@ -123,6 +124,7 @@ def ledger_page() -> str:
         ids = {bet.game_id for bet in bets}
         games = {game.id: game for game in session.scalars(select(Game).where(Game.id.in_(ids)))}
         report = bankroll_report(session, settings.bankroll)
+        strategies = describe(session, configured(settings))
         return render_template(
             "ledger.html",
             bets=bets,
@@ -131,10 +133,11 @@ def ledger_page() -> str:
             page=page,
             pages=max(1, -(-total // PAGE_SIZE)),
             filters=filters,
-            markets=list(BET_MARKETS),
+            markets=list(BY_KEY),
             statuses=BET_STATUSES,
             report=report,
             chart=plots.bankroll_chart(report),
+            strategies=strategies,
         )
 
 

@@ -13,7 +13,8 @@ from datetime import date, datetime
 from html import escape
 from typing import Any
 
-from app.betting.recommend import market_probability
+from app.bets.odds import market_probability
+from app.markets import MONEYLINE
 
 # Colours with at least 4.5:1 contrast on white, told apart by marker and line style too.
 PALETTE = ("#1f4e9c", "#b3380c", "#2a7a2a", "#6b3fa0", "#8a5a00", "#00707a")
@@ -91,12 +92,14 @@ def line_history_chart(snapshots: Sequence[Any], view: Any) -> str | None:
     """Each book's de-vigged home win probability over time, and the model's (dashed level)."""
     series: dict[str, list[tuple[datetime, float]]] = {}
     for snapshot in snapshots:
-        home = market_probability(snapshot.home_ml, snapshot.away_ml)
+        home = market_probability(
+            getattr(snapshot, MONEYLINE.snapshot.yes), getattr(snapshot, MONEYLINE.snapshot.no)
+        )
         if home is not None:
             series.setdefault(snapshot.book, []).append((snapshot.captured_at, home))
     if not series:
         return None
-    model = next((m.model_probability for m in view.markets if m.market == "home_ml"), None)
+    model = next((m.model_probability for m in view.markets if m.market == MONEYLINE.key), None)
     game = view.game
     return line_chart(
         series,

@@ -1,6 +1,8 @@
 from pathlib import Path
 
-from app.config import Settings, parse_api_keys
+import pytest
+
+from app.config import Settings, parse_api_keys, parse_weights
 
 
 def test_unset_urls_mean_the_embedded_stack():
@@ -50,3 +52,16 @@ def test_session_secret_is_configured_else_derived_from_the_keys():
     assert "k" not in with_keys.session_secret.split()  # a digest, not the keys
     assert len(with_keys.session_secret) == 64
     assert Settings.from_env(configured.as_env()).secret_key == "s3cret"
+
+
+def test_fair_line_settings_and_their_round_trip():
+    settings = Settings.from_env(
+        {"BULLPEN_SHARP_BOOKS": "Pinnacle:2, circa", "BULLPEN_DEVIG": "power"}
+    )
+    assert settings.sharp_books == (("pinnacle", 2.0), ("circa", 1.0))
+    assert Settings.from_env(settings.as_env()).sharp_books == settings.sharp_books
+    assert Settings.from_env(settings.as_env()).devig == "power"
+    assert Settings.from_env({}).sharp_books == (("pinnacle", 1.0),)
+    assert Settings.from_env({}).devig == "additive"
+    with pytest.raises(ValueError, match="positive"):
+        parse_weights("pinnacle:0")

@@ -11,9 +11,9 @@ import pytest
 from sqlalchemy import select, update
 
 from app.bets.models import Bet
+from app.bets.odds import decimal_to_american, devig_two_way
 from app.bets.quotes import first_pitch
-from app.bets.settlement import closing_line_value
-from app.betting.odds import decimal_to_american, devig_two_way
+from app.bets.settlement import clv_at_close
 from app.config import Settings
 from app.db.session import session_scope
 from app.games.models import Game, OddsSnapshot
@@ -145,7 +145,7 @@ def test_served_at_the_best_book_recorded_once_and_settled_once(
     # Its close: the book's last snapshot before first pitch, the very price taken.
     assert settled.closing_odds == shopped_game["generous"]
     assert settled.clv == pytest.approx(
-        closing_line_value(bet["odds"], shopped_game["generous"], shopped_game["away_price"])
+        clv_at_close(bet["odds"], shopped_game["generous"], shopped_game["away_price"])
     )
 
 

@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from app.bets.ledger import record_user_bet
 from app.bets.models import Bet
-from app.bets.settlement import closing_line_value, games_to_settle, settle_games
+from app.bets.settlement import clv_at_close, games_to_settle, settle_games
 from app.db.session import session_scope
 
 pytestmark = pytest.mark.integration
@@ -24,7 +24,7 @@ def _bet(session, game_id: int, market: str, side: str, odds: int, **fields) -> 
     )  # fmt: skip
 
 
-def test_bets_are_graded_with_profit_and_closing_line_value(clean_database, games):
+def test_bets_are_graded_with_profit_and_clv_at_close(clean_database, games):
     with session_scope(clean_database) as session:
         pin = _bet(session, games["final"], "home_ml", "home", -125, book="pin").bet_id
         sbro = _bet(session, games["final"], "home_ml", "away", 120).bet_id
@@ -46,17 +46,20 @@ def test_bets_are_graded_with_profit_and_closing_line_value(clean_database, game
     # pin's close is its last snapshot before first pitch (22:30), not the 23:30 one.
     assert (bets[pin].status, bets[pin].profit) == ("won", pytest.approx(80.0))
     assert bets[pin].closing_odds == -135
-    assert bets[pin].clv == pytest.approx(closing_line_value(-125, -135, 125))
+    assert bets[pin].clv == pytest.approx(clv_at_close(-125, -135, 125))
     # A book without snapshots closes at SBRO's close.
     assert (bets[sbro].status, bets[sbro].profit, bets[sbro].closing_odds) == ("lost", -100, 130)
-    assert bets[sbro].clv == pytest.approx(closing_line_value(120, 130, -140))
+    assert bets[sbro].clv == pytest.approx(clv_at_close(120, 130, -140))
     assert bets[total].status == "won"  # 8 runs under 8.5
     assert bets[total].closing_odds is None and bets[total].clv is None  # closed at 9.0
+    assert bets[total].close_note == "closed at line 9.0, not the bet's 8.5"
+    assert bets[pin].close_note is None
     assert (bets[push].status, bets[push].profit) == ("push", 0.0)
     assert (bets[spread].status, bets[spread].profit) == ("won", pytest.approx(140.0))
-    assert bets[spread].clv == pytest.approx(closing_line_value(140, 140, -160))
+    assert bets[spread].clv == pytest.approx(clv_at_close(140, 140, -160))
     assert bets[short].status == "void"  # 6 innings: totals void
     assert bets[short_ml].status == "won"  # the moneyline stands
+    assert "user quoted no home_ml before first pitch" in bets[short_ml].close_note
     assert bets[unplayed].status == "void"
     assert bets[upcoming].status == "open" and bets[upcoming].settled_at is None
 
@@ -108,3 +111,23 @@ def test_the_safety_net_finds_games_with_a_final_or_past_the_void_window(clean_d
         found = games_to_settle(session, datetime.now(UTC).date())
 
     assert sorted(found) == sorted([games["final"], games["short"], games["unplayed"]])
+
+
+def test_the_clv_report_by_market_and_book(clean_database, games, clean_client):
+    with session_scope(clean_database) as session:
+        _bet(session, games["final"], "home_ml", "home", -125, book="pin")
+        _bet(session, games["final"], "home_ml", "away", 120)
+        _bet(session, games["final"], "home_spread", "home", 140, line=-1.5)
+    with session_scope(clean_database) as session:
+        settle_games(session, [games["final"]])
+
+    by_market = clean_client.get("/api/v1/bets/clv?group_by=market").get_json()
+    groups = {group["market"]: group for group in by_market["groups"]}
+    ml = [clv_at_close(-125, -135, 125), clv_at_close(120, 130, -140)]
+    assert groups["home_ml"]["n"] == 2
+    assert groups["home_ml"]["mean_clv"] == pytest.approx(sum(ml) / 2)
+    assert groups["home_ml"]["beat_rate"] == pytest.approx(sum(v > 0 for v in ml) / 2)
+    assert groups["home_ml"]["t"] is None  # one game date: no clustered error
+    by_book = clean_client.get("/api/v1/bets/clv?group_by=book").get_json()["groups"]
+    assert {group["book"] for group in by_book} == {"pin", "user"}
+    assert clean_client.get("/api/v1/bets/clv?group_by=colour").status_code == 422

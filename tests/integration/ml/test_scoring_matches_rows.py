@@ -9,12 +9,13 @@ import pytest
 from sqlalchemy import select
 
 from app import clock
+from app.bets.odds import decimal_to_american, devig_two_way
 from app.bets.pricing import BookQuote
 from app.bets.quotes import book_quotes
-from app.betting.odds import decimal_to_american, devig_two_way
-from app.config import TARGETS, Settings
+from app.config import Settings
 from app.db.session import session_scope
 from app.games.models import Game
+from app.markets import TARGETS
 from app.ml.predict import (
     _stored_features,
     champions_for,

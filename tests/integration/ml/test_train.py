@@ -2,8 +2,8 @@
 
 import pytest
 
-from app.config import TARGETS
 from app.db.session import session_scope
+from app.markets import TARGETS
 from app.ml import registry, train
 from app.ml.jobs import train_for_params
 from app.ml.metrics import probability_metrics

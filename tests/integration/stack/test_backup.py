@@ -13,9 +13,10 @@ import sqlalchemy as sa
 
 from app.bets.ledger import record_user_bet
 from app.bets.settlement import settle_games
-from app.config import TARGETS, Settings
+from app.config import Settings
 from app.db.session import get_engine, session_scope
 from app.jobs.models import Job
+from app.markets import TARGETS
 from app.ml import registry
 from app.stack.backup import BackupError, backup, read_manifest, restore
 from app.stack.embedded import EmbeddedStack

@@ -26,8 +26,9 @@ import pytest
 import requests
 
 from app.bets.settlement import settle_games
-from app.config import TARGETS, Settings
+from app.config import Settings
 from app.db.session import dispose_engines, session_scope
+from app.markets import TARGETS
 from app.replay.provider import BOOK
 from app.stack.embedded import DATABASE_NAME
 from tests.integration.replay.harness import FIRST, LAST

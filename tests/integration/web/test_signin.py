@@ -5,6 +5,7 @@ configured; a browser signs in, is refused with a wrong key or a key without ``r
 signs out; the signed-in session never opens the API itself.
 """
 
+import re
 from collections.abc import Iterator
 
 import pytest
@@ -103,11 +104,35 @@ def test_scripts_may_send_a_bearer_key_and_the_docs_stay_open(keyed_api):
     "target", ["https://example.org/", "//example.org/", "/\\example.org/", "bets", ""]
 )
 def test_signing_in_never_sends_the_bettor_to_another_site(keyed_api, target):
-    response = requests.post(
+    browser = requests.Session()
+    response = browser.post(
         f"{keyed_api}/signin",
-        data={"key": READ_KEY, "next": target},
+        data={"key": READ_KEY, "next": target, "csrf_token": _csrf_token(browser, keyed_api)},
         timeout=10,
         allow_redirects=False,
     )
     assert response.status_code == 302
     assert response.headers["Location"] == "/"
+
+
+def _csrf_token(browser: requests.Session, base: str) -> str:
+    """The CSRF token of the sign-in form, as a browser reads it (its session cookie kept)."""
+    form = browser.get(f"{base}/signin", timeout=10).text
+    return re.search(r'name="csrf_token" value="([^"]+)"', form).group(1)
+
+
+def test_a_form_posted_without_its_csrf_token_is_refused(keyed_api):
+    browser = requests.Session()
+    _csrf_token(browser, keyed_api)  # a session, but no token in the form
+    forged = browser.post(f"{keyed_api}/signin", data={"key": READ_KEY}, timeout=10,
+                          allow_redirects=False)  # fmt: skip
+    assert forged.status_code == 400
+    token = _csrf_token(browser, keyed_api)
+    signed_in = browser.post(f"{keyed_api}/signin", data={"key": READ_KEY, "csrf_token": token},
+                             timeout=10, allow_redirects=False)  # fmt: skip
+    assert signed_in.status_code == 302
+    # Signing out is a form too: without the token the session stays.
+    assert (
+        browser.post(f"{keyed_api}/signout", timeout=10, allow_redirects=False).status_code == 400
+    )
+    assert browser.get(f"{keyed_api}/", timeout=10, allow_redirects=False).status_code == 200

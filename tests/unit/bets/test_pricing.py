@@ -1,5 +1,6 @@
 import pytest
 
+from app.bets.kelly import StakingPolicy
 from app.bets.pricing import (
     BookQuote,
     Gate,
@@ -10,12 +11,10 @@ from app.bets.pricing import (
     comparable,
     consensus_probability,
     price_shop,
+    risk_level,
 )
-from app.betting.kelly import StakingPolicy
-from app.betting.recommend import MARKETS
+from app.markets import MONEYLINE, TOTAL
 
-MONEYLINE = MARKETS["moneyline"]
-TOTAL = MARKETS["total_over"]
 EDGE = Gate(bets_enabled=True, calibrated=False)
 CALIBRATED = Gate(bets_enabled=False, calibrated=True)
 CLOSED = Gate(bets_enabled=False, calibrated=False)
@@ -165,3 +164,12 @@ def test_best_offer_counts_only_quotes_at_the_models_line():
 
     assert (offer["side"], offer["odds"], offer["book"], offer["line"]) == ("over", -110, "a", 8.5)
     assert best_offer(TOTAL, 0.6, quotes, 7.0) is None
+
+
+def test_risk_level_by_the_largest_stake() -> None:
+    assert risk_level({}) == "none"
+    assert risk_level({"home_ml": {"kelly_fraction": 0.005}}) == "low"
+    assert (
+        risk_level({"home_ml": {"kelly_fraction": 0.02}, "total_over": {"kelly_fraction": 0.04}})
+        == "high"
+    )

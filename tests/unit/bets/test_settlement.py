@@ -1,6 +1,7 @@
 import pytest
 
-from app.bets.settlement import GameResult, closing_line_value, grade, profit
+from app.bets.odds import profit
+from app.bets.settlement import GameResult, clv_at_close, grade
 
 
 def _result(home, away, *, full_length=True, void=False) -> GameResult:
@@ -53,6 +54,6 @@ def test_profit_from_american_odds():
 def test_clv_is_fair_closing_probability_minus_implied_price_taken():
     # Took +110 (implied 0.47619); closed -120/+100: fair side = 0.54545/(0.54545+0.5)
     expected = (120 / 220) / (120 / 220 + 0.5) - 100 / 210
-    assert closing_line_value(110, -120, 100) == pytest.approx(expected)
+    assert clv_at_close(110, -120, 100) == pytest.approx(expected)
     # Betting at the close of a -110/-110 market costs the vig: negative CLV.
-    assert closing_line_value(-110, -110, -110) == pytest.approx(0.5 - 110 / 210)
+    assert clv_at_close(-110, -110, -110) == pytest.approx(0.5 - 110 / 210)

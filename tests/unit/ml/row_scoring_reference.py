@@ -11,20 +11,39 @@ import numpy as np
 import pandas as pd
 
 from app import clock
-from app.bets.pricing import BookQuote, Gate, Staking, apply_daily_exposure, price_shop
-from app.bets.quotes import Quotes
-from app.betting.recommend import (
+from app.bets.odds import market_probability
+from app.bets.pricing import (
     CONFIDENCE_THRESHOLD,
-    MARKETS,
-    market_fields,
-    market_probability,
+    BookQuote,
+    Gate,
+    Staking,
+    apply_daily_exposure,
+    price_shop,
     risk_level,
 )
+from app.bets.quotes import Quotes
 from app.features.definitions import FEATURE_SET
+from app.markets import MARKETS, Market
 from app.ml.registry import LoadedModel
-from app.ml.targets import TARGET_SPECS
 
 TOP_CONTRIBUTIONS = 3
+
+
+def market_fields(market: Market, probability: float | None, market_prob: float | None) -> dict:
+    """The ``*_probability, *_binary, *_confidence, *_market_probability, *_edge`` fields."""
+    prefix = market.key
+    if probability is None:
+        return {
+            f"{prefix}_{field}": None
+            for field in ("probability", "binary", "confidence", "market_probability", "edge")
+        } | {f"{prefix}_market_probability": market_prob}
+    return {
+        f"{prefix}_probability": probability,
+        f"{prefix}_binary": int(probability >= 0.5),
+        f"{prefix}_confidence": max(probability, 1.0 - probability),
+        f"{prefix}_market_probability": market_prob,
+        f"{prefix}_edge": None if market_prob is None else probability - market_prob,
+    }
 
 
 def _model_refs(models: dict[str, LoadedModel]) -> dict[str, dict[str, str]]:
@@ -72,7 +91,7 @@ def score_by_rows(
         confidences = []
         lines = {}
         for target, market in MARKETS.items():
-            yes_column, no_column = TARGET_SPECS[target].price_columns
+            yes_column, no_column = market.priced.yes, market.priced.no
             price_yes, price_no = _price(game.get(yes_column)), _price(game.get(no_column))
             probability = (
                 float(probabilities[target][row_number]) if target in probabilities else None
@@ -93,10 +112,10 @@ def score_by_rows(
                 price_no,
                 line,
             )
-            game_quotes = quotes[row_number].get(market.prefix, []) if quotes else [own]
+            game_quotes = quotes[row_number].get(market.key, []) if quotes else [own]
             bet = price_shop(market, probability, game_quotes, line, gate, staking)
             if bet is not None:
-                recommendations[market.prefix] = bet
+                recommendations[market.key] = bet
         payload["lines"] = lines
         payload["betting_recommendations"] = recommendations
         payload["explanation"] = (

@@ -8,8 +8,8 @@ import pandas as pd
 import pytest
 
 from app import clock
+from app.bets.kelly import StakingPolicy
 from app.bets.pricing import BookQuote, Staking
-from app.betting.kelly import StakingPolicy
 from app.features.definitions import FEATURE_SET
 from app.ml.predict import score
 from app.ml.prior import MarketPrior

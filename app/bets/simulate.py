@@ -2,9 +2,12 @@
 
 Rules (the backtest's and the training run's bankroll curve follow them):
 
-- One candidate bet per game: the side with the larger positive expected value at the
-  prices given (the rule of live recommendations, ``app.betting.recommend.recommendation``).
-- Stakes are fractional Kelly (:class:`app.betting.kelly.StakingPolicy`: quarter Kelly, at
+- One candidate bet per game, chosen by the rule live serving uses
+  (``app.bets.pricing.choose_side``): the side with the larger expected value at the prices
+  given, bet when ``EV >= min_ev`` (``BULLPEN_MIN_EV``). The simulation asks what the model
+  would have earned had its gate been open (``EDGE_GATE``): whether it may bet is its
+  evidence, reported beside (``app.ml.evaluation.edge_evidence``).
+- Stakes are fractional Kelly (:class:`app.bets.kelly.StakingPolicy`: quarter Kelly, at
   most 5% of the bankroll a bet), sized from the bankroll at the START of the game's
   date: a day's games are simultaneous, so a day's bets cannot fund each other. When a
   day's stakes add up to more than ``max_daily_exposure`` of the bankroll they are all
@@ -15,9 +18,9 @@ Rules (the backtest's and the training run's bankroll curve follow them):
   days with at least one bet (not annualised).
 - Max drawdown is the largest fall from a running peak of the end-of-day bankroll, as a
   fraction of that peak.
-- Closing-line value (CLV) of a bet is the de-vigged closing probability of the side bet
-  minus the raw implied probability (vig included) of the price taken: positive when the
-  market closed further toward the bet than the price paid for it.
+- Closing-line value (CLV) of a bet is ``app.bets.odds.closing_line_value``: the de-vigged
+  closing probability of the side bet minus the raw implied probability (vig included) of
+  the price taken.
 """
 
 from collections.abc import Sequence
@@ -26,11 +29,13 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from app.betting.kelly import DEFAULT_POLICY, StakingPolicy, stake_fraction
-from app.betting.odds import american_to_decimal_array
+from app.bets.kelly import StakingPolicy
+from app.bets.odds import american_to_decimal_array
+from app.bets.pricing import Candidate, Gate, Staking, choose_side
 
-DEFAULT_MAX_DAILY_EXPOSURE = 0.5
 DEFAULT_INITIAL_BANKROLL = 1.0
+# The gate of a model allowed to bet its edge: what the backtest simulates.
+EDGE_GATE = Gate(bets_enabled=True, calibrated=False)
 
 
 @dataclass(frozen=True)
@@ -51,6 +56,7 @@ class SimulationResult:
     mean_clv: float | None
     policy: StakingPolicy
     max_daily_exposure: float
+    min_ev: float
     # End-of-day bankroll: (ISO date, bankroll) for every date with games, in order.
     curve: list[tuple[str, float]] = field(repr=False)
 
@@ -72,6 +78,7 @@ class SimulationResult:
             "kelly_fraction": self.policy.fraction,
             "kelly_cap": self.policy.cap,
             "max_daily_exposure": self.max_daily_exposure,
+            "min_ev": self.min_ev,
         }
 
 
@@ -83,16 +90,18 @@ def simulate(
     outcome_yes: np.ndarray,
     close_probability_yes: np.ndarray | None = None,
     *,
-    policy: StakingPolicy = DEFAULT_POLICY,
-    max_daily_exposure: float = DEFAULT_MAX_DAILY_EXPOSURE,
+    staking: Staking | None = None,
+    gate: Gate = EDGE_GATE,
     initial_bankroll: float = DEFAULT_INITIAL_BANKROLL,
 ) -> SimulationResult:
     """Bet every game with value, day by day; see the module docstring for the rules.
 
     ``outcome_yes`` is 1 when the 'yes' side won, 0 when it lost, NaN for a push.
     ``close_probability_yes`` (de-vigged closing probability of 'yes') gives the CLV;
-    without it the CLV is None.
+    without it the CLV is None. ``staking`` gives the Kelly policy, the daily exposure cap
+    and ``min_ev`` (its bankroll is not used: the simulation's is ``initial_bankroll``).
     """
+    staking = staking or Staking()
     frame = pd.DataFrame(
         {
             "date": pd.to_datetime(pd.Series(list(dates))).dt.normalize(),
@@ -107,7 +116,7 @@ def simulate(
             ),
         }
     )
-    frame = _choose_sides(frame, policy)
+    frame = _choose_sides(frame, gate, staking)
     bankroll = initial_bankroll
     curve: list[tuple[str, float]] = []
     daily_returns: list[float] = []
@@ -116,7 +125,7 @@ def simulate(
         bets = day[day["fraction"] > 0]
         if not bets.empty:
             fractions = bets["fraction"].to_numpy()
-            scale = min(1.0, max_daily_exposure / fractions.sum())
+            scale = min(1.0, staking.daily_exposure / fractions.sum())
             stakes = bankroll * fractions * scale
             won = bets["side_won"].to_numpy()
             profit = np.where(
@@ -148,31 +157,35 @@ def simulate(
         sharpe_per_day=_sharpe(daily_returns),
         max_drawdown=max_drawdown([value for _, value in curve], initial_bankroll),
         mean_clv=float(np.mean(clvs)) if clvs else None,
-        policy=policy,
-        max_daily_exposure=max_daily_exposure,
+        policy=staking.policy,
+        max_daily_exposure=staking.daily_exposure,
+        min_ev=staking.min_ev,
         curve=curve,
     )
 
 
-def _choose_sides(frame: pd.DataFrame, policy: StakingPolicy) -> pd.DataFrame:
-    """Per game: the side with the larger positive EV, its Kelly fraction, result and CLV."""
-    p_yes = frame["p"].to_numpy()
-    ev_yes = p_yes * frame["dec_yes"].to_numpy() - 1
-    ev_no = (1 - p_yes) * frame["dec_no"].to_numpy() - 1
-    ev_yes, ev_no = np.nan_to_num(ev_yes, nan=-1.0), np.nan_to_num(ev_no, nan=-1.0)
-    pick_yes = (ev_yes > 0) & (ev_yes >= ev_no)
-    pick_no = (ev_no > 0) & ~pick_yes
-    decimal = np.where(pick_yes, frame["dec_yes"], frame["dec_no"])
-    side_probability = np.where(pick_yes, p_yes, 1 - p_yes)
-    fraction = np.array(
-        [
-            stake_fraction(prob, dec, policy) if (yes or no) else 0.0
-            for prob, dec, yes, no in zip(side_probability, decimal, pick_yes, pick_no, strict=True)
+def _choose_sides(frame: pd.DataFrame, gate: Gate, staking: Staking) -> pd.DataFrame:
+    """Per game: the side served by ``choose_side``, its Kelly fraction, result and CLV."""
+    picks = []
+    for p, dec_yes, dec_no in zip(frame["p"], frame["dec_yes"], frame["dec_no"], strict=True):
+        candidates = [
+            Candidate(side, probability, decimal)
+            for side, probability, decimal in (("yes", p, dec_yes), ("no", 1 - p, dec_no))
+            if np.isfinite(decimal) and np.isfinite(probability)
         ]
-    )
+        choice = choose_side(candidates, gate, staking)
+        picks.append(
+            (False, np.nan, 0.0)
+            if choice is None
+            else (choice.candidate.side == "yes", choice.candidate.decimal, choice.kelly_fraction)
+        )
+    pick_yes = np.array([pick[0] for pick in picks], dtype=bool)
+    decimal = np.array([pick[1] for pick in picks], dtype=float)
+    fraction = np.array([pick[2] for pick in picks], dtype=float)
     outcome = frame["outcome"].to_numpy()
     side_won = np.where(np.isnan(outcome), np.nan, np.where(pick_yes, outcome, 1 - outcome))
     close_side = np.where(pick_yes, frame["close"], 1 - frame["close"])
+    # closing_line_value, vectorised: fair close of the side minus 1 / decimal paid.
     return frame.assign(
         decimal=decimal, fraction=fraction, side_won=side_won, clv=close_side - 1 / decimal
     )

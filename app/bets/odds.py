@@ -1,4 +1,4 @@
-"""Odds arithmetic: American prices, decimal odds and implied probabilities.
+"""The odds maths, in one place: prices, implied probability, de-vig, EV, profit and CLV.
 
 An American price is valid when ``|price| >= 100``: ``+150`` wins 150 per 100 staked,
 ``-150`` must stake 150 to win 100. ``+100`` and ``-100`` both mean even money.
@@ -49,11 +49,6 @@ def decimal_to_american(decimal_odds: float) -> float:
     return (value - 1.0) * 100.0 if value >= 2.0 else -100.0 / (value - 1.0)
 
 
-def decimal_to_implied(decimal_odds: float) -> float:
-    """Implied probability of decimal odds (> 1)."""
-    return 1.0 / _validate_decimal(decimal_odds)
-
-
 def implied_to_decimal(probability: float) -> float:
     """Fair decimal odds of a probability in (0, 1)."""
     return 1.0 / _validate_probability(probability)
@@ -76,6 +71,38 @@ def devig_two_way(price_a: float, price_b: float) -> tuple[float, float, float]:
     return implied_a / booksum, implied_b / booksum, booksum - 1.0
 
 
+def market_probability(price_yes: float | None, price_no: float | None) -> float | None:
+    """The de-vigged probability of the 'yes' side, or None when a price is missing or invalid."""
+    if price_yes is None or price_no is None:
+        return None
+    try:
+        return devig_two_way(price_yes, price_no)[0]
+    except ValueError:
+        return None
+
+
+def expected_value(probability: float, decimal_odds: float) -> float:
+    """Expected profit per unit staked at ``decimal_odds`` on a side won with ``probability``:
+    ``EV = p * decimal - 1``."""
+    return probability * decimal_odds - 1.0
+
+
+def profit(status: str, stake: float, odds: int) -> float:
+    """Profit of a graded bet at American ``odds``: a win pays ``stake * (decimal - 1)``, a loss
+    costs the stake, a push or a void returns it."""
+    if status == "won":
+        return stake * (american_to_decimal(odds) - 1.0)
+    if status == "lost":
+        return -stake
+    return 0.0
+
+
+def closing_line_value(fair_close: float, price_taken: float) -> float:
+    """CLV: the side's fair (de-vigged) closing probability minus the implied probability of
+    the price taken, vig included. Positive when the market closed toward the bet."""
+    return fair_close - american_to_implied(price_taken)
+
+
 def american_to_decimal_array(prices: ArrayLike) -> FloatArray:
     """Vectorized :func:`american_to_decimal`; NaN where a price is missing or invalid."""
     values = _as_float_array(prices)
@@ -88,22 +115,6 @@ def american_to_decimal_array(prices: ArrayLike) -> FloatArray:
 def american_to_implied_array(prices: ArrayLike) -> FloatArray:
     """Vectorized :func:`american_to_implied`; NaN where a price is missing or invalid."""
     return 1.0 / american_to_decimal_array(prices)
-
-
-def decimal_to_american_array(decimal_odds: ArrayLike) -> FloatArray:
-    """Vectorized :func:`decimal_to_american`; NaN where odds are missing or not > 1."""
-    values = _as_float_array(decimal_odds)
-    valid = np.isfinite(values) & (values > 1.0)
-    safe = np.where(valid, values, 2.0)
-    american = np.where(safe >= 2.0, (safe - 1.0) * 100.0, -100.0 / (safe - 1.0))
-    return np.where(valid, american, np.nan)
-
-
-def implied_to_decimal_array(probabilities: ArrayLike) -> FloatArray:
-    """Vectorized :func:`implied_to_decimal`; NaN where a probability is not in (0, 1)."""
-    values = _as_float_array(probabilities)
-    valid = np.isfinite(values) & (values > 0.0) & (values < 1.0)
-    return np.where(valid, 1.0 / np.where(valid, values, 0.5), np.nan)
 
 
 def devig_two_way_array(

@@ -5,19 +5,20 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from app.betting.odds import (
+from app.bets.odds import (
     american_to_decimal,
     american_to_decimal_array,
     american_to_implied,
     american_to_implied_array,
+    closing_line_value,
     decimal_to_american,
-    decimal_to_american_array,
-    decimal_to_implied,
     devig_two_way,
     devig_two_way_array,
+    expected_value,
     implied_to_american,
     implied_to_decimal,
-    implied_to_decimal_array,
+    market_probability,
+    profit,
     validate_american,
 )
 
@@ -58,8 +59,6 @@ def test_invalid_american_prices_raise(price: float) -> None:
 def test_invalid_decimal_odds_raise(value: float) -> None:
     with pytest.raises(ValueError, match="invalid decimal odds"):
         decimal_to_american(value)
-    with pytest.raises(ValueError, match="invalid decimal odds"):
-        decimal_to_implied(value)
 
 
 @pytest.mark.parametrize("value", [0.0, 1.0, -0.2, 1.5, float("nan")])
@@ -74,10 +73,6 @@ def test_arrays_give_nan_for_missing_and_invalid() -> None:
     np.testing.assert_allclose(decimal_odds[[0, 4]], [1 + 100 / 150, 2.5])
     assert np.isnan(decimal_odds[[1, 2, 3, 5]]).all()
     assert np.isnan(american_to_implied_array([None])).all()
-    np.testing.assert_allclose(
-        decimal_to_american_array([2.5, 1.5, 1.0, np.nan]), [150, -200, np.nan, np.nan]
-    )
-    np.testing.assert_allclose(implied_to_decimal_array([0.25, 0.0, 1.0]), [4.0, np.nan, np.nan])
 
     home, away, overround = devig_two_way_array([-110, -110, None], [-110, 20, -110])
     np.testing.assert_allclose(home, [0.5, np.nan, np.nan])
@@ -126,7 +121,23 @@ def test_decimal_american_round_trip(decimal_odds: float) -> None:
 
 @given(probabilities)
 def test_probability_round_trips(probability: float) -> None:
-    assert decimal_to_implied(implied_to_decimal(probability)) == pytest.approx(probability)
+    assert 1 / implied_to_decimal(probability) == pytest.approx(probability)
     assert american_to_implied(implied_to_american(probability)) == pytest.approx(
         probability, rel=1e-9
     )
+
+
+def test_market_probability_is_de_vigged_or_none() -> None:
+    assert market_probability(-110, -110) == pytest.approx(0.5)
+    assert market_probability(None, -110) is None
+    assert market_probability(-50, 120) is None  # not an American price
+
+
+def test_ev_profit_and_clv_by_hand() -> None:
+    assert expected_value(0.6, 2.4) == pytest.approx(0.44)
+    assert profit("won", 10.0, 150) == pytest.approx(15.0)
+    assert profit("won", 15.0, -150) == pytest.approx(10.0)
+    assert profit("lost", 10.0, 150) == -10.0
+    assert profit("push", 10.0, 150) == profit("void", 10.0, 150) == 0.0
+    # Taken at +150 (implied 0.4), closed fair at 0.45: 0.05 of closing-line value.
+    assert closing_line_value(0.45, 150) == pytest.approx(0.05)

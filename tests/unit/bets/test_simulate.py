@@ -3,8 +3,9 @@
 import numpy as np
 import pytest
 
-from app.betting.kelly import StakingPolicy
-from app.betting.simulate import max_drawdown, simulate
+from app.bets.kelly import StakingPolicy
+from app.bets.pricing import Staking
+from app.bets.simulate import max_drawdown, simulate
 
 EVEN = 100.0  # +100: decimal odds 2.0
 
@@ -45,7 +46,7 @@ def test_a_days_bets_are_sized_from_the_morning_bankroll_and_capped_in_total():
     dates = ["2019-04-01", "2019-04-01", "2019-04-02"]
     p = np.array([0.9, 0.9, 0.9])
     result = simulate(dates, p, np.full(3, EVEN), np.full(3, EVEN), np.array([1.0, 0.0, 1.0]),
-                      policy=policy, max_daily_exposure=0.5)  # fmt: skip
+                      staking=Staking(policy=policy, daily_exposure=0.5))  # fmt: skip
 
     # Day 1: two stakes of 0.4 scaled to 0.25 each: +0.25 - 0.25. Day 2: 0.4 staked, won.
     assert [value for _, value in result.curve] == pytest.approx([1.0, 1.4])
