@@ -7,8 +7,8 @@ STAMP := $(VENV)/.installed
 # Tests with these markers need a browser, docker-compose, a stack or a replay of their own, or
 # inject faults: `make check` runs them, `make test` does not (pyproject.toml declares them).
 CHECK_MARKERS := browser or chaos or fuzz or replay or e2e or compose
-# A test process per core (`-n auto`); a file's tests, or those sharing a replay or a chaos
-# stack, in one process (`--dist loadgroup`, tests/conftest.py).
+# A test process per core (`-n auto`); a file's integration tests, or those sharing a replay or a
+# chaos stack, in one process (`--dist loadgroup`, tests/conftest.py).
 PYTEST := $(BIN)/pytest --durations=25 -n auto --dist loadgroup
 
 .PHONY: run test check check-tools test-check test-services test-unit test-integration chaos \

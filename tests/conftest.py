@@ -57,10 +57,12 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             if fixture in fixtures:
                 item.add_marker(marker)
         shared = [fixture for fixture in SHARED_SESSION_FIXTURES if fixture in fixtures]
-        # Otherwise a file's tests run in one process, sharing its module fixtures.
-        item.add_marker(
-            pytest.mark.xdist_group(shared[0] if shared else item.nodeid.split("::")[0])
-        )
+        if shared:
+            item.add_marker(pytest.mark.xdist_group(shared[0]))
+        elif "service_urls" in fixtures:
+            # A file's integration tests run in one process, sharing its module fixtures (a
+            # database of its own, an ingest, a server); unit tests go wherever is free.
+            item.add_marker(pytest.mark.xdist_group(item.nodeid.split("::")[0]))
 
 
 def _free_port() -> int:
