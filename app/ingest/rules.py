@@ -194,6 +194,13 @@ RETROSHEET_BOX_HITS_INCONSISTENT = Rule(
 )
 
 # --- Rules between sources (app/ingest/reconcile.py) ---------------------------------------
+GAME_KEY_TAKEN = Rule(
+    "sources_game_key_taken",
+    Action.REJECTED,
+    "a game no curated game matched, whose date, teams and game number belong to a curated "
+    "game another game of the same file matched (a doubleheader the sources number "
+    "differently): not curated",
+)
 FINAL_SCORE_SOURCES_DISAGREE = Rule(
     "sources_final_score_disagree",
     Action.CORRECTED,
