@@ -11,7 +11,8 @@ import io
 from datetime import date, datetime
 from pathlib import Path
 
-from app.ingest.retrosheet import DATE, read_game_log
+from app.ingest.retrosheet import DATE, parse_game_log, read_game_log
+from app.ingest.teams import MLB_TEAM_ID_TO_CANONICAL
 
 DAY_OF_WEEK = 2  # "Mon".."Sun", the field after the game number
 
@@ -42,3 +43,48 @@ def _same_day_of_year(day: date, year: int) -> date:
         return day.replace(year=year)
     except ValueError:  # 29 February into a common year
         return day.replace(year=year, day=28)
+
+
+def game_log_with(template: Path, folder: Path, name: str, games: list[dict[int, str]]) -> Path:
+    """A game log of ``games``, each the first line of ``template`` with the fields given by
+    index replaced (e.g. ``{DATE: "20240615", HOME_TEAM: "TOR"}``), as ``folder/name``."""
+    first = list(read_game_log(template)[0].fields)
+    out = io.StringIO()
+    writer = csv.writer(out, quoting=csv.QUOTE_ALL, lineterminator="\r\n")
+    for changes in games:
+        fields = list(first)
+        for index, value in changes.items():
+            fields[index] = value
+        writer.writerow(fields)
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / name
+    path.write_bytes(out.getvalue().encode("latin-1"))
+    return path
+
+
+def opener_schedule(log: Path, *, game_pk: int = 900001) -> dict:
+    """A schedule response in the MLB Stats API shape: the first game of ``log`` one year on
+    (its teams by MLB id, its starters by name as probable pitchers), not played yet."""
+    games, _ = parse_game_log(read_game_log(log))
+    first = min(games, key=lambda game: (game.game_date, game.game_number))
+    day = _same_day_of_year(first.game_date, first.game_date.year + 1)
+    mlb_id = {code: team_id for team_id, code in MLB_TEAM_ID_TO_CANONICAL.items()}
+    sides = {
+        "home": (mlb_id[first.home_team], first.home_pitcher_name),
+        "away": (mlb_id[first.away_team], first.away_pitcher_name),
+    }
+    game = {
+        "gamePk": game_pk,
+        "gameType": "R",
+        "gameDate": f"{day.isoformat()}T23:05:00Z",
+        "officialDate": day.isoformat(),
+        "status": {"abstractGameState": "Preview", "codedGameState": "S"},
+        "teams": {
+            side: {"team": {"id": team}, "probablePitcher": {"id": 1, "fullName": pitcher}}
+            for side, (team, pitcher) in sides.items()
+        },
+        "doubleHeader": "N",
+        "gameNumber": 1,
+        "scheduledInnings": 9,
+    }
+    return {"dates": [{"date": day.isoformat(), "games": [game]}]}

@@ -23,11 +23,13 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
+from app.feeds.models import RawFeedRow
 from app.games.models import Game, LineupSlot, TeamBoxScore
 from app.ingest import bulk, retrosheet, rules
 from app.ingest.csv_files import CsvRow
 from app.ingest.curated import CuratedGame, game_key
 from app.ingest.models import (
+    IngestedFile,
     IngestRun,
     RawRetrosheetRow,
     SourceConflict,
@@ -116,14 +118,18 @@ def reconcile_seasons(session: Session, seasons: Iterable[int]) -> Reconciled:
         matches.update(created)
         games = session.execute(select(Game.__table__).where(Game.season.in_(seasons))).all()
 
+    fed = feed_finals(session, [game.id for game in games])
     changes: list[dict[str, Any]] = []
     conflicts: list[dict[str, Any]] = []
     for game in games:
         log = matches.get(game.id)
         archive = finals.get(game.id)
         home_final, away_final = archive or (game.home_score, game.away_score)
-        if log is not None and archive is not None and (log.home_score, log.away_score) != archive:
-            conflicts.append(_score_conflict(game, log, *archive))
+        second = ("sbro", archive) if archive else ("schedule_feed", fed.get(game.id))
+        if log is not None and second[1] and (log.home_score, log.away_score) != second[1]:
+            conflicts.append(_score_conflict(game, log, second[0], *second[1]))
+        if log is not None and log.game_date != game.game_date:
+            conflicts.append(_date_conflict(game, log))
         if log is not None:
             home_final, away_final = log.home_score, log.away_score
         end = season_ends.get(game.season)
@@ -163,9 +169,11 @@ def reconcile_seasons(session: Session, seasons: Iterable[int]) -> Reconciled:
         result.not_curated[season] = {rules.GAME_KEY_TAKEN.name: taken} if taken else {}
         if season not in season_ends:
             continue
-        in_season = [view for view in regular if view.game_date.year == season]
+        # Of the season's regular-season games (those the log itself created included).
+        in_season = [view.game_id for view in regular if view.game_date.year == season]
+        in_season += [game_id for game_id, log in created.items() if log.season == season]
         if in_season:
-            matched = sum(1 for view in in_season if view.game_id in matches)
+            matched = sum(1 for game_id in in_season if game_id in matches)
             result.match_rates[season] = matched / len(in_season)
     return result
 
@@ -232,7 +240,31 @@ def archive_finals(session: Session, seasons: Sequence[int]) -> dict[int, tuple[
     return {game_id: (home, away) for game_id, home, away in found}
 
 
-def _score_conflict(game: Any, log: Any, home: int, away: int) -> dict[str, Any]:
+def feed_finals(session: Session, game_ids: Sequence[int]) -> dict[int, tuple[int, int]]:
+    """Game id -> (home, away) final of the latest schedule-feed listing of the game."""
+    from app.feeds.responses import SCHEDULE_SOURCE
+    from app.feeds.schedule import parse_game
+
+    latest: dict[int, Any] = {}
+    for game_id, payload in session.execute(
+        select(RawFeedRow.game_id, RawFeedRow.payload)
+        .join(IngestedFile, IngestedFile.id == RawFeedRow.file_id)
+        .where(IngestedFile.source == SCHEDULE_SOURCE, RawFeedRow.game_id.in_(list(game_ids)))
+        .order_by(RawFeedRow.id)
+    ):
+        latest[game_id] = payload
+    finals = {}
+    for game_id, payload in latest.items():
+        listed = parse_game(0, payload, [])
+        if listed is not None and listed.is_final:
+            finals[game_id] = (listed.home_score, listed.away_score)
+    return finals
+
+
+SOURCE_LABELS = {"sbro": "odds archive", "schedule_feed": "schedule feed"}
+
+
+def _score_conflict(game: Any, log: Any, source: str, home: int, away: int) -> dict[str, Any]:
     rule = rules.FINAL_SCORE_SOURCES_DISAGREE
     return {
         "game_id": game.id,
@@ -240,12 +272,30 @@ def _score_conflict(game: Any, log: Any, home: int, away: int) -> dict[str, Any]
         "rule": rule.name,
         "winner": "retrosheet",
         "values": {
-            "sbro": {"home": home, "away": away},
+            source: {"home": home, "away": away},
             "retrosheet": {"home": log.home_score, "away": log.away_score},
         },
         "message": (
-            f"{game.game_key}: odds archive {away}-{home}, Retrosheet {log.retrosheet_game_id}"
-            f" {log.away_score}-{log.home_score}; {rule.description}"
+            f"{game.game_key}: {SOURCE_LABELS[source]} {away}-{home}, Retrosheet "
+            f"{log.retrosheet_game_id} {log.away_score}-{log.home_score}; {rule.description}"
+        ),
+    }
+
+
+def _date_conflict(game: Any, log: Any) -> dict[str, Any]:
+    rule = rules.SOURCES_DATE_DISAGREE
+    return {
+        "game_id": game.id,
+        "season": game.season,
+        "rule": rule.name,
+        "winner": "curated",
+        "values": {
+            "curated": {"date": game.game_date.isoformat()},
+            "retrosheet": {"date": log.game_date.isoformat()},
+        },
+        "message": (
+            f"{game.game_key}: Retrosheet {log.retrosheet_game_id} is dated "
+            f"{log.game_date}; {rule.description}"
         ),
     }
 

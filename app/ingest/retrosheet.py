@@ -8,7 +8,7 @@ import re
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Protocol, TypeVar
 
@@ -340,7 +340,9 @@ def match_games(curated: Sequence[CuratedGame], logs: Sequence[Log]) -> dict[int
        that Retrosheet numbers as a doubleheader game, doubleheaders listed out of order);
     3. the one log row left of that date, matchup and game number, whatever its score;
     4. the one log row left of that date and matchup, when the curated game is the only
-       one left there too.
+       one left there too;
+    5. the one log row left of that matchup with the same score a day before or after (a
+       source that dates a game a day off: the odds archive's typos, a game abroad).
     """
     logs_by_matchup: dict[tuple[date, str, str], list[Log]] = defaultdict(list)
     for log in logs:
@@ -371,12 +373,22 @@ def match_games(curated: Sequence[CuratedGame], logs: Sequence[Log]) -> dict[int
     unmatched_by_matchup: dict[tuple[date, str, str], int] = defaultdict(int)
     for game in pending:
         unmatched_by_matchup[(game.game_date, game.home_team, game.away_team)] += 1
-    match_where(
+    pending = match_where(
         pending,
         lambda game, log: (
             unmatched_by_matchup[(game.game_date, game.home_team, game.away_team)] == 1
         ),
     )
+    for game in pending:
+        found = [
+            log
+            for day in (game.game_date - timedelta(days=1), game.game_date + timedelta(days=1))
+            for log in logs_by_matchup.get((day, game.home_team, game.away_team), [])
+            if id(log) not in used and _same_score(game, log)
+        ]
+        if len(found) == 1:
+            matches[game.game_id] = found[0]
+            used.add(id(found[0]))
     return matches
 
 

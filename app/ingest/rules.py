@@ -204,8 +204,14 @@ GAME_KEY_TAKEN = Rule(
 FINAL_SCORE_SOURCES_DISAGREE = Rule(
     "sources_final_score_disagree",
     Action.CORRECTED,
-    "the odds archive's final differs from Retrosheet's for a matched game: the official "
-    "scorer's record (Retrosheet) is the final",
+    "a second source's final (the odds archive's or the schedule feed's) differs from "
+    "Retrosheet's for a matched game: the official scorer's record (Retrosheet) is the final",
+)
+SOURCES_DATE_DISAGREE = Rule(
+    "sources_date_disagree",
+    Action.CORRECTED,
+    "a second source dates a game a day away from Retrosheet (same teams, same score): the "
+    "same game, matched; it keeps the date it was curated with",
 )
 SEVEN_INNING_DOUBLEHEADER = Rule(
     "sources_seven_inning_doubleheader",

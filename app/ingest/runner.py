@@ -107,6 +107,9 @@ class FileReport:
     results_only: int | None = None
     # Rows kept raw but curated into no game, by the rule that says why (not a rejection).
     not_curated: dict[str, int] = field(default_factory=dict)
+    # Seasons that had no curated game before this file (the next season's carried ratings
+    # read them: its stored features are stale).
+    seasons_added: list[int] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         """The report as JSON-ready values (a job's result)."""
@@ -252,8 +255,11 @@ def _ingest_file(
     report = source.curate(session, file_id, parsed)
     report.path = str(file.path)
     report.reapplied = known is not None
-    report.results_changed = _results_changed(
-        results_before, _final_results(session, parsed.seasons)
+    results_after = _final_results(session, parsed.seasons)
+    report.results_changed = _results_changed(results_before, results_after)
+    report.seasons_added = sorted(
+        {season for season, *_ in results_after.values()}
+        - {season for season, *_ in results_before.values()}
     )
     for change in report.results_changed:
         if change.season in runs:

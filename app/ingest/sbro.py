@@ -1046,7 +1046,8 @@ def attach_to_curated_games(
     feed (results only), or from an earlier version of the workbook. Workbook games are
     matched to the season's curated games on date, teams, game number and score like
     game-log lines (``retrosheet.match_games``; a priced game's score is its workbook's
-    final), and a matched game takes the curated game's number, hence its key: a
+    final), and a matched game takes the curated game's number and date (a date a day off
+    fires ``sources_date_disagree``), hence its key: a
     doubleheader the two sources number differently is one game, never two, and stays the
     same game when the workbook is ingested again. A game left unmatched whose key a
     matched game took is rejected (``sources_game_key_taken``).
@@ -1074,7 +1075,16 @@ def attach_to_curated_games(
     ]
     matches = retrosheet.match_games(views, existing)
     for index, curated in matches.items():
-        games[index].game_number = curated.game_number
+        game = games[index]
+        if game.game_date != curated.game_date:
+            game.findings.append(
+                Finding(
+                    rules.SOURCES_DATE_DISAGREE,
+                    f"{game.game_key}: the curated game is dated {curated.game_date}",
+                    game.row_numbers,
+                )
+            )
+        game.game_date, game.game_number = curated.game_date, curated.game_number
     counts = Counter(game.game_key for game in games)
     kept, taken = [], []
     for index, game in enumerate(games):
