@@ -213,9 +213,9 @@ def _games_of_unmatched_logs(
     ]
     inserted = session.execute(
         insert(Game.__table__)
-        .values(rows)
         .on_conflict_do_nothing(index_elements=["game_key"])
-        .returning(Game.__table__.c.id, Game.__table__.c.game_key)
+        .returning(Game.__table__.c.id, Game.__table__.c.game_key),
+        rows,  # executemany, batched: any number of seasons
     ).all()
     ids = {key: game_id for game_id, key in inserted}
     by_key = {row["game_key"]: log for row, log in zip(rows, unmatched, strict=True)}
