@@ -34,6 +34,9 @@ class Settings:
     schedule_api_url: str = DEFAULT_SCHEDULE_API_URL
     odds_api_url: str = DEFAULT_ODDS_API_URL
     odds_api_key: str | None = None
+    # A schedule backfill (``bullpen feed schedule --from D --to D``) waits at least this long
+    # between two calls to the schedule provider (its rate limit; a 429 is honoured on top).
+    schedule_backfill_interval: float = 1.0
     # Staking and serving of bets (see app/bets/pricing.py for the rules).
     bankroll: float = 1000.0
     kelly_fraction: float = 0.25
@@ -85,6 +88,7 @@ class Settings:
             schedule_api_url=env.get("BULLPEN_SCHEDULE_API_URL") or DEFAULT_SCHEDULE_API_URL,
             odds_api_url=env.get("BULLPEN_ODDS_API_URL") or DEFAULT_ODDS_API_URL,
             odds_api_key=env.get("BULLPEN_ODDS_API_KEY") or None,
+            schedule_backfill_interval=float(env.get("BULLPEN_SCHEDULE_BACKFILL_INTERVAL", "1.0")),
             bankroll=float(env.get("BULLPEN_BANKROLL", "1000")),
             kelly_fraction=float(env.get("BULLPEN_KELLY_FRACTION", "0.25")),
             kelly_cap=float(env.get("BULLPEN_KELLY_CAP", "0.05")),
@@ -138,6 +142,7 @@ class Settings:
             "BULLPEN_SCHEDULE_API_URL": self.schedule_api_url,
             "BULLPEN_ODDS_API_URL": self.odds_api_url,
             "BULLPEN_ODDS_API_KEY": self.odds_api_key,
+            "BULLPEN_SCHEDULE_BACKFILL_INTERVAL": repr(self.schedule_backfill_interval),
             "BULLPEN_BANKROLL": repr(self.bankroll),
             "BULLPEN_KELLY_FRACTION": repr(self.kelly_fraction),
             "BULLPEN_KELLY_CAP": repr(self.kelly_cap),

@@ -68,6 +68,7 @@ def init_api(app: Flask) -> None:
     """Register the blueprints, the health endpoints and the API-key check on ``app``."""
     from app.api import bets, data, docs, fair, games, health, jobs, predict, strategies
     from app.api import features as features_api
+    from app.api import feeds as feeds_api
     from app.api import ingest as ingest_api
     from app.api import models as models_api
 
@@ -80,12 +81,14 @@ def init_api(app: Flask) -> None:
     submit_limit = limiter.shared_limit(
         settings.rate_limit_submit, scope="submit", methods=["POST"], override_defaults=False
     )
-    for module in (predict, ingest_api, models_api, features_api, bets):
+    for module in (predict, ingest_api, models_api, features_api, feeds_api, bets):
         submit_limit(module.blp)
     api.spec.components.security_scheme(
         "bearer", {"type": "http", "scheme": "bearer", "description": "BULLPEN_API_KEYS key"}
     )
-    blueprints = (predict, jobs, games, data, ingest_api, models_api, features_api, bets, fair)
+    blueprints = (
+        predict, jobs, games, data, ingest_api, models_api, features_api, feeds_api, bets, fair
+    )  # fmt: skip
     for module in (*blueprints, strategies):
         api.register_blueprint(module.blp, url_prefix=f"/api/v1{module.URL_PREFIX}")
     api.register_blueprint(bets.bankroll_blp, url_prefix=f"/api/v1{bets.BANKROLL_URL_PREFIX}")

@@ -25,7 +25,9 @@ class QualityReportSchema(ma.Schema):
     seasons = ma.fields.List(
         ma.fields.Dict(),
         metadata={
-            "description": "Per season: games curated (regular/postseason), files, rule "
+            "description": "Per season: games curated (regular/postseason), games by "
+            "source (retrosheet, sbro, schedule_feed, lines, odds_feed and their combinations) "
+            "and games with prices, files, rule "
             "firings by rule {action, firings, rows}, Retrosheet match rate, box-score "
             "coverage of matched games, odds coverage "
             "per market, line-history join rate, betting splits, the file history (every "

@@ -31,18 +31,51 @@ def feed() -> None:
 
 @feed.command("schedule")
 @_date
+@click.option(
+    "--from",
+    "first",
+    type=click.DateTime(["%Y-%m-%d"]),
+    help="Backfill: the first date of a range to walk day by day (with --to).",
+)
+@click.option("--to", "last", type=click.DateTime(["%Y-%m-%d"]), help="Backfill: its last date.")
+@click.option("--force", is_flag=True, help="Backfill: pull again the days found over before.")
 @_from_file
-def feed_schedule(on_date: datetime | None, from_file: Path | None) -> None:
-    """The MLB schedule of a date (default: yesterday and today): new games, probable
-    pitchers, status changes and final scores."""
+def feed_schedule(
+    on_date: datetime | None,
+    first: datetime | None,
+    last: datetime | None,
+    force: bool,
+    from_file: Path | None,
+) -> None:
+    """The MLB schedule of a date (default: yesterday and today), or of every date from
+    --from to --to (a backfill: resumable, paced by BULLPEN_SCHEDULE_BACKFILL_INTERVAL):
+    new games, probable pitchers, status changes and final scores."""
     from app.bets.settlement import settle_games
     from app.db.session import session_scope
-    from app.feeds.run import pull_schedule
+    from app.feeds.run import backfill_schedule, pull_schedule
+
+    walk = first is not None or last is not None
+    if walk and (first is None or last is None):
+        raise UserError("a backfill needs both --from and --to")
+    if walk and (on_date is not None or from_file is not None):
+        raise UserError("--from/--to walk a range: give neither --date nor --from-file with them")
+    if walk and last < first:
+        raise UserError(f"--to {last:%Y-%m-%d} is before --from {first:%Y-%m-%d}")
+    if force and not walk:
+        raise UserError("--force goes with --from/--to")
+
+    def show(done: int, total: int, report) -> None:
+        if report is not None:
+            click.echo(f"[{done}/{total}] {report.summary()}")
 
     with resolved_settings() as settings:
-        run = pull_schedule(
-            settings, dates=[on_date.date()] if on_date else None, from_file=from_file
-        )
+        if walk:
+            run = backfill_schedule(settings, first.date(), last.date(), force=force, progress=show)
+            click.echo(run.walk_summary())
+        else:
+            run = pull_schedule(
+                settings, dates=[on_date.date()] if on_date else None, from_file=from_file
+            )
         if run.became_final:
             with session_scope(settings.database_url) as session:
                 settled = settle_games(session, run.became_final)
@@ -50,7 +83,7 @@ def feed_schedule(on_date: datetime | None, from_file: Path | None) -> None:
             click.echo(
                 f"settled {graded} bets of the {len(run.became_final)} games that became final"
             )
-    _finish(run)
+    _finish(run, each=not walk)
 
 
 @feed.command("odds")
@@ -66,9 +99,10 @@ def feed_odds(on_date: datetime | None, from_file: Path | None) -> None:
     _finish(run)
 
 
-def _finish(run: "FeedRun") -> None:
-    """Print each response's summary; one clear line and exit 1 if anything failed."""
-    for report in run.reports:
+def _finish(run: "FeedRun", *, each: bool = True) -> None:
+    """Print each response's summary (unless printed as it came); one clear line and exit 1
+    if anything failed."""
+    for report in run.reports if each else []:
         click.echo(report.summary())
     if run.became_final:
         click.echo(f"became final: {len(run.became_final)} games")

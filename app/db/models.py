@@ -2,8 +2,8 @@
 
 from app.bets.models import Bet
 from app.db.base import Base
-from app.feeds.models import RawFeedRow
-from app.games.models import BettingSplit, Game, Odds, OddsSnapshot, TeamBoxScore
+from app.feeds.models import FeedDay, RawFeedRow
+from app.games.models import BettingSplit, Game, LineupSlot, Odds, OddsSnapshot, TeamBoxScore
 from app.ingest.models import *  # noqa: F403 - the ingest domain's raw, staging and quarantine tables
 from app.jobs.models import Job, Prediction
 
@@ -11,8 +11,10 @@ __all__ = [
     "Base",
     "Bet",
     "BettingSplit",
+    "FeedDay",
     "Game",
     "Job",
+    "LineupSlot",
     "Odds",
     "OddsSnapshot",
     "Prediction",

@@ -5,9 +5,20 @@ A fetched response is registered in ``ingested_files`` (source ``schedule_feed``
 pointing to the curated game it became. Rule firings go to ``quarantine`` with the raw JSON.
 """
 
+from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, ForeignKey, Integer, UniqueConstraint
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Date,
+    DateTime,
+    ForeignKey,
+    Integer,
+    String,
+    UniqueConstraint,
+    func,
+)
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -28,4 +39,26 @@ class RawFeedRow(Base):
     payload: Mapped[Any] = mapped_column(JSONB)
     game_id: Mapped[int | None] = mapped_column(
         ForeignKey("games.id", ondelete="SET NULL"), index=True
+    )
+
+
+class FeedDay(Base):
+    """A day of a feed that a walk over a date range (a backfill) has pulled.
+
+    ``complete`` once every game of the day is over (final, postponed or cancelled), or the
+    day is past and had no games: a walk that runs again skips it (resuming where it
+    stopped); an incomplete day is pulled again.
+    """
+
+    __tablename__ = "feed_days"
+
+    feed: Mapped[str] = mapped_column(String(16), primary_key=True)  # schedule
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    file_id: Mapped[int | None] = mapped_column(
+        ForeignKey("ingested_files.id", ondelete="SET NULL")
+    )
+    games: Mapped[int] = mapped_column(Integer)
+    complete: Mapped[bool] = mapped_column(Boolean)
+    pulled_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
     )

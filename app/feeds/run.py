@@ -7,6 +7,7 @@ beat task never crashes and one failed day does not stop the next.
 """
 
 import logging
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -14,15 +15,17 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import func, select
+from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
 from app.clock import SCHEDULE_ZONE
 from app.config import Settings
 from app.db.session import session_scope
 from app.feeds.http import FeedClient, FeedError
+from app.feeds.models import FeedDay
 from app.feeds.odds import ODDS_PATH, check_quota, ingest_odds, odds_params, quota_from_headers
-from app.feeds.responses import FeedReport, Fetched
-from app.feeds.schedule import SCHEDULE_PATH, ingest_schedule, schedule_params
+from app.feeds.responses import SCHEDULE_SOURCE, FeedReport, Fetched
+from app.feeds.schedule import SCHEDULE_PATH, day_is_over, ingest_schedule, schedule_params
 from app.games.models import Game, OddsSnapshot
 
 log = logging.getLogger(__name__)
@@ -34,11 +37,17 @@ class FeedNotConfigured(FeedError):
 
 @dataclass
 class FeedRun:
-    """The reports of a run's responses and the errors of the fetches that failed."""
+    """The reports of a run's responses and the errors of the fetches that failed.
+
+    A walk over a date range (:func:`backfill_schedule`) also lists the days it skipped as
+    over already, and the day it stopped at when the provider failed (a re-run resumes)."""
 
     feed: str
     reports: list[FeedReport] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    days_pulled: list[date] = field(default_factory=list)
+    days_skipped: list[date] = field(default_factory=list)
+    stopped_at: date | None = None
 
     @property
     def became_final(self) -> list[int]:
@@ -57,7 +66,22 @@ class FeedRun:
             "became_final": self.became_final,
             "reports": [report.to_json() for report in self.reports],
             "errors": list(self.errors),
+            "days_pulled": [day.isoformat() for day in self.days_pulled],
+            "days_skipped": [day.isoformat() for day in self.days_skipped],
+            "stopped_at": self.stopped_at.isoformat() if self.stopped_at else None,
         }
+
+    def walk_summary(self) -> str:
+        """One line on a walk over a date range: days pulled, skipped, where it stopped."""
+        line = (
+            f"schedule backfill: {len(self.days_pulled)} days pulled, "
+            f"{len(self.days_skipped)} skipped (over already), "
+            f"{sum(len(r.games_created) for r in self.reports)} games created, "
+            f"{len(self.became_final)} became final"
+        )
+        if self.stopped_at:
+            line += f"; stopped at {self.stopped_at}: run it again to resume from there"
+        return line
 
 
 def default_schedule_dates(now: datetime) -> list[date]:
@@ -90,21 +114,121 @@ def pull_schedule(
         _ingest(run, settings, lambda: saved_response(from_file, now()), ingest_schedule)
         return run
     client = client or FeedClient()
-    url = settings.schedule_api_url.rstrip("/") + SCHEDULE_PATH
     for day in dates or default_schedule_dates(now()):
-
-        def fetch(day: date = day) -> Fetched:
-            response = client.get(url, schedule_params(day))
-            return Fetched(
-                ref=response.url,
-                name=f"schedule-{day.isoformat()}.json",
-                body=response.body,
-                fetched_at=response.fetched_at,
-                headers=response.headers,
-            )
-
-        _ingest(run, settings, fetch, ingest_schedule)
+        _ingest(run, settings, _schedule_fetch(settings, client, day), ingest_schedule)
     return run
+
+
+def backfill_schedule(
+    settings: Settings,
+    first: date,
+    last: date,
+    *,
+    force: bool = False,
+    client: FeedClient | None = None,
+    now: Callable[[], datetime] = lambda: datetime.now(UTC),
+    sleep: Callable[[float], None] = time.sleep,
+    clock: Callable[[], float] = time.monotonic,
+    checkpoint: Callable[[], None] = lambda: None,
+    progress: Callable[[int, int, FeedReport | None], None] = lambda done, total, report: None,
+) -> FeedRun:
+    """Walk ``first``..``last`` of the schedule provider day by day and curate what each
+    day gives (its finals become results-only games until an odds source prices them).
+
+    Resumable: a day whose every game is over (final, postponed, cancelled), or a past day
+    without games, is recorded in ``feed_days`` when pulled and skipped by the next walk
+    (``force`` pulls it again). Polite: at least ``schedule_backfill_interval`` seconds
+    between two calls, a 429's ``Retry-After`` honoured by the client; a day whose fetch
+    fails for good stops the walk there (``stopped_at``), so a re-run resumes from it.
+    ``checkpoint`` is called before each day (it raises to stop), ``progress`` after it.
+    """
+    if last < first:
+        raise ValueError(f"the range ends ({last}) before it starts ({first})")
+    run = FeedRun("schedule")
+    days = [first + timedelta(days=offset) for offset in range((last - first).days + 1)]
+    with session_scope(settings.database_url) as session:
+        over = set() if force else over_days(session, SCHEDULE_SOURCE, first, last)
+    client = client or FeedClient()
+    today = now().astimezone(SCHEDULE_ZONE).date()
+    last_call: float | None = None
+    for done, day in enumerate(days, start=1):
+        checkpoint()
+        if day in over:
+            run.days_skipped.append(day)
+            progress(done, len(days), None)
+            continue
+        if last_call is not None:  # counted from the end of the last one: never a burst
+            wait = settings.schedule_backfill_interval - (clock() - last_call)
+            if wait > 0:
+                sleep(wait)
+
+        def record(session, fetched: Fetched, report: FeedReport, day: date = day) -> None:
+            games, is_over = day_is_over(fetched.body, day, today)
+            mark_day(session, SCHEDULE_SOURCE, day, report.file_id, games, is_over)
+
+        pulled = _ingest(
+            run,
+            settings,
+            _schedule_fetch(settings, client, day),
+            ingest_schedule,
+            after=record,
+        )
+        last_call = clock()
+        if pulled is None:
+            run.stopped_at = day
+            break
+        run.days_pulled.append(day)
+        progress(done, len(days), pulled)
+    return run
+
+
+def over_days(session: Session, feed: str, first: date, last: date) -> set[date]:
+    """The days of ``first``..``last`` a walk pulled and found over."""
+    return set(
+        session.scalars(
+            select(FeedDay.day).where(
+                FeedDay.feed == feed, FeedDay.day.between(first, last), FeedDay.complete
+            )
+        )
+    )
+
+
+def mark_day(
+    session: Session, feed: str, day: date, file_id: int | None, games: int, complete: bool
+) -> None:
+    """Record that ``day`` was pulled (its response's file, when it was new) and whether
+    it is over."""
+    statement = insert(FeedDay).values(
+        feed=feed, day=day, file_id=file_id, games=games, complete=complete
+    )
+    session.execute(
+        statement.on_conflict_do_update(
+            index_elements=["feed", "day"],
+            set_={
+                "file_id": func.coalesce(statement.excluded.file_id, FeedDay.file_id),
+                "games": statement.excluded.games,
+                "complete": statement.excluded.complete,
+                "pulled_at": func.now(),
+            },
+        )
+    )
+
+
+def _schedule_fetch(settings: Settings, client: FeedClient, day: date) -> Callable[[], Fetched]:
+    """The call of one day's schedule, as a fetch for :func:`_ingest`."""
+    url = settings.schedule_api_url.rstrip("/") + SCHEDULE_PATH
+
+    def fetch() -> Fetched:
+        response = client.get(url, schedule_params(day))
+        return Fetched(
+            ref=response.url,
+            name=f"schedule-{day.isoformat()}.json",
+            body=response.body,
+            fetched_at=response.fetched_at,
+            headers=response.headers,
+        )
+
+    return fetch
 
 
 def pull_odds(
@@ -200,16 +324,20 @@ def _ingest(
     settings: Settings,
     fetch: Callable[[], Fetched],
     ingest: Callable[[Any, Fetched], FeedReport],
-) -> None:
-    """Fetch one response and ingest it in a transaction of its own; a failed fetch is an
-    error of the run."""
+    after: Callable[[Session, Fetched, FeedReport], None] | None = None,
+) -> FeedReport | None:
+    """Fetch one response and ingest it in a transaction of its own (with ``after``, in the
+    same transaction); a failed fetch is an error of the run (None)."""
     try:
         fetched = fetch()
     except FeedError as error:
         log.error("%s feed: %s", run.feed, error)
         run.errors.append(str(error))
-        return
+        return None
     with session_scope(settings.database_url) as session:
         report = ingest(session, fetched)
+        if after is not None:
+            after(session, fetched, report)
     log.info("%s feed: %s", run.feed, report.summary())
     run.reports.append(report)
+    return report

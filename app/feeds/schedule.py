@@ -7,10 +7,11 @@ with ``gamePk``, ``gameDate`` (UTC), ``officialDate``, ``gameType``, ``status``
 (N/Y/S), ``gameNumber``, ``scheduledInnings`` and ``linescore``.
 
 A game is matched to a curated game by its gamePk, else by date + teams + game number
-(0 for a single game, 1/2 for a doubleheader's games), and updated, never duplicated: start
-time, probable pitchers, status, and, once final, the result. Its date is ``officialDate``, the
-US Eastern date (a 10:10 pm Eastern start is after midnight UTC and keeps its day); once the
-game has begun its date and first pitch no longer move (:data:`BEGUN`).
+(0 for a single game, 1/2 for a doubleheader's games), else to the one unlisted game of that
+date and matchup (a log or an archive may number a doubleheader differently), and updated,
+never duplicated: start time, probable pitchers, status, and, once final, the result. Its date
+is ``officialDate``, the US Eastern date (a 10:10 pm Eastern start is after midnight UTC and
+keeps its day); once the game has begun its date and first pitch no longer move (:data:`BEGUN`).
 """
 
 from collections.abc import Mapping
@@ -37,6 +38,7 @@ from app.feeds.responses import (
 )
 from app.games.models import Game
 from app.ingest import rules
+from app.ingest.curated import game_key
 from app.ingest.quarantine import count_firings
 from app.ingest.rules import Finding
 from app.ingest.teams import canonical_from_mlb_team
@@ -80,8 +82,7 @@ class ScheduledGame:
     @property
     def game_key(self) -> str:
         """The curated natural key "YYYYMMDD-HOME-AWAY-N"."""
-        day = self.official_date.strftime("%Y%m%d")
-        return f"{day}-{self.home_team}-{self.away_team}-{self.game_number}"
+        return game_key(self.official_date, self.home_team, self.away_team, self.game_number)
 
     @property
     def is_final(self) -> bool:
@@ -200,6 +201,26 @@ def parse_game(number: int, payload: Any, findings: list[Finding]) -> ScheduledG
     )
 
 
+# States after which a game's listing will not change again (a suspended game resumes later).
+OVER_STATUSES = frozenset({"final", "postponed", "cancelled"})
+
+
+def day_is_over(body: bytes, day: date, today: date) -> tuple[int, bool]:
+    """The games a day's schedule response lists, and whether the day is over: every game of
+    it final (with both scores), postponed or cancelled, or a past day without games.
+
+    A malformed body is not over (the day is pulled again)."""
+    try:
+        payloads = schedule_payloads(load_json(body))
+    except MalformedResponse:
+        return 0, False
+    games = [game for game in parse_schedule(payloads).games if game.official_date == day]
+    over = all(
+        game.is_final if game.status == "final" else game.status in OVER_STATUSES for game in games
+    )
+    return len(games), over and (bool(games) or day < today)
+
+
 def ingest_schedule(session: Session, fetched: Fetched) -> FeedReport:
     """Register one schedule response and make the curated games say what it says.
 
@@ -279,7 +300,11 @@ def curate_schedule(
     }
     curated: dict[int, Game] = {}
     for scheduled in games:
-        game = by_pk.get(scheduled.game_pk) or by_key.get(scheduled.game_key)
+        game = (
+            by_pk.get(scheduled.game_pk)
+            or by_key.get(scheduled.game_key)
+            or _unlisted_game(session, scheduled, wanted_keys)
+        )
         if game is None:
             game = _new_game(scheduled)
             session.add(game)
@@ -322,6 +347,30 @@ def curate_schedule(
         curated[scheduled.row_number] = game
     session.flush()
     return curated
+
+
+def _unlisted_game(
+    session: Session, scheduled: ScheduledGame, listed_keys: set[str]
+) -> Game | None:
+    """A curated game no feed listed yet (from a game log or an archive) that is this one
+    although it is numbered differently: the only one of that date and matchup whose key no
+    other listing of the response takes, or, for a final, the only one with the same score."""
+    found = session.scalars(
+        select(Game).where(
+            Game.game_date == scheduled.official_date,
+            Game.home_team == scheduled.home_team,
+            Game.away_team == scheduled.away_team,
+            Game.mlb_game_pk.is_(None),
+            Game.game_key.not_in(listed_keys),
+        )
+    ).all()
+    if len(found) > 1 and scheduled.is_final:
+        found = [
+            game
+            for game in found
+            if (game.home_score, game.away_score) == (scheduled.home_score, scheduled.away_score)
+        ]
+    return found[0] if len(found) == 1 else None
 
 
 def _new_game(scheduled: ScheduledGame) -> Game:
@@ -379,8 +428,23 @@ def _update_game(
         )
         status = game.status or "live"
     # The official scorer's record (Retrosheet), once ingested, is the final that counts.
-    if scheduled.is_final and not (was_final and game.retrosheet_game_id is not None):
+    official = was_final and game.retrosheet_game_id is not None
+    if scheduled.is_final and not official:
         game.home_score, game.away_score = scheduled.home_score, scheduled.away_score
+    elif scheduled.is_final and (game.home_score, game.away_score) != (
+        scheduled.home_score,
+        scheduled.away_score,
+    ):
+        rule = rules.FINAL_SCORE_SOURCES_DISAGREE
+        findings.append(
+            Finding(
+                rule,
+                f"gamePk {scheduled.game_pk}: schedule feed {scheduled.away_score}-"
+                f"{scheduled.home_score}, Retrosheet {game.retrosheet_game_id} "
+                f"{game.away_score}-{game.home_score}; {rule.description}",
+                (scheduled.row_number,),
+            )
+        )
     if game.status != status:
         report.status_changed.append(game.id)
     game.status = status

@@ -4,6 +4,7 @@ box scores."""
 from datetime import date, datetime
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     Date,
     DateTime,
@@ -233,4 +234,26 @@ class TeamBoxScore(Base):
     triple_plays: Mapped[int | None] = mapped_column(SmallInteger)
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
+    )
+
+
+class LineupSlot(Base):
+    """One starting player of a team in a game (batting order 1-9), from its game-log line.
+
+    ``position`` is the scorer's defensive position number (1 pitcher ... 9 right field,
+    10 designated hitter).
+    """
+
+    __tablename__ = "game_lineups"
+    __table_args__ = (UniqueConstraint("game_id", "side", "batting_order"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    game_id: Mapped[int] = mapped_column(ForeignKey("games.id", ondelete="CASCADE"), index=True)
+    side: Mapped[str] = mapped_column(String(4))  # home | away
+    batting_order: Mapped[int] = mapped_column(SmallInteger)
+    player_id: Mapped[str | None] = mapped_column(String(8))  # Retrosheet player id
+    player_name: Mapped[str | None] = mapped_column(String(64))
+    position: Mapped[int | None] = mapped_column(SmallInteger)
+    raw_row_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("raw_retrosheet_rows.id", ondelete="CASCADE"), index=True
     )

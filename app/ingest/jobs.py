@@ -71,7 +71,7 @@ def refresh_after_changed_results(
     session: Session, store: FeatureWriter, reports: Sequence[FileReport]
 ) -> int:
     """Recompute the features of every game on or after a season's first changed result,
-    and of every game of the season after it.
+    and of every game of the season after it (also after a season new to the database).
 
     A game's features read the results of the earlier games of its season and the whole
     previous season (the carried prior), so a corrected final makes every later game's
@@ -82,7 +82,9 @@ def refresh_after_changed_results(
         for change in report.results_changed:
             day = first_changed.get(change.season)
             first_changed[change.season] = min(day, change.from_date) if day else change.from_date
-    if not first_changed:
+    # A season new to the database (e.g. a results-only log) changes only the next one.
+    added = {season for report in reports for season in report.seasons_added} - set(first_changed)
+    if not first_changed and not added:
         return 0
     game_ids = session.scalars(
         select(Game.id).where(
@@ -91,7 +93,8 @@ def refresh_after_changed_results(
                     ((Game.season == season) & (Game.game_date >= day))
                     | (Game.season == season + 1)
                     for season, day in first_changed.items()
-                )
+                ),
+                *(Game.season == season + 1 for season in added),
             )
         )
     ).all()

@@ -24,7 +24,7 @@ from app.clock import SCHEDULE_ZONE
 from app.games.models import SNAPSHOT_PRICE_COLUMNS, Game
 from app.ingest import rules
 from app.ingest.csv_files import CsvRow, csv_records, numbered_rows
-from app.ingest.curated import CuratedGame
+from app.ingest.curated import CuratedGame, season_games
 from app.ingest.headers import find_columns
 from app.ingest.models import RawLineRow, StagingLineGame
 from app.ingest.quarantine import count_rows, record_findings
@@ -484,7 +484,7 @@ class LinesSource:
         lines, line_rejections = parse_lines(line_table)
         season = season_of(games)
         offset = measure_event_time_offset(games, lines)
-        curated = _curated_games(session, season)
+        curated = season_games(session, season)
         if not curated:
             raise LinesOrderError(
                 f"{file.path.name}: no curated games of {season}; ingest that season's odds "
@@ -583,23 +583,6 @@ class LinesSource:
             line_join_rate=len(history.joined) / games_in_file if games_in_file else None,
             snapshots=snapshots,
         )
-
-
-def _curated_games(session: Session, season: int | None) -> list[CuratedGame]:
-    if season is None:
-        return []
-    found = session.execute(
-        select(
-            Game.id,
-            Game.game_date,
-            Game.home_team,
-            Game.away_team,
-            Game.game_number,
-            Game.home_score,
-            Game.away_score,
-        ).where(Game.season == season)
-    )
-    return [CuratedGame(*row) for row in found]
 
 
 def _insert_game_rows(session: Session, file_id: int, table: CsvTable) -> dict[int, int]:

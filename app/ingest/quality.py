@@ -8,10 +8,10 @@ only its latest version's rule firings count.
 from collections import defaultdict
 from typing import Any
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
-from app.games.models import BettingSplit, Game, Odds, OddsSnapshot, TeamBoxScore
+from app.games.models import FEED_BOOK, BettingSplit, Game, Odds, OddsSnapshot, TeamBoxScore
 from app.ingest.models import (
     IngestedFile,
     IngestRun,
@@ -125,6 +125,8 @@ def _season_report(session: Session, season: int, files: list[IngestedFile]) -> 
         "games_curated": games,
         "regular_season_games": regular,
         "postseason_games": postseason,
+        "games_by_source": games_by_source(session, season),
+        "games_with_prices": _games_with_prices(session, season),
         "file_history": file_history(session, season),
         "rules": _rule_counts(session, [file.id for file in files]),
         "source_conflicts": {
@@ -156,6 +158,45 @@ def _season_report(session: Session, season: int, files: list[IngestedFile]) -> 
             .where(Game.season == season)
         ),
     }
+
+
+def games_by_source(session: Session, season: int) -> dict[str, int]:
+    """The season's games by the sources that hold them, e.g. ``{"retrosheet+sbro": 2400,
+    "retrosheet": 30}``: ``sbro`` (the odds archive's prices), ``retrosheet`` (matched to
+    the game log), ``schedule_feed`` (a game of the schedule feed), ``lines`` (a line
+    history). A game only a live odds feed priced counts under ``odds_feed``."""
+    sbro = select(Odds.id).where(Odds.game_id == Game.id, Odds.book == SBRO_BOOK).exists()
+    feed_odds = select(Odds.id).where(Odds.game_id == Game.id, Odds.book == FEED_BOOK).exists()
+    lines = select(StagingLineGame.id).where(StagingLineGame.game_id == Game.id).exists()
+    held = (
+        Game.retrosheet_game_id.is_not(None).label("retrosheet"),
+        sbro.label("sbro"),
+        Game.mlb_game_pk.is_not(None).label("schedule_feed"),
+        lines.label("lines"),
+        feed_odds.label("odds_feed"),
+    )
+    per_game = select(*held).where(Game.season == season).subquery()
+    found = session.execute(select(*per_game.c, func.count()).group_by(*per_game.c))
+    counts: dict[str, int] = defaultdict(int)
+    for *held, count in found:
+        names = [
+            name
+            for name, holds in zip(
+                ("retrosheet", "sbro", "schedule_feed", "lines", "odds_feed"), held, strict=True
+            )
+            if holds
+        ]
+        counts["+".join(names) or "none"] += count
+    return dict(sorted(counts.items(), key=lambda item: (-item[1], item[0])))
+
+
+def _games_with_prices(session: Session, season: int) -> int:
+    """Games with an odds row or a line snapshot: the games a model can train on."""
+    priced = or_(
+        select(Odds.id).where(Odds.game_id == Game.id).exists(),
+        select(OddsSnapshot.id).where(OddsSnapshot.game_id == Game.id).exists(),
+    )
+    return session.scalar(select(func.count()).where(Game.season == season, priced)) or 0
 
 
 def _rule_counts(session: Session, file_ids: list[int]) -> dict[str, dict[str, Any]]:
@@ -288,6 +329,9 @@ def format_report(report: dict[str, Any]) -> str:
         f"Season {report['season']}: {report['games_curated']} games curated "
         f"({report['regular_season_games']} regular season, "
         f"{report['postseason_games']} postseason)",
+        "  Games by source: "
+        + (", ".join(f"{name} {n}" for name, n in report["games_by_source"].items()) or "none")
+        + f"; with prices {report['games_with_prices']}",
         f"  Retrosheet match rate (regular season): {_rate(report['retrosheet_match_rate'])}",
         f"  Box scores (both sides) of matched games: {boxes['games_with_both_sides']} of "
         f"{boxes['matched_games']} ({_rate(boxes['coverage'])})",

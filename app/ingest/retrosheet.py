@@ -8,13 +8,14 @@ import re
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Protocol, TypeVar
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
+from app.games.models import Odds
 from app.ingest import bulk, reconcile, rules
 from app.ingest.csv_files import CsvRow, csv_records, numbered_rows
 from app.ingest.curated import CuratedGame
@@ -66,6 +67,9 @@ BOX_SCORE_STATS = (
 WINNING_PITCHER_ID, LOSING_PITCHER_ID, SAVING_PITCHER_ID = 93, 95, 97
 AWAY_PITCHER_ID, AWAY_PITCHER_NAME = 101, 102
 HOME_PITCHER_ID, HOME_PITCHER_NAME = 103, 104
+# Starting lineups: nine (player id, name, defensive position) triples a team, batting order.
+AWAY_LINEUP_START, HOME_LINEUP_START = 105, 132
+LINEUP_SLOTS = 9
 _LINE_SCORE_TOKEN = re.compile(r"\((\d+)\)|(\d)|([xX])")
 
 
@@ -120,10 +124,9 @@ class BoxScores:
 
 
 class LoggedGame(Protocol):
-    """What matching needs of a game-log game (a RetrosheetGame or its staging row)."""
+    """What matching needs of a game-log game (a RetrosheetGame or its staging row), or of
+    any game matched the same way (a curated game an odds workbook attaches to)."""
 
-    @property
-    def retrosheet_game_id(self) -> str: ...
     @property
     def game_date(self) -> date: ...
     @property
@@ -273,6 +276,37 @@ def parse_box_scores(row: CsvRow) -> BoxScores:
     return BoxScores(tuple(sides), tuple(findings))
 
 
+@dataclass(frozen=True)
+class LineupEntry:
+    """One starting player of a game-log line: side, batting order (1-9), id, name, position."""
+
+    side: str
+    batting_order: int
+    player_id: str | None
+    player_name: str | None
+    position: int | None
+
+
+def parse_lineups(row: CsvRow) -> list[LineupEntry]:
+    """Both starting lineups of a well-formed game-log line (a slot with no player is left out)."""
+    entries = []
+    for side, start in (("away", AWAY_LINEUP_START), ("home", HOME_LINEUP_START)):
+        for slot in range(LINEUP_SLOTS):
+            player_id, name, position = row.fields[start + 3 * slot : start + 3 * slot + 3]
+            if _optional_text(player_id) is None and _optional_text(name) is None:
+                continue
+            entries.append(
+                LineupEntry(
+                    side,
+                    slot + 1,
+                    _optional_text(player_id),
+                    _optional_text(name),
+                    _optional_int(position),
+                )
+            )
+    return entries
+
+
 def parse_game_log(rows: Iterable[CsvRow]) -> tuple[list[RetrosheetGame], list[Finding]]:
     """Typed games and rejections of a whole game log."""
     games: list[RetrosheetGame] = []
@@ -306,17 +340,19 @@ def match_games(curated: Sequence[CuratedGame], logs: Sequence[Log]) -> dict[int
        that Retrosheet numbers as a doubleheader game, doubleheaders listed out of order);
     3. the one log row left of that date, matchup and game number, whatever its score;
     4. the one log row left of that date and matchup, when the curated game is the only
-       one left there too.
+       one left there too;
+    5. the one log row left of that matchup with the same score a day before or after (a
+       source that dates a game a day off: the odds archive's typos, a game abroad).
     """
     logs_by_matchup: dict[tuple[date, str, str], list[Log]] = defaultdict(list)
     for log in logs:
         logs_by_matchup[(log.game_date, log.home_team, log.away_team)].append(log)
     matches: dict[int, Log] = {}
-    used: set[str] = set()
+    used: set[int] = set()  # id() of the logs matched so far
 
     def left(game: CuratedGame) -> list[Log]:
         key = (game.game_date, game.home_team, game.away_team)
-        return [log for log in logs_by_matchup.get(key, []) if log.retrosheet_game_id not in used]
+        return [log for log in logs_by_matchup.get(key, []) if id(log) not in used]
 
     def match_where(games: Sequence[CuratedGame], fits) -> list[CuratedGame]:
         pending = []
@@ -324,7 +360,7 @@ def match_games(curated: Sequence[CuratedGame], logs: Sequence[Log]) -> dict[int
             found = [log for log in left(game) if fits(game, log)]
             if len(found) == 1:
                 matches[game.game_id] = found[0]
-                used.add(found[0].retrosheet_game_id)
+                used.add(id(found[0]))
             else:
                 pending.append(game)
         return pending
@@ -337,12 +373,22 @@ def match_games(curated: Sequence[CuratedGame], logs: Sequence[Log]) -> dict[int
     unmatched_by_matchup: dict[tuple[date, str, str], int] = defaultdict(int)
     for game in pending:
         unmatched_by_matchup[(game.game_date, game.home_team, game.away_team)] += 1
-    match_where(
+    pending = match_where(
         pending,
         lambda game, log: (
             unmatched_by_matchup[(game.game_date, game.home_team, game.away_team)] == 1
         ),
     )
+    for game in pending:
+        found = [
+            log
+            for day in (game.game_date - timedelta(days=1), game.game_date + timedelta(days=1))
+            for log in logs_by_matchup.get((day, game.home_team, game.away_team), [])
+            if id(log) not in used and _same_score(game, log)
+        ]
+        if len(found) == 1:
+            matches[game.game_id] = found[0]
+            used.add(id(found[0]))
     return matches
 
 
@@ -365,7 +411,8 @@ class ParsedLog:
 
 
 class RetrosheetSource:
-    """Retrosheet game logs: they enrich and settle the curated games they match."""
+    """Retrosheet game logs: they enrich and settle the curated games they match, and the
+    games no other source has become curated games of their own (results only)."""
 
     name = SOURCE_NAME
 
@@ -449,12 +496,23 @@ class RetrosheetSource:
                 StagingRetrosheetGame.file_id == file_id, StagingRetrosheetGame.game_id.is_not(None)
             )
         )
+        results_only = session.scalar(
+            select(func.count())
+            .select_from(StagingRetrosheetGame)
+            .where(
+                StagingRetrosheetGame.file_id == file_id,
+                StagingRetrosheetGame.game_id.is_not(None),
+                ~select(Odds.id).where(Odds.game_id == StagingRetrosheetGame.game_id).exists(),
+            )
+        )
         rates = [
             rate for s in parsed.seasons if (rate := reconciled.match_rates.get(s)) is not None
         ]
         conflicts: Counter[str] = Counter()
+        not_curated: Counter[str] = Counter()
         for season in parsed.seasons:
             conflicts.update(reconciled.conflicts.get(season, {}))
+            not_curated.update(reconciled.not_curated.get(season, {}))
         return FileReport(
             path="",  # the runner names the file
             raw_rows=parsed.raw_rows,
@@ -463,6 +521,8 @@ class RetrosheetSource:
             retrosheet_match_rate=min(rates) if rates else None,
             corrections=count_firings(content.box_findings, rejected=False),
             conflicts=dict(conflicts),
+            results_only=results_only or 0,
+            not_curated=dict(not_curated),
         )
 
 

@@ -194,11 +194,24 @@ RETROSHEET_BOX_HITS_INCONSISTENT = Rule(
 )
 
 # --- Rules between sources (app/ingest/reconcile.py) ---------------------------------------
+GAME_KEY_TAKEN = Rule(
+    "sources_game_key_taken",
+    Action.REJECTED,
+    "a game no curated game matched, whose date, teams and game number belong to a curated "
+    "game another game of the same file matched (a doubleheader the sources number "
+    "differently): not curated",
+)
 FINAL_SCORE_SOURCES_DISAGREE = Rule(
     "sources_final_score_disagree",
     Action.CORRECTED,
-    "the odds archive's final differs from Retrosheet's for a matched game: the official "
-    "scorer's record (Retrosheet) is the final",
+    "a second source's final (the odds archive's or the schedule feed's) differs from "
+    "Retrosheet's for a matched game: the official scorer's record (Retrosheet) is the final",
+)
+SOURCES_DATE_DISAGREE = Rule(
+    "sources_date_disagree",
+    Action.CORRECTED,
+    "a second source dates a game a day away from Retrosheet (same teams, same score): the "
+    "same game, matched; it keeps the date it was curated with",
 )
 SEVEN_INNING_DOUBLEHEADER = Rule(
     "sources_seven_inning_doubleheader",

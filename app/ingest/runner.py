@@ -106,6 +106,13 @@ class FileReport:
     games_retired: int = 0
     bets_voided: int = 0
     results_changed: list[ResultsChanged] = field(default_factory=list)
+    # Of the games curated, those with no prices of any source (results only).
+    results_only: int | None = None
+    # Rows kept raw but curated into no game, by the rule that says why (not a rejection).
+    not_curated: dict[str, int] = field(default_factory=dict)
+    # Seasons that had no curated game before this file (the next season's carried ratings
+    # read them: its stored features are stale).
+    seasons_added: list[int] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         """The report as JSON-ready values (a job's result)."""
@@ -121,7 +128,10 @@ class FileReport:
         name = Path(self.path).name
         if self.skipped_unchanged:
             return f"{name}: already the current file of its seasons, skipped (--force re-runs it)"
-        parts = [f"{self.raw_rows} raw rows", f"{self.games_curated} games curated"]
+        curated = f"{self.games_curated} games curated"
+        if self.results_only:
+            curated += f" ({self.results_only} results only, no prices yet)"
+        parts = [f"{self.raw_rows} raw rows", curated]
         if self.reapplied:
             parts.insert(0, "an earlier version made current again")
         quarantined = sum(self.quarantined.values())
@@ -151,7 +161,19 @@ class FileReport:
                 f"results of {change.games} games of {change.season} changed"
                 f" (from {change.from_date})"
             )
+        if self.not_curated:
+            kept = ", ".join(f"{rule} {n} rows" for rule, n in sorted(self.not_curated.items()))
+            parts.append(f"kept raw, not curated: {kept}")
+        if self.raw_rows and not self.games_curated:
+            parts.append(f"no games curated: {self._why_none_curated()}")
         return f"{name}: " + "; ".join(parts)
+
+    def _why_none_curated(self) -> str:
+        """Which rules kept every row of the file out of the curated games, and how many."""
+        why = {**self.quarantined, **self.not_curated}
+        if not why:
+            return "no rule fired: none of its rows describes a game"
+        return ", ".join(f"{rule} {n}" for rule, n in sorted(why.items(), key=lambda i: -i[1]))
 
 
 class IngestSource(Protocol):
@@ -241,8 +263,11 @@ def _ingest_file(
     report = source.curate(session, file_id, parsed)
     report.path = str(file.path)
     report.reapplied = known is not None
-    report.results_changed = _results_changed(
-        results_before, _final_results(session, parsed.seasons)
+    results_after = _final_results(session, parsed.seasons)
+    report.results_changed = _results_changed(results_before, results_after)
+    report.seasons_added = sorted(
+        {season for season, *_ in results_after.values()}
+        - {season for season, *_ in results_before.values()}
     )
     for change in report.results_changed:
         if change.season in runs:

@@ -9,7 +9,7 @@ import io
 import re
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -19,7 +19,8 @@ from sqlalchemy.orm import Session
 
 from app.games.models import ODDS_COLUMNS, Game, Odds
 from app.games.retire import Removal, reinstate_games, remove_games
-from app.ingest import bulk, headers, reconcile, rules
+from app.ingest import bulk, headers, reconcile, retrosheet, rules
+from app.ingest.curated import CuratedGame, game_key, season_games
 from app.ingest.headers import ColumnProfile
 from app.ingest.models import IngestedFile, RawSbroRow, StagingSbroGame
 from app.ingest.quarantine import count_firings, record_findings
@@ -465,8 +466,7 @@ class SbroGame:
     @property
     def game_key(self) -> str:
         """The curated natural key "YYYYMMDD-HOME-AWAY-N"."""
-        day = self.game_date.strftime("%Y%m%d")
-        return f"{day}-{self.home_team}-{self.away_team}-{self.game_number}"
+        return game_key(self.game_date, self.home_team, self.away_team, self.game_number)
 
 
 @dataclass(frozen=True)
@@ -991,6 +991,8 @@ class SbroSource:
         parsed = parse_workbook(raw, season)
         season_end = reconcile.retrosheet_season_ends(session, [season]).get(season)
         mark_postseason(parsed.games, season_end or regular_season_end(parsed.games))
+        parsed.games, taken = attach_to_curated_games(session, season, parsed.games)
+        parsed.rejections.extend(taken)
         details = {
             "season": season,
             "seasons": [season],
@@ -1038,6 +1040,70 @@ class SbroSource:
             games_retired=len(removed.retired),
             bets_voided=removed.bets_voided,
         )
+
+
+def attach_to_curated_games(
+    session: Session, season: int, games: list[SbroGame]
+) -> tuple[list[SbroGame], list[Finding]]:
+    """Make each workbook game the curated game it is, so that its prices attach to it.
+
+    A season may hold games before its workbook does: from its game log or the schedule
+    feed (results only), or from an earlier version of the workbook. Workbook games are
+    matched to the season's curated games on date, teams, game number and score like
+    game-log lines (``retrosheet.match_games``; a priced game's score is its workbook's
+    final), and a matched game takes the curated game's number and date (a date a day off
+    fires ``sources_date_disagree``), hence its key: a
+    doubleheader the two sources number differently is one game, never two, and stays the
+    same game when the workbook is ingested again. A game left unmatched whose key a
+    matched game took is rejected (``sources_game_key_taken``).
+    """
+    if not games:
+        return games, []
+    archive = reconcile.archive_finals(session, [season])
+    existing = [
+        replace(game, home_score=final[0], away_score=final[1])
+        if (final := archive.get(game.game_id))
+        else game
+        for game in season_games(session, season)
+    ]
+    views = [
+        CuratedGame(
+            index,
+            game.game_date,
+            game.home_team,
+            game.away_team,
+            game.game_number,
+            game.home_score,
+            game.away_score,
+        )
+        for index, game in enumerate(games)
+    ]
+    matches = retrosheet.match_games(views, existing)
+    for index, curated in matches.items():
+        game = games[index]
+        if game.game_date != curated.game_date:
+            game.findings.append(
+                Finding(
+                    rules.SOURCES_DATE_DISAGREE,
+                    f"{game.game_key}: the curated game is dated {curated.game_date}",
+                    game.row_numbers,
+                )
+            )
+        game.game_date, game.game_number = curated.game_date, curated.game_number
+    counts = Counter(game.game_key for game in games)
+    kept, taken = [], []
+    for index, game in enumerate(games):
+        if counts[game.game_key] > 1 and index not in matches:
+            taken.append(
+                Finding(
+                    rules.GAME_KEY_TAKEN,
+                    f"{game.game_key}: another game of the file is that curated game",
+                    game.row_numbers,
+                )
+            )
+        else:
+            kept.append(game)
+    return kept, taken
 
 
 def _insert_raw_rows(session: Session, file_id: int, workbook: Workbook) -> dict[int, int]:

@@ -11,6 +11,7 @@ import marshmallow as ma
 from app.config import Settings
 from app.features.jobs import run_refresh
 from app.features.store import FeatureStore
+from app.feeds.jobs import run_schedule_backfill
 from app.ingest.jobs import run_ingest
 from app.jobs.runtime import JobKind
 from app.markets import TARGETS
@@ -70,6 +71,12 @@ class TrainParams(ma.Schema):
     seasons = ma.fields.List(ma.fields.Integer(), allow_none=True)
 
 
+class ScheduleBackfillParams(ma.Schema):
+    first = ma.fields.Date(data_key="from", required=True)
+    last = ma.fields.Date(data_key="to", required=True)
+    force = ma.fields.Boolean()
+
+
 PREDICT = JobKind(
     "predict", queue="predict", params=PredictParams, work=run_prediction, chunk=predict_chunk,
     # A chunk is at most one date's games beyond 500; the planner only plans.
@@ -88,4 +95,12 @@ TRAIN = JobKind(
     soft_time_limit=1800, time_limit=1900,
 )  # fmt: skip
 
-KINDS: dict[str, JobKind] = {kind.name: kind for kind in (PREDICT, FEATURES_REFRESH, INGEST, TRAIN)}
+SCHEDULE_BACKFILL = JobKind(
+    "schedule_backfill", queue="feeds", params=ScheduleBackfillParams, work=run_schedule_backfill,
+    # A season is ~190 days at one call a second or so; a longer range resumes when re-sent.
+    soft_time_limit=3600, time_limit=3660,
+)  # fmt: skip
+
+KINDS: dict[str, JobKind] = {
+    kind.name: kind for kind in (PREDICT, FEATURES_REFRESH, INGEST, TRAIN, SCHEDULE_BACKFILL)
+}

@@ -36,6 +36,7 @@ from app.features.pipeline import (
     load_snapshots_frame,
     load_splits_frame,
 )
+from app.games.models import ODDS_COLUMNS
 from app.markets import MARKETS
 from app.ml import registry
 from app.ml.evaluation import Evaluation, evaluate
@@ -109,17 +110,24 @@ def labelled(
     target: str,
     seasons: Sequence[int] | None = None,
 ) -> Dataset:
-    """The games (and their features) that have a ``target`` label, of ``seasons`` if given.
+    """The priced games (and their features) that have a ``target`` label, of ``seasons`` if
+    given.
 
     A game's features use only earlier dates of its own season and the season before it
     (the carried prior), so the rows of ``seasons`` are the same whether ``features`` were
     built for every stored season or for more: build once, take the seasons needed.
     """
     labels = MARKETS[target].outcome(games)
-    keep = labels.notna().to_numpy()
+    keep = labels.notna().to_numpy() & priced(games)
     if seasons is not None:
         keep = keep & games["season"].isin(list(seasons)).to_numpy()
     return Dataset(features[keep], labels[keep].astype(int), games[keep])
+
+
+def priced(games: pd.DataFrame) -> np.ndarray:
+    """A mask of the games with a price of any market. A results-only game (a season
+    without an odds archive) is history for the features of others, never a training row."""
+    return games[list(ODDS_COLUMNS)].notna().any(axis=1).to_numpy()
 
 
 def chronological_split(games: pd.DataFrame, share: float) -> np.ndarray:

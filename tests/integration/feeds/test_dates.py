@@ -32,7 +32,7 @@ from tests.integration.feeds.conftest import Provider, Reply
 pytestmark = pytest.mark.integration
 
 FAST = RetryPolicy(attempts=2, base_delay=0.05, max_delay=1.0, jitter=0.0)
-CLOCK_DB = 11  # a Redis database no other test uses
+CLOCK_DB = 3  # a Redis database no other test uses
 TEAMS = {
     "NYY": (147, "New York Yankees"),
     "BAL": (110, "Baltimore Orioles"),

@@ -81,8 +81,20 @@ def test_sample_ingest_accounts_for_every_row_and_is_idempotent(
     assert sbro_reports[0].corrections["sbro_rotation_number_fixed"] == 1
 
     curated = sum(report.games_curated for report in sbro_reports)
-    assert _scalar(url, "SELECT count(*) FROM games") == curated
     assert _scalar(url, "SELECT count(*) FROM odds WHERE book = 'sbro'") == curated
+    # The other games are the logs' games the workbooks lack (results only, no prices).
+    results_only = _scalar(
+        url,
+        "SELECT count(*) FROM games g"
+        " WHERE NOT EXISTS (SELECT 1 FROM odds o WHERE o.game_id = g.id)",
+    )
+    assert _scalar(url, "SELECT count(*) FROM games") == curated + results_only
+    assert results_only == _scalar(
+        url,
+        "SELECT count(*) FROM games g JOIN staging_retrosheet_games s ON s.game_id = g.id"
+        " WHERE NOT EXISTS (SELECT 1 FROM staging_sbro_games b WHERE b.game_id = g.id)",
+    )
+    assert results_only <= 0.01 * curated
 
     for report in log_reports:
         assert report.retrosheet_match_rate is not None
@@ -111,7 +123,9 @@ def test_curated_games_trace_back_to_raw_rows(clean_database: str, sample_dir: P
         " SELECT 1 FROM staging_sbro_games s"
         " JOIN raw_sbro_rows v ON v.id = s.visitor_row_id"
         " JOIN raw_sbro_rows h ON h.id = s.home_row_id"
-        " WHERE s.game_id = g.id)",
+        " WHERE s.game_id = g.id) AND NOT EXISTS ("
+        " SELECT 1 FROM staging_retrosheet_games s"
+        " JOIN raw_retrosheet_rows r ON r.id = s.raw_row_id WHERE s.game_id = g.id)",
     )
     assert untraced == 0
 
@@ -161,7 +175,8 @@ def test_retrosheet_before_sbro_matches_when_the_games_arrive(
     url = clean_database
     with session_scope(url) as session:
         (log_report,) = ingest(session, "retrosheet", [sample_dir / "GL2019.TXT.gz"])
-    assert log_report.games_curated == 0 and log_report.retrosheet_match_rate is None
+    # The log alone curates its season (results only); the workbook then prices those games.
+    assert log_report.games_curated == log_report.results_only == 2429
     assert _scalar(url, "SELECT count(*) FROM staging_retrosheet_games") == 2429
 
     with session_scope(url) as session:

@@ -41,5 +41,5 @@ def test_every_task_is_routed_to_its_own_queue_only(settings):
         "ingest": 1,
         "training": 1,
         "maintenance": 1,
-        "feeds": 1,
+        "feeds": 2,  # a schedule backfill job and the beat's schedule pull
     }

@@ -17,7 +17,7 @@ from app.feeds.odds import (
     quota_from_headers,
 )
 from app.feeds.responses import MalformedResponse, load_json
-from app.feeds.schedule import parse_game, parse_schedule, schedule_payloads
+from app.feeds.schedule import day_is_over, parse_game, parse_schedule, schedule_payloads
 from app.ingest import rules
 from app.ingest.teams import (
     CANONICAL_TEAMS,
@@ -273,3 +273,18 @@ def test_retry_after_and_backoff() -> None:
     assert [policy.backoff(n, lambda: 0.0) for n in (1, 2, 3, 4)] == [1.0, 2.0, 4.0, 5.0]
     assert policy.backoff(1, lambda: 1.0) == 1.5
     assert timedelta(seconds=policy.backoff(2, lambda: 0.5)) == timedelta(seconds=2.5)
+
+
+def test_a_day_is_over_once_every_game_is_final_postponed_or_cancelled() -> None:
+    day, later = date(2024, 6, 15), date(2024, 7, 1)
+    finals = (FIXTURES / "schedule-2024-06-15-finals.json").read_bytes()
+    assert day_is_over(finals, day, later) == (15, False)  # OAK@SEA still live
+    document = json.loads(finals)
+    for game in document["dates"][0]["games"]:
+        if game["status"]["codedGameState"] == "I":
+            game["status"] = {"abstractGameState": "Final", "codedGameState": "F"}
+    assert day_is_over(json.dumps(document).encode(), day, later) == (15, True)
+    empty = b'{"dates": []}'
+    assert day_is_over(empty, day, later) == (0, True)  # a past day without games
+    assert day_is_over(empty, later, later) == (0, False)  # today may still get its games
+    assert day_is_over(b"not json", day, later) == (0, False)

@@ -1,6 +1,7 @@
 """Retrosheet game-log parsing, its rules, and matching to curated games."""
 
 import gzip
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
@@ -130,6 +131,27 @@ def test_two_games_left_of_one_matchup_with_no_score_or_number_to_tell_them_apar
     logs = [_log(1, 3, 5), _log(2, 0, 1)]
     curated = [_curated(10, 0, 9, 8), _curated(11, 0, 7, 6)]
     assert retrosheet.match_games(curated, logs) == {}
+
+
+def test_a_game_dated_a_day_off_matches_the_one_log_row_with_its_score() -> None:
+    (log,) = [_log(0, 3, 5)]  # 2019-04-01
+    a_day_late = replace(_curated(10, 0, 3, 5), game_date=date(2019, 4, 2))
+    assert retrosheet.match_games([a_day_late], [log]) == {10: log}
+    other_score = replace(_curated(11, 0, 4, 5), game_date=date(2019, 3, 31))
+    two_days = replace(_curated(12, 0, 3, 5), game_date=date(2019, 4, 3))
+    assert retrosheet.match_games([other_score, two_days], [log]) == {}
+
+
+def test_the_starting_lineups_in_batting_order() -> None:
+    fields = list(log_fields())
+    for slot in range(9):
+        fields[105 + 3 * slot : 108 + 3 * slot] = [f"away{slot}1", f"Away {slot}", str(slot + 1)]
+        fields[132 + 3 * slot : 135 + 3 * slot] = [f"home{slot}1", f"Home {slot}", "10"]
+    fields[105:108] = ["", "", ""]  # a slot without a player is left out
+    entries = retrosheet.parse_lineups(CsvRow(1, tuple(fields)))
+    assert len(entries) == 17
+    assert entries[0] == retrosheet.LineupEntry("away", 2, "away11", "Away 1", 2)
+    assert entries[-1] == retrosheet.LineupEntry("home", 9, "home81", "Home 8", 10)
 
 
 def test_sample_game_log(sample_dir: Path) -> None:

@@ -100,3 +100,23 @@ def test_implied_probability() -> None:
 def test_pitcher_hands_by_name_keeps_only_names_seen_with_one_hand() -> None:
     cells = ["GCOLE-R", "GCOLE", "CSMITH-L", "CSMITH-R", "MFRIED-L", None, "UNDECIDED", "DAVIES-Z"]
     assert rules.pitcher_hands_by_name(cells) == {"GCOLE": "R", "MFRIED": "L"}
+
+
+def test_a_file_that_curates_nothing_says_why_in_its_line() -> None:
+    from app.ingest.runner import FileReport
+
+    wrong = {"retrosheet_wrong_field_count": 5}
+    rejected = FileReport("x/GL2030.TXT", raw_rows=5, quarantined=wrong)
+    assert rejected.summary() == (
+        "GL2030.TXT: 5 raw rows; 0 games curated; 5 quarantined "
+        "(retrosheet_wrong_field_count 5); no games curated: retrosheet_wrong_field_count 5"
+    )
+    kept = FileReport("GL2030.TXT", raw_rows=2, not_curated={"sources_game_key_taken": 2})
+    assert kept.summary().endswith(
+        "kept raw, not curated: sources_game_key_taken 2 rows; "
+        "no games curated: sources_game_key_taken 2"
+    )
+    curated = FileReport("GL2030.TXT", raw_rows=2, games_curated=2, results_only=2)
+    assert curated.summary() == (
+        "GL2030.TXT: 2 raw rows; 2 games curated (2 results only, no prices yet); 0 quarantined"
+    )

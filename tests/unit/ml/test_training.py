@@ -3,6 +3,7 @@
 import numpy as np
 import pandas as pd
 
+from app.games.models import ODDS_COLUMNS
 from app.ml.hyperparameters import hyperparameters, parse_hyperparameters
 from app.ml.metrics import log_loss
 from app.ml.prior import MarketPrior, fit_market_prior, logit, sigmoid
@@ -102,21 +103,23 @@ def test_a_registered_version_rebuilds_the_prior_it_was_trained_with():
     assert prior_from_tags(untagged, names) == MarketPrior(0, 0.5)
 
 
-def test_labelled_keeps_the_labelled_games_of_the_seasons_asked_for():
+def test_labelled_keeps_the_labelled_priced_games_of_the_seasons_asked_for():
     games = pd.DataFrame(
         {
-            "season": [2017, 2017, 2018, 2018, 2019],
-            "home_score": [3, 2, 5, None, 1],
-            "away_score": [1, 4, 5, None, 0],
+            "season": [2017, 2017, 2018, 2018, 2019, 2019],
+            "home_score": [3, 2, 5, None, 1, 4],
+            "away_score": [1, 4, 5, None, 0, 2],
         },
-        index=[10, 11, 12, 13, 14],
-    )
-    features = pd.DataFrame({"x": [0.1, 0.2, 0.3, 0.4, 0.5]}, index=games.index)
+        index=[10, 11, 12, 13, 14, 15],
+    ).assign(**{column: -110.0 for column in ODDS_COLUMNS})
+    games.loc[15, list(ODDS_COLUMNS)] = np.nan  # results only: no price of any market
+    features = pd.DataFrame({"x": [0.1, 0.2, 0.3, 0.4, 0.5, 0.6]}, index=games.index)
 
     every = labelled(games, features, "moneyline")
     some = labelled(games, features, "moneyline", [2017, 2018])
 
-    assert list(every.labels.index) == [10, 11, 14]  # a tie and an unplayed game: no label
+    # A tie and an unplayed game have no label; a game without prices is not trained on.
+    assert list(every.labels.index) == [10, 11, 14]
     assert list(some.labels) == [1, 0] and list(some.features["x"]) == [0.1, 0.2]
     assert list(some.games.index) == [10, 11]
 
