@@ -14,7 +14,7 @@ from datetime import date, timedelta
 from pathlib import Path
 
 from openpyxl import load_workbook
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from app.games.models import ODDS_COLUMNS, Game, Odds
@@ -1176,20 +1176,29 @@ def _insert_staging(
 def _remove_games_not_in(
     session: Session, season: int, file_id: int, game_keys: set[str]
 ) -> Removal:
-    """Remove the season's games curated from SBRO that the current file does not have.
+    """Remove what the current file no longer has of the season's games curated from SBRO.
 
-    A game a bet or a prediction refers to is retired, not deleted (app/games/retire.py)."""
+    A game a Retrosheet log still lists stays, a results-only game: only this archive's prices
+    of it go. Any other game is removed; one a bet or a prediction refers to is retired, not
+    deleted (app/games/retire.py)."""
     stale = [
-        game_id
-        for game_id, game_key in session.execute(
-            select(Game.id, Game.game_key)
+        (game_id, retrosheet_game_id)
+        for game_id, game_key, retrosheet_game_id in session.execute(
+            select(Game.id, Game.game_key, Game.retrosheet_game_id)
             .join(Odds, (Odds.game_id == Game.id) & (Odds.book == BOOK))
             .where(Game.season == season, Game.retired_at.is_(None))
         )
         if game_key not in game_keys
     ]
+    logged = [game_id for game_id, retrosheet_game_id in stale if retrosheet_game_id]
+    if logged:
+        session.execute(delete(Odds).where(Odds.game_id.in_(logged), Odds.book == BOOK))
     file_name = session.scalar(select(IngestedFile.file_name).where(IngestedFile.id == file_id))
-    return remove_games(session, stale, f"not in {file_name}, the current SBRO file of {season}")
+    return remove_games(
+        session,
+        [game_id for game_id, retrosheet_game_id in stale if not retrosheet_game_id],
+        f"not in {file_name}, the current SBRO file of {season}",
+    )
 
 
 SOURCE = SbroSource()

@@ -3,7 +3,8 @@
 The case found by a new user: a bet recorded through ``POST /api/v1/bets`` on a game, then a
 re-ingest of the season's odds workbook that no longer lists the game's date. Before, the game
 was deleted and the bet with it (``ON DELETE CASCADE``); re-ingesting the original brought the
-game back, not the bet.
+game back, not the bet. A game that a Retrosheet log still lists is not dropped at all: it
+stays a results-only game, with its bets, and only the archive's prices of it go.
 """
 
 import uuid
@@ -19,7 +20,7 @@ from app.bets.settlement import games_to_settle, settle_games
 from app.bets.slate import slate
 from app.db.session import get_engine, session_scope
 from app.features.pipeline import load_games_frame
-from app.games.models import Game
+from app.games.models import Game, Odds
 from app.ingest.sources import ingest
 from tests.integration.bets.conftest import serve
 
@@ -62,7 +63,20 @@ def _user_bet(client, game_id: int, stake: float) -> str:
     return response.get_json()["bet_id"]
 
 
-def test_a_game_a_corrected_file_drops_keeps_its_bets_and_comes_back_with_them(
+def _bets_on_one_game(url: str, clean_client, game_id: int) -> tuple[uuid.UUID, dict]:
+    """A graded bet, then a served recommendation and a user bet still open, on one game."""
+    graded = uuid.UUID(_user_bet(clean_client, game_id, 10.0))
+    with session_scope(url) as session:
+        settle_games(session, [game_id])
+        serve(session, game_id)
+    user = uuid.UUID(_user_bet(clean_client, game_id, 40.0))
+    before = _ledger(url)
+    assert before[graded][2] in {"won", "lost", "push"}
+    assert before[user][2] == "open" and len(before) == 3
+    return graded, before
+
+
+def test_a_game_its_log_still_lists_stays_with_its_bets_and_loses_only_the_prices(
     clean_database: str, clean_client, sample_dir: Path, tmp_path: Path
 ) -> None:
     url = clean_database
@@ -72,21 +86,43 @@ def test_a_game_a_corrected_file_drops_keeps_its_bets_and_comes_back_with_them(
         ingest(session, "retrosheet", [sample_dir / "GL2019.TXT.gz"])
         ingest(session, "sbro", [original])
     day_games = clean_client.get(f"/api/v1/games?date={DAY}").get_json()
+    day_ids = {game["id"] for game in day_games}
+    game_id = day_games[0]["id"]
+    assert len(day_ids) >= 2 and all(game["retrosheet_game_id"] for game in day_games)
+    _, before = _bets_on_one_game(url, clean_client, game_id)
+
+    with session_scope(url) as session:
+        (report,) = ingest(session, "sbro", [corrected])
+    assert (report.games_retired, report.bets_voided) == (0, 0)
+    assert _ledger(url) == before  # nothing voided, nothing lost
+    with session_scope(url) as session:
+        assert {view.game.id for view in slate(session, DAY)} == day_ids  # results-only now
+        assert not session.scalars(select(Odds.id).where(Odds.game_id.in_(day_ids))).all()
+
+    with session_scope(url) as session:
+        (report,) = ingest(session, "sbro", [original])
+        assert session.scalars(select(Odds.game_id).where(Odds.game_id == game_id)).all()
+    assert _ledger(url) == before
+    assert {game["id"] for game in clean_client.get(f"/api/v1/games?date={DAY}").get_json()} == (
+        day_ids
+    )
+
+
+def test_a_game_a_corrected_file_drops_keeps_its_bets_and_comes_back_with_them(
+    clean_database: str, clean_client, sample_dir: Path, tmp_path: Path
+) -> None:
+    """The archive is the game's only source (no log): dropped, it is retired."""
+    url = clean_database
+    original = sample_dir / WORKBOOK
+    corrected = _without_day(original, tmp_path / "corrected", DAY)
+    with session_scope(url) as session:
+        ingest(session, "sbro", [original])
+    day_games = clean_client.get(f"/api/v1/games?date={DAY}").get_json()
     assert len(day_games) >= 2
     game_id = day_games[0]["id"]
-    retrosheet_id = day_games[0]["retrosheet_game_id"]
-    assert retrosheet_id
     others = {game["id"] for game in day_games[1:]}
 
-    # A graded bet, then a served recommendation and a user bet still open, all on one game.
-    graded = uuid.UUID(_user_bet(clean_client, game_id, 10.0))
-    with session_scope(url) as session:
-        settle_games(session, [game_id])
-        serve(session, game_id)
-    user = uuid.UUID(_user_bet(clean_client, game_id, 40.0))
-    before = _ledger(url)
-    assert before[graded][2] in {"won", "lost", "push"}
-    assert before[user][2] == "open" and len(before) == 3
+    graded, before = _bets_on_one_game(url, clean_client, game_id)
 
     with session_scope(url) as session:
         (report,) = ingest(session, "sbro", [corrected])
@@ -100,7 +136,6 @@ def test_a_game_a_corrected_file_drops_keeps_its_bets_and_comes_back_with_them(
         game = session.get(Game, game_id)
         assert game is not None and game.is_retired
         assert WORKBOOK in game.retired_reason and "2019" in game.retired_reason
-        assert game.retrosheet_game_id is None  # free for a game that replaces it
         for bet_id, (_, _, status, profit, reason) in after.items():
             if bet_id != graded:
                 assert (status, profit, reason) == ("void", 0.0, game.retired_reason)
@@ -129,6 +164,5 @@ def test_a_game_a_corrected_file_drops_keeps_its_bets_and_comes_back_with_them(
     with session_scope(url) as session:
         game = session.get(Game, game_id)
         assert not game.is_retired and game.retired_reason is None
-        assert game.retrosheet_game_id == retrosheet_id
         settled = settle_games(session, games_to_settle(session, date(2019, 12, 1)))
     assert settled.games == 1 and sum(settled.graded.values()) == 2
