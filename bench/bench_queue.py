@@ -1,23 +1,27 @@
-"""Benchmark the queue core end to end, everything side by side in one run (issue 11).
+"""Benchmark the queue core end to end, everything side by side in one run (issues 11, 21).
 
 Through the public surfaces only: the REST API (``bullpen api``, real gunicorn), Celery worker
-processes (``bullpen worker --queues predict --concurrency K``) and, for the raw floor, the
-libraries directly (redis-py, LightGBM boosters loaded from MLflow, psycopg COPY). Figures:
+processes (``bullpen worker --queues predict --concurrency K``) and, for the floors, the
+libraries directly. Every path is printed as a ratio to a floor measured in the same run
+(``ROWS``; the table is in the JSON as ``table``, and ``bench/queue_table.py`` prints it as
+the README's Markdown):
 
 - enqueue: ``POST /api/v1/predict {"game_id": N}`` -> 202, p50/p99 with one client
-  (sequential, keep-alive) and req/s with 16 concurrent clients (16 threads of this process,
-  each with its own keep-alive ``http.client`` connection; the client's own CPU time is
-  printed next to the figure). The prediction workers do not consume while it is measured
-  (Celery ``cancel_consumer``): the figure is the API + PostgreSQL + broker cost alone;
-- (a) the jobs enqueued above are 10,000 single-game jobs (one Celery task per game,
-  submitted through the API): time from ``add_consumer`` until all have succeeded;
+  (sequential, keep-alive) and req/s with 16 concurrent clients (threads of this process, each
+  its own keep-alive ``http.client`` connection), in alternating blocks with the same requests
+  to a bare WSGI app (``bench/bare_enqueue.py``: INSERT ... RETURNING, durable COMMIT, LPUSH)
+  under the same gunicorn settings: the floor. Twice: mode ``api``, the prediction workers
+  paused (Celery ``cancel_consumer``), then the queued single-game jobs drained from
+  ``add_consumer``; mode ``stack``, the workers consuming as the jobs come (as ``make run``
+  starts it), the drain timed from the first request;
 - single submit -> result: POST, ``GET /api/v1/jobs/{id}?wait=5`` until finished, its results;
-- a 10,000-game batch: submit -> succeeded (wall), its worker time (started_at -> finished_at
-  from the API) and every result page fetched (sequential pages of 1,000);
-- (b) the raw floor of the batch's parts, in this process: one MGET of the games' feature
-  keys (decoded to a matrix), ``predict`` of the three champion boosters on it, COPY of
-  10,000 rows of the batch's own payloads into a table shaped like ``predictions``;
-- batch throughput over 1, 2 and 4 prediction worker processes.
+  floor: the bare enqueue p50 plus one game's bare work (its features' GET, three boosters'
+  predict and pred_contrib, one row INSERTed and committed);
+- a 10,000-game batch: submit -> succeeded, and every result page fetched; floors: one MGET of
+  the games' feature keys, the three boosters' predict and pred_contrib (every prediction is
+  explained), COPY of the batch's own payloads into a table shaped like ``predictions``; and
+  one COPY of the batch's stored rows out of PostgreSQL, each parsed as JSON by this client;
+- batch throughput over 1, 2 and 4 prediction worker processes (``--workers``).
 
 Its stack is its own, kept under ``var/bench-queue/`` (embedded PostgreSQL and Redis, MLflow
 in SQLite): the first run ingests ``BULLPEN_BENCH_DATA`` (default ``../shared/data``; the
@@ -409,20 +413,14 @@ class QueueBench:
         # Mode "api": the prediction workers paused while the enqueue is measured (the API,
         # PostgreSQL and the broker alone), then the queued jobs drained.
         self.celery().control.cancel_consumer("predict", reply=True, timeout=5)
-        figures["api"] = {"enqueue": self.enqueue(self.api_port, _submit_one, per_game,
-                                                  args.sequential)}  # fmt: skip
-        figures["api"]["bare"] = self.enqueue(self.bare_port, _submit_bare, per_game,
-                                              args.sequential)  # fmt: skip
+        figures["api"] = self.enqueue(per_game, args.sequential)
         progress(f"api mode: {figures['api']}")
         figures["api"]["drain"] = self.drain(len(per_game))
         progress(f"api mode drain: {figures['api']['drain']}")
         # Mode "stack": as `make run` starts it, the workers consuming what is enqueued.
         start = time.perf_counter()
-        figures["stack"] = {"enqueue": self.enqueue(self.api_port, _submit_one, per_game,
-                                                    args.sequential)}  # fmt: skip
+        figures["stack"] = self.enqueue(per_game, args.sequential)
         figures["stack"]["drain"] = self.drain(len(per_game), since=start, resume=False)
-        figures["stack"]["bare"] = self.enqueue(self.bare_port, _submit_bare, per_game,
-                                                args.sequential)  # fmt: skip
         progress(f"stack mode: {figures['stack']}")
         figures["enqueue_floor"] = self.enqueue_floor(game_ids[0], args.sequential)
         progress(f"enqueue floor, part by part: {figures['enqueue_floor']}")
@@ -466,35 +464,47 @@ class QueueBench:
                 raise RuntimeError(f"warm-up job {job_id} did not succeed")
         client.close()
 
-    def enqueue(
-        self, port: int, submit: Callable[["Client", int], str], game_ids: Sequence[int],
-        sequential: int,
-    ) -> dict:  # fmt: skip
-        """``submit`` each game to the server at ``port``: the first ``sequential`` one after
-        the other on one keep-alive connection (p50/p99), the rest over ``CLIENTS`` threads."""
-        client = Client(port)
-        latencies = []
-        for game_id in game_ids[:sequential]:
-            start = time.perf_counter()
-            submit(client, game_id)
-            latencies.append(time.perf_counter() - start)
-        client.close()
-        rest = game_ids[sequential:]
-        cpu, start = time.process_time(), time.perf_counter()
-        _concurrently(submit, rest, port)
-        wall, cpu = time.perf_counter() - start, time.process_time() - cpu
-        ms = np.array(latencies) * 1000
-        return {
-            "sequential_requests": len(latencies),
-            "p50_ms": float(np.percentile(ms, 50)),
-            "p99_ms": float(np.percentile(ms, 99)),
-            "concurrent_requests": len(rest),
-            "clients": CLIENTS,
-            "rps": len(rest) / wall,
-            "concurrent_wall_s": wall,
-            "client_cpu_s": cpu,
-            "load_average": os.getloadavg()[0],
-        }
+    def enqueue(self, game_ids: Sequence[int], sequential: int, block: int = 50) -> dict:
+        """POST each game to the API and to the bare app, side by side: in alternating blocks
+        of ``block`` one after the other on one keep-alive connection each (p50/p99), then the
+        rest in alternating blocks of ``4 * block`` over ``CLIENTS`` threads (req/s). The
+        floor sees the same machine, load and background work (workers consuming, or not)."""
+        sides = {"enqueue": (self.api_port, _submit_one), "bare": (self.bare_port, _submit_bare)}
+        latencies: dict[str, list[float]] = {name: [] for name in sides}
+        walls = dict.fromkeys(sides, 0.0)
+        cpus = dict.fromkeys(sides, 0.0)
+        clients = {name: Client(port) for name, (port, _) in sides.items()}
+        first = list(game_ids[:sequential])
+        for at in range(0, len(first), block):
+            for name, (_, submit) in sides.items():
+                for game_id in first[at : at + block]:
+                    start = time.perf_counter()
+                    submit(clients[name], game_id)
+                    latencies[name].append(time.perf_counter() - start)
+        for client in clients.values():
+            client.close()
+        rest = list(game_ids[sequential:])
+        for at in range(0, len(rest), 4 * block):
+            for name, (port, submit) in sides.items():
+                cpu, start = time.process_time(), time.perf_counter()
+                _concurrently(submit, rest[at : at + 4 * block], port)
+                walls[name] += time.perf_counter() - start
+                cpus[name] += time.process_time() - cpu
+        figures = {}
+        for name in sides:
+            ms = np.array(latencies[name]) * 1000
+            figures[name] = {
+                "sequential_requests": len(ms),
+                "p50_ms": float(np.percentile(ms, 50)),
+                "p99_ms": float(np.percentile(ms, 99)),
+                "concurrent_requests": len(rest),
+                "clients": CLIENTS,
+                "rps": len(rest) / walls[name] if walls[name] else float("nan"),
+                "concurrent_wall_s": walls[name],
+                "client_cpu_s": cpus[name],
+                "load_average": os.getloadavg()[0],
+            }
+        return figures
 
     def start_bare(self) -> None:
         """The enqueue's floor (``bench/bare_enqueue.py``) under gunicorn as ``bullpen api``
