@@ -118,16 +118,20 @@ class _Heartbeats:
     """
 
     def __init__(self) -> None:
+        self._reset()
+        # A child forked while the parent's thread held the lock must not inherit it held.
+        os.register_at_fork(after_in_child=self._reset)
+
+    def _reset(self) -> None:
         self._due: dict[int, tuple[float, JobContext]] = {}
         self._changed = threading.Condition()
-        self._pid = 0
+        self._started = False
 
     def register(self, context: JobContext) -> None:
         interval = lease_duration().total_seconds() / 3
         with self._changed:
-            if self._pid != os.getpid():
-                self._pid = os.getpid()
-                self._due.clear()
+            if not self._started:
+                self._started = True
                 threading.Thread(target=self._run, name="heartbeats", daemon=True).start()
             earliest = min((due for due, _ in self._due.values()), default=None)
             self._due[id(context)] = (time.monotonic() + interval, context)
