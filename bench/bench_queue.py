@@ -1,23 +1,27 @@
-"""Benchmark the queue core end to end, everything side by side in one run (issue 11).
+"""Benchmark the queue core end to end, everything side by side in one run (issues 11, 21).
 
 Through the public surfaces only: the REST API (``bullpen api``, real gunicorn), Celery worker
-processes (``bullpen worker --queues predict --concurrency K``) and, for the raw floor, the
-libraries directly (redis-py, LightGBM boosters loaded from MLflow, psycopg COPY). Figures:
+processes (``bullpen worker --queues predict --concurrency K``) and, for the floors, the
+libraries directly. Every path is printed as a ratio to a floor measured in the same run
+(``ROWS``; the table is in the JSON as ``table``, and ``bench/queue_table.py`` prints it as
+the README's Markdown):
 
 - enqueue: ``POST /api/v1/predict {"game_id": N}`` -> 202, p50/p99 with one client
-  (sequential, keep-alive) and req/s with 16 concurrent clients (16 threads of this process,
-  each with its own keep-alive ``http.client`` connection; the client's own CPU time is
-  printed next to the figure). The prediction workers do not consume while it is measured
-  (Celery ``cancel_consumer``): the figure is the API + PostgreSQL + broker cost alone;
-- (a) the jobs enqueued above are 10,000 single-game jobs (one Celery task per game,
-  submitted through the API): time from ``add_consumer`` until all have succeeded;
+  (sequential, keep-alive) and req/s with 16 concurrent clients (threads of this process, each
+  its own keep-alive ``http.client`` connection), in alternating blocks with the same requests
+  to a bare WSGI app (``bench/bare_enqueue.py``: INSERT ... RETURNING, durable COMMIT, LPUSH)
+  under the same gunicorn settings: the floor. Twice: mode ``api``, the prediction workers
+  paused (Celery ``cancel_consumer``), then the queued single-game jobs drained from
+  ``add_consumer``; mode ``stack``, the workers consuming as the jobs come (as ``make run``
+  starts it), the drain timed from the first request;
 - single submit -> result: POST, ``GET /api/v1/jobs/{id}?wait=5`` until finished, its results;
-- a 10,000-game batch: submit -> succeeded (wall), its worker time (started_at -> finished_at
-  from the API) and every result page fetched (sequential pages of 1,000);
-- (b) the raw floor of the batch's parts, in this process: one MGET of the games' feature
-  keys (decoded to a matrix), ``predict`` of the three champion boosters on it, COPY of
-  10,000 rows of the batch's own payloads into a table shaped like ``predictions``;
-- batch throughput over 1, 2 and 4 prediction worker processes.
+  floor: the bare enqueue p50 plus one game's bare work (its features' GET, three boosters'
+  predict and pred_contrib, one row INSERTed and committed);
+- a 10,000-game batch: submit -> succeeded, and every result page fetched; floors: one MGET of
+  the games' feature keys, the three boosters' predict and pred_contrib (every prediction is
+  explained), COPY of the batch's own payloads into a table shaped like ``predictions``; and
+  one COPY of the batch's stored rows out of PostgreSQL, each parsed as JSON by this client;
+- batch throughput over 1, 2 and 4 prediction worker processes (``--workers``).
 
 Its stack is its own, kept under ``var/bench-queue/`` (embedded PostgreSQL and Redis, MLflow
 in SQLite): the first run ingests ``BULLPEN_BENCH_DATA`` (default ``../shared/data``; the
@@ -71,15 +75,25 @@ DEFAULT_DATA = REPO.parent / "shared" / "data"
 GAMES = 10_000
 CLIENTS = 16
 FINISHED = {"succeeded", "failed", "cancelled"}
-GOALS = {
-    "enqueue_p50_ms": ("<=", 3.0),
-    "enqueue_p99_ms": ("<=", 10.0),
-    "enqueue_rps_16": (">=", 800.0),
-    "single_result_p50_ms": ("<=", 20.0),
-    "batch_wall_s": ("<=", 1.0),
-    "batch_over_floor": ("<=", 3.0),
-    "results_fetch_s": ("<=", 0.3),
-}
+# Issue 21's table: each path as a ratio to its floor measured in the same run.
+# name -> (path, floor, goal text)
+ROWS = {
+    "enqueue_p50": ("enqueue p50, 1 client",
+                    "bare WSGI app, same server: INSERT RETURNING + COMMIT + LPUSH (p50)",
+                    "<= 2x"),
+    "enqueue_p99": ("enqueue p99, 1 client", "", "<= 10 ms"),
+    "enqueue_rps": ("enqueue, 16 clients", "the same bare app, 16 clients (req/s)", ">= 0.5x"),
+    "single_p50": ("single submit -> result p50",
+                   "bare enqueue p50 + one game: MGET, 3 predict + explanations, a row committed",
+                   "<= 20 ms and <= 3x"),
+    "single_p99": ("single submit -> result p99", "", "<= 50 ms"),
+    "batch": ("10,000-game batch, submit -> succeeded",
+              "MGET + 3 predict + 3 explanations (pred_contrib) + COPY of the rows", "<= 1.5x"),
+    "results": ("10,000 results fetched and parsed",
+                "one COPY of the same rows out of PostgreSQL, parsed by this client", "<= 1.5x"),
+    "drain": ("single-game jobs drained, 2 worker processes",
+              "the batch's per-game rate (games/s)", ">= 150 jobs/s"),
+}  # fmt: skip
 
 
 def main() -> None:
@@ -91,7 +105,9 @@ def main() -> None:
     )
     parser.add_argument("--single", type=int, default=100, help="single submit -> result runs")
     parser.add_argument("--repeats", type=int, default=3, help="batches per configuration")
-    parser.add_argument("--workers", default="1,2,4", help="prediction worker processes")
+    parser.add_argument(
+        "--workers", default="1,2,4", help="prediction worker processes ('' to skip the rounds)"
+    )
     parser.add_argument("--base-workers", type=int, default=2, help="processes of the rest")
     parser.add_argument("--prepare-only", action="store_true", help="prepare the stack, stop")
     args = parser.parse_args()
@@ -142,6 +158,13 @@ def _submit_one(client: Client, game_id: int) -> str:
     status, _, body = client.request("POST", "/api/v1/predict", {"game_id": int(game_id)})
     if status != 202:
         raise RuntimeError(f"POST /api/v1/predict answered {status}: {body}")
+    return body["job_id"]
+
+
+def _submit_bare(client: "Client", game_id: int) -> str:
+    status, _, body = client.request("POST", "/", {"game_id": int(game_id), "targets": TARGETS})
+    if status != 202:
+        raise RuntimeError(f"the bare enqueue app answered {status}: {body}")
     return body["job_id"]
 
 
@@ -386,25 +409,38 @@ class QueueBench:
 
         figures: dict = {"games": n, "preparation": prepared, "setup_s": setup_s}
         progress(f"stack ready in {setup_s:.1f} s")
-        figures["enqueue"], queued = self.enqueue(game_ids[: args.per_game], args.sequential)
-        progress(f"enqueue: {figures['enqueue']}")
+        self.start_bare()
+        per_game = game_ids[: args.per_game]
+        # Mode "api": the prediction workers paused while the enqueue is measured (the API,
+        # PostgreSQL and the broker alone), then the queued jobs drained.
+        self.celery().control.cancel_consumer("predict", reply=True, timeout=5)
+        figures["api"] = self.enqueue(per_game, args.sequential)
+        progress(f"api mode: {figures['api']}")
+        figures["api"]["drain"] = self.drain(len(per_game))
+        progress(f"api mode drain: {figures['api']['drain']}")
+        # Mode "stack": as `make run` starts it, the workers consuming what is enqueued.
+        start = time.perf_counter()
+        figures["stack"] = self.enqueue(per_game, args.sequential)
+        figures["stack"]["drain"] = self.drain(len(per_game), since=start, resume=False)
+        progress(f"stack mode: {figures['stack']}")
         figures["enqueue_floor"] = self.enqueue_floor(game_ids[0], args.sequential)
-        progress(f"enqueue floor: {figures['enqueue_floor']}")
-        figures["per_game_jobs"] = self.drain(queued)
-        progress(f"per-game jobs: {figures['per_game_jobs']}")
+        progress(f"enqueue floor, part by part: {figures['enqueue_floor']}")
         figures["single"] = self.single_results(game_ids, args.single)
-        progress(f"single: {figures['single']}")
+        figures["single_floor"] = self.single_floor(game_ids[-args.single :])
+        progress(f"single: {figures['single']}; floor {figures['single_floor']}")
         batches, floors = [], []
         for _ in range(args.repeats):
             batches.append(self.batch(game_ids))
-            floors.append(self.floor(game_ids, batches[-1].pop("payloads")))
+            floors.append(self.floor(game_ids, batches[-1].pop("payloads"),
+                                     batches[-1].pop("job_id")))  # fmt: skip
             progress(f"batch: {batches[-1]}; floor: {floors[-1]}")
         figures["batch"] = _medians(batches)
         figures["floor"] = _medians(floors)
+        self.stop_bare()
         # Rounds of 1, 2, 4 processes rather than all runs of one size in a row: the machine's
         # load drifts over minutes, and it must not pass for a speed-up.
-        scaling: dict[int, list[dict]] = {int(k): [] for k in args.workers.split(",")}
-        for _ in range(args.repeats):
+        scaling: dict[int, list[dict]] = {int(k): [] for k in args.workers.split(",") if k}
+        for _ in range(args.repeats if scaling else 0):
             for concurrency, runs in scaling.items():
                 self.start_worker(concurrency)
                 self.warm_up(game_ids, concurrency)
@@ -413,7 +449,7 @@ class QueueBench:
         figures["scaling"] = {k: _medians(runs) for k, runs in scaling.items()}
         figures["load_average"] = {"start": load_start, "end": os.getloadavg()}
         figures["notes"] = self.notes
-        figures["goals"] = goals(figures)
+        figures["table"] = table(figures)
         report(figures, args)
         return figures
 
@@ -429,32 +465,83 @@ class QueueBench:
                 raise RuntimeError(f"warm-up job {job_id} did not succeed")
         client.close()
 
-    def enqueue(self, game_ids: Sequence[int], sequential: int) -> tuple[dict, list[str]]:
-        """POST /api/v1/predict with the prediction workers not consuming (see the docstring)."""
-        celery = self.celery()
-        celery.control.cancel_consumer("predict", reply=True, timeout=5)
-        client = Client(self.api_port)
-        latencies, queued = [], []
-        for game_id in game_ids[:sequential]:
-            start = time.perf_counter()
-            queued.append(_submit_one(client, game_id))
-            latencies.append(time.perf_counter() - start)
-        client.close()
-        rest = game_ids[sequential:]
-        cpu, start = time.process_time(), time.perf_counter()
-        queued += _concurrently(_submit_one, rest, self.api_port)
-        wall, cpu = time.perf_counter() - start, time.process_time() - cpu
-        ms = np.array(latencies) * 1000
-        return {
-            "sequential_requests": len(latencies),
-            "p50_ms": float(np.percentile(ms, 50)),
-            "p99_ms": float(np.percentile(ms, 99)),
-            "concurrent_requests": len(rest),
-            "clients": CLIENTS,
-            "rps": len(rest) / wall,
-            "concurrent_wall_s": wall,
-            "client_cpu_s": cpu,
-        }, queued
+    def enqueue(self, game_ids: Sequence[int], sequential: int, block: int = 50) -> dict:
+        """POST each game to the API and to the bare app, side by side: in alternating blocks
+        of ``block`` one after the other on one keep-alive connection each (p50/p99), then the
+        rest in alternating blocks of ``4 * block`` over ``CLIENTS`` threads (req/s). The
+        floor sees the same machine, load and background work (workers consuming, or not)."""
+        sides = {"enqueue": (self.api_port, _submit_one), "bare": (self.bare_port, _submit_bare)}
+        latencies: dict[str, list[float]] = {name: [] for name in sides}
+        walls = dict.fromkeys(sides, 0.0)
+        cpus = dict.fromkeys(sides, 0.0)
+        clients = {name: Client(port) for name, (port, _) in sides.items()}
+        first = list(game_ids[:sequential])
+        for at in range(0, len(first), block):
+            for name, (_, submit) in sides.items():
+                for game_id in first[at : at + block]:
+                    start = time.perf_counter()
+                    submit(clients[name], game_id)
+                    latencies[name].append(time.perf_counter() - start)
+        for client in clients.values():
+            client.close()
+        rest = list(game_ids[sequential:])
+        for at in range(0, len(rest), 4 * block):
+            for name, (port, submit) in sides.items():
+                cpu, start = time.process_time(), time.perf_counter()
+                _concurrently(submit, rest[at : at + 4 * block], port)
+                walls[name] += time.perf_counter() - start
+                cpus[name] += time.process_time() - cpu
+        figures = {}
+        for name in sides:
+            ms = np.array(latencies[name]) * 1000
+            figures[name] = {
+                "sequential_requests": len(ms),
+                "p50_ms": float(np.percentile(ms, 50)),
+                "p99_ms": float(np.percentile(ms, 99)),
+                "concurrent_requests": len(rest),
+                "clients": CLIENTS,
+                "rps": len(rest) / walls[name] if walls[name] else float("nan"),
+                "concurrent_wall_s": walls[name],
+                "client_cpu_s": cpus[name],
+                "load_average": os.getloadavg()[0],
+            }
+        return figures
+
+    def start_bare(self) -> None:
+        """The enqueue's floor (``bench/bare_enqueue.py``) under gunicorn as ``bullpen api``
+        runs it: 2 processes, the gevent worker, 1,000 connections each."""
+        with psycopg.connect(libpq_url(self.settings.database_url)) as pg:
+            pg.execute("DROP TABLE IF EXISTS bench_bare_jobs")
+            pg.execute("CREATE TABLE bench_bare_jobs (LIKE jobs INCLUDING DEFAULTS "
+                       "INCLUDING INDEXES)")  # fmt: skip
+        self.bare_port = free_port()
+        command = [
+            sys.executable, "-m", "gunicorn", "bench.bare_enqueue:app",
+            "--bind", f"127.0.0.1:{self.bare_port}", "--workers", "2",
+            "--worker-class", "gevent", "--worker-connections", "1000", "--timeout", "60",
+        ]  # fmt: skip
+        env = {**self.env(), "PYTHONPATH": str(REPO),
+               "BENCH_BARE_CONNINFO": libpq_url(self.settings.database_url),
+               "BENCH_BARE_BROKER": self.settings.broker_url}  # fmt: skip
+        self.bare = Supervisor({"bare": command}, env, self.var_dir / "bare")
+        self.bare.start()
+        deadline = time.monotonic() + 60
+        while True:
+            self._check(self.bare)
+            with contextlib.suppress(OSError, http.client.HTTPException, RuntimeError):
+                client = Client(self.bare_port)
+                _submit_bare(client, 0)
+                client.close()
+                return
+            if time.monotonic() > deadline:
+                raise RuntimeError("the bare enqueue app did not answer in 60 s")
+            time.sleep(0.2)
+
+    def stop_bare(self) -> None:
+        if getattr(self, "bare", None) is not None:
+            self.bare.stop()
+            self.bare = None
+            redis.Redis.from_url(self.settings.broker_url).delete("bench-bare-enqueue")
 
     def enqueue_floor(self, game_id: int, runs: int) -> dict:
         """p50 of each part an enqueue cannot do without, one at a time, sequentially.
@@ -506,20 +593,23 @@ class QueueBench:
         figures["sum_ms"] = sum(figures.values())
         return figures
 
-    def drain(self, queued: Sequence[str]) -> dict:
-        """(a) One task per game: from ``add_consumer`` until every queued job succeeded."""
+    def drain(self, jobs: int, since: float | None = None, resume: bool = True) -> dict:
+        """Until no prediction job is left queued or running: (a) with ``resume``, from
+        ``add_consumer`` (the jobs were queued while the workers paused); else from ``since``
+        (the workers consumed as the jobs came)."""
         client = Client(self.api_port)
-        start = time.perf_counter()
-        self.celery().control.add_consumer("predict", reply=True, timeout=5)
+        start = since if since is not None else time.perf_counter()
+        if resume:
+            self.celery().control.add_consumer("predict", reply=True, timeout=5)
         while True:
             open_jobs = sum(_count(client, status) for status in ("queued", "running"))
             if open_jobs == 0 or time.perf_counter() - start > 1800:
                 break
-            time.sleep(0.1)
+            time.sleep(0.05)
         wall = time.perf_counter() - start
         failed = _count(client, "failed")
         client.close()
-        return {"jobs": len(queued), "drain_s": wall, "jobs_per_s": len(queued) / wall,
+        return {"jobs": jobs, "drain_s": wall, "jobs_per_s": jobs / wall,
                 "failed": failed, "unfinished": open_jobs}  # fmt: skip
 
     def single_results(self, game_ids: Sequence[int], runs: int) -> dict:
@@ -573,16 +663,21 @@ class QueueBench:
             if len(payloads) != len(game_ids):
                 raise RuntimeError(f"fetched {len(payloads)} results of {len(game_ids)}")
             figures["payloads"] = payloads
+            figures["job_id"] = job["job_id"]
         client.close()
         return figures
 
-    def floor(self, game_ids: Sequence[int], payloads: list[dict]) -> dict:
-        """(b) MGET + three boosters' predict + COPY of the same rows, in this process."""
+    def _floor_clients(self) -> None:
         if not hasattr(self, "_boosters"):
             self._boosters = load_boosters(self.settings)
             self._redis = redis.Redis.from_url(self.settings.feature_store_url)
             self._pg = psycopg.connect(libpq_url(self.settings.database_url))
             create_floor_table(self._pg)
+
+    def floor(self, game_ids: Sequence[int], payloads: list[dict], job_id: str) -> dict:
+        """(b) MGET + three boosters' predict and explanations + COPY of the same rows, and
+        one COPY of the batch's stored rows out, parsed, in this process."""
+        self._floor_clients()
         store = FeatureStore(self._redis, FEATURE_SET)
         keys = [store.key(game_id) for game_id in game_ids]
         rows = [json.dumps(payload) for payload in payloads]
@@ -599,19 +694,51 @@ class QueueBench:
             booster.predict(matrix)
         predict = time.perf_counter() - start
         start = time.perf_counter()
+        for booster in self._boosters.values():
+            booster.predict(matrix, pred_contrib=True)
+        contrib = time.perf_counter() - start
+        start = time.perf_counter()
         copy_rows(self._pg, game_ids, rows)
         copy = time.perf_counter() - start
         start = time.perf_counter()
-        next(iter(self._boosters.values())).predict(matrix, pred_contrib=True)
-        contrib = time.perf_counter() - start
+        fetched = copy_out_parsed(self._pg, job_id)
+        copy_out = time.perf_counter() - start
+        if len(fetched) != len(game_ids):
+            raise RuntimeError(f"COPY out read {len(fetched)} rows of {len(game_ids)}")
         return {
             "mget_s": mget,
             "predict_s": predict,
-            "copy_s": copy,
-            "floor_s": mget + predict + copy,
             "pred_contrib_s": contrib,
+            "copy_s": copy,
+            "floor_s": mget + predict + contrib + copy,
+            "copy_out_parsed_s": copy_out,
             "payload_bytes": sum(map(len, rows)) / len(rows),
         }
+
+    def single_floor(self, game_ids: Sequence[int]) -> dict:
+        """One game's necessary work, p50 over ``game_ids`` one at a time: its features' GET,
+        three predictions with their explanations, its row INSERTed and durably committed."""
+        self._floor_clients()
+        store = FeatureStore(self._redis, FEATURE_SET)
+        timings = []
+        for game_id in game_ids:
+            start = time.perf_counter()
+            matrix = mget_matrix(self._redis, [store.key(game_id)])
+            payload = {}
+            for target, booster in self._boosters.items():
+                # One thread for one row, as the workers predict (an OpenMP team's start-up
+                # would be most of the floor on a busy machine).
+                payload[target] = [booster.predict(matrix, num_threads=1).tolist(),
+                                   booster.predict(matrix, pred_contrib=True,
+                                                   num_threads=1).tolist()]  # fmt: skip
+            self._pg.execute(
+                "INSERT INTO bench_copy_floor (job_id, item_key, item_index, game_id, payload)"
+                " VALUES (%s, %s, 0, %s, %s)",
+                (uuid.uuid4(), str(game_id), game_id, json.dumps(payload)),
+            )
+            self._pg.commit()
+            timings.append(time.perf_counter() - start)
+        return {"work_p50_ms": float(np.median(timings) * 1000)}
 
 
 # --- the raw floor's parts ---------------------------------------------------------------------
@@ -672,6 +799,17 @@ def copy_rows(conn: psycopg.Connection, game_ids: Sequence[int], payloads: Seque
             for index, (game_id, payload) in enumerate(zip(game_ids, payloads, strict=True)):
                 copy.write_row((job_id, str(game_id), index, game_id, payload))
     conn.commit()
+
+
+def copy_out_parsed(conn: psycopg.Connection, job_id: str) -> list:
+    """One COPY of a job's stored payloads out of PostgreSQL, each parsed as JSON."""
+    with conn.cursor() as cursor:
+        statement = ("COPY (SELECT payload FROM predictions WHERE job_id = %s"
+                     " ORDER BY item_index) TO STDOUT")  # fmt: skip
+        with cursor.copy(statement, (job_id,)) as copy:
+            parsed = [json.loads(row[0]) for row in copy.rows()]
+    conn.commit()
+    return parsed
 
 
 # --- helpers -------------------------------------------------------------------------------------
@@ -741,117 +879,96 @@ def _medians(runs: list[dict]) -> dict:
     return {**figures, "runs": runs}
 
 
-def goals(figures: dict) -> dict:
-    """Each goal of issue 11 with the measured value and whether it was met."""
-    floor = figures["floor"]["floor_s"]
-    values = {
-        "enqueue_p50_ms": figures["enqueue"]["p50_ms"],
-        "enqueue_p99_ms": figures["enqueue"]["p99_ms"],
-        "enqueue_rps_16": figures["enqueue"]["rps"],
-        "single_result_p50_ms": figures["single"]["p50_ms"],
-        "batch_wall_s": figures["batch"]["wall_s"],
-        "batch_over_floor": figures["batch"]["wall_s"] / floor,
-        "results_fetch_s": figures["batch"]["fetch_s"],
-    }
-    out = {}
-    for name, (op, goal) in GOALS.items():
-        value = values[name]
-        out[name] = {
-            "value": value,
-            "goal": f"{op} {goal:g}",
-            "met": value <= goal if op == "<=" else value >= goal,
-        }
-    return out
+def _row(name: str, mode: str, value: float, unit: str, floor: float | None, met: bool) -> dict:
+    path, floor_text, goal = ROWS[name]
+    ratio = value / floor if floor else None
+    return {"name": name, "mode": mode, "path": path, "value": value, "unit": unit,
+            "floor": floor, "floor_is": floor_text, "ratio": ratio, "goal": goal,
+            "met": met}  # fmt: skip
+
+
+def table(figures: dict) -> list[dict]:
+    """Issue 21's table: every path with its floor, ratio and goal, in both modes where the
+    mode changes it (``api``: the workers paused; ``stack``: the workers consuming)."""
+    rows = []
+    for mode in ("api", "stack"):
+        e, bare, drain = (figures[mode][k] for k in ("enqueue", "bare", "drain"))
+        p50_ratio = e["p50_ms"] / bare["p50_ms"]
+        rows.append(_row("enqueue_p50", mode, e["p50_ms"], "ms", bare["p50_ms"], p50_ratio <= 2))
+        rows.append(_row("enqueue_p99", mode, e["p99_ms"], "ms", None, e["p99_ms"] <= 10))
+        rows.append(_row("enqueue_rps", mode, e["rps"], "req/s", bare["rps"],
+                         e["rps"] >= 0.5 * bare["rps"]))  # fmt: skip
+        per_game = figures["games"] / figures["batch"]["wall_s"]
+        rows.append(_row("drain", mode, drain["jobs_per_s"], "jobs/s", per_game,
+                         drain["jobs_per_s"] >= 150))  # fmt: skip
+    single = figures["single"]
+    floor = figures["stack"]["bare"]["p50_ms"] + figures["single_floor"]["work_p50_ms"]
+    p50 = single["p50_ms"]
+    rows.append(_row("single_p50", "stack", p50, "ms", floor, p50 <= 20 and p50 <= 3 * floor))
+    rows.append(_row("single_p99", "stack", single["p99_ms"], "ms", None,
+                     single["p99_ms"] <= 50))  # fmt: skip
+    b, f = figures["batch"], figures["floor"]
+    rows.append(_row("batch", "stack", b["wall_s"], "s", f["floor_s"],
+                     b["wall_s"] <= 1.5 * f["floor_s"]))  # fmt: skip
+    rows.append(_row("results", "stack", b["fetch_s"], "s", f["copy_out_parsed_s"],
+                     b["fetch_s"] <= 1.5 * f["copy_out_parsed_s"]))  # fmt: skip
+    return rows
+
+
+def _figure(value: float | None, unit: str) -> str:
+    if value is None:
+        return ""
+    return f"{value:,.0f} {unit}" if unit in {"req/s", "jobs/s"} and value >= 100 else (
+        f"{value:.3g} {unit}" if unit == "s" else f"{value:.1f} {unit}")  # fmt: skip
 
 
 def report(figures: dict, args: argparse.Namespace) -> None:
-    """Print the figures, their goals and ratios."""
-    g, n = figures["goals"], figures["games"]
-    prep = figures["preparation"]
-
-    def line(label: str, value: str, goal: str | None = None) -> None:
-        verdict = ""
-        if goal:
-            verdict = f"goal {g[goal]['goal']}: {'met' if g[goal]['met'] else 'MISSED'}"
-        print(f"  {label:58s} {value:>14s}  {verdict}")
-
+    """Print the table (each path, its floor and ratio, its goal) and where the time went."""
+    n, prep = figures["games"], figures["preparation"]
     print(f"bench_queue: {n:,} games of {prep.get('bench_seasons')} ({prep['source']}); "
-          f"champions trained on {prep.get('training_seasons')}")  # fmt: skip
-    done = {k: v for k, v in prep.items() if k.endswith("_s")}
+          f"champions trained on {prep.get('training_seasons')}; stack start + warm-up "
+          f"{figures['setup_s']:.1f} s")  # fmt: skip
+    print(f"  {'path':46s} {'mode':5s} {'measured':>12s} {'floor':>12s} {'ratio':>7s}  goal")
+    for row in figures["table"]:
+        ratio = f"{row['ratio']:.2f}x" if row["ratio"] is not None else ""
+        print(f"  {row['path']:46s} {row['mode']:5s} {_figure(row['value'], row['unit']):>12s} "
+              f"{_figure(row['floor'], row['unit']):>12s} {ratio:>7s}  {row['goal']}: "
+              f"{'met' if row['met'] else 'MISSED'}")  # fmt: skip
+    print("floors:")
+    for path, floor, _ in ROWS.values():
+        if floor:
+            print(f"  {path}: {floor}")
+    for mode in ("api", "stack"):
+        m = figures[mode]
+        print(f"{mode} mode: enqueue {m['enqueue']['p50_ms']:.2f} / {m['enqueue']['p99_ms']:.2f} ms"
+              f" (bare {m['bare']['p50_ms']:.2f} / {m['bare']['p99_ms']:.2f}), "
+              f"{m['enqueue']['rps']:.0f} req/s (bare {m['bare']['rps']:.0f}), load "
+              f"{m['enqueue']['load_average']:.1f}; {m['drain']['jobs']:,} single-game jobs "
+              f"in {m['drain']['drain_s']:.1f} s, {m['drain']['failed']} failed")  # fmt: skip
+    ef, s, f, b = figures["enqueue_floor"], figures["single"], figures["floor"], figures["batch"]
     print(
-        f"  preparation (done once, {prep.get('prepared_at')}): "
-        + ", ".join(f"{k[:-2]} {v:.1f} s" for k, v in done.items())
-        + (f"; this run: {prep['this_run']}" if prep["this_run"] else "; reused this run")
-        + f"; stack start + warm-up this run {figures['setup_s']:.1f} s"
+        f"enqueue's parts (p50): HTTP {ef['http_ms']:.2f}, existence {ef['exists_ms']:.2f}, "
+        f"INSERT+COMMIT {ef['insert_commit_ms']:.2f}, LPUSH {ef['publish_ms']:.2f} ms"
     )
-    e = figures["enqueue"]
-    print("enqueue (POST /api/v1/predict -> 202; prediction workers not consuming)")
-    line(f"p50, 1 client, {e['sequential_requests']:,} sequential", f"{e['p50_ms']:.2f} ms",
-         "enqueue_p50_ms")  # fmt: skip
-    line("p99, 1 client", f"{e['p99_ms']:.2f} ms", "enqueue_p99_ms")
-    line(
-        f"{e['clients']} clients (threads, keep-alive http.client), "
-        f"{e['concurrent_requests']:,} POSTs",
-        f"{e['rps']:.0f} req/s",
-        "enqueue_rps_16",
+    print(
+        f"single: created -> started {s['queued_p50_ms']:.1f} ms, started -> finished "
+        f"{s['worker_p50_ms']:.1f} ms (p50); one game's work floor "
+        f"{figures['single_floor']['work_p50_ms']:.2f} ms"
     )
-    print(f"  {'':58s} client CPU {e['client_cpu_s']:.1f} s of {e['concurrent_wall_s']:.1f} s wall")
-    ef = figures["enqueue_floor"]
-    print("  its floor, part by part (p50, sequential, one at a time)")
-    line("HTTP round trip (GET /health/live, same API)", f"{ef['http_ms']:.2f} ms")
-    line("the game's existence check (SELECT EXISTS + COMMIT)", f"{ef['exists_ms']:.2f} ms")
-    line("a job-sized INSERT + durable COMMIT", f"{ef['insert_commit_ms']:.2f} ms")
-    line("a message-sized LPUSH to the broker", f"{ef['publish_ms']:.2f} ms")
-    line("floor (sum); enqueue p50 above it", f"{ef['sum_ms']:.2f} ms  "
-         f"+{e['p50_ms'] - ef['sum_ms']:.2f} ms")  # fmt: skip
-    s = figures["single"]
-    print("single game: POST, GET /jobs/{id}?wait=5 until finished, GET its results")
-    line(f"p50 over {s['runs']}", f"{s['p50_ms']:.1f} ms", "single_result_p50_ms")
-    line(f"p99 over {s['runs']}", f"{s['p99_ms']:.1f} ms")
-    line("  p50 created_at -> started_at (broker, worker pickup, claim)",
-         f"{s['queued_p50_ms']:.1f} ms")  # fmt: skip
-    line("  p50 started_at -> finished_at (features, score, write)",
-         f"{s['worker_p50_ms']:.1f} ms")  # fmt: skip
-    b, f, a = figures["batch"], figures["floor"], figures["per_game_jobs"]
-    print(f"{n:,}-game batch (median of {args.repeats}; worker --concurrency {args.base_workers})")
-    line("POST /predict/batch -> 202", f"{b['submit_s']:.3f} s")
-    line("submit -> succeeded (wall)", f"{b['wall_s']:.3f} s", "batch_wall_s")
-    line("worker time (started_at -> finished_at)", f"{b['worker_s']:.3f} s")
-    line("queued (created_at -> started_at)", f"{b['queued_s']:.3f} s")
-    pages = -(-n // MAX_RESULTS_PAGE_SIZE)
-    line(f"results fetched ({pages} page(s) of up to {MAX_RESULTS_PAGE_SIZE:,}, JSON parsed)",
-         f"{b['fetch_s']:.3f} s", "results_fetch_s")  # fmt: skip
-    print(f"(a) the same games as one job and Celery task each ({a['jobs']:,} jobs via the API)")
-    line("add_consumer -> all succeeded", f"{a['drain_s']:.2f} s")
-    # With --per-game below the batch's size, the rate is carried to the batch's n games.
-    as_batch = n / a["jobs_per_s"]
-    line("jobs/s", f"{a['jobs_per_s']:.1f}/s")
-    line(f"{n:,} jobs at that rate; ratio to the batch's wall", f"{as_batch:.0f} s  "
-         f"x{as_batch / b['wall_s']:.0f}")  # fmt: skip
-    if a["failed"] or a["unfinished"]:
-        line("failed / unfinished", f"{a['failed']} / {a['unfinished']}")
-    print(f"(b) raw floor, in process (median of {args.repeats})")
-    line(f"one MGET of {n:,} keys + decode", f"{f['mget_s'] * 1000:.1f} ms")
-    line("3 champion boosters' predict", f"{f['predict_s'] * 1000:.1f} ms")
-    line(f"COPY {n:,} rows of {f['payload_bytes']:.0f} B JSON + commit",
-         f"{f['copy_s'] * 1000:.1f} ms")  # fmt: skip
-    line("floor (sum)", f"{f['floor_s'] * 1000:.1f} ms")
-    line("batch wall / floor", f"x{g['batch_over_floor']['value']:.1f}", "batch_over_floor")
-    line("(not in the floor) pred_contrib of one booster", f"{f['pred_contrib_s'] * 1000:.1f} ms")
-    # Every prediction carries its explanation (top feature contributions), so the batch
-    # cannot do without this part either.
-    with_contrib = f["floor_s"] + f["pred_contrib_s"]
-    line("floor + pred_contrib; batch wall / it", f"{with_contrib * 1000:.1f} ms  "
-         f"x{b['wall_s'] / with_contrib:.1f}")  # fmt: skip
-    print(f"throughput of the {n:,}-game batch by prediction worker processes (median of "
-          f"{args.repeats}, in rounds)")  # fmt: skip
+    print(
+        f"batch (median of {args.repeats}): submit {b['submit_s']:.3f} s, worker "
+        f"{b['worker_s']:.3f} s, queued {b['queued_s']:.3f} s; floor MGET "
+        f"{f['mget_s'] * 1000:.0f} + predict {f['predict_s'] * 1000:.0f} + pred_contrib "
+        f"{f['pred_contrib_s'] * 1000:.0f} + COPY {f['copy_s'] * 1000:.0f} ms; "
+        f"COPY out + parse {f['copy_out_parsed_s'] * 1000:.0f} ms"
+    )
     base = None
     for k, run in figures["scaling"].items():
         base = base or run["wall_s"]
-        line(f"{k} process(es): wall / worker time",
-             f"{run['wall_s']:.2f} / {run['worker_s']:.2f} s")  # fmt: skip
-        line("  games/s; speed-up over the first", f"{run['games_per_s']:.0f}  "
-             f"x{base / run['wall_s']:.2f}")  # fmt: skip
+        print(
+            f"batch over {k} process(es): {run['wall_s']:.2f} s (worker {run['worker_s']:.2f}"
+            f" s), x{base / run['wall_s']:.2f} over the first"
+        )
     load = figures["load_average"]
     print(
         f"load average (1, 5, 15 min) at the start {', '.join(f'{x:.1f}' for x in load['start'])}"

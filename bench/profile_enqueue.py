@@ -10,7 +10,7 @@ Each layer's function is wrapped with a clock (a profiler would slow the many sm
 of Flask and marshmallow far more than the few I/O calls, and misplace the time). It prints
 the p50 of ``--requests`` submissions and the median time per request of each layer: the
 game's existence check, the job's INSERT, the COMMIT, the publish to the broker, the
-connection pool's checkouts (``pool_pre_ping``'s round trip included), and the rest (Flask,
+connection pool's checkouts (the closed-connection check included), and the rest (Flask,
 flask-smorest's argument parsing and response dump, SQLAlchemy's session). The jobs it
 makes are queued to the ``predict`` queue: run it with no worker consuming, on a scratch
 installation.
@@ -40,7 +40,7 @@ LAYERS: dict[str, tuple[Any, str]] = {
     "job INSERT": (app.jobs.service, "create_job"),
     "COMMIT": (sqlalchemy.orm.SessionTransaction, "commit"),
     "publish (Celery send_task)": (CeleryJobQueue, "send"),
-    "pool checkouts (pre-ping included)": (sqlalchemy.pool.Pool, "connect"),
+    "pool checkouts (liveness check included)": (sqlalchemy.pool.Pool, "connect"),
 }
 
 spent: dict[str, float] = defaultdict(float)

@@ -81,11 +81,14 @@ def make_celery(settings: Settings | None = None) -> Celery:
             "interval_step": 0.2,
             "interval_max": 0.5,
         },
-        # A pool child is replaced after this many tasks: pandas, LightGBM and MLflow leave
-        # memory fragmented or cached in a long-lived process (a training task peaks at
-        # hundreds of MB); 100 tasks bounds that growth while a fork plus imports (~1-2 s)
-        # stays negligible next to 100 tasks. Pool children start with no inherited state.
-        worker_max_tasks_per_child=100,
+        # A pool child is replaced once its resident memory passed this (KiB) after a task:
+        # pandas, LightGBM and MLflow leave memory fragmented or cached in a long-lived
+        # process (a training task peaks at hundreds of MB). Bounded by memory rather than by
+        # a small count of tasks: a replacement costs a fork, the imports and the champions'
+        # load from MLflow (seconds), which a one-game prediction job must not pay every 100
+        # jobs; the count stays as a backstop for slow growth.
+        worker_max_memory_per_child=1_048_576,
+        worker_max_tasks_per_child=10_000,
         worker_send_task_events=True,
         task_send_sent_event=True,
         beat_schedule=beat_schedule(settings.reap_interval_seconds),

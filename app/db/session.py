@@ -3,12 +3,20 @@
 One engine per database URL per process. Forked Celery children call
 :func:`dispose_engines` before their first query (see ``workers/signals.py``),
 because a connection pool must never be shared across a fork.
+
+A pooled connection that PostgreSQL closed (a restart, a terminated backend) is replaced when
+it is checked out, so that the first request after a restart does not fail. It is found
+without a round trip: an idle connection has nothing to read unless the server closed it (its
+last words, or the end of the stream, are waiting on the socket), which one ``select()`` of
+the socket tells. ``pool_pre_ping`` would cost a ``SELECT 1`` round trip per checkout.
 """
 
+import select
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
-from sqlalchemy import Engine, create_engine
+from sqlalchemy import Engine, create_engine, event, exc
 from sqlalchemy.orm import Session, sessionmaker
 
 _engines: dict[str, Engine] = {}
@@ -19,9 +27,21 @@ def get_engine(url: str) -> Engine:
     """The process-wide engine for ``url``."""
     engine = _engines.get(url)
     if engine is None:
-        engine = create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=5)
+        engine = create_engine(url, pool_size=5, max_overflow=5)
+        if engine.dialect.name == "postgresql":
+            event.listen(engine, "checkout", _closed_by_the_server)
         _engines[url] = engine
     return engine
+
+
+def _closed_by_the_server(dbapi_connection: Any, record: Any, proxy: Any) -> None:
+    """Refuse an idle pooled connection the server has closed: the pool then discards it and
+    checks out another (or a new one)."""
+    if dbapi_connection.closed or dbapi_connection.broken:
+        raise exc.DisconnectionError("the connection is closed")
+    readable, _, _ = select.select([dbapi_connection.fileno()], [], [], 0)
+    if readable:
+        raise exc.DisconnectionError("the server closed the connection")
 
 
 @contextmanager

@@ -21,6 +21,7 @@ no Python loop over games, so a season (~2,430 games) takes well under a second.
 
 import datetime as dt
 from collections.abc import Iterable, Mapping
+from functools import cache
 from typing import Protocol
 
 import numpy as np
@@ -958,8 +959,12 @@ def _require_columns(frame: pd.DataFrame, columns: Iterable[str]) -> None:
 # --- loading --------------------------------------------------------------------------------
 
 
+@cache
 def _games_statement() -> Select:
-    """Stored games with one ``odds`` row each: SBRO's, else the live feeds' (book ``feed``)."""
+    """Stored games with one ``odds`` row each: SBRO's, else the live feeds' (book ``feed``).
+
+    Built once per process (a statement is immutable; building it and its cache key cost more
+    than reading one game, as a one-game prediction does)."""
     sbro = aliased(Odds, name="sbro_odds")
     feed = aliased(Odds, name="feed_odds")
     has_sbro = sbro.game_id.is_not(None)

@@ -1,19 +1,22 @@
 """The job runtime: how every kind of job runs, whatever its work.
 
 A worker task hands a job id to :func:`execute`, which claims the job in a short committed
-transaction with a lease, runs its kind's work with a :class:`JobContext` while a heartbeat
-renews the lease, and finishes the job with the work's result. The work checks in at each
-unit (:meth:`JobContext.checkpoint`): a cancelled job, or one another attempt took over,
-stops there. Nothing here knows Celery: the task layer supplies the task id, retries
-transient errors and records other failures with :func:`app.jobs.service.fail`.
+transaction with a lease, runs its kind's work with a :class:`JobContext` while the process's
+heartbeat thread renews the lease, and finishes the job with the work's result. The work
+checks in at each unit (:meth:`JobContext.checkpoint`): a cancelled job, or one another
+attempt took over, stops there. Nothing here knows Celery: the task layer supplies the task
+id, retries transient errors and records other failures with :func:`app.jobs.service.fail`.
 """
 
 import logging
+import os
 import threading
+import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Any
 
 import marshmallow as ma
@@ -105,22 +108,76 @@ class JobKind:
         return f"tasks.jobs.{self.name}_chunk"
 
 
-class _Heartbeat(threading.Thread):
-    """Renews a running attempt's lease every third of it until stopped."""
+class _Heartbeats:
+    """One thread per process renews the lease of every running attempt, each a third of a
+    lease after its claim or its last renewal.
 
-    def __init__(self, context: JobContext) -> None:
-        super().__init__(name=f"heartbeat-{context.job_id}", daemon=True)
-        self.context = context
-        self.stopped = threading.Event()
+    A job that ends within a third of its lease (a one-game prediction) is never renewed and
+    costs the thread nothing but its registration; the thread itself starts with the first
+    job of a process (after any fork: a forked child has no threads of its parent).
+    """
 
-    def run(self) -> None:
-        while not self.stopped.wait(lease_duration().total_seconds() / 3):
-            try:
-                if not self.context._renew():
-                    self.context._lost.set()
-                    return
-            except Exception:  # a database blip: the next beat tries again
-                log.warning("lease renewal failed", exc_info=True)
+    def __init__(self) -> None:
+        self._reset()
+        # A child forked while the parent's thread held the lock must not inherit it held.
+        os.register_at_fork(after_in_child=self._reset)
+
+    def _reset(self) -> None:
+        self._due: dict[int, tuple[float, JobContext]] = {}
+        self._changed = threading.Condition()
+        self._started = False
+
+    def register(self, context: JobContext) -> None:
+        interval = lease_duration().total_seconds() / 3
+        with self._changed:
+            if not self._started:
+                self._started = True
+                threading.Thread(target=self._run, name="heartbeats", daemon=True).start()
+            earliest = min((due for due, _ in self._due.values()), default=None)
+            self._due[id(context)] = (time.monotonic() + interval, context)
+            if earliest is None or earliest > time.monotonic() + interval:
+                self._changed.notify()
+
+    def unregister(self, context: JobContext) -> None:
+        with self._changed:
+            self._due.pop(id(context), None)
+
+    def _run(self) -> None:
+        while True:
+            with self._changed:
+                now = time.monotonic()
+                earliest = min((due for due, _ in self._due.values()), default=None)
+                if earliest is None or earliest > now:
+                    self._changed.wait(None if earliest is None else earliest - now)
+                    continue
+                due = [context for at, context in self._due.values() if at <= now]
+            for context in due:
+                self._beat(context)
+
+    def _beat(self, context: JobContext) -> None:
+        try:
+            alive = context._renew()
+        except Exception:  # a database blip: the next beat tries again
+            log.warning("lease renewal failed", exc_info=True)
+            alive = True
+        if not alive:
+            context._lost.set()
+        with self._changed:
+            if id(context) in self._due:
+                if alive:
+                    next_due = time.monotonic() + lease_duration().total_seconds() / 3
+                    self._due[id(context)] = (next_due, context)
+                else:
+                    del self._due[id(context)]
+
+
+_heartbeats = _Heartbeats()
+
+
+@cache
+def _params_schema(schema: type[ma.Schema]) -> ma.Schema:
+    """One instance per params schema (building a marshmallow schema costs more than using it)."""
+    return schema()
 
 
 def execute(
@@ -141,13 +198,12 @@ def execute(
             return False
         params, attempt = job.params, job.attempts
     log.info("job claimed", extra={"kind": kind.name, "attempt": attempt})
-    errors = kind.params().validate(params)
+    errors = _params_schema(kind.params).validate(params)
     if errors:
         fail(database_url, job_id, f"invalid params: {errors}")
         return False
     context = JobContext(job_id, task_id, params, database_url, resources, fan_out)
-    heartbeat = _Heartbeat(context)
-    heartbeat.start()
+    _heartbeats.register(context)
     try:
         result = kind.work(context)
         if result is not None:
@@ -157,6 +213,6 @@ def execute(
         log.info("job cancelled or taken over; stopped")
         return False
     finally:
-        heartbeat.stopped.set()
+        _heartbeats.unregister(context)
     log.info("job work done", extra={"kind": kind.name})
     return True

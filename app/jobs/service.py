@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from app.config import Settings
 from app.db.session import session_scope
-from app.jobs.events import publish_job_changed
+from app.jobs.events import job_changed_notification, publish_job_changed
 from app.jobs.models import Job
 
 log = logging.getLogger(__name__)
@@ -223,7 +223,7 @@ def finish(
     """Mark an unfinished job succeeded (only while task ``owner`` runs it, when given);
     False when it had ended, was cancelled or was taken over."""
     owned = (Job.status == "running") & (Job.claimed_by == owner)
-    finished = session.execute(
+    notified = session.execute(
         update(Job)
         .where(Job.id == job_id, Job.status.in_(UNFINISHED) if owner is None else owned)
         .values(
@@ -233,10 +233,9 @@ def finish(
             progress_done=Job.progress_total,
             lease_expires_at=None,
         )
-    ).rowcount
-    if finished:
-        publish_job_changed(session, job_id)
-    return finished == 1
+        .returning(job_changed_notification(Job.id))
+    ).all()
+    return len(notified) == 1
 
 
 def fail(database_url: str, job_id: uuid.UUID, error: str) -> None:

@@ -104,6 +104,35 @@ def test_the_heartbeat_renews_the_lease_while_the_work_runs(database_url, monkey
     assert _job(database_url, job_id).status == "succeeded"
 
 
+def test_one_heartbeat_thread_renews_every_running_job_of_the_process(database_url, monkeypatch):
+    monkeypatch.setattr(runtime, "lease_duration", lambda: timedelta(seconds=0.6))  # beat: 0.2 s
+    job_ids = [_new_job(database_url, params={"units": 1}) for _ in range(2)]
+    leases: dict[uuid.UUID, list] = {job_id: [] for job_id in job_ids}
+    beating: list[int] = []
+
+    def work(context: JobContext) -> dict:
+        for _ in range(5):
+            time.sleep(0.25)
+            leases[context.job_id].append(_job(database_url, context.job_id).lease_expires_at)
+            beating.append(sum(t.name == "heartbeats" for t in threading.enumerate()))
+        return {"ok": True}
+
+    kind = JobKind("units", "predict", NoParams, work, soft_time_limit=60, time_limit=70)
+    runs = [
+        threading.Thread(target=execute, args=(kind, job_id, f"task-{i}", database_url, None))
+        for i, job_id in enumerate(job_ids)
+    ]
+    for run in runs:
+        run.start()
+    for run in runs:
+        run.join(timeout=20)
+
+    for job_id in job_ids:  # each pushed on while no unit of work checked in
+        assert len(set(leases[job_id])) >= 3, leases[job_id]
+        assert _job(database_url, job_id).status == "succeeded"
+    assert set(beating) == {1}  # one thread for both, not one per job
+
+
 def test_a_cancel_is_honoured_at_the_next_unit_of_work(database_url):
     job_id = _new_job(database_url, params={"units": 50})
     seen: list[int] = []

@@ -1,0 +1,52 @@
+"""Pooled connections the server closed (as a PostgreSQL restart closes them all) are replaced
+when checked out: the requests that follow succeed, with no round trip spent on a ping."""
+
+import time
+import uuid
+
+import psycopg
+import pytest
+from sqlalchemy import event
+
+from app.config import Settings
+from app.db.session import get_engine, session_scope
+from app.jobs.events import libpq_conninfo
+from app.jobs.service import create_job
+from workers.api import create_api
+
+pytestmark = pytest.mark.integration
+
+
+def _terminate_pooled_backends(database_url: str) -> int:
+    """Terminate every other backend of the database from a connection outside the pool."""
+    with psycopg.connect(libpq_conninfo(database_url), autocommit=True) as conn:
+        return conn.execute(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid() "
+            "AND backend_type = 'client backend'"
+        ).fetchone()[0]
+
+
+def test_requests_after_every_pooled_connection_was_closed_by_the_server_succeed(
+    settings: Settings,
+) -> None:
+    api = create_api(settings)
+    client = api.test_client()
+    with session_scope(settings.database_url) as session:
+        job, _ = create_job(session, "predict", {"game_ids": [1]}, total=1)
+    path = f"/api/v1/jobs/{uuid.UUID(str(job.id))}"
+    # Several connections in the pool: concurrent sessions check out one each.
+    engine = get_engine(settings.database_url)
+    held = [engine.connect() for _ in range(3)]
+    for connection in held:
+        connection.close()
+    assert client.get(path).status_code == 200
+    replaced = []
+    event.listen(engine, "invalidate", lambda *args: replaced.append(args))
+
+    assert _terminate_pooled_backends(settings.database_url) >= 1
+    time.sleep(0.2)  # the backends' exits reach the sockets (milliseconds; room for a busy host)
+    statuses = [client.get(path).status_code for _ in range(10)]
+
+    assert statuses == [200] * 10
+    assert replaced, "no pooled connection was found closed: the fault did not land"
