@@ -22,7 +22,8 @@ What it shows is decided by the replay clock (``now``), the rule of :mod:`app.re
   then), each market as that line has it;
 - a bookmaker's ``last_update`` is the moment the provider last saw its price, as a live
   provider polling the books would: the clock's time, or :data:`LAST_SEEN_BEFORE_START`
-  before first pitch once the game has begun. Events stay listed with their last pre-game
+  before first pitch once the game has begun (so the line history's close is its last line
+  entered by then). Events stay listed with their last pre-game
   quotes.
 
 The server remembers when (wall clock) it first showed a final of each date, so that a test
@@ -51,8 +52,10 @@ BOOK_TITLE = "SBRO archive"
 SHARP_BOOK_TITLE = "Pinnacle (line history)"
 OPENING_QUOTE_AT = time(12, 0)  # UTC, on the game's date
 CLOSING_QUOTE_LEAD = timedelta(minutes=5)
-# The last moment a game's pre-game prices are seen (a quote of that moment is pre-game).
-LAST_SEEN_BEFORE_START = timedelta(minutes=1)
+# The last moment a game's pre-game prices are seen (a quote of that moment is pre-game; a
+# second, the precision of ``last_update``, so that the close is the last line, moves of a
+# game's final minute included).
+LAST_SEEN_BEFORE_START = timedelta(seconds=1)
 FINAL_AFTER = timedelta(hours=4)
 
 MLB_TEAM_ID = {code: team_id for team_id, code in MLB_TEAM_ID_TO_CANONICAL.items()}

@@ -37,6 +37,7 @@ LINES = (
     _line(START - timedelta(hours=20), -120, 110),
     _line(START - timedelta(hours=2), -135, 125, total=8.0, over_price=-105, under_price=-105),
     _line(START - timedelta(seconds=30), -150, 140),  # the last before first pitch
+    _line(START, -170, 150),  # at first pitch: in play, never shown
 )
 
 
@@ -73,9 +74,10 @@ def test_after_first_pitch_the_last_pregame_quotes_stay_stamped_before_it() -> N
     for bookmaker in books.values():
         stamped = datetime.fromisoformat(bookmaker["last_update"].replace("Z", "+00:00"))
         assert stamped == seen < START
-    # The sharp close is the last line entered by that moment, not the one 30 s before.
-    assert _prices(books[SHARP], "h2h")[0][1] == -135
-    assert _prices(books[SHARP], "totals")[0] == ("Over", -105, 8.0)
+    # The sharp close is the last line before first pitch, the move 30 s before it included;
+    # that line quotes no total, so none is shown.
+    assert _prices(books[SHARP], "h2h")[0][1] == -150
+    assert [m["key"] for m in books[SHARP]["markets"]] == ["h2h"]
     assert _prices(books[BOOK], "h2h")[0][1] == -140  # SBRO's close
 
 
