@@ -97,7 +97,10 @@ class Settings:
             max_ece=float(env.get("BULLPEN_MAX_ECE", "0.02")),
             devig=env.get("BULLPEN_DEVIG") or "additive",
             sharp_books=parse_weights(env.get("BULLPEN_SHARP_BOOKS") or "pinnacle"),
-            max_quote_age_minutes=float(env.get("BULLPEN_MAX_QUOTE_AGE_MINUTES", "30")),
+            # The contract's name; the earlier ``_MINUTES`` spelling is still read.
+            max_quote_age_minutes=float(
+                env.get("BULLPEN_MAX_QUOTE_AGE") or env.get("BULLPEN_MAX_QUOTE_AGE_MINUTES") or "30"
+            ),
             max_overround=float(env.get("BULLPEN_MAX_OVERROUND", "0.08")),
             alert_urls=parse_alert_urls(env.get("BULLPEN_ALERT_URLS", "")),
             strategy_min_bets=int(env.get("BULLPEN_STRATEGY_MIN_BETS", "100")),
@@ -153,7 +156,7 @@ class Settings:
             "BULLPEN_SHARP_BOOKS": ",".join(
                 f"{book}:{weight!r}" for book, weight in self.sharp_books
             ),
-            "BULLPEN_MAX_QUOTE_AGE_MINUTES": repr(self.max_quote_age_minutes),
+            "BULLPEN_MAX_QUOTE_AGE": repr(self.max_quote_age_minutes),
             "BULLPEN_MAX_OVERROUND": repr(self.max_overround),
             "BULLPEN_ALERT_URLS": " ".join(self.alert_urls),
             "BULLPEN_STRATEGY_MIN_BETS": str(self.strategy_min_bets),

@@ -5,10 +5,13 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from app import clock
+from app.bets.after_pull import price_quoted_games
 from app.feeds.run import FeedRun, pull_closing_odds, pull_odds, pull_schedule
 from tasks.base import MAX_RETRIES, TRANSIENT_ERRORS, settings
 from tasks.bets import settle_games
 from workers.celery_app import celery
+from workers.dispatch import CeleryJobQueue
 
 log = logging.getLogger(__name__)
 
@@ -34,8 +37,9 @@ def pull_schedule_task(
 
 @celery.task(bind=True, name="tasks.feeds.pull_odds", soft_time_limit=240, time_limit=270)
 def pull_odds_task(self, day: str | None = None, from_file: str | None = None) -> dict[str, Any]:
-    """Beat: every bookmaker's current odds of the upcoming games as line snapshots."""
-    return _run(
+    """Beat: every bookmaker's current odds of the upcoming games as line snapshots; the
+    games with new quotes are priced at once (``app.bets.after_pull``)."""
+    report = _run(
         self,
         lambda: pull_odds(
             settings(),
@@ -43,12 +47,24 @@ def pull_odds_task(self, day: str | None = None, from_file: str | None = None) -
             from_file=Path(from_file) if from_file else None,
         ),
     )
+    return _price(report)
 
 
 @celery.task(bind=True, name="tasks.feeds.pull_closing_odds", soft_time_limit=240, time_limit=270)
 def pull_closing_odds_task(self) -> dict[str, Any]:
-    """Beat: the odds once more when a game enters its last 30 minutes without a quote there."""
-    return _run(self, lambda: pull_closing_odds(settings()) or FeedRun("odds"))
+    """Beat: the odds once more when a game enters its last 30 minutes without a quote there;
+    the games with new quotes are priced at once."""
+    return _price(_run(self, lambda: pull_closing_odds(settings()) or FeedRun("odds")))
+
+
+def _price(report: dict[str, Any]) -> dict[str, Any]:
+    """The pull's newly quoted games priced by one prediction job (committed by now)."""
+    if report.get("quoted_games"):
+        job = price_quoted_games(
+            settings(), report["quoted_games"], CeleryJobQueue(celery), clock.now()
+        )
+        report["pricing_job"] = None if job is None else str(job.id)
+    return report
 
 
 def _run(task, work) -> dict[str, Any]:

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 from celery import group
 
-from app.jobs.kinds import KINDS
+from app.jobs.kinds import KINDS, PREDICT
 from app.jobs.runtime import JobKind, execute
 from tasks.base import JobTask, resources, settings
 from workers.celery_app import celery
@@ -23,6 +23,13 @@ def _fan_out(kind: JobKind):
     return send_chunks
 
 
+def _alert_served(kind: JobKind) -> None:
+    """After a prediction's bets are committed, their alerts go out now, not at the beat's next
+    round (a repeat finds nothing due: each alert is sent once)."""
+    if kind.name == PREDICT.name and settings().alert_urls:
+        celery.send_task("tasks.bets.send_alerts")
+
+
 def _job_task(kind: JobKind):
     @celery.task(
         base=JobTask, bind=True, name=kind.task_name,
@@ -37,6 +44,7 @@ def _job_task(kind: JobKind):
             resources(),
             _fan_out(kind),
         )
+        _alert_served(kind)
 
     run_job.__doc__ = f"Run a {kind.name} job."
     return run_job
@@ -49,6 +57,7 @@ def _chunk_task(kind: JobKind):
     )  # fmt: skip
     def run_chunk(job_id: str, chunk_index: int) -> None:
         kind.chunk(resources(), uuid.UUID(job_id), chunk_index)
+        _alert_served(kind)
 
     run_chunk.__doc__ = f"Run one chunk of a {kind.name} job."
     return run_chunk

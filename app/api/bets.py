@@ -48,6 +48,15 @@ class BetSchema(ma.Schema):
     closing_odds = ma.fields.Integer(allow_none=True)
     clv = ma.fields.Float(allow_none=True)
     close_note = ma.fields.String(allow_none=True, metadata={"description": "why no close"})
+    sharp_close = ma.fields.Float(
+        allow_none=True, metadata={"description": "the side's de-vigged sharp closing probability"}
+    )
+    sharp_clv = ma.fields.Float(
+        allow_none=True, metadata={"description": "CLV against the sharp books' close"}
+    )
+    sharp_close_note = ma.fields.String(
+        allow_none=True, metadata={"description": "why no sharp close"}
+    )
     settled_at = ma.fields.DateTime(allow_none=True)
     void_reason = ma.fields.String(
         allow_none=True, metadata={"description": "why the bet was voided when its game retired"}
@@ -154,8 +163,9 @@ class Clv(MethodView):
     @blp.arguments(ClvQuerySchema, location="query")
     @blp.response(200)
     def get(self, args: dict):
-        """Closing-line value of the settled bets by market, book or origin: n, mean CLV, beat
-        rate, t-statistic (standard error clustered by game date)."""
+        """Closing-line value of the settled bets by market, book, origin or strategy: n, mean
+        CLV, beat rate, t-statistic (standard error clustered by game date), against the bet's
+        own book's close and (``sharp``) against the sharp books' de-vigged close."""
         with session_scope(services().database_url) as session:
             return {"group_by": args["group_by"], "groups": clv_report(session, args["group_by"])}
 

@@ -3,8 +3,8 @@
 Rules (``FairLineRules`` holds the numbers; their settings are in ``.env.example``):
 
 - **Priced quotes.** A quote counts only at the market's own line (the line the fair line is
-  about), taken before first pitch, and no older than ``max_age`` (``BULLPEN_MAX_QUOTE_AGE_
-  MINUTES``, default 30) at decision time; a quote of unknown capture time (an archive's
+  about), taken before first pitch, and no older than ``max_age`` (``BULLPEN_MAX_QUOTE_AGE``,
+  minutes, default 30) at decision time; a quote of unknown capture time (an archive's
   opening or closing row) is of unknown age and never priced. At or after first pitch nothing
   is priced. A quote whose overround (booksum - 1) is above ``max_overround``
   (``BULLPEN_MAX_OVERROUND``, default 0.08) is too wide to say anything fair: it gives no fair

@@ -82,6 +82,12 @@ _INSERT_SERVED = text(
     INSERT INTO bets ({", ".join(_SERVED_COLUMNS)})
     SELECT * FROM unnest(
         {", ".join(f"CAST(:{name} AS {kind}[])" for name, kind in _SERVED_COLUMNS.items())}
+    ) AS new ({", ".join(_SERVED_COLUMNS)})
+    WHERE new.strategy IS NULL OR NOT EXISTS (
+        SELECT 1 FROM bets AS served
+        WHERE served.origin = 'served' AND served.game_id = new.game_id
+          AND served.market = new.market AND served.book = new.book
+          AND served.strategy = new.strategy
     )
     ON CONFLICT (prediction_id, market) DO NOTHING
     RETURNING bet_id
@@ -89,11 +95,18 @@ _INSERT_SERVED = text(
 )
 
 
+# Transaction-level advisory lock (key, game id) serialising the strategy bets of one game.
+SERVED_LOCK_KEY = 18_001
+_LOCK_GAME = text("SELECT pg_advisory_xact_lock(:key, :game_id)")
+
+
 def record_served_bets(session: Session, predictions: Sequence[StoredPrediction]) -> int:
     """Add the served recommendations to the ledger once; return how many rows are new.
 
     The natural key ``(prediction_id, market)`` makes a rewrite of the same predictions (a
-    redelivered or resumed job) add nothing. Call it in the transaction that writes them.
+    redelivered or resumed job) add nothing, and a strategy's bet already served on the game,
+    market and book (``uq_bets_strategy_once``) is not served again by a later pricing. Call
+    it in the transaction that writes them.
     """
     rows = served_rows(predictions)
     if not rows:

@@ -69,6 +69,11 @@ class Bet(Base):
     void_reason: Mapped[str | None] = mapped_column(String(200))
     # Why a settled bet has no close (and so no CLV); null when it has one.
     close_note: Mapped[str | None] = mapped_column(String(120))
+    # The side's de-vigged probability at the sharp books' close, the CLV against it, and
+    # why there is none (app/bets/settlement.py).
+    sharp_close: Mapped[float | None] = mapped_column(Float)
+    sharp_clv: Mapped[float | None] = mapped_column(Float)
+    sharp_close_note: Mapped[str | None] = mapped_column(String(120))
     # The strategy that served it (app/bets/strategies.py); paper while it is watch-only.
     strategy: Mapped[str | None] = mapped_column(String(32))
     paper: Mapped[bool] = mapped_column(Boolean, default=False, server_default="false")

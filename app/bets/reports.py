@@ -13,7 +13,9 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 import numpy as np
-from sqlalchemy import DateTime, Float, and_, cast, func, select
+import statsmodels.api as sm
+from scipy import stats
+from sqlalchemy import DateTime, Float, and_, cast, func, or_, select
 from sqlalchemy.orm import Session
 
 from app.bets.models import Bet
@@ -207,54 +209,101 @@ def live_performance(
     return json_safe(body)
 
 
-CLV_GROUPS = ("market", "book", "origin")
+CLV_GROUPS = ("market", "book", "origin", "strategy")
+BOOTSTRAP_RESAMPLES = 2000
 
 
 def clustered_mean(values: np.ndarray, clusters: np.ndarray) -> dict[str, float | int | None]:
     """Mean of ``values``, its standard error clustered by ``clusters`` (bets of one date move
-    together), and t = mean / SE: ``SE^2 = G/(G-1) * sum_g (sum_{i in g} (x_i - mean))^2 / n^2``
-    over G clusters; None where there are fewer than two clusters."""
+    together) and t = mean / SE, by statsmodels (OLS on a constant, cluster-robust covariance
+    with Stata's small-sample factor ``G/(G-1) * (n-1)/(n-k)``, which with one parameter is
+    ``G/(G-1)``, G clusters); None where there are fewer than two clusters."""
     n = len(values)
     if n == 0:
         return {"n": 0, "mean": None, "standard_error": None, "t": None, "clusters": 0}
+    values = np.asarray(values, dtype=float)
     mean = float(np.mean(values))
-    keys, index = np.unique(clusters, return_inverse=True)
-    groups = len(keys)
+    groups = len(np.unique(clusters))
     if groups < 2:
         return {"n": n, "mean": mean, "standard_error": None, "t": None, "clusters": groups}
-    sums = np.bincount(index, weights=values - mean, minlength=groups)
-    error = float(np.sqrt(groups / (groups - 1) * np.sum(sums**2)) / n)
+    fit = sm.OLS(values, np.ones(n)).fit(cov_type="cluster", cov_kwds={"groups": clusters})
+    error = float(fit.bse[0])
     t = mean / error if error > 0 else None
     return {"n": n, "mean": mean, "standard_error": error, "t": t, "clusters": groups}
 
 
+def cluster_bootstrap_ratio(
+    numerators: np.ndarray,
+    denominators: np.ndarray,
+    clusters: np.ndarray,
+    confidence: float = 0.95,
+    resamples: int = BOOTSTRAP_RESAMPLES,
+    seed: int = 0,
+) -> tuple[float, float] | None:
+    """A ``confidence`` interval of ``sum(numerators) / sum(denominators)`` by scipy's
+    bootstrap over whole clusters (dates: a day's bets are resampled together), percentile
+    method; None with fewer than two clusters. Mean CLV is the ratio with denominators 1,
+    ROI the ratio of profit to stakes."""
+    keys, index = np.unique(clusters, return_inverse=True)
+    if len(keys) < 2:
+        return None
+    top = np.bincount(index, weights=np.asarray(numerators, dtype=float), minlength=len(keys))
+    bottom = np.bincount(index, weights=np.asarray(denominators, dtype=float), minlength=len(keys))
+
+    def ratio(a: np.ndarray, b: np.ndarray, axis: int = -1) -> np.ndarray:
+        return np.sum(a, axis=axis) / np.sum(b, axis=axis)
+
+    result = stats.bootstrap(
+        (top, bottom),
+        ratio,
+        paired=True,
+        vectorized=True,
+        confidence_level=confidence,
+        n_resamples=resamples,
+        method="percentile",
+        rng=np.random.default_rng(seed),
+    )
+    return float(result.confidence_interval.low), float(result.confidence_interval.high)
+
+
+def clv_summary(values: np.ndarray, dates: np.ndarray) -> dict[str, Any]:
+    """n, mean, beat rate (share > 0), clustered standard error and t, dates of CLVs."""
+    stats = clustered_mean(values, dates)
+    return {
+        "n": stats["n"],
+        "mean_clv": stats["mean"],
+        "beat_rate": float(np.mean(values > 0)) if len(values) else None,
+        "standard_error": stats["standard_error"],
+        "t": stats["t"],
+        "dates": stats["clusters"],
+    }
+
+
 def clv_report(session: Session, group_by: str) -> list[dict[str, Any]]:
-    """Per value of ``group_by`` (market, book or origin): the settled bets with a CLV, their
-    mean CLV, beat rate (share with CLV > 0) and t-statistic clustered by game date."""
+    """Per value of ``group_by`` (market, book, origin or strategy), over its settled bets:
+    CLV against the bet's own book's close (``clv``: n, mean, beat rate, t clustered by game
+    date) and against the sharp books' de-vigged close (``sharp``, the same measures)."""
     if group_by not in CLV_GROUPS:
         raise ValueError(f"group_by must be one of {CLV_GROUPS}, not {group_by!r}")
     column = getattr(Bet, group_by)
     rows = session.execute(
-        select(column, Bet.clv, Game.game_date)
+        select(column, Bet.clv, Bet.sharp_clv, Game.game_date)
         .join(Game, Game.id == Bet.game_id)
-        .where(Bet.status != "open", Bet.clv.is_not(None))
+        .where(Bet.status != "open", or_(Bet.clv.is_not(None), Bet.sharp_clv.is_not(None)))
         .order_by(column)
     ).all()
     report = []
     for key, group in itertools.groupby(rows, key=lambda row: row[0]):
         group = list(group)
-        clv = np.array([row.clv for row in group], dtype=float)
-        dates = np.array([row.game_date.toordinal() for row in group])
-        stats = clustered_mean(clv, dates)
-        report.append(
-            {
-                group_by: key,
-                "n": stats["n"],
-                "mean_clv": stats["mean"],
-                "beat_rate": float(np.mean(clv > 0)),
-                "standard_error": stats["standard_error"],
-                "t": stats["t"],
-                "dates": stats["clusters"],
-            }
-        )
+        entry: dict[str, Any] = {group_by: key}
+        for name, field in (("clv", "clv"), ("sharp", "sharp_clv")):
+            measured = [row for row in group if getattr(row, field) is not None]
+            values = np.array([getattr(row, field) for row in measured], dtype=float)
+            dates = np.array([row.game_date.toordinal() for row in measured])
+            summary = clv_summary(values, dates)
+            if name == "clv":
+                entry |= summary
+            else:
+                entry["sharp"] = summary
+        report.append(entry)
     return json_safe(report)

@@ -16,6 +16,11 @@ Rules:
   (de-vigged) - implied probability of the price taken (vig included)``: positive when the
   market closed toward the bet. A close at another total or run line is no measure of the
   price taken: ``closing_odds`` and ``clv`` stay null, and ``close_note`` says why.
+- **Against the sharp close.** ``sharp_close`` is the side's fair probability at the sharp
+  books' close (``BULLPEN_SHARP_BOOKS``, weighted; each book's last pre-game snapshot of the
+  market at the bet's line, de-vigged by ``BULLPEN_DEVIG``), and ``sharp_clv = sharp_close -
+  implied probability of the price taken``: the measure that does not trust the bet's own
+  book. Null, with ``sharp_close_note`` saying why, when no sharp book closed at that line.
 - **Exactly once.** Each grading is ``UPDATE bets ... WHERE bet_id = :id AND status = 'open'
   RETURNING``: two settlements racing on one bet both try, the second waits for the first's
   row lock and then finds the bet no longer open, so only one of them grades it (and counts it).
@@ -30,13 +35,17 @@ from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import Session
 
 from app import clock
+from app.bets.devig import fair_pair
+from app.bets.fairline import FairLineRules
 from app.bets.models import Bet
 from app.bets.odds import (
+    american_to_implied,
     closing_line_value,
     devig_two_way,
     profit,
 )
 from app.bets.quotes import latest_pregame_snapshots, quote_from
+from app.config import Settings
 from app.games.models import Game, Odds
 from app.markets import by_key, went_the_distance
 
@@ -147,14 +156,46 @@ def closing_quote(
     return pair, None
 
 
+def sharp_close(bet: Bet, snapshots: dict, rules: FairLineRules) -> tuple[float | None, str | None]:
+    """The side's fair probability at the sharp books' close (module rules), or (None, why)."""
+    by_book = snapshots.get(bet.game_id, {}).get(bet.market, {})
+    weights = dict(rules.sharp_books)
+    fair, total, lines = 0.0, 0.0, []
+    yes_side = by_key(bet.market).is_yes(bet.side)
+    for book, (_, quote) in by_book.items():
+        if book not in weights:
+            continue
+        if bet.line is not None and quote.line != bet.line:
+            lines.append(quote.line)
+            continue
+        try:
+            q_yes, q_no = american_to_implied(quote.price_yes), american_to_implied(quote.price_no)
+        except ValueError:  # a stored close that is no American price
+            continue
+        fair_yes, fair_no = fair_pair(q_yes, q_no, rules.method)
+        fair += weights[book] * (fair_yes if yes_side else fair_no)
+        total += weights[book]
+    if total > 0:
+        return fair / total, None
+    books = ", ".join(book for book, _ in rules.sharp_books)
+    if lines:
+        return None, f"the sharp close ({books}) was at line {lines[0]}, not the bet's {bet.line}"
+    return None, f"no sharp book ({books}) quoted {bet.market} before first pitch"
+
+
 def settle_games(
-    session: Session, game_ids: Iterable[int], now: datetime | None = None
+    session: Session,
+    game_ids: Iterable[int],
+    now: datetime | None = None,
+    rules: FairLineRules | None = None,
 ) -> SettlementReport:
     """Grade every open bet of the games that have a final (or are void), exactly once.
 
-    Call it inside a transaction; the gradings commit with it.
+    Call it inside a transaction; the gradings commit with it. ``rules`` (the sharp books and
+    the de-vig method of the sharp close) default to the environment's settings.
     """
     now = now or clock.now()
+    rules = rules or FairLineRules.from_settings(Settings.from_env())
     ids = sorted({int(game_id) for game_id in game_ids})
     report = SettlementReport(games=len(ids))
     if not ids:
@@ -176,6 +217,7 @@ def settle_games(
             clv = None if close is None else clv_at_close(bet.odds, *close)
         except ValueError:  # a stored close that is no American price
             close, clv, note = None, None, "the close is no valid American price"
+        sharp, sharp_note = sharp_close(bet, snapshots, rules)
         graded = session.execute(
             update(Bet)
             .where(Bet.bet_id == bet.bet_id, Bet.status == "open")
@@ -185,6 +227,9 @@ def settle_games(
                 closing_odds=None if close is None else close[0],
                 clv=clv,
                 close_note=note,
+                sharp_close=sharp,
+                sharp_clv=None if sharp is None else closing_line_value(sharp, bet.odds),
+                sharp_close_note=sharp_note,
                 settled_at=now,
             )
             .returning(Bet.bet_id)

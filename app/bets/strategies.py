@@ -8,10 +8,12 @@ Rules:
 - **Watch first.** A strategy starts ``watch``: its bets go into the ledger as paper bets
   (``paper``), graded like any other, out of the bankroll.
 - **Going live, and back.** After each settlement its evidence is every settled bet of it
-  with a CLV (paper and live): it goes ``live`` when there are at least ``min_bets``
-  (``BULLPEN_STRATEGY_MIN_BETS``, default 100) with mean CLV > 0 and t >= ``T_LIVE`` (2), the
-  standard error clustered by game date (``app.bets.reports.clustered_mean``); a live one
-  whose evidence no longer shows that goes back to ``watch``.
+  with a CLV (paper and live), against the sharp books' de-vigged close where the bet has
+  one (``sharp_clv``), else against its own book's close: it goes ``live`` when there are at
+  least ``min_bets`` (``BULLPEN_STRATEGY_MIN_BETS``, default 100) with mean CLV > 0 and
+  t >= ``T_LIVE`` (2), the standard error clustered by game date
+  (``app.bets.reports.clustered_mean``); a live one whose evidence no longer shows that goes
+  back to ``watch``.
 - **By hand.** An admin may force ``watch`` or ``live`` (audited like every admin request);
   a forced state holds until set back to ``auto``.
 """
@@ -21,7 +23,7 @@ from datetime import datetime
 from typing import Any
 
 import numpy as np
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app.bets.models import Bet, StrategyState
@@ -134,7 +136,14 @@ class Evidence:
 def evidence(session: Session, name: str) -> Evidence:
     """The settled bets of strategy ``name`` and what their CLV shows."""
     rows = session.execute(
-        select(Bet.clv, Bet.paper, Bet.stake, Bet.profit, Bet.status, Game.game_date)
+        select(
+            func.coalesce(Bet.sharp_clv, Bet.clv).label("clv"),
+            Bet.paper,
+            Bet.stake,
+            Bet.profit,
+            Bet.status,
+            Game.game_date,
+        )
         .join(Game, Game.id == Bet.game_id)
         .where(Bet.strategy == name, Bet.status != "open")
     ).all()

@@ -34,10 +34,30 @@ def _print_report(report: dict[str, Any]) -> None:
         )
     betting = report["betting"]
     click.echo(
-        f"betting: {betting['bets']} graded bets, ROI {_number(betting['roi'], 4)}, mean CLV "
-        f"{_number(betting['mean_clv'], 4)}, max drawdown {_number(betting['max_drawdown'], 4)}, "
-        f"final bankroll {_number(betting['final_bankroll'], 2)}"
+        f"served bets: {betting['bets']} ({betting['paper_bets']} paper), "
+        f"{betting['graded']} graded, {betting['action']} with action; "
+        f"ROI {_number(betting['roi'], 4)} {_interval(betting['roi_interval'])}"
     )
+    click.echo(
+        f"CLV against the sharp close: {betting['clv_bets']} bets, mean "
+        f"{_number(betting['mean_clv'], 4)} {_interval(betting['clv_interval'])}, "
+        f"t {_number(betting['clv_t'], 2)} (clustered by {betting['clv_dates']} dates), "
+        f"beat rate {_number(betting['clv_beat_rate'], 3)}"
+    )
+    click.echo(
+        f"arbitrages: {betting['arbitrages']}; bankroll (live bets): "
+        f"{betting['bankroll_bets']} bets, max drawdown {_number(betting['max_drawdown'], 4)}, "
+        f"final {_number(betting['final_bankroll'], 2)}"
+    )
+    for name, strategy in report["strategies"].items():
+        click.echo(
+            f"strategy {name}: {strategy['state']}, {strategy['bets']} settled bets, mean CLV "
+            f"{_number(strategy['mean_clv'], 4)}, t {_number(strategy['clv_t'], 2)}"
+        )
+
+
+def _interval(bounds: list[float] | tuple[float, float] | None) -> str:
+    return "" if not bounds else f"[95%: {bounds[0]:.4f}, {bounds[1]:.4f}]"
 
 
 @click.command()

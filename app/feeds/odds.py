@@ -476,9 +476,10 @@ def ingest_odds(session: Session, fetched: Fetched) -> FeedReport:
             insert(OddsSnapshot)
             .values(snapshots)
             .on_conflict_do_nothing(index_elements=["game_id", "book", "captured_at"])
-            .returning(OddsSnapshot.id)
-        )
-        report.snapshots_written = len(written.all())
+            .returning(OddsSnapshot.game_id)
+        ).all()
+        report.snapshots_written = len(written)
+        report.quoted_games = sorted({row.game_id for row in written})
     refresh_feed_odds(session, sorted({game.id for game in matched.values()}))
     link_raw_rows(session, raw_ids, {number: game.id for number, game in matched.items()})
     keys = {number: game.game_key for number, game in matched.items()}

@@ -62,6 +62,7 @@ class FeedReport:
     became_final: list[int] = field(default_factory=list)
     status_changed: list[int] = field(default_factory=list)
     snapshots_written: int = 0
+    quoted_games: list[int] = field(default_factory=list)  # games with a new snapshot
     quarantined: dict[str, int] = field(default_factory=dict)
     corrections: dict[str, int] = field(default_factory=dict)
     quota: dict[str, int] = field(default_factory=dict)

@@ -55,6 +55,11 @@ class FeedRun:
         return sorted({game_id for report in self.reports for game_id in report.became_final})
 
     @property
+    def quoted_games(self) -> list[int]:
+        """Ids of the curated games this run wrote a new quote of (price these)."""
+        return sorted({game_id for report in self.reports for game_id in report.quoted_games})
+
+    @property
     def ok(self) -> bool:
         """No failed fetch and no refused response."""
         return not self.errors and not any(report.refused for report in self.reports)
@@ -64,6 +69,7 @@ class FeedRun:
             "feed": self.feed,
             "ok": self.ok,
             "became_final": self.became_final,
+            "quoted_games": self.quoted_games,
             "reports": [report.to_json() for report in self.reports],
             "errors": list(self.errors),
             "days_pulled": [day.isoformat() for day in self.days_pulled],

@@ -5,7 +5,9 @@
   teams with MLB team ids, probable pitchers, doubleHeader/gameNumber, scheduledInnings and,
   once final, the scores and a line score.
 - ``GET /v4/sports/baseball_mlb/odds?apiKey=..&commenceTimeFrom=..&commenceTimeTo=..``: The
-  Odds API v4 events of that window with one bookmaker, :data:`BOOK`.
+  Odds API v4 events of that window with their bookmakers: :data:`BOOK` (the SBRO archive's
+  prices) and, for a game the season's line history joins, :data:`SHARP_BOOK` (its every
+  line change).
 
 What it shows is decided by the replay clock (``now``), the rule of :mod:`app.replay`:
 
@@ -13,10 +15,16 @@ What it shows is decided by the replay clock (``now``), the rule of :mod:`app.re
   later date is visible);
 - a game is ``Preview`` before first pitch, ``Live`` until :data:`FINAL_AFTER` after it, then
   ``Final`` with the official score;
-- the bookmaker's quote is the SBRO opening moneyline and total, stamped
-  :data:`OPENING_QUOTE_AT` UTC of the game's date, and from :data:`CLOSING_QUOTE_LEAD` before
-  first pitch on the SBRO closing moneyline, total and run line; a quote is shown once the
-  clock has reached its ``last_update``. Events stay listed with their last pre-game quote.
+- SBRO's quote is its opening moneyline and total from :data:`OPENING_QUOTE_AT` UTC of the
+  game's date, and from :data:`CLOSING_QUOTE_LEAD` before first pitch its closing moneyline,
+  total and run line;
+- the line history's quote is the line standing at that moment (the last one entered by
+  then), each market as that line has it;
+- a bookmaker's ``last_update`` is the moment the provider last saw its price, as a live
+  provider polling the books would: the clock's time, or :data:`LAST_SEEN_BEFORE_START`
+  before first pitch once the game has begun (so the line history's close is its last line
+  entered by then). Events stay listed with their last pre-game
+  quotes.
 
 The server remembers when (wall clock) it first showed a final of each date, so that a test
 can check that no prediction of a date was made after its finals were visible.
@@ -35,13 +43,19 @@ from urllib.parse import parse_qs, urlparse
 from app.clock import eastern_date
 from app.feeds.odds import ODDS_PATH
 from app.feeds.schedule import SCHEDULE_PATH
+from app.ingest.lines import BOOK as SHARP_BOOK
 from app.ingest.teams import MLB_TEAM_ID_TO_CANONICAL, TEAM_NAME_TO_CANONICAL
 from app.replay.season import ReplayGame
 
 BOOK = "sbro"
 BOOK_TITLE = "SBRO archive"
+SHARP_BOOK_TITLE = "Pinnacle (line history)"
 OPENING_QUOTE_AT = time(12, 0)  # UTC, on the game's date
 CLOSING_QUOTE_LEAD = timedelta(minutes=5)
+# The last moment a game's pre-game prices are seen (a quote of that moment is pre-game; a
+# second, the precision of ``last_update``, so that the close is the last line, moves of a
+# game's final minute included).
+LAST_SEEN_BEFORE_START = timedelta(seconds=1)
 FINAL_AFTER = timedelta(hours=4)
 
 MLB_TEAM_ID = {code: team_id for team_id, code in MLB_TEAM_ID_TO_CANONICAL.items()}
@@ -147,36 +161,48 @@ class SeasonProvider:
             for game in self.by_date[day]:
                 if (start and game.start_time < start) or (end and game.start_time > end):
                     continue
-                quote = self._quote(game, now)
-                if quote is not None:
-                    events.append(self._event(game, quote))
+                seen = min(now, game.start_time - LAST_SEEN_BEFORE_START)
+                quotes = [
+                    quote
+                    for quote in (self._archive_quote(game, seen), self._sharp_quote(game, seen))
+                    if quote is not None
+                ]
+                if quotes:
+                    events.append(self._event(game, quotes))
         return events
 
-    def _quote(self, game: ReplayGame, now: datetime) -> dict[str, Any] | None:
+    def _archive_quote(self, game: ReplayGame, seen: datetime) -> dict[str, Any] | None:
         closing_at = game.start_time - CLOSING_QUOTE_LEAD
         opening_at = datetime.combine(game.game_date, OPENING_QUOTE_AT, tzinfo=UTC)
         home, away = TEAM_NAME[game.home_team], TEAM_NAME[game.away_team]
-        if now >= closing_at:
-            updated = closing_at
+        if seen >= closing_at:
             markets = [
                 _h2h(home, away, game.home_ml_close, game.away_ml_close),
                 _totals(game.total_close, game.over_close, game.under_close),
                 _spreads(home, away, game.home_rl, game.home_rl_price, game.away_rl_price),
             ]
-        elif now >= opening_at:
-            updated = opening_at
+        elif seen >= opening_at:
             markets = [
                 _h2h(home, away, game.home_ml_open, game.away_ml_open),
                 _totals(game.total_open, game.over_open, game.under_open),
             ]
         else:
             return None
-        markets = [{**market, "last_update": _iso(updated)} for market in markets if market]
-        if not markets:
-            return None
-        return {"key": BOOK, "title": BOOK_TITLE, "last_update": _iso(updated), "markets": markets}
+        return _bookmaker(BOOK, BOOK_TITLE, seen, markets)
 
-    def _event(self, game: ReplayGame, quote: dict[str, Any]) -> dict[str, Any]:
+    def _sharp_quote(self, game: ReplayGame, seen: datetime) -> dict[str, Any] | None:
+        line = game.sharp_line_at(seen)
+        if line is None:
+            return None
+        home, away = TEAM_NAME[game.home_team], TEAM_NAME[game.away_team]
+        markets = [
+            _h2h(home, away, line.home_ml, line.away_ml),
+            _totals(line.total, line.over_price, line.under_price),
+            _spreads(home, away, line.home_rl, line.home_rl_price, line.away_rl_price),
+        ]
+        return _bookmaker(SHARP_BOOK, SHARP_BOOK_TITLE, seen, markets)
+
+    def _event(self, game: ReplayGame, quotes: list[dict[str, Any]]) -> dict[str, Any]:
         return {
             "id": f"replay-{game.game_pk}",
             "sport_key": "baseball_mlb",
@@ -184,8 +210,18 @@ class SeasonProvider:
             "commence_time": _iso(game.start_time),
             "home_team": TEAM_NAME[game.home_team],
             "away_team": TEAM_NAME[game.away_team],
-            "bookmakers": [quote],
+            "bookmakers": quotes,
         }
+
+
+def _bookmaker(
+    key: str, title: str, seen: datetime, markets: list[dict | None]
+) -> dict[str, Any] | None:
+    """One bookmaker of an event (None when it quotes no market)."""
+    stamped = [{**market, "last_update": _iso(seen)} for market in markets if market]
+    if not stamped:
+        return None
+    return {"key": key, "title": title, "last_update": _iso(seen), "markets": stamped}
 
 
 def _h2h(home: str, away: str, home_price: int | None, away_price: int | None) -> dict | None:

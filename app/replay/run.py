@@ -10,9 +10,12 @@
    - at D's last first pitch: the pre-game odds pull (closing quotes, stamped before first
      pitch);
    - :data:`app.replay.provider.FINAL_AFTER` after D's last first pitch: the schedule pull
-     with D's finals, and settlement of the games that became final.
+     with D's finals, settlement of the games that became final (CLV against the bet's book
+     and against the sharp books' close), and the strategies' review.
 3. The live metrics, read from the API: ``/api/v1/models/{name}/performance?source=live``
-   per target and ``/api/v1/bankroll``.
+   per target and ``/api/v1/bankroll``; the served bets' CLV against the sharp close (mean,
+   t clustered by date, a bootstrap interval over dates) and ROI with its interval, from the
+   ledger; the arbitrages ``/api/v1/arbitrage`` showed at each morning's decision.
 """
 
 import time as clock_time
@@ -23,11 +26,15 @@ from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import requests
 from sqlalchemy import func, select
 
+from app.bets.fairline import FairLineRules
 from app.bets.models import Bet
+from app.bets.reports import cluster_bootstrap_ratio, clustered_mean
 from app.bets.settlement import settle_games
+from app.bets.strategies import configured, describe, review
 from app.clock import set_clock
 from app.config import Settings
 from app.db.session import session_scope
@@ -65,6 +72,7 @@ class DayResult:
     graded: int
     job_id: str
     finals_at: datetime  # replay clock when D's finals were pulled
+    arbitrages: int = 0  # the arbitrages the API showed at the morning's decision
     timings: dict[str, float] = field(default_factory=dict)
 
     def line(self) -> str:
@@ -231,6 +239,10 @@ def replay_day(
     started = clock_time.perf_counter()
     job = _predict_day(replay.api, http, day)
     timed("prediction job", started)
+    arbitrages = http.get(
+        f"{replay.api}/api/v1/arbitrage", params={"date": day.isoformat()}, timeout=60
+    )
+    arbitrages.raise_for_status()
 
     # Pre-game: the closing quotes; then the finals, and settlement.
     last_pitch = max(game.start_time for game in games)
@@ -243,7 +255,10 @@ def replay_day(
     timed("feeds", started)
     started = clock_time.perf_counter()
     with session_scope(settings.database_url) as session:
-        settled = settle_games(session, finals.became_final, now=finals_at)
+        settled = settle_games(
+            session, finals.became_final, now=finals_at, rules=FairLineRules.from_settings(settings)
+        )
+        review(session, configured(settings), finals_at)
         bets = session.scalar(
             select(func.count())
             .select_from(Bet)
@@ -260,6 +275,7 @@ def replay_day(
         graded=len(settled.graded_bets),
         job_id=job["job_id"],
         finals_at=finals_at,
+        arbitrages=len(arbitrages.json()["arbitrages"]),
         timings=timings,
     )
 
@@ -331,6 +347,16 @@ def live_report(replay: Replay) -> dict[str, Any]:
             .join(Game, Game.id == Bet.game_id)
             .where(in_window, Bet.status != "open")
         )
+        betting = served_betting(session, first, last)
+        strategies = {
+            entry["name"]: {
+                "state": entry["state"],
+                "bets": entry["evidence"]["paper_bets"] + entry["evidence"]["live_bets"],
+                "mean_clv": entry["evidence"]["mean_clv"],
+                "clv_t": entry["evidence"]["clv_t"],
+            }
+            for entry in describe(session, configured(settings))
+        }
     return {
         "season": replay.season,
         "from": first.isoformat(),
@@ -341,15 +367,16 @@ def live_report(replay: Replay) -> dict[str, Any]:
         "bets": int(bets or 0),
         "graded": int(graded or 0),
         "targets": targets,
-        "betting": {
-            "bets": summary.get("bets"),
-            "roi": summary.get("roi"),
-            "mean_clv": summary.get("mean_clv"),
+        "betting": betting
+        | {
+            "arbitrages": sum(result.arbitrages for result in replay.results),
             "max_drawdown": summary.get("max_drawdown"),
             "final_bankroll": summary.get("final_bankroll"),
             "initial_bankroll": summary.get("initial_bankroll"),
-            "hit_rate": summary.get("hit_rate"),
+            "bankroll_bets": summary.get("bets"),
+            "bankroll_roi": summary.get("roi"),
         },
+        "strategies": strategies,
         "bankroll_curve": bankroll_body.get("curve", []),
         "days_detail": [
             {
@@ -359,6 +386,7 @@ def live_report(replay: Replay) -> dict[str, Any]:
                 "bets": result.bets,
                 "graded": result.graded,
                 "job_id": result.job_id,
+                "arbitrages": result.arbitrages,
                 "finals_clock": result.finals_at.isoformat(),
                 "finals_first_shown_at": _iso_or_none(
                     replay.provider.first_final_shown.get(result.day)
@@ -370,6 +398,58 @@ def live_report(replay: Replay) -> dict[str, Any]:
             "morning_utc": MORNING.isoformat(),
             "finals_after_last_first_pitch_hours": FINAL_AFTER.total_seconds() / 3600,
         },
+    }
+
+
+def served_betting(session: Any, first: date, last: date) -> dict[str, Any]:
+    """The served bets of the window (paper and live), from the ledger: how many, graded,
+    hit rate, ROI (profit / stakes of won, lost and push) with a 95% interval, and CLV
+    against the sharp books' de-vigged close (mean, t clustered by game date, a 95%
+    interval), both intervals by bootstrap over game dates (a day's bets move together)."""
+    rows = session.execute(
+        select(Bet.status, Bet.stake, Bet.profit, Bet.paper, Bet.clv, Bet.sharp_clv, Game.game_date)
+        .join(Game, Game.id == Bet.game_id)
+        .where(Game.game_date.between(first, last), Bet.prediction_id.is_not(None))
+    ).all()
+    action = [row for row in rows if row.status in ("won", "lost", "push")]
+    decided = [row for row in action if row.status != "push"]
+    staked = sum(row.stake for row in action)
+    profit = sum(row.profit or 0.0 for row in action)
+    sharp = [row for row in rows if row.sharp_clv is not None]
+    sharp_clv = np.array([row.sharp_clv for row in sharp], dtype=float)
+    sharp_dates = np.array([row.game_date.toordinal() for row in sharp])
+    sharp_stats = clustered_mean(sharp_clv, sharp_dates)
+    own = np.array([row.clv for row in rows if row.clv is not None], dtype=float)
+    return {
+        "bets": len(rows),
+        "paper_bets": sum(bool(row.paper) for row in rows),
+        "graded": sum(row.status != "open" for row in rows),
+        "action": len(action),
+        "hit_rate": (
+            sum(row.status == "won" for row in decided) / len(decided) if decided else None
+        ),
+        "staked": staked,
+        "profit": profit,
+        "roi": profit / staked if staked > 0 else None,
+        "roi_interval": cluster_bootstrap_ratio(
+            np.array([row.profit or 0.0 for row in action]),
+            np.array([row.stake for row in action]),
+            np.array([row.game_date.toordinal() for row in action]),
+        )
+        if action
+        else None,
+        "clv_bets": sharp_stats["n"],
+        "mean_clv": sharp_stats["mean"],
+        "clv_standard_error": sharp_stats["standard_error"],
+        "clv_t": sharp_stats["t"],
+        "clv_dates": sharp_stats["clusters"],
+        "clv_interval": cluster_bootstrap_ratio(sharp_clv, np.ones(len(sharp)), sharp_dates)
+        if len(sharp)
+        else None,
+        "clv_beat_rate": float(np.mean(sharp_clv > 0)) if len(sharp) else None,
+        "clv_against": "the sharp books' de-vigged close",
+        "own_book_mean_clv": float(np.mean(own)) if len(own) else None,
+        "own_book_clv_bets": len(own),
     }
 
 

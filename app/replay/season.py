@@ -6,17 +6,34 @@ the closing run line. The season's game log (``retrosheet/GLY.TXT.gz``,
 :mod:`app.ingest.retrosheet`), when present, is matched to it the way the ingest matches
 them and gives the starters' full names, day or night, and the official final.
 
-First pitch (SBRO has no times) is set by one rule, :func:`first_pitch`: 17:05 UTC for a day
-game, 23:05 UTC for a night game or when the log does not say; the later game of a
+A line history of the season (``pinnacle/MLBY_games.csv`` + ``MLBY_lines.csv.gz``,
+:mod:`app.ingest.lines`), when present, is joined to it the way the ingest joins them: each
+joined game gets the book's every line before first pitch (:data:`SHARP_BOOK`, served as a
+second bookmaker) and its true first pitch (the file's event time less the offset measured
+from the file itself).
+
+Otherwise first pitch (SBRO has no times) is set by one rule, :func:`first_pitch`: 17:05 UTC
+for a day game, 23:05 UTC for a night game or when the log does not say; the later game of a
 doubleheader starts at least :data:`DOUBLEHEADER_GAP` after the earlier one.
 """
 
 from collections import defaultdict
-from dataclasses import dataclass, replace
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 
+from app.clock import SCHEDULE_ZONE
 from app.ingest.curated import CuratedGame
+from app.ingest.lines import (
+    Line,
+    measure_event_time_offset,
+    pair_paths,
+    parse_games,
+    parse_lines,
+    read_csv,
+)
+from app.ingest.lines import match_games as match_line_games
 from app.ingest.reconcile import scheduled_innings
 from app.ingest.retrosheet import match_games, parse_game_log, read_game_log
 from app.ingest.sbro import SbroGame, mark_postseason, parse_workbook, read_workbook
@@ -63,6 +80,17 @@ class ReplayGame:
     home_rl: float | None
     home_rl_price: int | None
     away_rl_price: int | None
+    # The line history's lines of this game before first pitch, oldest first (may be empty).
+    sharp_lines: tuple[Line, ...] = field(default=(), compare=False, repr=False)
+
+    def sharp_line_at(self, moment: datetime) -> Line | None:
+        """The line history's line standing at ``moment`` (the last one entered by then)."""
+        standing = None
+        for line in self.sharp_lines:
+            if line.captured_at > moment:
+                break
+            standing = line
+        return standing
 
 
 def season_files(data_dir: Path, season: int) -> tuple[Path, Path | None]:
@@ -108,7 +136,50 @@ def load_season(data_dir: Path, season: int) -> list[ReplayGame]:
         logs, _ = parse_game_log(read_game_log(log_path))
     season_end = max((log.game_date for log in logs), default=None)
     mark_postseason(parsed.games, season_end or sbro_season_end(parsed.games))
-    curated = [
+    matched = match_games(_as_curated(parsed.games), logs)
+    order = sorted(range(len(parsed.games)), key=lambda i: _order(parsed.games[i]))
+    games = [
+        _replay_game(season, number, parsed.games[i], matched.get(i))
+        for number, i in enumerate(order)
+    ]
+    games = _with_line_history(games, data_dir, season)
+    return _space_doubleheaders(games)
+
+
+def line_history_files(data_dir: Path, season: int) -> tuple[Path, Path] | None:
+    """The season's line-history pair (games file, lines file) under ``data_dir``, if any."""
+    pairs = pair_paths(_find(data_dir, f"MLB{season}_games.csv"))
+    return pairs[0] if pairs else None
+
+
+def _with_line_history(games: list[ReplayGame], data_dir: Path, season: int) -> list[ReplayGame]:
+    """Each game the season's line history joins, with its lines and true first pitch."""
+    pair = line_history_files(data_dir, season)
+    if pair is None:
+        return games
+    games_path, lines_path = pair
+    history_games, _ = parse_games(read_csv(games_path.read_bytes()))
+    lines, _ = parse_lines(read_csv(lines_path.read_bytes()))
+    offset = measure_event_time_offset(history_games, lines).shift
+    joined, _ = match_line_games(history_games, offset, _as_curated(games))
+    starts = {game.game_idx: game.event_time - offset for game in history_games}
+    by_game: dict[int, list[Line]] = defaultdict(list)
+    for line in lines:
+        if line.game_idx in joined and line.captured_at < starts[line.game_idx]:
+            by_game[line.game_idx].append(line)
+    result = list(games)
+    for game_idx, index in joined.items():
+        start = starts[game_idx]
+        if start.astimezone(SCHEDULE_ZONE).date() != games[index].game_date:
+            continue  # played on another date than the archive's (postponed): rule's time
+        history = tuple(sorted(by_game[game_idx], key=lambda line: line.captured_at))
+        result[index] = replace(games[index], start_time=start, sharp_lines=history)
+    return result
+
+
+def _as_curated(games: Sequence[SbroGame | ReplayGame]) -> list[CuratedGame]:
+    """The games as the ingest's joins take them, each numbered by its index."""
+    return [
         CuratedGame(
             game_id=index,
             game_date=game.game_date,
@@ -118,15 +189,8 @@ def load_season(data_dir: Path, season: int) -> list[ReplayGame]:
             home_score=game.home_score,
             away_score=game.away_score,
         )
-        for index, game in enumerate(parsed.games)
+        for index, game in enumerate(games)
     ]
-    matched = match_games(curated, logs)
-    order = sorted(range(len(parsed.games)), key=lambda i: _order(parsed.games[i]))
-    games = [
-        _replay_game(season, number, parsed.games[i], matched.get(i))
-        for number, i in enumerate(order)
-    ]
-    return _space_doubleheaders(games)
 
 
 def _order(game: SbroGame) -> tuple:

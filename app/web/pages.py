@@ -17,7 +17,7 @@ from app.api.bounds import MAX_PAGE, PG_INT_MAX
 from app.api.context import services
 from app.bets.ledger import bets_query, page_of_bets
 from app.bets.models import BET_STATUSES
-from app.bets.reports import bankroll_report, live_evaluation
+from app.bets.reports import bankroll_report, clv_report, live_evaluation
 from app.bets.slate import book_odds, game_views, line_history, neighbour_dates, slate
 from app.bets.strategies import configured, describe
 from app.db.session import session_scope
@@ -30,6 +30,7 @@ from app.ml.registry import CHALLENGER, CHAMPION
 from app.web import blp, plots
 
 PAGE_SIZE = 50
+CLV_PAGE_GROUPS = ("market", "book", "strategy")  # the groupings of the CLV report
 
 
 @blp.app_template_global()
@@ -125,8 +126,10 @@ def ledger_page() -> str:
         games = {game.id: game for game in session.scalars(select(Game).where(Game.id.in_(ids)))}
         report = bankroll_report(session, settings.bankroll)
         strategies = describe(session, configured(settings))
+        clv = {group: clv_report(session, group) for group in CLV_PAGE_GROUPS}
         return render_template(
             "ledger.html",
+            clv=clv,
             bets=bets,
             games=games,
             total=total,

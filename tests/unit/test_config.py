@@ -65,3 +65,10 @@ def test_fair_line_settings_and_their_round_trip():
     assert Settings.from_env({}).devig == "additive"
     with pytest.raises(ValueError, match="positive"):
         parse_weights("pinnacle:0")
+
+
+def test_the_quote_age_takes_the_contracts_name_and_its_earlier_one() -> None:
+    assert Settings.from_env({"BULLPEN_MAX_QUOTE_AGE": "12"}).max_quote_age_minutes == 12
+    assert Settings.from_env({"BULLPEN_MAX_QUOTE_AGE_MINUTES": "7"}).max_quote_age_minutes == 7
+    assert Settings.from_env({}).max_quote_age_minutes == 30
+    assert Settings.from_env({}).as_env()["BULLPEN_MAX_QUOTE_AGE"] == "30.0"

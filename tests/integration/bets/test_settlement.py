@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import select
 
+from app.bets.fairline import FairLineRules
 from app.bets.ledger import record_user_bet
 from app.bets.models import Bet
 from app.bets.settlement import clv_at_close, games_to_settle, settle_games
@@ -131,3 +132,51 @@ def test_the_clv_report_by_market_and_book(clean_database, games, clean_client):
     by_book = clean_client.get("/api/v1/bets/clv?group_by=book").get_json()["groups"]
     assert {group["book"] for group in by_book} == {"pin", "user"}
     assert clean_client.get("/api/v1/bets/clv?group_by=colour").status_code == 422
+
+
+def _additive_fair(price_side: int, price_other: int) -> float:
+    """The side's additive de-vig, by hand: its implied probability less half the margin."""
+
+    def implied(price: int) -> float:
+        return 100 / (price + 100) if price > 0 else -price / (-price + 100)
+
+    q_side, q_other = implied(price_side), implied(price_other)
+    return q_side - (q_side + q_other - 1) / 2
+
+
+def test_clv_against_the_sharp_close_is_recomputed_from_its_closes(clean_database, games):
+    """Whatever book a bet was at, its sharp CLV is measured at the sharp book's last
+    pre-game quote (pin's 22:30 -135/+125, not the 23:30 one after first pitch)."""
+    rules = FairLineRules(method="additive", sharp_books=(("pin", 1.0),))
+    with session_scope(clean_database) as session:
+        soft = _bet(session, games["final"], "home_ml", "away", 130, book="soft").bet_id
+        spread = _bet(session, games["final"], "home_spread", "home", 140, line=-1.5).bet_id
+    with session_scope(clean_database) as session:
+        settle_games(session, [games["final"]], rules=rules)
+    with session_scope(clean_database) as session:
+        bets = {bet.bet_id: bet for bet in session.scalars(select(Bet))}
+
+    close = _additive_fair(125, -135)
+    assert bets[soft].sharp_close == pytest.approx(close)
+    assert bets[soft].sharp_clv == pytest.approx(close - 100 / 230)
+    assert bets[soft].sharp_close_note is None
+    # The soft book has no snapshot: its own close is SBRO's, another measure.
+    assert bets[soft].clv == pytest.approx(clv_at_close(130, 130, -140))
+    # pin quoted no run line: no sharp CLV, and the ledger says why.
+    assert bets[spread].sharp_clv is None and bets[spread].sharp_close is None
+    note = "no sharp book (pin) quoted home_spread before first pitch"
+    assert bets[spread].sharp_close_note == note
+
+
+def test_the_clv_report_by_strategy_carries_the_sharp_measure(clean_database, games, clean_client):
+    with session_scope(clean_database) as session:
+        _bet(session, games["final"], "home_ml", "away", 130, book="soft")
+    with session_scope(clean_database) as session:
+        rules = FairLineRules(method="additive", sharp_books=(("pin", 1.0),))
+        settle_games(session, [games["final"]], rules=rules)
+    body = clean_client.get("/api/v1/bets/clv?group_by=strategy").get_json()
+    (group,) = body["groups"]
+    assert group["strategy"] is None  # a user's own bet belongs to no strategy
+    assert group["sharp"]["n"] == 1
+    assert group["sharp"]["mean_clv"] == pytest.approx(_additive_fair(125, -135) - 100 / 230)
+    assert group["sharp"]["beat_rate"] == 1.0

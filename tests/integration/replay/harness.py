@@ -28,15 +28,27 @@ WEEK_ENV = {"BULLPEN_MAX_ECE": "1"}
 
 @contextmanager
 def running_replay(
-    sample_dir: Path, first: date, last: date, env: Mapping[str, str] | None = None
+    sample_dir: Path,
+    first: date,
+    last: date,
+    env: Mapping[str, str] | None = None,
+    seasons: tuple[int, ...] | None = None,
 ) -> Iterator[dict]:
-    """The replay of 2019 ``first``..``last`` kept running: its API URL, JSON, output, folder."""
+    """The replay of ``first``..``last`` (its season: ``first``'s year) kept running: its API
+    URL, JSON, output, folder. The data folder links the files of ``sample_dir`` (and its
+    subfolders) of ``seasons`` (default every one), the line histories among them."""
     root = Path(tempfile.mkdtemp(prefix="bullpen-replay-test-"))
     data = root / "data"
-    for folder, pattern in (("sbro", "mlb-odds-*.xlsx"), ("retrosheet", "GL*.TXT.gz")):
-        (data / folder).mkdir(parents=True)
-        for path in sample_dir.glob(pattern):
-            (data / folder / path.name).symlink_to(path)
+    patterns = (
+        ("sbro", "mlb-odds-{}.xlsx"), ("retrosheet", "GL{}.TXT.gz"),
+        ("pinnacle", "MLB{}_games.csv"), ("pinnacle", "MLB{}_lines.csv.gz"),
+    )  # fmt: skip
+    for folder, pattern in patterns:
+        (data / folder).mkdir(parents=True, exist_ok=True)
+        for season in seasons or ("*",):
+            name = pattern.format(season)
+            for path in {*sample_dir.glob(name), *sample_dir.glob(f"*/{name}")}:
+                (data / folder / path.name).symlink_to(path)
     json_path = root / "replay.json"
     environment = {
         **{k: v for k, v in os.environ.items() if not k.startswith(("BULLPEN_", "MLFLOW_"))},
@@ -44,7 +56,7 @@ def running_replay(
         **(env or {}),
     }
     command = [
-        sys.executable, "-m", "app.cli", "replay", "--season", "2019", "--data", str(data),
+        sys.executable, "-m", "app.cli", "replay", "--season", str(first.year), "--data", str(data),
         "--from", first.isoformat(), "--to", last.isoformat(), "--json", str(json_path), "--keep",
     ]  # fmt: skip
     process = subprocess.Popen(

@@ -26,8 +26,12 @@ from tests.integration.replay.harness import FIRST, LAST
 pytestmark = pytest.mark.replay
 CONTRACT_KEYS = {
     "season", "from", "to", "days", "games", "predictions", "bets", "graded", "targets", "betting",
+    "strategies",
 }  # fmt: skip
-BETTING_KEYS = {"bets", "roi", "mean_clv", "max_drawdown", "final_bankroll"}
+BETTING_KEYS = {
+    "bets", "paper_bets", "roi", "roi_interval", "mean_clv", "clv_t", "clv_interval",
+    "arbitrages", "max_drawdown", "final_bankroll",
+}  # fmt: skip
 METRIC_KEYS = {"log_loss", "brier", "auc", "accuracy", "ece", "n"}
 
 
@@ -71,6 +75,9 @@ def test_json_has_the_contract_keys(replay_run: dict) -> None:
     report = replay_run["report"]
     assert report.keys() >= CONTRACT_KEYS
     assert report["betting"].keys() >= BETTING_KEYS
+    # One book: nothing gives a fair line, so the strategy serves nothing and stays on watch.
+    assert report["strategies"]["fair"]["state"] == "watch"
+    assert report["strategies"]["fair"]["bets"] == 0
     assert set(report["targets"]) == {"moneyline", "total_over", "home_spread"}
     for target, values in report["targets"].items():
         assert {"model", "market_open", "market_close"} <= values.keys()
@@ -190,12 +197,14 @@ def test_live_metrics_equal_an_independent_recomputation(replay_run: dict) -> No
             assert live[f"market_{moment}"]["log_loss"] == pytest.approx(
                 _log_loss(pairs), abs=1e-9
             ), (target, moment)
-    # The bankroll summary is the ledger's: profit over stakes of the graded bets.
+    # The betting summary is the ledger's served bets (paper or not): profit over stakes of
+    # the graded bets.
     bets = _served_bets(api)
     action = [b for b in bets if b["status"] in ("won", "lost", "push")]
     staked = sum(b["stake"] for b in action)
     profit = sum(b["profit"] or 0 for b in bets)
-    assert report["betting"]["bets"] == len(action)
+    assert report["betting"]["bets"] == len(bets)
+    assert report["betting"]["action"] == len(action)
     if staked:
         assert report["betting"]["roi"] == pytest.approx(profit / staked, abs=1e-9)
     else:

@@ -208,6 +208,22 @@ def test_the_ledger_and_bankroll_are_the_apis(visit, stack):
     ) == [bet["bet_id"] for bet in bets]
     visit.screenshot("ledger")
 
+    # The CLV report, by market, book and strategy, is the API's.
+    for group in ("market", "book", "strategy"):
+        groups = get_json(api, "/api/v1/bets/clv", group_by=group)["groups"]
+        rows = page.locator(f"#clv-{group} tbody tr[data-group]")
+        assert rows.count() == len(groups) > 0, group
+        for entry, row in zip(groups, rows.all(), strict=True):
+            assert row.get_attribute("data-group") == (entry[group] or "")
+            assert text(row, "n") == str(entry["n"])
+            assert text(row, "mean_clv") == signed_pct(entry["mean_clv"], 2)
+            assert text(row, "beat_rate") == pct(entry["beat_rate"])
+            assert text(row, "t") == fixed(entry["t"], 2)
+            assert text(row, "sharp_n") == str(entry["sharp"]["n"])
+            assert text(row, "sharp_mean_clv") == signed_pct(entry["sharp"]["mean_clv"], 2)
+    page.locator("#clv").scroll_into_view_if_needed()
+    visit.screenshot("ledger-clv")
+
     page.select_option("#f-market", "home_ml")
     page.select_option("#f-status", "won")
     page.fill("#f-date", "2019-04-03")

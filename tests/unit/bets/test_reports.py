@@ -1,9 +1,9 @@
-"""The clustered mean behind CLV reports, by hand."""
+"""The clustered mean and the date bootstrap behind CLV and ROI reports."""
 
 import numpy as np
 import pytest
 
-from app.bets.reports import clustered_mean
+from app.bets.reports import cluster_bootstrap_ratio, clustered_mean
 
 
 def test_clustered_standard_error_by_hand() -> None:
@@ -22,3 +22,30 @@ def test_clustered_standard_error_by_hand() -> None:
 def test_one_cluster_has_no_error_and_nothing_has_no_mean() -> None:
     assert clustered_mean(np.array([0.1, 0.2]), np.array([5, 5]))["t"] is None
     assert clustered_mean(np.array([]), np.array([]))["mean"] is None
+
+
+def test_the_bootstrap_resamples_whole_dates() -> None:
+    """Each date's bets all have one value: any resample of dates gives a mean among the
+    dates' values weighted by their bets, so the interval stays inside [min, max] of them;
+    the ratio's interval holds the estimate, and one date has none."""
+    values = np.array([0.01, 0.01, 0.01, -0.02, 0.05, 0.05])
+    dates = np.array([1, 1, 1, 2, 3, 3])
+    low, high = cluster_bootstrap_ratio(values, np.ones(6), dates)
+    assert -0.02 - 1e-12 <= low <= values.mean() <= high <= 0.05 + 1e-12  # float sums
+    profit, stakes = np.array([10.0, -5.0, 8.0, -10.0]), np.array([10.0, 5.0, 8.0, 10.0])
+    low, high = cluster_bootstrap_ratio(profit, stakes, np.array([1, 2, 3, 4]))
+    assert low <= profit.sum() / stakes.sum() <= high
+    assert cluster_bootstrap_ratio(values[:3], np.ones(3), dates[:3]) is None
+
+
+def test_the_clustered_error_is_statsmodels_cluster_robust_one() -> None:
+    """statsmodels' cluster-robust error of a mean, Stata's factor G/(G-1) * (n-1)/(n-k)
+    with k = 1, is the hand formula above."""
+    rng = np.random.default_rng(7)
+    values, dates = rng.normal(0.01, 0.05, 200), rng.integers(0, 30, 200)
+    stats = clustered_mean(values, dates)
+    mean = values.mean()
+    keys = np.unique(dates)
+    sums = np.array([np.sum(values[dates == key] - mean) for key in keys])
+    error = np.sqrt(len(keys) / (len(keys) - 1) * np.sum(sums**2)) / len(values)
+    assert stats["standard_error"] == pytest.approx(error)
