@@ -1,7 +1,7 @@
 """bets: closing-line value against the sharp books' de-vigged close
 
 Revision ID: 3d7e9a1c5b20
-Revises: 9b3f6d2a8c15
+Revises: 5e3a9c1d7b42
 Create Date: 2026-12-07 11:00:00.000000
 """
 
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 
 revision = '3d7e9a1c5b20'
-down_revision = '9b3f6d2a8c15'
+down_revision = '5e3a9c1d7b42'
 branch_labels = None
 depends_on = None
 
