@@ -7,11 +7,12 @@ STAMP := $(VENV)/.installed
 # Tests with these markers need a browser, docker-compose, a stack or a replay of their own, or
 # inject faults: `make check` runs them, `make test` does not (pyproject.toml declares them).
 CHECK_MARKERS := browser or chaos or fuzz or replay or e2e or compose
-# A test process per core (`-n auto`); a file's integration tests, or those sharing a replay or a
-# chaos stack, in one process (`--dist loadgroup`, tests/conftest.py).
-PYTEST := $(BIN)/pytest --durations=25 -n auto --dist loadgroup
+# A test process per core (`-n auto`, tests/conftest.py), a file's tests in one process (they
+# share its module fixtures).
+PYTEST := $(BIN)/pytest --durations=25 -n auto --dist loadfile
 
-.PHONY: run test check check-tools test-check test-services test-unit test-integration chaos \
+.PHONY: run test check check-tools test-check test-chaos test-stacks test-services test-unit \
+	test-integration chaos \
 	fuzz lint format bench migration clean
 
 $(STAMP): pyproject.toml constraints.txt
@@ -36,17 +37,26 @@ check: check-tools test test-check test-services lint
 check-tools: $(STAMP)
 	@$(BIN)/python -m tests.tools
 
+# Two processes side by side, each one pytest session: the chaos tests share one chaos stack;
+# the replay, page, fuzz and end-to-end tests share one replayed week. Each prints when it ends.
 test-check: $(STAMP)
-	$(PYTEST) -m "$(CHECK_MARKERS)"
+	$(MAKE) --no-print-directory -j2 --output-sync=target test-chaos test-stacks
+
+test-chaos: $(STAMP)
+	$(BIN)/pytest --durations=25 -p no:xdist -m chaos
+
+test-stacks: $(STAMP)
+	$(BIN)/pytest --durations=25 -p no:xdist -m "($(CHECK_MARKERS)) and not chaos"
 
 # The integration tests that use PostgreSQL and Redis (not those that start stacks of their
-# own), against this machine's servers on their standard ports; skipped when they are not up.
+# own), against this machine's servers on their standard ports, in one process (tests/conftest.py:
+# the processes would share its Redis databases); skipped when the servers are not up.
 test-services: $(STAMP)
 	@if $(BIN)/python -m tests.tools --services; then \
 	  BULLPEN_DATABASE_URL=postgresql+psycopg://postgres@127.0.0.1:5432/postgres \
 	  BULLPEN_BROKER_URL=redis://127.0.0.1:6379/14 \
 	  BULLPEN_FEATURE_STORE_URL=redis://127.0.0.1:6379/15 \
-	  $(PYTEST) -p no:xdist -m "integration and not ($(CHECK_MARKERS))"; \
+	  $(PYTEST) -m "integration and not ($(CHECK_MARKERS))"; \
 	fi
 
 test-unit: $(STAMP)

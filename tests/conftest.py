@@ -44,25 +44,12 @@ def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
     return os.cpu_count() or 1
 
 
-# Session resources expensive enough to share across files: under `-n` (`--dist loadgroup`)
-# the tests that use one run in one process, so it is made once.
-SHARED_SESSION_FIXTURES = ("replayed_week", "chaos")
-
-
-@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the groups
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         fixtures = getattr(item, "fixturenames", ())
         for fixture, marker in MARKERS_BY_FIXTURE.items():
             if fixture in fixtures:
                 item.add_marker(marker)
-        shared = [fixture for fixture in SHARED_SESSION_FIXTURES if fixture in fixtures]
-        if shared:
-            item.add_marker(pytest.mark.xdist_group(shared[0]))
-        elif "service_urls" in fixtures:
-            # A file's integration tests run in one process, sharing its module fixtures (a
-            # database of its own, an ingest, a server); unit tests go wherever is free.
-            item.add_marker(pytest.mark.xdist_group(item.nodeid.split("::")[0]))
 
 
 def _free_port() -> int:
