@@ -214,7 +214,14 @@ class Stack:
         if proc is None:
             raise RuntimeError("no broker to restart")
         proc.kill()
-        proc.wait(10)
+        # `bullpen up` started it and reaps it only when it stops: gone means a zombie here.
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            with contextlib.suppress(psutil.NoSuchProcess):
+                if proc.status() != psutil.STATUS_ZOMBIE:
+                    time.sleep(0.1)
+                    continue
+            break
         time.sleep(2)  # an outage the clients notice
         self.redis_process = subprocess.Popen(
             EmbeddedStack(self.var_dir, self.redis_port).redis_command(),
