@@ -58,6 +58,7 @@ from app.stack.supervisor import Supervisor
 REPO = Path(__file__).resolve().parent.parent
 VAR_DIR = REPO / "var" / "soak"
 OUTPUT = REPO / "var" / "bench"
+SAMPLE = REPO / "data" / "sample"
 ODDS_API_KEY = "soak"
 FINISHED = {"succeeded", "failed", "cancelled"}
 FAULTS = ("pool child killed", "worker main killed", "broker restarted", "PostgreSQL restarted")
@@ -259,12 +260,15 @@ def tree_memory(pid: int) -> tuple[float, float, int]:
 # --- the provider ------------------------------------------------------------------------------
 
 
+def sample_season() -> int:
+    """The latest season of the bundled sample (the bootstrap ingested it)."""
+    return max(int(path.stem[-4:]) for path in SAMPLE.glob("mlb-odds-*.xlsx"))
+
+
 def feed_provider(games: int, start: datetime, minutes: float) -> SeasonProvider:
     """A day of the sample's latest season, moved so that its games reach their finals one by
     one through the soak (the first a few minutes in)."""
-    sample = REPO / "data" / "sample"
-    season = max(int(path.stem[-4:]) for path in sample.glob("mlb-odds-*.xlsx"))
-    played = load_season(sample, season)
+    played = load_season(SAMPLE, sample_season())
     by_date = defaultdict(list)
     for game in played:
         by_date[game.game_date].append(game)
@@ -405,7 +409,7 @@ def main() -> None:
     parser.add_argument("--minutes", type=float, default=60.0, help="how long the load runs")
     parser.add_argument("--rate", type=float, default=5.0, help="single predictions a second")
     parser.add_argument("--batch-every", type=float, default=60.0, help="seconds between batches")
-    parser.add_argument("--batch-season", type=int, help="the batch's season (latest stored)")
+    parser.add_argument("--batch-season", type=int, help="the batch's season (the sample's latest)")
     parser.add_argument("--fault-every", type=float, default=10.0, help="minutes between faults")
     parser.add_argument("--sample-every", type=float, default=15.0, help="seconds between samples")
     parser.add_argument("--table-every", type=float, default=5.0, help="minutes a table row spans")
@@ -472,7 +476,7 @@ def report_again(args: argparse.Namespace) -> None:
 
 
 def stored_games(stack: Stack, season: int | None) -> tuple[int, list[int]]:
-    from sqlalchemy import func, select
+    from sqlalchemy import select
 
     from app.db.session import session_scope
     from app.games.models import Game
@@ -482,8 +486,8 @@ def stored_games(stack: Stack, season: int | None) -> tuple[int, list[int]]:
     socket_dir = (stack.var_dir / "pgdata" / "postmaster.pid").read_text().split("\n")[4]
     url = f"postgresql+psycopg://postgres@/{DATABASE_NAME}?host={socket_dir}"
     with session_scope(url) as session:
-        if season is None:
-            season = session.scalar(select(func.max(Game.season)))
+        # Not the latest stored season: the feed's games of today are stored in theirs.
+        season = season or sample_season()
         ids = list(session.scalars(select(Game.id).where(Game.season == season)))
     return season, ids
 
