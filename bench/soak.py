@@ -160,6 +160,11 @@ class Stack:
                 self.process.wait(timeout=120)
             except subprocess.TimeoutExpired:
                 self.process.kill()
+        if self.postmaster_pid() is not None:
+            # Left behind: pgserver keeps it for every pid in its list of users, and a killed
+            # worker main (a fault above) never took itself off (issue 22, section 4).
+            print("PostgreSQL outlived `bullpen up`; stopping it", flush=True)
+            self._pg_ctl("-w", "-m", "fast", "stop")
         if self.redis_process is not None:
             # A broker this soak restarted is its child; `bullpen up` shut it down by its port.
             with contextlib.suppress(subprocess.TimeoutExpired):
@@ -231,12 +236,15 @@ class Stack:
         return f"SIGKILL redis {proc.pid}, 2 s down, started again on its append-only file"
 
     def restart_postgres(self) -> str:
+        self._pg_ctl("-w", "-m", "immediate", "restart")
+        return "pg_ctl restart -m immediate (every connection cut)"
+
+    def _pg_ctl(self, *args: str) -> None:
         from pgserver._commands import pg_ctl
 
+        # pgserver runs the server as user pgserver when started as root.
         user = "pgserver" if os.geteuid() == 0 else None
-        pg_ctl(["-w", "-m", "immediate", "restart"], pgdata=self.var_dir / "pgdata",
-               user=user, timeout=120)  # fmt: skip
-        return "pg_ctl restart -m immediate (every connection cut)"
+        pg_ctl(list(args), pgdata=self.var_dir / "pgdata", user=user, timeout=120)
 
 
 def tree_memory(pid: int) -> tuple[float, float, int]:
