@@ -161,8 +161,8 @@ class Stack:
             except subprocess.TimeoutExpired:
                 self.process.kill()
         if self.postmaster_pid() is not None:
-            # Left behind: pgserver keeps it for every pid in its list of users, and a killed
-            # worker main (a fault above) never took itself off (issue 22, section 4).
+            # Seen after a run whose PostgreSQL was restarted (`pg_ctl restart`): the new
+            # postmaster outlived `bullpen up`'s stop. A soak leaves nothing running.
             print("PostgreSQL outlived `bullpen up`; stopping it", flush=True)
             self._pg_ctl("-w", "-m", "fast", "stop")
         if self.redis_process is not None:
