@@ -12,8 +12,7 @@ CHECK_MARKERS := browser or chaos or fuzz or replay or e2e or compose
 PYTEST := $(BIN)/pytest --durations=25 -n auto --dist loadfile
 
 .PHONY: run test check check-tools test-check test-chaos test-stacks test-services test-unit \
-	test-integration chaos \
-	fuzz lint format bench migration clean
+	test-integration chaos fuzz lint format bench soak migration clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -82,6 +81,11 @@ fuzz: $(STAMP)
 
 bench: $(STAMP)
 	@for script in bench/bench_*.py; do $(BIN)/python $$script || exit 1; done
+
+# The stack as `make run` starts it, under load and a fault every 10 minutes, for MINUTES
+# (60 by default); memory, latency and outcomes over time to var/bench/soak.{json,png,svg}.
+soak: $(STAMP)
+	$(BIN)/python bench/soak.py --minutes $(or $(MINUTES),60)
 
 # Regenerate the initial migration from the models (before the first release only).
 migration: $(STAMP)

@@ -5,8 +5,6 @@ import uuid
 from datetime import timedelta
 from functools import cache
 
-import redis
-import sqlalchemy.exc
 from celery import Task
 from celery.exceptions import SoftTimeLimitExceeded
 
@@ -15,16 +13,10 @@ from app.db.session import session_scope
 from app.jobs.kinds import WorkerResources
 from app.jobs.service import fail, lease_duration, renew_lease
 from app.logs import job_id_var
+from app.outages import TRANSIENT_ERRORS  # errors worth retrying
 
 log = logging.getLogger(__name__)
 
-# Errors worth retrying: the database or Redis was briefly unreachable.
-TRANSIENT_ERRORS = (
-    sqlalchemy.exc.OperationalError,
-    sqlalchemy.exc.InterfaceError,
-    redis.ConnectionError,
-    redis.TimeoutError,
-)
 MAX_RETRIES = 6
 
 

@@ -1,5 +1,7 @@
 """The REST API: one flask-smorest blueprint per resource, errors as ``{code, message, errors}``."""
 
+import logging
+
 from flask import Flask, jsonify, request
 from flask_limiter import Limiter
 from flask_smorest import Api as SmorestApi
@@ -8,6 +10,11 @@ from werkzeug.exceptions import HTTPException
 from app.api.auth import OPEN_PREFIXES, audit_admin_action, check_api_key, current_key_id
 from app.api.bounds import CONVERTERS, path_schema
 from app.config import Settings
+from app.outages import TRANSIENT_ERRORS
+
+log = logging.getLogger(__name__)
+
+OUTAGE_RETRY_AFTER_SECONDS = 5
 
 
 class Api(SmorestApi):
@@ -33,6 +40,22 @@ class Api(SmorestApi):
             if name.lower() in ("allow", "retry-after", "www-authenticate"):
                 response.headers[name] = value
         return response
+
+
+def outage(error: Exception):
+    """503 with ``Retry-After`` (not a 500) while PostgreSQL or the broker is unreachable."""
+    log.warning("a service is unreachable: %s", str(error).splitlines()[0][:300])
+    response = jsonify(
+        {
+            "code": 503,
+            "status": "Service Unavailable",
+            "message": "a service the API needs is unreachable (restarting?); retry shortly",
+            "errors": {"service": type(error).__module__.split(".")[0]},
+        }
+    )
+    response.status_code = 503
+    response.headers["Retry-After"] = str(OUTAGE_RETRY_AFTER_SECONDS)
+    return response
 
 
 def rate_limit_key() -> str:
@@ -95,5 +118,7 @@ def init_api(app: Flask) -> None:
     api.register_blueprint(fair.arbitrage_blp, url_prefix=f"/api/v1{fair.ARBITRAGE_URL_PREFIX}")
     api.register_blueprint(health.blp)
     app.register_blueprint(docs.blp)
+    for error in TRANSIENT_ERRORS:
+        app.register_error_handler(error, outage)
     app.before_request(check_api_key)
     app.after_request(audit_admin_action)

