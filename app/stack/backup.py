@@ -221,7 +221,7 @@ def restore(
     with tempfile.TemporaryDirectory(prefix="bullpen-restore-") as scratch:
         work = Path(scratch)
         with tarfile.open(path) as archive:
-            archive.extractall(work, filter="data")
+            _extract(archive, work)
         say(f"restoring the database ({(work / DUMP).stat().st_size / 1e6:.1f} MB dump)")
         _restore_database(url, work / DUMP, manifest)
         if manifest.mlflow and mlflow_db is not None:
@@ -247,6 +247,21 @@ def restore(
 
 
 # --- the database ---------------------------------------------------------------------------
+
+
+def _extract(archive: tarfile.TarFile, target: Path) -> None:
+    """Unpack an archive's regular files and folders under ``target`` and nothing else: the
+    standard "data" filter where this Python has it (3.11.4 and later), the same refusals by
+    hand before (links, devices, absolute paths, paths leaving ``target``)."""
+    if hasattr(tarfile, "data_filter"):
+        archive.extractall(target, filter="data")
+        return
+    root = target.resolve()
+    for member in archive.getmembers():
+        destination = (root / member.name).resolve()
+        if not (member.isfile() or member.isdir()) or not destination.is_relative_to(root):
+            raise BackupError(f"{member.name}: not a file of a Bullpen backup")
+    archive.extractall(target)
 
 
 def _libpq(url: str) -> tuple[str, dict[str, str]]:
