@@ -24,7 +24,8 @@ import numpy as np
 import redis
 from redis.utils import HIREDIS_AVAILABLE
 
-from app.features.definitions import FEATURE_SET, FeatureSet
+from app.features.definitions import FEATURE_SET
+from app.features.featureset import FeatureSet
 from app.features.store import FeatureStore, decode_features, encode_features
 
 GAMES = 10_000

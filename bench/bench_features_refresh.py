@@ -26,16 +26,14 @@ from sqlalchemy import func, select
 from app.config import Settings
 from app.db.migrate import upgrade
 from app.db.session import session_scope
-from app.features.definitions import FEATURE_SET, FeatureSet
-from app.features.pipeline import (
-    build_features,
-    load_games_frame,
-    load_snapshots_frame,
-    load_splits_frame,
-    refresh_features,
-)
+from app.features.definitions import FEATURE_SET
+from app.features.featureset import FeatureSet
+from app.features.loading import load_snapshots_frame, load_splits_frame
+from app.features.pipeline import build_features
+from app.features.refresh import refresh_features
 from app.features.store import FeatureStore
 from app.games.models import Game
+from app.games.queries import load_games_frame
 
 REPEATS = 7
 

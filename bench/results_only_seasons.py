@@ -32,7 +32,7 @@ sys.path.insert(0, str(ROOT))
 from app.cli.common import resolved_settings  # noqa: E402
 from app.db.session import session_scope  # noqa: E402
 from app.features.definitions import FEATURE_SET  # noqa: E402
-from app.features.pipeline import refresh_features  # noqa: E402
+from app.features.refresh import refresh_features  # noqa: E402
 from app.feeds.run import pull_schedule  # noqa: E402
 from app.ingest.quality import quality_report  # noqa: E402
 from app.ingest.sources import ingest  # noqa: E402

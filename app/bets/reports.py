@@ -20,8 +20,8 @@ from sqlalchemy.orm import Session
 
 from app.bets.models import Bet
 from app.bets.simulate import max_drawdown
-from app.features.pipeline import load_games_frame
 from app.games.models import Game
+from app.games.queries import load_games_frame
 from app.jobs.models import Prediction
 from app.markets import MARKETS
 from app.ml.evaluation import Evaluation, evaluate, json_safe

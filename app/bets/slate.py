@@ -22,8 +22,8 @@ from sqlalchemy.orm import Session
 from app.bets.models import Bet
 from app.bets.pricing import best_offer, risk_level
 from app.bets.quotes import Quotes, book_quotes
-from app.features.pipeline import load_games_frame
 from app.games.models import Game, Odds, OddsSnapshot
+from app.games.queries import load_games_frame
 from app.markets import MARKETS
 from app.ml.served import latest_predictions
 

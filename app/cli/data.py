@@ -109,7 +109,7 @@ def features() -> None:
 def features_refresh(season: int | None, on_date, game_id: int | None) -> None:
     """Recompute and store the features of a season, a date or one game."""
     from app.db.session import session_scope
-    from app.features.pipeline import refresh_features
+    from app.features.refresh import refresh_features
     from app.ml.predict import open_feature_store
 
     if season is None and on_date is None and game_id is None:

@@ -51,7 +51,8 @@ def ml_predict(game_id: int) -> None:
     from app.bets.fairline import FairLineRules
     from app.bets.quotes import book_quotes
     from app.db.session import session_scope
-    from app.features.pipeline import load_games_frame, refresh_features
+    from app.features.refresh import refresh_features
+    from app.games.queries import load_games_frame
     from app.ml.predict import champions_for, open_feature_store, score, staking_for
     from app.ml.registry import ChampionCache
 

@@ -7,7 +7,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.db.session import session_scope
-from app.features.pipeline import refresh_features
+from app.features.refresh import refresh_features
 from app.features.store import FeatureStore
 from app.games.models import Game
 from app.jobs.runtime import JobContext

@@ -15,6 +15,12 @@ a name is mapped through them:
   scratch is noise; two active pitchers with the same SBRO name are ambiguous);
 * an unknown or ambiguous name maps to no id: the pitcher features are missing (NaN),
   never another pitcher's.
+
+The same rule names the starter of EVERY game whose features are built
+(:func:`listed_starters`, over the games frame, for training as for serving): the starter the
+game was priced with is the one its odds name, and a late scratch is known only after the
+open, so the id of the pitcher who actually took the mound (the game log's) is used only for
+the history of his own starts.
 """
 
 import datetime as dt
@@ -22,6 +28,7 @@ import re
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 
+import numpy as np
 import pandas as pd
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -109,3 +116,82 @@ def fill_pitcher_ids(session: Session, targets: pd.DataFrame) -> pd.DataFrame:
 
 def _missing(value: object) -> bool:
     return value is None or (not isinstance(value, str) and pd.isna(value)) or value == ""
+
+
+def listed_starters(history: pd.DataFrame, targets: pd.DataFrame) -> dict[str, np.ndarray]:
+    """Each target's starters as named when it was priced: ``{"home": ids, "away": ids}``.
+
+    A target with a name (``*_pitcher``) gets the id that name maps to by the rule of
+    :func:`pitcher_ids_by_name`, applied to ``history`` (names and ids of its games of the
+    target's season and the one before, on dates strictly before the target's), ``""`` when
+    the name maps to none; a target without a name keeps its ``*_pitcher_id``.
+    """
+    starts = _named_starts(history)
+    years = pd.to_datetime(targets["game_date"]).dt.year.to_numpy(np.int64)
+    days = pd.to_datetime(targets["game_date"]).dt.tz_localize(None).dt.normalize().to_numpy()
+    result = {}
+    for side in ("home", "away"):
+        ids = _text(targets, f"{side}_pitcher_id")
+        keys = _keys(_text(targets, f"{side}_pitcher"))
+        named = keys != ""
+        lookups = pd.DataFrame(
+            {
+                "position": np.flatnonzero(named),
+                "key": keys[named],
+                "season": years[named],
+                "before": days[named],
+            }
+        )
+        counts = pd.concat(
+            [
+                lookups.merge(starts, on=["key", "season"]).query("game_date < before"),
+                lookups.assign(season=lookups["season"] - 1).merge(starts, on=["key", "season"]),
+            ]
+        )
+        per_id = counts.groupby(["position", "pitcher_id"], sort=False)["n"].sum().reset_index()
+        total = per_id.groupby("position")["n"].transform("sum")
+        best = per_id.sort_values(["position", "n"], ascending=[True, False], kind="mergesort")
+        best = best.assign(total=total.loc[best.index]).drop_duplicates("position")
+        best = best[best["n"] >= MIN_SHARE * best["total"]]
+        listed = ids.copy()
+        listed[named] = ""
+        listed[best["position"].to_numpy(np.int64)] = best["pitcher_id"].to_numpy(object)
+        result[side] = listed
+    return result
+
+
+def _named_starts(history: pd.DataFrame) -> pd.DataFrame:
+    """Starts per (SBRO-form name, Retrosheet id, season, date) of games with both."""
+    dates = pd.to_datetime(history["game_date"]).dt.tz_localize(None).dt.normalize()
+    sides = [
+        pd.DataFrame(
+            {
+                "key": _keys(_text(history, f"{side}_pitcher")),
+                "pitcher_id": _text(history, f"{side}_pitcher_id"),
+                "season": dates.dt.year.to_numpy(np.int64),
+                "game_date": dates.to_numpy(),
+            }
+        )
+        for side in ("home", "away")
+    ]
+    starts = pd.concat(sides, ignore_index=True)
+    starts = starts[(starts["key"] != "") & (starts["pitcher_id"] != "")]
+    return (
+        starts.groupby(["key", "pitcher_id", "season", "game_date"])
+        .size()
+        .rename("n")
+        .reset_index()
+    )
+
+
+def _text(frame: pd.DataFrame, column: str) -> np.ndarray:
+    if column not in frame:
+        return np.full(len(frame), "", dtype=object)
+    values = frame[column].to_numpy(object)
+    return np.array([value if isinstance(value, str) else "" for value in values], dtype=object)
+
+
+def _keys(names: np.ndarray) -> np.ndarray:
+    """SBRO-form keys of ``names``, each distinct name normalised once."""
+    unique, inverse = np.unique(names.astype(str), return_inverse=True)
+    return np.array([sbro_pitcher_key(name) for name in unique], dtype=object)[inverse]

@@ -15,7 +15,7 @@ TTL policy: features of final (historical) games never change, so backfills writ
 with ``ttl_seconds=None`` (no expiry). Features of upcoming games are recomputed by the
 beat as results of earlier games arrive; that store uses ``UPCOMING_TTL_SECONDS``
 (2 days) so keys of postponed or abandoned games disappear on their own. A missing key
-is recomputed on demand by prediction jobs (``app.features.pipeline.refresh_features``);
+is recomputed on demand by prediction jobs (``app.features.refresh.refresh_features``);
 ``GET /api/v1/features/{game_id}`` only reads and answers 404 for it. A new feature-set
 version writes new keys (the version is in the key); the old version's keys stay until
 deleted, so models of both versions can be served during a switch.
@@ -39,7 +39,7 @@ import numpy as np
 import pandas as pd
 import redis
 
-from app.features.definitions import FeatureSet
+from app.features.featureset import FeatureSet
 
 UPCOMING_TTL_SECONDS = 2 * 24 * 3600
 DEFAULT_CHUNK_SIZE = 1000

@@ -10,7 +10,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from app.db.session import session_scope
-from app.features.pipeline import FeatureWriter, refresh_features
+from app.features.refresh import FeatureWriter, refresh_features
 from app.games.models import Game
 from app.ingest.lines import LinesFormatError, LinesOrderError
 from app.ingest.runner import FileReport

@@ -6,8 +6,8 @@ import numpy as np
 from sqlalchemy import Float, cast, select
 from sqlalchemy.orm import Session
 
-from app.features.pipeline import load_games_frame
 from app.games.models import Game
+from app.games.queries import load_games_frame
 from app.jobs.models import Prediction
 from app.markets import MARKETS
 from app.ml.evaluation import json_safe

@@ -37,14 +37,11 @@ from app.bets.pricing import (
 from app.bets.quotes import Quotes, first_pitch
 from app.config import Settings
 from app.features.definitions import FEATURE_SET
-from app.features.pipeline import (
-    build_features,
-    configured_cutoff_minutes,
-    load_games_frame,
-    refresh_features,
-)
+from app.features.pipeline import build_features
 from app.features.pitchers import fill_pitcher_ids
+from app.features.refresh import configured_cutoff_minutes, refresh_features
 from app.features.store import FeatureStore
+from app.games.queries import load_games_frame
 from app.markets import MARKETS, MONEYLINE
 from app.ml.registry import ChampionCache, LoadedModel
 
@@ -343,12 +340,13 @@ def _explanations(model: LoadedModel, features: np.ndarray) -> list[list[dict]]:
     """
     # One thread, as LoadedModel.predict: a chunk's rows take well under a millisecond so,
     # while LightGBM's default OpenMP team waits tens of ms on a busy machine.
+    features = model.inputs(features)
     contributions = model.booster.predict(features, pred_contrib=True, num_threads=1)
     per_feature = contributions[:, :-1].copy()  # the last column is the bias
     if model.prior is not None:
         per_feature[:, model.prior.feature_index] += model.prior.margin(features)
     order = np.argsort(-np.abs(per_feature), axis=1)[:, :TOP_CONTRIBUTIONS]
-    names = FEATURE_SET.names
+    names = model.feature_names
     chosen = np.take_along_axis(per_feature, order, axis=1).tolist()
     values = np.take_along_axis(features, order, axis=1)
     value_lists = [_nullable(row) for row in values]

@@ -20,6 +20,7 @@ from typing import Any
 
 import lightgbm as lgb
 import numpy as np
+import pandas as pd
 
 from app.config import Settings
 from app.markets import TARGETS
@@ -54,13 +55,34 @@ class LoadedModel:
         """Whether its held-out ECE is known and at most ``max_ece`` (it may price-shop)."""
         return self.ece is not None and self.ece <= max_ece
 
-    def predict(self, features: np.ndarray) -> np.ndarray:
-        """Probabilities of the target's 'yes' side for rows of the model's feature set.
+    def predict(self, features: np.ndarray | pd.DataFrame) -> np.ndarray:
+        """Probabilities of the target's 'yes' side for rows of the feature set (see
+        :meth:`inputs`).
 
         One thread: a worker runs a pool process per core already, and OpenMP threads
         contending for busy cores stall a one-game prediction by milliseconds.
         """
-        return predict_probability(self.booster, features, self.prior, num_threads=1)
+        return predict_probability(self.booster, self.inputs(features), self.prior, num_threads=1)
+
+    def inputs(self, features: np.ndarray | pd.DataFrame) -> np.ndarray:
+        """The model's own columns (``feature_names``) of ``features``: a frame's by name, a
+        matrix of the feature set's vectors (what the store serves) by position.
+
+        A model reads only the features known when its market's price is posted
+        (``app.features.definitions.model_features``), a subset of the stored vector.
+        """
+        if isinstance(features, pd.DataFrame):
+            return features[list(self.feature_names)].to_numpy(dtype=np.float64)
+        features = np.asarray(features, dtype=np.float64)
+        return features if self._positions is None else features[:, self._positions]
+
+    @cached_property
+    def _positions(self) -> np.ndarray | None:
+        from app.features.definitions import FEATURE_SET
+
+        if self.feature_names == FEATURE_SET.names:
+            return None
+        return np.array([FEATURE_SET.names.index(name) for name in self.feature_names])
 
 
 def client(settings: Settings):

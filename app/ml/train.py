@@ -28,15 +28,12 @@ from sqlalchemy.orm import Session
 
 from app.bets.odds import devig_two_way_array
 from app.config import Settings
-from app.features.definitions import FEATURE_SET
-from app.features.pipeline import (
-    build_features,
-    configured_cutoff_minutes,
-    load_games_frame,
-    load_snapshots_frame,
-    load_splits_frame,
-)
+from app.features.definitions import FEATURE_SET, model_features
+from app.features.loading import load_snapshots_frame, load_splits_frame
+from app.features.pipeline import build_features
+from app.features.refresh import configured_cutoff_minutes
 from app.games.models import ODDS_COLUMNS
+from app.games.queries import load_games_frame
 from app.markets import MARKETS
 from app.ml import registry
 from app.ml.evaluation import Evaluation, evaluate
@@ -85,7 +82,9 @@ class FittedModel:
     valid: np.ndarray = field(repr=False)  # mask of the dataset's early-stopping rows
 
     def predict(self, features: pd.DataFrame | np.ndarray) -> np.ndarray:
-        """Probabilities of the target's 'yes' side."""
+        """Probabilities of the target's 'yes' side (of a frame: from the model's columns)."""
+        if isinstance(features, pd.DataFrame):
+            features = features[self.booster.feature_name()]
         return predict_probability(
             self.booster, np.asarray(features, dtype=float), self.prior, self.booster.best_iteration
         )
@@ -121,7 +120,9 @@ def labelled(
     keep = labels.notna().to_numpy() & priced(games)
     if seasons is not None:
         keep = keep & games["season"].isin(list(seasons)).to_numpy()
-    return Dataset(features[keep], labels[keep].astype(int), games[keep])
+    # Only what was known when the target's price was posted (app.features.definitions).
+    columns = list(model_features(target))
+    return Dataset(features.loc[keep, columns], labels[keep].astype(int), games[keep])
 
 
 def priced(games: pd.DataFrame) -> np.ndarray:

@@ -38,7 +38,7 @@ from app.bets.strategies import configured, describe, review
 from app.clock import set_clock
 from app.config import Settings
 from app.db.session import session_scope
-from app.features.pipeline import refresh_features
+from app.features.refresh import refresh_features
 from app.feeds.run import FeedRun, pull_odds, pull_schedule
 from app.games.models import Game
 from app.ingest.sources import ingest

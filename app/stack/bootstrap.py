@@ -7,7 +7,7 @@ from sqlalchemy import func, select
 from app.config import Settings
 from app.db.session import session_scope
 from app.features.definitions import FEATURE_SET
-from app.features.pipeline import refresh_features
+from app.features.refresh import refresh_features
 from app.games.models import Game
 from app.ingest.sources import ingest
 from app.markets import TARGETS

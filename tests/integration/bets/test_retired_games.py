@@ -19,8 +19,8 @@ from sqlalchemy import select
 from app.bets.settlement import games_to_settle, settle_games
 from app.bets.slate import slate
 from app.db.session import get_engine, session_scope
-from app.features.pipeline import load_games_frame
 from app.games.models import Game, Odds
+from app.games.queries import load_games_frame
 from app.ingest.sources import ingest
 from tests.integration.bets.conftest import serve
 

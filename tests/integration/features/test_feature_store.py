@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 import redis
 
-from app.features.definitions import FEATURE_SET, FeatureSet
+from app.features.definitions import FEATURE_SET
+from app.features.featureset import FeatureSet
 from app.features.store import UPCOMING_TTL_SECONDS, FeatureSetMismatchError, FeatureStore
 
 pytestmark = pytest.mark.integration

@@ -9,10 +9,13 @@ import pytest
 import redis
 
 from app.db.session import session_scope
-from app.features.definitions import FEATURE_SET, FeatureSet
-from app.features.pipeline import build_features, load_games_frame, refresh_features
+from app.features.definitions import FEATURE_SET
+from app.features.featureset import FeatureSet
+from app.features.pipeline import build_features
+from app.features.refresh import refresh_features
 from app.features.store import FeatureStore
 from app.games.models import Game
+from app.games.queries import load_games_frame
 from app.ml.predict import _spec_features
 
 pytestmark = pytest.mark.integration

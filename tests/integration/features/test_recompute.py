@@ -10,8 +10,9 @@ import redis
 from sqlalchemy import select
 
 from app.db.session import session_scope
-from app.features.definitions import FEATURE_SET, FeatureSet
-from app.features.pipeline import refresh_features
+from app.features.definitions import FEATURE_SET
+from app.features.featureset import FeatureSet
+from app.features.refresh import refresh_features
 from app.features.store import FeatureStore
 from app.games.models import BettingSplit, Game, Odds, OddsSnapshot
 from app.ml.predict import open_feature_store

@@ -8,12 +8,13 @@ import sqlalchemy as sa
 
 from app.config import Settings
 from app.db.session import get_engine, session_scope
-from app.features.pipeline import load_games_frame, load_snapshots_frame
+from app.features.loading import load_snapshots_frame
 from app.feeds.http import FeedClient, RetryPolicy
 from app.feeds.odds import ODDS_PATH
 from app.feeds.run import pull_odds, pull_schedule
 from app.feeds.schedule import SCHEDULE_PATH
 from app.games.models import Game
+from app.games.queries import load_games_frame
 from tests.integration.feeds.conftest import FIXTURES, Provider, Reply
 
 pytestmark = pytest.mark.integration

@@ -19,7 +19,7 @@ from app.cli import main
 from app.config import Settings
 from app.db.session import get_engine, session_scope
 from app.features.definitions import FEATURE_SET
-from app.features.pipeline import refresh_features
+from app.features.refresh import refresh_features
 from app.feeds.http import FeedClient, RetryPolicy
 from app.feeds.run import backfill_schedule
 from app.feeds.schedule import SCHEDULE_PATH

@@ -12,8 +12,9 @@ import sqlalchemy as sa
 from openpyxl import load_workbook
 
 from app.db.session import get_engine, session_scope
-from app.features.definitions import FEATURE_SET, FeatureSet
-from app.features.pipeline import refresh_features
+from app.features.definitions import FEATURE_SET
+from app.features.featureset import FeatureSet
+from app.features.refresh import refresh_features
 from app.features.store import FeatureStore
 from app.ingest import sbro
 from app.ingest.jobs import refresh_after_changed_results

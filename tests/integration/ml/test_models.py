@@ -3,7 +3,7 @@
 import pytest
 
 from app.db.session import session_scope
-from app.features.pipeline import load_games_frame
+from app.games.queries import load_games_frame
 from app.ml.backtest import backtest
 from app.ml.metrics import log_loss
 

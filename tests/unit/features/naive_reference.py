@@ -12,7 +12,28 @@ from datetime import datetime, timedelta
 
 import pandas as pd
 
-from app.features import definitions as d
+from app.features.families.form import (
+    CARRY_TEAM_FACTOR,
+    CARRY_TEAM_GAMES,
+    FORM_WINDOWS,
+    GAMES_WINDOW_DAYS,
+    LAST_N_GAMES,
+    PYTHAG_EXPONENT,
+)
+from app.features.families.h2h import CARRY_H2H_FACTOR, CARRY_H2H_GAMES
+from app.features.families.lines import (
+    DEFAULT_CUTOFF_MINUTES,
+    STEAM_PROB_MOVE,
+    STEAM_TOTAL_MOVE,
+    STEAM_WINDOW_MINUTES,
+)
+from app.features.families.splits import RLM_PROB_MOVE, RLM_TOTAL_MOVE
+from app.features.families.starters import (
+    CARRY_PITCHER_FACTOR,
+    CARRY_PITCHER_STARTS,
+    PITCHER_RECENT_STARTS,
+)
+from app.features.history import PRIOR_GAMES
 
 NAN = math.nan
 
@@ -30,7 +51,7 @@ def devig(a: float, b: float) -> tuple[float, float]:
 
 
 def shrunk(wins: float, games: float) -> float:
-    return (wins + d.PRIOR_GAMES / 2) / (games + d.PRIOR_GAMES)
+    return (wins + PRIOR_GAMES / 2) / (games + PRIOR_GAMES)
 
 
 def carried(total: float, count: float, prior: float | None, weight: float) -> float:
@@ -52,7 +73,7 @@ def mean_or_nan(values: list[float]) -> float:
 
 
 def pythag(scored: list[float], allowed: list[float]) -> float:
-    rs, ra = sum(scored) ** d.PYTHAG_EXPONENT, sum(allowed) ** d.PYTHAG_EXPONENT
+    rs, ra = sum(scored) ** PYTHAG_EXPONENT, sum(allowed) ** PYTHAG_EXPONENT
     return rs / (rs + ra) if scored and rs + ra > 0 else NAN
 
 
@@ -66,7 +87,7 @@ def naive_features(
     target: pd.Series,
     snapshots: pd.DataFrame | None = None,
     splits: pd.DataFrame | None = None,
-    cutoff_minutes: int = d.DEFAULT_CUTOFF_MINUTES,
+    cutoff_minutes: int = DEFAULT_CUTOFF_MINUTES,
 ) -> dict[str, float]:
     date = pd.Timestamp(target["game_date"]).normalize()
     past, last_season = [], []
@@ -94,9 +115,7 @@ def naive_features(
         cutoff = start - timedelta(minutes=cutoff_minutes)
     result.update(_lines(target, snapshots, cutoff))
     result.update(_splits(target, splits, cutoff, result))
-    day_night = value(target, "day_night")
     result["month"] = float(date.month)
-    result["is_night"] = {"N": 1.0, "D": 0.0}.get(day_night, NAN) if day_night else NAN
     result["game_number"] = float(value(target, "game_number") or 0)
     for side in ("home", "away"):
         result.update(_team(past, last_season, league_runs, target[f"{side}_team"], side, date))
@@ -120,7 +139,7 @@ def naive_features(
     result["h2h_games"] = float(len(meetings))
     result["h2h_home_win_rate"] = carried_win_rate(
         home_wins, len(meetings), last_home_wins, len(last_meetings),
-        d.CARRY_H2H_FACTOR, d.CARRY_H2H_GAMES,
+        CARRY_H2H_FACTOR, CARRY_H2H_GAMES,
     )  # fmt: skip
     return result
 
@@ -184,18 +203,18 @@ def _lines(target: pd.Series, snapshots: pd.DataFrame | None, cutoff: datetime) 
     if ml:
         result["ml_cut_home_prob"] = ml[-1][1]
         result["ml_move_home_prob"] = ml[-1][1] - ml[0][1]
-        result["ml_steam_net"] = _steam(ml, d.STEAM_PROB_MOVE)
+        result["ml_steam_net"] = _steam(ml, STEAM_PROB_MOVE)
     if totals:
         result["total_cut"] = totals[-1][1]
         result["total_move"] = totals[-1][1] - totals[0][1]
-        result["total_steam_net"] = _steam(totals, d.STEAM_TOTAL_MOVE)
+        result["total_steam_net"] = _steam(totals, STEAM_TOTAL_MOVE)
     result["total_cut_over_prob"] = over[-1] if over else NAN
     result["rl_cut_home_prob"] = rl[-1] if rl else NAN
     return result
 
 
 def _steam(series: list[tuple], threshold: float) -> float:
-    window = timedelta(minutes=d.STEAM_WINDOW_MINUTES)
+    window = timedelta(minutes=STEAM_WINDOW_MINUTES)
     net, previous = 0.0, 0.0
     for time, current in series:
         reference = next(v for t, v in series if t >= time - window)
@@ -243,10 +262,10 @@ def _splits(target: pd.Series, splits: pd.DataFrame | None, cutoff: datetime, li
             if market == "moneyline" and money:
                 result["ml_home_money_minus_bets"] = money[-1]
     result["ml_rlm_home"] = _rlm(
-        result["ml_home_bets_pct"], lines["ml_move_home_prob"], d.RLM_PROB_MOVE
+        result["ml_home_bets_pct"], lines["ml_move_home_prob"], RLM_PROB_MOVE
     )
     result["total_rlm_over"] = _rlm(
-        result["total_over_bets_pct"], lines["total_move"], d.RLM_TOTAL_MOVE
+        result["total_over_bets_pct"], lines["total_move"], RLM_TOTAL_MOVE
     )
     return result
 
@@ -285,7 +304,7 @@ def _team(
     n = len(games)
     last_home, last_scored, last_allowed = _record(last_season, team)
     last_won = [s > a for s, a in zip(last_scored, last_allowed, strict=True)]
-    factor, weight = d.CARRY_TEAM_FACTOR, d.CARRY_TEAM_GAMES
+    factor, weight = CARRY_TEAM_FACTOR, CARRY_TEAM_GAMES
     prior_scored = prior_allowed = None
     if last_scored:
         prior_scored = league_runs + factor * (mean_or_nan(last_scored) - league_runs)
@@ -309,10 +328,10 @@ def _team(
         ),
         f"{side}_games_played": float(n),
     }
-    for window in d.FORM_WINDOWS:
+    for window in FORM_WINDOWS:
         result[f"{side}_last{window}_win_rate"] = mean_or_nan([float(w) for w in won[-window:]])
         result[f"{side}_last{window}_pythag"] = pythag(scored[-window:], allowed[-window:])
-        if window == d.LAST_N_GAMES:
+        if window == LAST_N_GAMES:
             result[f"{side}_last{window}_runs_scored"] = mean_or_nan(scored[-window:])
             result[f"{side}_last{window}_runs_allowed"] = mean_or_nan(allowed[-window:])
     venue = [h if side == "home" else not h for h in at_home]
@@ -328,8 +347,8 @@ def _team(
     result[f"{side}_rest_days"] = (
         float((date - pd.Timestamp(games[-1]["game_date"]).normalize()).days) if games else NAN
     )
-    week_start = date - timedelta(days=d.GAMES_WINDOW_DAYS)
-    result[f"{side}_games_last{d.GAMES_WINDOW_DAYS}d"] = float(
+    week_start = date - timedelta(days=GAMES_WINDOW_DAYS)
+    result[f"{side}_games_last{GAMES_WINDOW_DAYS}d"] = float(
         sum(1 for g in games if pd.Timestamp(g["game_date"]).normalize() >= week_start)
     )
     streak = 0
@@ -373,7 +392,7 @@ def _pitcher(
     side: str,
     date: pd.Timestamp,
 ) -> dict[str, float]:
-    recent = d.PITCHER_RECENT_STARTS
+    recent = PITCHER_RECENT_STARTS
     names = [
         f"{side}_sp_starts",
         f"{side}_sp_rest_days",
@@ -390,7 +409,7 @@ def _pitcher(
     credited = [start[2] for start in starts]
     last = starts[-1][3] if starts else None
     before = _starts(last_season, pitcher)
-    factor, weight = d.CARRY_PITCHER_FACTOR, d.CARRY_PITCHER_STARTS
+    factor, weight = CARRY_PITCHER_FACTOR, CARRY_PITCHER_STARTS
     prior_allowed = (
         league_runs + factor * (mean_or_nan([s[0] for s in before]) - league_runs)
         if before

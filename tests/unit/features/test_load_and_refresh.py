@@ -10,9 +10,11 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from app.features.definitions import FEATURE_SET
-from app.features.pipeline import GAME_COLUMNS, build_features, load_games_frame, refresh_features
+from app.features.pipeline import build_features
+from app.features.refresh import refresh_features
 from app.features.store import FeatureStore
 from app.games.models import BettingSplit, Game, Odds, OddsSnapshot
+from app.games.queries import GAME_COLUMNS, load_games_frame
 from tests.unit.features.fake_redis import FakeRedis
 
 

@@ -9,7 +9,8 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from app.features.definitions import FEATURE_SET, FeatureDef, FeatureSet
+from app.features.definitions import FEATURE_SET
+from app.features.featureset import FeatureDef, FeatureSet
 from app.features.pipeline import build_features
 from tests.unit.features.naive_reference import naive_features as reference_features
 

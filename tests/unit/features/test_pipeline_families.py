@@ -8,12 +8,10 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from app.features.definitions import (
-    CARRY_H2H_FACTOR,
-    CARRY_PITCHER_FACTOR,
-    CARRY_TEAM_FACTOR,
-    FEATURE_SET,
-)
+from app.features.definitions import FEATURE_SET
+from app.features.families.form import CARRY_TEAM_FACTOR
+from app.features.families.h2h import CARRY_H2H_FACTOR
+from app.features.families.starters import CARRY_PITCHER_FACTOR
 from app.features.pipeline import build_features
 from tests.unit.features.naive_reference import naive_features
 
@@ -126,7 +124,8 @@ def test_hand_computed_team_temporal_h2h_and_pitcher_features() -> None:
     assert nya["away_rest_days"] == 1 and nya["home_rest_days"] == 5
     assert nya["h2h_games"] == 3  # BOS won one of three meetings
     assert nya["h2h_home_win_rate"] == pytest.approx((1 + 5) / (3 + 10))
-    assert (nya["is_night"], nya["month"], nya["game_number"]) == (1, 5, 0)
+    assert (nya["month"], nya["game_number"]) == (5, 0)
+    assert "is_night" not in features  # never known when a game is served
     # p1 started days 0 and 6 for NYA (team allowed 1 and 2 runs, won both).
     assert nya["away_sp_starts"] == 2 and nya["away_sp_rest_days"] == 1
     assert nya["away_sp_runs_allowed_last3"] == pytest.approx(1.5)
@@ -140,17 +139,16 @@ def test_hand_computed_team_temporal_h2h_and_pitcher_features() -> None:
     assert tor["away_games_played"] == 0 and np.isnan(tor["away_pythag"])
     assert tor["home_sp_starts"] == 1 and tor["home_sp_rest_days"] == 1
     assert np.isnan(tor["away_sp_starts"])  # starter unknown: NaN, not a debut
-    assert (tor["is_night"], tor["game_number"]) == (0, 2)
+    assert tor["game_number"] == 2
 
 
-def test_debut_pitcher_and_missing_day_night() -> None:
+def test_debut_pitcher() -> None:
     history = frame([game(1, 0, "NYA", "BOS", home_pitcher_id="new")])
     got = build_features(history, history).iloc[0]
     assert got["home_sp_starts"] == 0  # the debut indicator
     for name in ("rest_days", "runs_allowed_last3", "runs_allowed_per_start"):
         assert np.isnan(got[f"home_sp_{name}"])
     assert got["home_sp_team_win_rate"] == 0.5
-    assert np.isnan(got["is_night"])
 
 
 def test_line_features_cutoff_movement_and_steam() -> None:

@@ -9,7 +9,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from app.features.definitions import FEATURE_SET, FeatureSet
+from app.features.definitions import FEATURE_SET
+from app.features.featureset import FeatureSet
 from app.features.store import (
     FeatureSetMismatchError,
     FeatureStore,

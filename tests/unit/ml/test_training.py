@@ -3,6 +3,7 @@
 import numpy as np
 import pandas as pd
 
+from app.features.definitions import FEATURE_SET, model_features
 from app.games.models import ODDS_COLUMNS
 from app.ml.hyperparameters import hyperparameters, parse_hyperparameters
 from app.ml.metrics import log_loss
@@ -113,15 +114,21 @@ def test_labelled_keeps_the_labelled_priced_games_of_the_seasons_asked_for():
         index=[10, 11, 12, 13, 14, 15],
     ).assign(**{column: -110.0 for column in ODDS_COLUMNS})
     games.loc[15, list(ODDS_COLUMNS)] = np.nan  # results only: no price of any market
-    features = pd.DataFrame({"x": [0.1, 0.2, 0.3, 0.4, 0.5, 0.6]}, index=games.index)
+    features = pd.DataFrame(
+        {name: [0.1, 0.2, 0.3, 0.4, 0.5, 0.6] for name in FEATURE_SET.names}, index=games.index
+    )
 
     every = labelled(games, features, "moneyline")
     some = labelled(games, features, "moneyline", [2017, 2018])
 
     # A tie and an unplayed game have no label; a game without prices is not trained on.
     assert list(every.labels.index) == [10, 11, 14]
-    assert list(some.labels) == [1, 0] and list(some.features["x"]) == [0.1, 0.2]
+    assert list(some.labels) == [1, 0] and list(some.features["month"]) == [0.1, 0.2]
     assert list(some.games.index) == [10, 11]
+    # Only what the open knew: the closing run line is the run-line market's input alone.
+    assert tuple(every.features.columns) == model_features("moneyline")
+    assert "run_line_home" not in every.features
+    assert "run_line_home" in labelled(games, features, "home_spread").features
 
 
 def test_without_a_quoted_run_line_the_moneyline_favourite_lays_the_run() -> None:
