@@ -44,7 +44,7 @@ def test_every_target_trains_on_one_feature_build_and_logs_everything(seeded, mo
         assert run.data.tags["data_range"] == "2018-2018"
         assert run.data.tags["feature_set"].startswith("core:")
         assert run.data.params["hyperparameters_version"]
-        assert run.data.metrics["valid_log_loss"] > 0
+        assert run.data.metrics["held_out_log_loss"] > 0
         assert run.data.metrics["comparison_n_games"] == comparison["n_games"]
         artifacts = {artifact.path for artifact in client.list_artifacts(outcome["run_id"])}
         assert {"feature_importance.json", "calibration.png", "bankroll_curve.png"} <= artifacts
