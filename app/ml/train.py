@@ -268,8 +268,10 @@ def evaluate_held_out(model: FittedModel, data: Dataset, target: str) -> Evaluat
 
 
 def held_out_blend_weight(model: FittedModel, data: Dataset, target: str) -> BlendWeight:
-    """The weight the model earned beside the market's de-vigged price (the fair line of the
-    archive) on the held-out games (:func:`app.ml.significance.fit_blend_weight`)."""
+    """The weight the model earned beside the market's de-vigged price on the held-out games
+    (:func:`app.ml.significance.fit_blend_weight`): the archive's fair line, the price the
+    model is asked about (the opening one; home_spread's closing run line, SBRO keeps no
+    other)."""
     rows = model.held_out
     games = data.games[rows]
     return fit_blend_weight(
