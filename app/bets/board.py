@@ -3,7 +3,7 @@ the model beside it, and the arbitrages (rules in ``app.bets.fairline``).
 
 Every line a book quotes is its own market: a total of 8.5 and one of 9 are priced apart,
 each at the quotes of that line. The model's probability is shown where its line is the
-line of the market (its prediction's ``lines``).
+line of the market (its prediction's ``lines``), blended in by the weight its version earned.
 """
 
 from datetime import date, datetime
@@ -51,7 +51,11 @@ def fair_board(
                     if not market.has_line or own_line == line
                     else None
                 )
-                fair = fair_line(market, market_quotes, line, now, pitch, rules, model)
+                # The weight the predicting version earned (app.ml.predict.model_refs).
+                weight = (prediction.get("models") or {}).get(market.name, {}).get("blend_weight")
+                fair = fair_line(
+                    market, market_quotes, line, now, pitch, rules, model, float(weight or 0.0)
+                )
                 if fair is None:
                     continue
                 markets.append(

@@ -14,11 +14,13 @@ Rules (``FairLineRules`` holds the numbers; their settings are in ``.env.example
   weighted list) give the fair line: the weighted mean of their fair probabilities, flagged
   ``sharp``. Without a sharp quote, the equally weighted mean over at least
   ``MIN_CONSENSUS_BOOKS`` books, flagged ``consensus``. Otherwise there is none.
-- **The model beside it.** The served probability is ``(1 - w) * fair + w * model`` with
-  ``w = MODEL_BLEND_WEIGHT = 0``: a model built on this data has not beaten the closing line
-  on held-out seasons (README, "The model against the market"), and a weight is only earned
-  by a walk-forward fit that shows it; none has been fitted, so the model moves nothing. Its
-  probability is still shown beside the fair line.
+- **The model beside it.** The served probability is ``(1 - w) * fair + w * model``, ``w`` the
+  blend weight the model version earned on its held-out games, fitted walk-forward when it
+  was trained and stored with it (tag ``blend_weight``, :func:`app.ml.significance.
+  fit_blend_weight`): the weight minimising the blend's log loss against the market's
+  de-vigged price there, kept only when the blend beats that price significantly, else 0.
+  Without a model, or a version without the tag, ``w = 0``. The model's probability and
+  ``w`` are shown beside the fair line.
 - **EV.** For every priced book and side: ``EV = p_served(side) * decimal - 1``, with the
   fractional-Kelly stake of ``app.bets.kelly`` (today's fraction and cap).
 - **Arbitrage.** The best priced price of each side over different books with implied
@@ -46,7 +48,6 @@ from app.bets.pricing import (
 from app.markets import Market
 
 MIN_CONSENSUS_BOOKS = 2
-MODEL_BLEND_WEIGHT = 0.0
 
 
 @dataclass(frozen=True)
@@ -96,7 +97,7 @@ class FairLine:
     books: tuple[str, ...]
     ages: dict[str, float]
     model_yes: float | None = None
-    blend_weight: float = MODEL_BLEND_WEIGHT
+    blend_weight: float = 0.0
     priced: tuple[PricedQuote, ...] = field(default=(), repr=False)
 
     def served(self, side_is_yes: bool) -> float:
@@ -161,8 +162,10 @@ def fair_line(
     first_pitch: datetime,
     rules: FairLineRules,
     model_yes: float | None = None,
+    blend_weight: float = 0.0,
 ) -> FairLine | None:
-    """The fair line of ``market`` at ``line`` from ``quotes`` at ``now`` (module rules)."""
+    """The fair line of ``market`` at ``line`` from ``quotes`` at ``now`` (module rules), the
+    model's probability blended in by ``blend_weight``."""
     priced = priced_quotes(quotes, line, now, first_pitch, rules)
     narrow = [p for p in priced if p.overround <= rules.max_overround]
     weights = dict(rules.sharp_books)
@@ -186,6 +189,7 @@ def fair_line(
         books=tuple(p.quote.book for p in chosen),
         ages={p.quote.book: p.age_seconds for p in chosen},
         model_yes=model_yes,
+        blend_weight=blend_weight if model_yes is not None else 0.0,
         priced=tuple(priced),
     )
 
@@ -340,6 +344,7 @@ def serve(market: Market, line: FairLine, staking: Staking) -> dict | None:
             else (line.model_yes if side == market.yes else 1.0 - line.model_yes)
         ),
         "basis": "fair",
+        "blend_weight": line.blend_weight,
         "fair_source": line.source,
         "fair_method": line.method,
         "fair_books": list(line.books),

@@ -13,7 +13,6 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 import numpy as np
-import statsmodels.api as sm
 from scipy import stats
 from sqlalchemy import DateTime, Float, and_, cast, func, or_, select
 from sqlalchemy.orm import Session
@@ -25,6 +24,7 @@ from app.games.queries import load_games_frame
 from app.jobs.models import Prediction
 from app.markets import MARKETS
 from app.ml.evaluation import Evaluation, evaluate, json_safe
+from app.ml.significance import clustered_mean
 
 
 def _day_start(day: date) -> datetime:
@@ -211,25 +211,6 @@ def live_performance(
 
 CLV_GROUPS = ("market", "book", "origin", "strategy")
 BOOTSTRAP_RESAMPLES = 2000
-
-
-def clustered_mean(values: np.ndarray, clusters: np.ndarray) -> dict[str, float | int | None]:
-    """Mean of ``values``, its standard error clustered by ``clusters`` (bets of one date move
-    together) and t = mean / SE, by statsmodels (OLS on a constant, cluster-robust covariance
-    with Stata's small-sample factor ``G/(G-1) * (n-1)/(n-k)``, which with one parameter is
-    ``G/(G-1)``, G clusters); None where there are fewer than two clusters."""
-    n = len(values)
-    if n == 0:
-        return {"n": 0, "mean": None, "standard_error": None, "t": None, "clusters": 0}
-    values = np.asarray(values, dtype=float)
-    mean = float(np.mean(values))
-    groups = len(np.unique(clusters))
-    if groups < 2:
-        return {"n": n, "mean": mean, "standard_error": None, "t": None, "clusters": groups}
-    fit = sm.OLS(values, np.ones(n)).fit(cov_type="cluster", cov_kwds={"groups": clusters})
-    error = float(fit.bse[0])
-    t = mean / error if error > 0 else None
-    return {"n": n, "mean": mean, "standard_error": error, "t": t, "clusters": groups}
 
 
 def cluster_bootstrap_ratio(

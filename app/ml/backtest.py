@@ -1,8 +1,10 @@
 """Walk-forward backtest of a season, and the evaluation of a registered model version.
 
 Backtest of season Y: for each target, a model is fitted on every stored season before
-Y (early-stopped on the latest 20% of those dates, exactly as in training) and predicts
-every game of Y in date order. It is NOT retrained during Y: the honest claim measured
+Y exactly as in training (fitted on the earliest dates, early-stopped on the next, its
+bets gate and blend weight decided on the latest, held-out dates, then refitted on every
+date with the rounds chosen: :func:`app.ml.train.fit_model`) and predicts every game of Y
+in date order. It is NOT retrained during Y: the honest claim measured
 is "a model frozen on opening day". Its features are point-in-time by construction
 (each game sees only games of earlier dates plus its own opening prices), so form
 features move through Y while the model stays fixed. The models are not registered.
@@ -32,8 +34,9 @@ from app.ml.jobs import stored_seasons
 from app.ml.plots import bankroll_png, calibration_png
 from app.ml.train import (
     NotEnoughData,
-    evaluate_on_validation,
+    evaluate_held_out,
     fit_model,
+    held_out_blend_weight,
     labelled,
     season_features,
 )
@@ -77,8 +80,10 @@ class BacktestResult:
 
 
 METHOD = {
-    "training": "fit on every stored season before the backtest season; early stopping on "
-    "the latest 20% of those dates; not retrained during the season",
+    "training": "every stored season before the backtest season: fitted on the earliest 60% "
+    "of those dates, early-stopped on the next 20%, the bets gate and blend weight decided on "
+    "the latest 20% (held out), then refitted on every date with the rounds chosen; not "
+    "retrained during the season",
     "prediction": "every game of the season, in date order, with point-in-time features",
     "games": "games with a label and every opening and closing price and line of the target's "
     "market; model and market metrics are on exactly these games",
@@ -133,14 +138,17 @@ def backtest(
         probabilities = model.predict(season_x)
         evaluation = evaluate(season_games, target, probabilities)
         result.evaluations[target] = evaluation
-        gate = evaluate_on_validation(model, training, target).metrics["edge_evidence"]
+        gate = evaluate_held_out(model, training, target).metrics["edge_evidence"]
+        blend = held_out_blend_weight(model, training, target)
         result.details[target] = {
             "n_train": len(training.labels),
-            "best_iteration": int(model.booster.best_iteration),
+            "n_held_out": int(model.held_out.sum()),
+            "best_iteration": model.rounds,
             "hyperparameters_version": model.hyper.version,
-            # Would this model, as a champion, recommend bets? (its early-stopping games)
+            # Would this model, as a champion, recommend bets? (its held-out games)
             "bets_enabled": gate["bets_enabled"],
-            "validation_edge_evidence": gate,
+            "held_out_edge_evidence": gate,
+            "blend_weight": blend.as_dict(),
         }
         say(f"{target}: {_one_line(evaluation)}")
     if not result.evaluations:
@@ -179,8 +187,9 @@ def evaluate_version(
 ) -> tuple[Evaluation, dict[str, Any]]:
     """A registered version against the market on the stored games it was not fitted on.
 
-    Those are its early-stopping games (they chose only the number of trees) and every
-    stored game outside its training window; how many of each is reported.
+    A refitted version (tag ``refit``) was fitted on every game of its window: only games
+    outside it count. Older versions were fitted before their early-stopping games, which
+    count too; how many of each is reported.
     """
     loaded = registry.load_version(settings, target, version)
     if loaded.feature_fingerprint != FEATURE_SET.fingerprint:
@@ -196,7 +205,7 @@ def evaluate_version(
     if last_date is not None:
         in_window &= (dates <= pd.Timestamp(last_date)).to_numpy()
     fitted = in_window.copy()
-    if "valid_first_date" in tags:
+    if tags.get("refit") != "true" and "valid_first_date" in tags:
         fitted &= (dates < pd.Timestamp(tags["valid_first_date"])).to_numpy()
     held_out = ~fitted
     if not held_out.any():

@@ -9,10 +9,11 @@ below its length voids totals and run lines there too). SBRO has no opening run 
 so ``home_spread`` has only a closing market, and its betting simulation bets at closing
 prices (its CLV is then undefined and reported as None).
 
-``edge_evidence`` says whether a model may be trusted to bet: on games it was not
-fitted on, its per-game log loss must beat the market it would bet against by more
-than ``EVIDENCE_STANDARD_ERRORS`` standard errors of the paired difference. Bets are
-served only by champions with that evidence on their early-stopping games.
+``edge_evidence`` says whether a model may be trusted to bet: on games it was neither
+fitted nor early-stopped on, its per-game log loss must beat the market it would bet
+against by more than ``EDGE_MARGIN``, significantly by the paired test with standard errors
+clustered by date, at the level corrected for three targets (:mod:`app.ml.significance`).
+Bets are served only by champions with that evidence on their held-out games.
 """
 
 import math
@@ -25,9 +26,8 @@ import pandas as pd
 from app.bets.odds import devig_two_way_array
 from app.bets.simulate import SimulationResult, simulate
 from app.markets import MARKETS, Quote
-from app.ml.metrics import game_log_losses, probability_metrics
-
-EVIDENCE_STANDARD_ERRORS = 2.0
+from app.ml.metrics import probability_metrics
+from app.ml.significance import EDGE_MARGIN, log_loss_test
 
 
 def quote_probability(games: pd.DataFrame, quote: Quote) -> np.ndarray:
@@ -49,6 +49,11 @@ class Evaluation:
     p_model: np.ndarray = field(repr=False)
     p_market: dict[str, np.ndarray] = field(repr=False)
     simulation: SimulationResult | None = field(repr=False)
+    # Each market quote's own label (a closing total graded at the closing total).
+    y_market: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
+    # The mask of the evaluated rows among the games given, and their dates.
+    rows: np.ndarray = field(default_factory=lambda: np.zeros(0, bool), repr=False)
+    dates: np.ndarray = field(default_factory=lambda: np.zeros(0), repr=False)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready (NaN becomes None), with the bankroll curve."""
@@ -88,7 +93,10 @@ def evaluate(games: pd.DataFrame, target: str, p_model: np.ndarray) -> Evaluatio
             metrics[f"market_{moment}"] = None
     bet_moment = "open" if quotes["open"] is not None else "close"
     metrics["edge_evidence"] = edge_evidence(
-        market_y[bet_moment][keep], p_model[keep], market_p[bet_moment][keep]
+        market_y[bet_moment][keep],
+        p_model[keep],
+        market_p[bet_moment][keep],
+        games["game_date"].to_numpy()[keep],
     )
     simulation = _simulate(games[keep], target, p_model[keep], y, market_p, keep)
     metrics["betting"] = simulation.summary() if simulation is not None else None
@@ -101,23 +109,19 @@ def evaluate(games: pd.DataFrame, target: str, p_model: np.ndarray) -> Evaluatio
         p_model=p_model[keep],
         p_market={moment: p[keep] for moment, p in market_p.items()},
         simulation=simulation,
+        y_market={moment: labels[keep] for moment, labels in market_y.items()},
+        rows=keep,
+        dates=games["game_date"].to_numpy()[keep],
     )
 
 
-def edge_evidence(y: np.ndarray, p_model: np.ndarray, p_market: np.ndarray) -> dict[str, Any]:
-    """The model's mean per-game log-loss advantage over the market, and whether it may bet."""
-    advantage = game_log_losses(y, p_market) - game_log_losses(y, p_model)
-    n = len(advantage)
-    if n < 2:
-        return {"n": n, "advantage": None, "standard_error": None, "bets_enabled": False}
-    mean = float(advantage.mean())
-    standard_error = float(advantage.std(ddof=1) / math.sqrt(n))
-    return {
-        "n": n,
-        "advantage": mean,
-        "standard_error": standard_error,
-        "bets_enabled": mean > EVIDENCE_STANDARD_ERRORS * standard_error,
-    }
+def edge_evidence(
+    y: np.ndarray, p_model: np.ndarray, p_market: np.ndarray, dates: np.ndarray
+) -> dict[str, Any]:
+    """The model's mean per-game log-loss advantage over the market, its SE clustered by
+    date, the one-sided p-value and whether it may bet (module docstring)."""
+    test = log_loss_test(y, p_market, p_model, dates, margin=EDGE_MARGIN)
+    return test.as_dict() | {"bets_enabled": test.significant}
 
 
 def _simulate(

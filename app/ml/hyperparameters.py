@@ -15,6 +15,9 @@ class TargetHyperparameters:
 
     version: int
     lightgbm: dict[str, Any]
+    # The latest share of the training dates: promotion and the bets gate (never fitted on).
+    holdout_share: float
+    # The share of the dates before the held-out ones that early stopping watches.
     validation_share: float
     max_rounds: int
     early_stopping_rounds: int
@@ -28,6 +31,7 @@ class TargetHyperparameters:
         return {
             **self.lightgbm,
             "hyperparameters_version": self.version,
+            "holdout_share": self.holdout_share,
             "validation_share": self.validation_share,
             "max_rounds": self.max_rounds,
             "early_stopping_rounds": self.early_stopping_rounds,
@@ -43,6 +47,7 @@ def parse_hyperparameters(document: dict[str, Any], target: str) -> TargetHyperp
     return TargetHyperparameters(
         version=int(document["version"]),
         lightgbm={**document["lightgbm"], **target_table.get("lightgbm", {})},
+        holdout_share=float(training.get("holdout_share", 0.0)),
         validation_share=float(training["validation_share"]),
         max_rounds=int(training["max_rounds"]),
         early_stopping_rounds=int(training["early_stopping_rounds"]),

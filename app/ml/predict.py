@@ -95,7 +95,10 @@ def pinned_models(
 
 def model_refs(models: dict[str, LoadedModel]) -> dict[str, dict[str, str]]:
     """Each target's model name and version, as a job records them."""
-    return {target: {"name": m.name, "version": m.version} for target, m in models.items()}
+    return {
+        target: {"name": m.name, "version": m.version, "blend_weight": m.blend_weight}
+        for target, m in models.items()
+    }
 
 
 def _stored_features(
@@ -235,8 +238,9 @@ def score(
             fair = None
             if pitches is not None and game_quotes:
                 fair = fair_line(
-                    market, game_quotes, line, moment, pitches[row], fair_rules, probabilities[row]
-                )
+                    market, game_quotes, line, moment, pitches[row], fair_rules,
+                    probabilities[row], model.blend_weight,
+                )  # fmt: skip
             if fair is not None:
                 bet = serve(market, fair, staking)
             elif gate.open:

@@ -1,7 +1,8 @@
 """A market prior: boosting starts from the market's calibrated log-odds and learns a correction.
 
 The prior is a small logistic regression on the market's opening log-odds, fitted on the
-model's fitting games only (never on its early-stopping games or anything later):
+model's fitting games only (never on its early-stopping or held-out games or anything
+later; the refit of :func:`app.ml.train.fit_model` fits it again on every training game):
 
     margin = a + b * logit(market)                                  (no split feature)
     margin = a + b * logit(market) + c * s + d * s * logit(market)   (s = split feature < 0)

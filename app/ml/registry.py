@@ -45,11 +45,13 @@ class LoadedModel:
     feature_fingerprint: str
     feature_names: tuple[str, ...]
     prior: MarketPrior | None = None
-    # Beat the market it bets against on its early-stopping games (versions without the
-    # tag predate the check and recommend no bets).
+    # Beat the market it bets against on its held-out games (versions without the tag
+    # predate the check and recommend no bets).
     bets_enabled: bool = False
-    # Expected calibration error on its early-stopping games (None: trained before the tag).
+    # Expected calibration error on its held-out games (None: trained before the tag).
     ece: float | None = None
+    # How far it may move the fair line, earned on its held-out games (0 without the tag).
+    blend_weight: float = 0.0
 
     def calibrated(self, max_ece: float) -> bool:
         """Whether its held-out ECE is known and at most ``max_ece`` (it may price-shop)."""
@@ -141,6 +143,7 @@ def load_version(settings: Settings, target: str, version: str) -> LoadedModel:
         prior=prior_from_tags(tags, feature_names),
         bets_enabled=tags.get("bets_enabled") == "true",
         ece=_float_tag(tags.get("ece")),
+        blend_weight=_float_tag(tags.get("blend_weight")) or 0.0,
     )
 
 

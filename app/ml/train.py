@@ -2,18 +2,24 @@
 
 The point-in-time features of every stored game are built once per training and shared
 by the targets and by their comparisons with the champions (see :func:`train_targets`).
-The split is chronological: the latest ``validation_share`` of the training dates is
-held out for early stopping, and every feature of a game is computed from earlier
-dates only (``app.features.pipeline``). Hyperparameters come from
-``app/ml/hyperparameters.toml`` (see :mod:`app.ml.hyperparameters`); with a market
-prior, boosting starts from the market's calibrated opening log-odds (:mod:`app.ml.prior`).
 
-Champion or challenger: a new version is compared with the champion on stored games
-NEITHER model was fitted on: outside the champion's training window and outside the
-new model's fitting part (its early-stopping games count as held out: they chose only
-the number of trees). It becomes champion only when its log loss there is lower; the
-decision, with both numbers and the number of games, is recorded on the MLflow run and
-on the model version.
+Held out means held out. The training dates are cut in three chronological slices
+(``app/ml/hyperparameters.toml``): the earliest are fitted (the trees and the market prior,
+:mod:`app.ml.prior`), the next ``validation_share`` of the dates stops the boosting, and the
+latest ``holdout_share`` is never fitted or stopped on: promotion, the bets gate and the
+blend weight are decided there alone. Then the model is refitted on every training date
+(prior and trees) with the number of rounds early stopping chose; the refit is what is
+registered and served. Every feature of a game is computed from earlier dates only
+(``app.features.pipeline``).
+
+Champion or challenger: the new version is compared with the champion on the stored games
+NEITHER saw: outside the champion's whole training window, and outside the new version's
+fitting and early-stopping slices (its held-out slice is scored by the model fitted before
+the refit, later games by the refit). It becomes champion only when it beats the champion
+there by more than ``PROMOTION_MARGIN`` log loss a game, significantly by a paired test with
+standard errors clustered by date, corrected for three targets
+(:mod:`app.ml.significance`); the decision, with both numbers, the advantage, its standard
+error and the p-value, is recorded on the MLflow run and on the model version.
 """
 
 import json
@@ -41,6 +47,7 @@ from app.ml.hyperparameters import TargetHyperparameters, hyperparameters
 from app.ml.metrics import probability_metrics
 from app.ml.plots import bankroll_png, calibration_png
 from app.ml.prior import MarketPrior, fit_market_prior, predict_probability
+from app.ml.significance import PROMOTION_MARGIN, BlendWeight, fit_blend_weight, log_loss_test
 
 MIN_TRAINING_GAMES = 200
 # Fewer games than this neither model was fitted on: no fair comparison, no promotion.
@@ -59,10 +66,11 @@ class TrainingOutcome:
     run_id: str
     alias: str
     n_train: int
-    n_valid: int
+    n_held_out: int
     metrics: dict[str, float]
     decision: str
     comparison: dict[str, Any] | None = None
+    blend_weight: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -74,19 +82,41 @@ class Dataset:
 
 @dataclass(frozen=True)
 class FittedModel:
-    """A booster fitted on the earlier dates of a dataset, early-stopped on the later ones."""
+    """A model refitted on every row of a dataset, and the model fitted before the refit on
+    its earliest rows, early-stopped on the next ones, which chose the number of rounds and
+    alone may be scored on the held-out rows (module docstring)."""
 
-    booster: lgb.Booster
-    prior: MarketPrior | None
+    booster: lgb.Booster  # every training row, ``rounds`` trees
+    prior: MarketPrior | None  # every training row
     hyper: TargetHyperparameters
-    valid: np.ndarray = field(repr=False)  # mask of the dataset's early-stopping rows
+    rounds: int
+    selection_booster: lgb.Booster = field(repr=False)
+    selection_prior: MarketPrior | None = field(repr=False)
+    stop: np.ndarray = field(repr=False)  # mask of the dataset's early-stopping rows
+    held_out: np.ndarray = field(repr=False)  # mask of its held-out rows
+
+    @property
+    def fitted(self) -> np.ndarray:
+        """Mask of the rows the model before the refit was fitted on."""
+        return ~self.stop & ~self.held_out
 
     def predict(self, features: pd.DataFrame | np.ndarray) -> np.ndarray:
-        """Probabilities of the target's 'yes' side (of a frame: from the model's columns)."""
+        """Probabilities of the target's 'yes' side by the refitted model (the served one; of a
+        frame: from the model's columns)."""
         if isinstance(features, pd.DataFrame):
             features = features[self.booster.feature_name()]
+        return predict_probability(self.booster, np.asarray(features, dtype=float), self.prior)
+
+    def predict_selection(self, features: pd.DataFrame | np.ndarray) -> np.ndarray:
+        """Probabilities by the model fitted before the refit (the only one that never saw
+        the held-out rows)."""
+        if isinstance(features, pd.DataFrame):
+            features = features[self.selection_booster.feature_name()]
         return predict_probability(
-            self.booster, np.asarray(features, dtype=float), self.prior, self.booster.best_iteration
+            self.selection_booster,
+            np.asarray(features, dtype=float),
+            self.selection_prior,
+            self.rounds,
         )
 
 
@@ -132,10 +162,23 @@ def priced(games: pd.DataFrame) -> np.ndarray:
 
 
 def chronological_split(games: pd.DataFrame, share: float) -> np.ndarray:
-    """A boolean mask of the validation rows: every game on the latest ``share`` of dates."""
+    """A boolean mask of the latest rows: every game on the latest ``share`` of dates."""
+    if share <= 0:
+        return np.zeros(len(games), dtype=bool)
     dates = np.sort(games["game_date"].unique())
-    first_valid_date = dates[int(len(dates) * (1 - share))]
-    return (games["game_date"] >= first_valid_date).to_numpy()
+    first_date = dates[int(len(dates) * (1 - share))]
+    return (games["game_date"] >= first_date).to_numpy()
+
+
+def chronological_slices(
+    games: pd.DataFrame, validation_share: float, holdout_share: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """Masks of the early-stopping rows and of the held-out rows: the latest
+    ``holdout_share`` of the dates is held out, the ``validation_share`` of the dates before
+    it stops (both shares of all the dates)."""
+    held_out = chronological_split(games, holdout_share)
+    stop = chronological_split(games, holdout_share + validation_share) & ~held_out
+    return stop, held_out
 
 
 def market_probability(games: pd.DataFrame, target: str) -> np.ndarray:
@@ -147,41 +190,66 @@ def market_probability(games: pd.DataFrame, target: str) -> np.ndarray:
 def fit_model(
     data: Dataset, target: str, hyper: TargetHyperparameters | None = None
 ) -> FittedModel:
-    """Fit on the earlier dates, early-stop on the latest ``validation_share`` of them."""
+    """Fit on the earliest dates, early-stop on the next, hold out the latest; then refit on
+    every date with the rounds chosen (module docstring)."""
     hyper = hyper or hyperparameters(target)
     if len(data.labels) < MIN_TRAINING_GAMES:
         raise NotEnoughData(
             f"{len(data.labels)} labelled {target} games; need {MIN_TRAINING_GAMES}"
         )
-    valid = chronological_split(data.games, hyper.validation_share)
+    stop, held_out = chronological_slices(data.games, hyper.validation_share, hyper.holdout_share)
+    fit = ~stop & ~held_out
     x = data.features.to_numpy(dtype=np.float64)
     y = data.labels.to_numpy()
     names = list(data.features.columns)
-    prior = None
-    if hyper.market_prior:
-        prior = fit_market_prior(
-            x[~valid],
-            y[~valid],
-            feature_index=names.index(hyper.market_prior),
-            split_index=names.index(hyper.prior_split) if hyper.prior_split else None,
-        )
-    margin = prior.margin(x) if prior else None
+    selection_prior = _fit_prior(x[fit], y[fit], names, hyper)
+    margin = selection_prior.margin(x) if selection_prior else None
     train_set = lgb.Dataset(
-        x[~valid], y[~valid], feature_name=names,
-        init_score=None if margin is None else margin[~valid],
+        x[fit], y[fit], feature_name=names,
+        init_score=None if margin is None else margin[fit],
     )  # fmt: skip
     valid_set = lgb.Dataset(
-        x[valid], y[valid], feature_name=names, reference=train_set,
-        init_score=None if margin is None else margin[valid],
+        x[stop], y[stop], feature_name=names, reference=train_set,
+        init_score=None if margin is None else margin[stop],
     )  # fmt: skip
-    booster = lgb.train(
+    selection = lgb.train(
         hyper.lightgbm,
         train_set,
         num_boost_round=hyper.max_rounds,
         valid_sets=[valid_set],
         callbacks=[lgb.early_stopping(hyper.early_stopping_rounds, verbose=False)],
     )
-    return FittedModel(booster=booster, prior=prior, hyper=hyper, valid=valid)
+    rounds = max(int(selection.best_iteration), 1)
+    prior = _fit_prior(x, y, names, hyper)
+    margin = prior.margin(x) if prior else None
+    booster = lgb.train(
+        hyper.lightgbm,
+        lgb.Dataset(x, y, feature_name=names, init_score=margin),
+        num_boost_round=rounds,
+    )
+    return FittedModel(
+        booster=booster,
+        prior=prior,
+        hyper=hyper,
+        rounds=rounds,
+        selection_booster=selection,
+        selection_prior=selection_prior,
+        stop=stop,
+        held_out=held_out,
+    )
+
+
+def _fit_prior(
+    x: np.ndarray, y: np.ndarray, names: list[str], hyper: TargetHyperparameters
+) -> MarketPrior | None:
+    if not hyper.market_prior:
+        return None
+    return fit_market_prior(
+        x,
+        y,
+        feature_index=names.index(hyper.market_prior),
+        split_index=names.index(hyper.prior_split) if hyper.prior_split else None,
+    )
 
 
 def prior_tags(prior: MarketPrior | None, hyper: TargetHyperparameters) -> dict[str, str]:
@@ -196,19 +264,42 @@ def prior_tags(prior: MarketPrior | None, hyper: TargetHyperparameters) -> dict[
     }
 
 
-def evaluate_on_validation(model: FittedModel, data: Dataset, target: str) -> Evaluation:
-    """The model against the market on its own early-stopping games."""
-    return evaluate(data.games[model.valid], target, model.predict(data.features[model.valid]))
+def evaluate_held_out(model: FittedModel, data: Dataset, target: str) -> Evaluation:
+    """The model before the refit against the market on the held-out games (neither fitted
+    nor stopped on): the evidence of the bets gate and its calibration."""
+    rows = model.held_out
+    return evaluate(data.games[rows], target, model.predict_selection(data.features[rows]))
 
 
-def window_tags(data: Dataset, valid: np.ndarray, seasons: Sequence[int]) -> dict[str, str]:
-    """Which games a model saw: its seasons, the last date it was fitted on, its last date."""
+def held_out_blend_weight(model: FittedModel, data: Dataset, target: str) -> BlendWeight:
+    """The weight the model earned beside the market's de-vigged price on the held-out games
+    (:func:`app.ml.significance.fit_blend_weight`): the archive's fair line, the price the
+    model is asked about (the opening one; home_spread's closing run line, SBRO keeps no
+    other)."""
+    rows = model.held_out
+    games = data.games[rows]
+    return fit_blend_weight(
+        data.labels[rows].to_numpy(),
+        market_probability(games, target),
+        model.predict_selection(data.features[rows]),
+        games["game_date"].to_numpy(),
+    )
+
+
+def window_tags(model: FittedModel, data: Dataset, seasons: Sequence[int]) -> dict[str, str]:
+    """Which games a model saw: its seasons, its slices' first dates, its last date. The
+    registered version is refitted on every one of them (``refit``)."""
     dates = data.games["game_date"]
+
+    def first(rows: np.ndarray) -> str:
+        return dates[rows].min().date().isoformat() if rows.any() else ""
+
     return {
         "train_seasons": json.dumps(sorted(int(s) for s in seasons)),
-        "fit_last_date": dates[~valid].max().date().isoformat(),
-        "valid_first_date": dates[valid].min().date().isoformat(),
+        "stop_first_date": first(model.stop),
+        "held_out_first_date": first(model.held_out),
         "train_last_date": dates.max().date().isoformat(),
+        "refit": "true",
     }
 
 
@@ -280,15 +371,17 @@ def _train_target(
     if params:
         hyper = replace(hyper, lightgbm={**hyper.lightgbm, **params})
     model = fit_model(data, target, hyper)
-    valid = model.valid
-    validation = evaluate_on_validation(model, data, target)
-    # Every early-stopping game has a label: "all labelled" is all of them.
-    metrics = {f"valid_{k}": v for k, v in validation.metrics["model_all_labelled"].items()}
-    metrics |= flat_metrics("valid_same_games", validation.metrics)
+    held_out = evaluate_held_out(model, data, target)
+    blend = held_out_blend_weight(model, data, target)
+    # Every held-out game has a label: "all labelled" is all of them.
+    metrics = {f"held_out_{k}": v for k, v in held_out.metrics["model_all_labelled"].items()}
+    metrics |= flat_metrics("held_out_same_games", held_out.metrics)
+    metrics |= {"blend_weight": blend.weight, "blend_weight_fitted": blend.fitted}
 
     model_name = settings.model_name(target)
     experiment = client.get_experiment_by_name(registry.EXPERIMENT_NAME)
     first, last = min(seasons), max(seasons)
+    evidence = held_out.metrics["edge_evidence"]
     tags = {
         "target": target,
         "kind": "training",
@@ -296,23 +389,29 @@ def _train_target(
         "feature_fingerprint": FEATURE_SET.fingerprint,
         "feature_names": json.dumps(list(data.features.columns)),
         "data_range": f"{first}-{last}",
-        **window_tags(data, valid, seasons),
-        "n_train": str(int((~valid).sum())),
-        "n_valid": str(int(valid.sum())),
+        **window_tags(model, data, seasons),
+        "n_train": str(len(data.labels)),
+        "n_fit": str(int(model.fitted.sum())),
+        "n_stop": str(int(model.stop.sum())),
+        "n_held_out": str(int(model.held_out.sum())),
         # Whether this version may recommend bets (app.ml.evaluation.edge_evidence).
-        "bets_enabled": str(validation.metrics["edge_evidence"]["bets_enabled"]).lower(),
+        "bets_enabled": str(evidence["bets_enabled"]).lower(),
+        "edge_evidence": json.dumps(evidence),
         # Calibration on the same games: a calibrated model may price-shop (app.bets.pricing).
-        "ece": repr(float(validation.metrics["model_all_labelled"]["ece"])),
+        "ece": repr(float(held_out.metrics["model_all_labelled"]["ece"])),
+        # How far the model may move the fair line (app.bets.fairline).
+        "blend_weight": repr(blend.weight),
+        "blend_evidence": json.dumps(blend.as_dict()),
         "hyperparameters_version": str(hyper.version),
         **prior_tags(model.prior, hyper),
     }
     with mlflow.start_run(
         experiment_id=experiment.experiment_id, run_name=f"{target}-{first}-{last}"
     ) as run:
-        mlflow.log_params({**hyper.as_params(), "best_iteration": model.booster.best_iteration})
+        mlflow.log_params({**hyper.as_params(), "best_iteration": model.rounds})
         mlflow.log_metrics({k: v for k, v in metrics.items() if np.isfinite(v)})
         mlflow.set_tags(tags)
-        _log_artifacts(mlflow, model, data, validation, target)
+        _log_artifacts(mlflow, model, data, held_out, target)
         info = mlflow.lightgbm.log_model(
             model.booster,
             name="model",
@@ -323,7 +422,7 @@ def _train_target(
     for key, value in tags.items():
         client.set_model_version_tag(model_name, version, key, value)
     alias, decision, comparison = _choose_alias(
-        settings, client, target, model_name, version, model, data, seasons, stored
+        settings, client, target, model_name, version, model, data, stored
     )
     if comparison is not None:
         for key in ("new_log_loss", "champion_log_loss", "n_games"):
@@ -334,11 +433,12 @@ def _train_target(
         version=version,
         run_id=run.info.run_id,
         alias=alias,
-        n_train=int((~valid).sum()),
-        n_valid=int(valid.sum()),
+        n_train=len(data.labels),
+        n_held_out=int(model.held_out.sum()),
         metrics=metrics,
         decision=decision,
         comparison=comparison,
+        blend_weight=blend.weight,
     )
 
 
@@ -355,27 +455,23 @@ def flat_metrics(prefix: str, metrics: dict[str, Any]) -> dict[str, float]:
     return {k: v for k, v in flat.items() if np.isfinite(v)}
 
 
-def _log_artifacts(mlflow, model: FittedModel, data: Dataset, validation, target: str) -> None:
+def _log_artifacts(mlflow, model: FittedModel, data: Dataset, held_out, target: str) -> None:
     importance = dict(
-        zip(
-            data.features.columns,
-            model.booster.feature_importance("gain", iteration=model.booster.best_iteration),
-            strict=True,
-        )
+        zip(data.features.columns, model.booster.feature_importance("gain"), strict=True)
     )
     mlflow.log_dict(
         {k: float(v) for k, v in sorted(importance.items(), key=lambda kv: -kv[1])},
         "feature_importance.json",
     )
-    mlflow.log_dict(validation.to_dict(), "validation_evaluation.json")
-    if len(validation.y):
-        series = {"model": validation.p_model}
-        series |= {f"market {m}": p for m, p in validation.p_market.items()}
-        log_png(mlflow, calibration_png(validation.y, series, f"{target}: validation games"),
+    mlflow.log_dict(held_out.to_dict(), "held_out_evaluation.json")
+    if len(held_out.y):
+        series = {"model": held_out.p_model}
+        series |= {f"market {m}": p for m, p in held_out.p_market.items()}
+        log_png(mlflow, calibration_png(held_out.y, series, f"{target}: held-out games"),
                  "calibration.png")  # fmt: skip
-    if validation.simulation is not None:
-        curve = {"quarter Kelly": validation.simulation.curve}
-        log_png(mlflow, bankroll_png(curve, f"{target}: bankroll, validation games"),
+    if held_out.simulation is not None:
+        curve = {"quarter Kelly": held_out.simulation.curve}
+        log_png(mlflow, bankroll_png(curve, f"{target}: bankroll, held-out games"),
                  "bankroll_curve.png")  # fmt: skip
 
 
@@ -397,7 +493,6 @@ def _choose_alias(
     version: str,
     model: FittedModel,
     data: Dataset,
-    seasons: Sequence[int],
     stored: Dataset,
 ) -> tuple[str, str, dict[str, Any] | None]:
     champion = registry.version_by_alias(client, model_name, registry.CHAMPION)
@@ -410,67 +505,67 @@ def _choose_alias(
             (f"champion v{champion.version} uses another feature set; v{version} replaces it"),
             None,
         )
-    held_out = _games_neither_fitted(stored, data, model.valid, seasons, champion.tags)
-    if len(held_out.labels) < MIN_COMPARISON_GAMES:
+    games, new_probability = _games_neither_saw(stored, data, model, champion.tags)
+    if len(games.labels) < MIN_COMPARISON_GAMES:
         return (
             registry.CHALLENGER,
             (
-                f"only {len(held_out.labels)} stored games neither v{version} nor champion "
-                f"v{champion.version} was fitted on (need {MIN_COMPARISON_GAMES}): challenger; "
-                "no fair comparison"
+                f"only {len(games.labels)} stored games neither v{version} nor champion "
+                f"v{champion.version} was fitted or stopped on (need {MIN_COMPARISON_GAMES}): "
+                "challenger; no fair comparison"
             ),
             None,
         )
-    y = held_out.labels.to_numpy()
-    new_log_loss = probability_metrics(y, model.predict(held_out.features))["log_loss"]
-    champion_log_loss = probability_metrics(y, current.predict(held_out.features))["log_loss"]
+    y = games.labels.to_numpy()
+    champion_probability = current.predict(games.features)
+    test = log_loss_test(
+        y, champion_probability, new_probability, games.games["game_date"].to_numpy(),
+        margin=PROMOTION_MARGIN,
+    )  # fmt: skip
+    new_log_loss = probability_metrics(y, new_probability)["log_loss"]
+    champion_log_loss = probability_metrics(y, champion_probability)["log_loss"]
     comparison = {
         "new_version": version,
         "champion_version": str(champion.version),
         "new_log_loss": new_log_loss,
         "champion_log_loss": champion_log_loss,
         "n_games": len(y),
-        "first_date": held_out.games["game_date"].min().date().isoformat(),
-        "last_date": held_out.games["game_date"].max().date().isoformat(),
+        "first_date": games.games["game_date"].min().date().isoformat(),
+        "last_date": games.games["game_date"].max().date().isoformat(),
+        "test": test.as_dict(),
     }
-    same = (
-        f"on the same {len(y)} games neither was fitted on "
-        f"({comparison['first_date']}..{comparison['last_date']})"
+    promoted = test.significant
+    verdict = "promoted" if promoted else "challenger"
+    p_value = "n/a" if test.p_value is None else f"{test.p_value:.4f}"
+    error = "n/a" if test.standard_error is None else f"{test.standard_error:.5f}"
+    decision = (
+        f"v{version} log loss {new_log_loss:.5f} vs champion v{champion.version} "
+        f"{champion_log_loss:.5f} on the same {len(y)} games neither was fitted or stopped on "
+        f"({comparison['first_date']}..{comparison['last_date']}): advantage "
+        f"{test.advantage:+.5f}, SE {error} clustered by {test.dates} dates; p {p_value} for "
+        f"an advantage above the margin {test.margin} against {test.alpha:.4f} "
+        f"(0.05 over 3 targets): {verdict}"
     )
-    if new_log_loss < champion_log_loss:
-        return (
-            registry.CHAMPION,
-            (
-                f"v{version} log loss {new_log_loss:.5f} < champion v{champion.version} "
-                f"{champion_log_loss:.5f} {same}: promoted"
-            ),
-            comparison,
-        )
-    return (
-        registry.CHALLENGER,
-        (
-            f"v{version} log loss {new_log_loss:.5f} >= champion v{champion.version} "
-            f"{champion_log_loss:.5f} {same}: challenger"
-        ),
-        comparison,
-    )
+    return (registry.CHAMPION if promoted else registry.CHALLENGER), decision, comparison
 
 
-def _games_neither_fitted(
-    every: Dataset,
-    data: Dataset,
-    new_valid: np.ndarray,
-    new_seasons: Sequence[int],
-    champion_tags: dict[str, str],
-) -> Dataset:
-    """The games of ``every`` outside the champion's window and the new model's fitting part."""
+def _games_neither_saw(
+    every: Dataset, data: Dataset, model: FittedModel, champion_tags: dict[str, str]
+) -> tuple[Dataset, np.ndarray]:
+    """The games of ``every`` outside the champion's training window and outside the new
+    model's fitting and early-stopping slices, and the new model's probabilities of them:
+    by the model before the refit on its held-out slice, by the refit after its window."""
+    index = every.games.index
+    new_saw = index.isin(data.games.index[~model.held_out])
     season = every.games["season"].to_numpy()
-    dates = every.games["game_date"]
-    new_fit_end = data.games["game_date"][~new_valid].max()
-    new_fitted = np.isin(season, list(new_seasons)) & (dates <= new_fit_end).to_numpy()
     champion_seasons, champion_last = registry.training_window(champion_tags)
     champion_saw = np.isin(season, champion_seasons)
     if champion_last is not None:
-        champion_saw &= (dates <= pd.Timestamp(champion_last)).to_numpy()
-    keep = ~new_fitted & ~champion_saw
-    return Dataset(every.features[keep], every.labels[keep], every.games[keep])
+        champion_saw &= (every.games["game_date"] <= pd.Timestamp(champion_last)).to_numpy()
+    keep = ~new_saw & ~champion_saw
+    games = Dataset(every.features[keep], every.labels[keep], every.games[keep])
+    in_held_out = games.games.index.isin(data.games.index[model.held_out])
+    probability = np.where(
+        in_held_out, model.predict_selection(games.features), model.predict(games.features)
+    )
+    return games, probability

@@ -44,7 +44,7 @@ def bootstrap(settings: Settings, say: Callable[[str], None]) -> None:
         say(
             f"trained {outcome.model_name} v{outcome.version} on {training_seasons[0]}-"
             f"{training_seasons[-1]}: {outcome.decision}; held-out log loss "
-            f"{outcome.metrics['valid_log_loss']:.4f}"
+            f"{outcome.metrics['held_out_log_loss']:.4f}"
         )
 
 

@@ -87,6 +87,8 @@ def test_a_soft_book_beating_the_sharp_fair_line_is_served_and_recorded(
     assert bet["expected_value"] == pytest.approx(0.08, abs=0.01)
     assert bet["fair_probability"] == pytest.approx(upcoming["fair"])
     assert bet["model_probability"] == pytest.approx(prediction["home_ml_probability"])
+    # The sample champion earned no blend weight on its held-out games: the fair line as is.
+    assert bet["blend_weight"] == champion.blend_weight == 0.0
     assert 0 < bet["recommended_bet_size"] <= 1000 * seeded.kelly_cap
     # The strategy has proven nothing yet: a paper bet, graded like any other.
     assert (bet["strategy"], bet["paper"]) == ("fair", True)
@@ -117,6 +119,8 @@ def test_the_fair_board_and_its_arbitrage(client, seeded, upcoming):
         ["pinnacle"],
     )
     assert market["fair_yes"] == pytest.approx(upcoming["fair"])
+    assert market["blend_weight"] == 0.0
+    assert market["served_yes"] == pytest.approx(market["fair_yes"])
     assert 240 <= market["quote_ages_seconds"]["pinnacle"] <= 3600  # 5 min old, a slow machine
     best = market["prices"][0]
     assert (best["book"], best["side"], best["odds"]) == ("softbook", "home", upcoming["soft"])

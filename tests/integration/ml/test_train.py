@@ -1,5 +1,7 @@
 """Training every target in one go: one feature build, shared by the targets and the comparisons."""
 
+import json
+
 import pytest
 
 from app.db.session import session_scope
@@ -7,6 +9,7 @@ from app.markets import TARGETS
 from app.ml import registry, train
 from app.ml.jobs import train_for_params
 from app.ml.metrics import probability_metrics
+from app.ml.significance import PROMOTION_MARGIN, log_loss_test
 
 pytestmark = pytest.mark.integration
 
@@ -28,23 +31,44 @@ def test_every_target_trains_on_one_feature_build_and_logs_everything(seeded, mo
     assert list(outcomes) == list(TARGETS)
     client = registry.client(seeded)
     with session_scope(seeded.database_url) as session:
-        # 2019 built on its own, as the per-target path used to.
-        games, features = train.season_features(session, [2019])
+        # 2019 built again, with the season its ratings are carried from (2018).
+        games, features = train.season_features(session, [2018, 2019])
+        games, features = games[games["season"] == 2019], features[games["season"] == 2019]
     for target, outcome in outcomes.items():
         # The seeded champion was trained on 2018 too: both are compared on every 2019
-        # game, whose features were sliced from the shared build.
+        # game (outside both windows, so the new version is its refit, the registered one),
+        # whose features were sliced from the shared build.
         held_out = train.labelled(games, features, target)
         comparison = outcome["comparison"]
         assert comparison["n_games"] == len(held_out.labels) > 1000
+        y = held_out.labels.to_numpy()
         new = registry.load_version(seeded, target, outcome["version"])
-        expected = probability_metrics(held_out.labels.to_numpy(), new.predict(held_out.features))
+        champion = registry.load_version(seeded, target, comparison["champion_version"])
+        p_new, p_champion = new.predict(held_out.features), champion.predict(held_out.features)
+        expected = probability_metrics(y, p_new)
         assert comparison["new_log_loss"] == pytest.approx(expected["log_loss"], abs=1e-12)
+        # The rule: promoted only when the paired advantage, its SE clustered by date, clears
+        # the margin at 0.05 / 3.
+        test = comparison["test"]
+        dates = held_out.games["game_date"].to_numpy()
+        again = log_loss_test(y, p_champion, p_new, dates, margin=PROMOTION_MARGIN)
+        assert test["advantage"] == pytest.approx(again.advantage, abs=1e-12)
+        assert test["standard_error"] == pytest.approx(again.standard_error, rel=1e-9)
+        assert test["dates"] == len(set(dates)) and test["alpha"] == pytest.approx(0.05 / 3)
+        assert outcome["alias"] == ("champion" if again.significant else "challenger")
+        assert f"p {again.p_value:.4f}" in outcome["decision"]
+        # The registered version carries its held-out evidence and the weight it earned.
+        tags = client.get_model_version(seeded.model_name(target), outcome["version"]).tags
+        assert tags["refit"] == "true" and int(tags["n_held_out"]) == outcome["n_held_out"] > 0
+        assert tags["held_out_first_date"] > tags["stop_first_date"] >= "2018"
+        assert float(tags["blend_weight"]) == outcome["blend_weight"] == new.blend_weight
+        assert json.loads(tags["edge_evidence"])["alpha"] == pytest.approx(0.05 / 3)
 
         run = client.get_run(outcome["run_id"])
         assert run.data.tags["data_range"] == "2018-2018"
         assert run.data.tags["feature_set"].startswith("core:")
         assert run.data.params["hyperparameters_version"]
-        assert run.data.metrics["valid_log_loss"] > 0
+        assert run.data.metrics["held_out_log_loss"] > 0
         assert run.data.metrics["comparison_n_games"] == comparison["n_games"]
         artifacts = {artifact.path for artifact in client.list_artifacts(outcome["run_id"])}
         assert {"feature_importance.json", "calibration.png", "bankroll_curve.png"} <= artifacts

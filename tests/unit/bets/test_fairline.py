@@ -100,6 +100,19 @@ def test_the_model_is_shown_beside_the_fair_line_and_moves_nothing() -> None:
     assert line.served(True) == pytest.approx(0.5)
 
 
+def test_the_model_moves_the_served_probability_by_the_weight_it_earned() -> None:
+    quotes = [quote("pinnacle", -110, -110)]
+    line = fair_line(MONEYLINE, quotes, None, NOW, PITCH, RULES, 0.7, blend_weight=0.25)
+
+    assert line.served(True) == pytest.approx(0.75 * 0.5 + 0.25 * 0.7)
+    assert line.served(False) == pytest.approx(0.75 * 0.5 + 0.25 * 0.3)
+    assert line.as_dict()["blend_weight"] == 0.25
+    assert line.as_dict()["served_yes"] == pytest.approx(0.55)
+    # Without the model's probability a weight means nothing: the fair line is served.
+    alone = fair_line(MONEYLINE, quotes, None, NOW, PITCH, RULES, None, blend_weight=0.25)
+    assert alone.blend_weight == 0 and alone.served(True) == pytest.approx(0.5)
+
+
 def test_worst_case_prices_each_side_at_its_lowest_fair_probability() -> None:
     rules = FairLineRules(method="worst_case")
     line = fair_line(MONEYLINE, [quote("pinnacle", -200, 170)], None, NOW, PITCH, rules)

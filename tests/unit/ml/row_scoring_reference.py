@@ -47,7 +47,10 @@ def market_fields(market: Market, probability: float | None, market_prob: float 
 
 
 def _model_refs(models: dict[str, LoadedModel]) -> dict[str, dict[str, str]]:
-    return {target: {"name": m.name, "version": m.version} for target, m in models.items()}
+    return {
+        target: {"name": m.name, "version": m.version, "blend_weight": m.blend_weight}
+        for target, m in models.items()
+    }
 
 
 def score_by_rows(

@@ -67,15 +67,18 @@ def test_json_safe_turns_nan_into_none():
     assert json_safe({"a": float("nan"), "b": [np.float64(1.5)]}) == {"a": None, "b": [1.5]}
 
 
+DATES = np.repeat(np.arange(250), 20)  # 250 dates of 20 games
+
+
 def test_a_model_that_only_echoes_the_market_may_not_bet():
     rng = np.random.default_rng(1)
     market = rng.uniform(0.3, 0.7, 5000)
     y = (rng.uniform(size=5000) < market).astype(float)
 
-    evidence = edge_evidence(y, market + rng.normal(0, 0.01, 5000), market)
+    evidence = edge_evidence(y, market + rng.normal(0, 0.01, 5000), market, DATES)
 
     assert evidence["bets_enabled"] is False
-    assert evidence["n"] == 5000
+    assert evidence["n"] == 5000 and evidence["dates"] == 250
 
 
 def test_a_model_that_knows_more_than_the_market_may_bet():
@@ -83,7 +86,9 @@ def test_a_model_that_knows_more_than_the_market_may_bet():
     truth = rng.uniform(0.2, 0.8, 5000)
     y = (rng.uniform(size=5000) < truth).astype(float)
 
-    evidence = edge_evidence(y, truth, np.full(5000, 0.5))
+    evidence = edge_evidence(y, truth, np.full(5000, 0.5), DATES)
 
     assert evidence["bets_enabled"] is True
     assert evidence["advantage"] > 2 * evidence["standard_error"] > 0
+    # Three targets: each is tested at 0.05 / 3.
+    assert evidence["p_value"] < evidence["alpha"] == pytest.approx(0.05 / 3)

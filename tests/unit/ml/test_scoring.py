@@ -1,9 +1,15 @@
 """A prediction recommends a bet only for a champion with evidence of an edge."""
 
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+
 import lightgbm as lgb
 import numpy as np
 import pandas as pd
+import pytest
 
+from app.bets.fairline import FairLineRules
+from app.bets.pricing import BookQuote
 from app.features.definitions import FEATURE_SET
 from app.ml.predict import score
 from app.ml.registry import LoadedModel
@@ -51,3 +57,31 @@ def test_a_champion_without_evidence_predicts_but_recommends_no_bet():
     assert prediction["home_ml_edge"] > 0
     assert prediction["betting_recommendations"] == {}
     assert prediction["risk_level"] == "none"
+
+
+def test_the_model_moves_the_fair_line_by_the_weight_its_version_earned():
+    now = datetime.now(UTC)
+    game = pd.DataFrame(
+        [{"home_team": "NYA", "away_team": "BOS", "game_date": now.date().isoformat(),
+          "start_time": now + timedelta(hours=2), "home_ml_open": 150, "away_ml_open": -170}]
+    )  # fmt: skip
+    fresh = now - timedelta(minutes=5)
+    quotes = [{"home_ml": [BookQuote("pinnacle", -110, -110, None, fresh),
+                           BookQuote("softbook", 150, -170, None, fresh)]}]  # fmt: skip
+    features = np.full((1, len(FEATURE_SET)), 3.0)
+    payloads = {}
+    for weight in (0.0, 0.5):
+        model = replace(_model(bets_enabled=False), blend_weight=weight)
+        payloads[weight] = score(
+            game, features, {"moneyline": model}, 1000.0, [None],
+            quotes=quotes, fair_rules=FairLineRules(method="multiplicative"),
+        )[0]  # fmt: skip
+
+    p_model = payloads[0.5]["home_ml_probability"]
+    unmoved = payloads[0.0]["betting_recommendations"]["home_ml"]
+    moved = payloads[0.5]["betting_recommendations"]["home_ml"]
+    assert (unmoved["basis"], unmoved["blend_weight"]) == ("fair", 0.0)
+    assert unmoved["fair_probability"] == pytest.approx(0.5)
+    assert moved["blend_weight"] == 0.5 == payloads[0.5]["models"]["moneyline"]["blend_weight"]
+    assert moved["fair_probability"] == pytest.approx(0.5 * 0.5 + 0.5 * p_model)
+    assert moved["expected_value"] > unmoved["expected_value"]

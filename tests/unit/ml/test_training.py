@@ -15,7 +15,12 @@ from app.ml.train import Dataset, fit_model, labelled, prior_tags
 def test_a_target_table_overrides_single_lightgbm_values():
     document = {
         "version": 3,
-        "training": {"validation_share": 0.25, "max_rounds": 10, "early_stopping_rounds": 2},
+        "training": {
+            "holdout_share": 0.1,
+            "validation_share": 0.25,
+            "max_rounds": 10,
+            "early_stopping_rounds": 2,
+        },
         "lightgbm": {"learning_rate": 0.1, "num_leaves": 7},
         "targets": {"x": {"market_prior": "p", "lightgbm": {"num_leaves": 3}}},
     }
@@ -24,6 +29,7 @@ def test_a_target_table_overrides_single_lightgbm_values():
 
     assert hyper.lightgbm == {"learning_rate": 0.1, "num_leaves": 3}
     assert hyper.market_prior == "p" and hyper.validation_share == 0.25
+    assert hyper.holdout_share == 0.1
     assert parse_hyperparameters(document, "y").market_prior == ""
     assert hyper.as_params()["hyperparameters_version"] == 3
 
@@ -54,10 +60,10 @@ def test_fitting_with_a_prior_is_never_worse_than_the_market_it_starts_from():
     features = pd.DataFrame({"ml_open_home_prob": market, "signal": signal})
     model = fit_model(Dataset(features, pd.Series(y), games), "moneyline")
 
-    p = model.predict(features[model.valid])
+    p = model.predict_selection(features[model.held_out])
 
-    held_out_y = y[model.valid]
-    assert log_loss(held_out_y, p) < log_loss(held_out_y, market[model.valid])
+    held_out_y = y[model.held_out]
+    assert log_loss(held_out_y, p) < log_loss(held_out_y, market[model.held_out])
 
 
 def _synthetic(n: int, seed: int) -> tuple[pd.DataFrame, np.ndarray, pd.DataFrame]:
@@ -82,14 +88,35 @@ def test_the_prior_recovers_a_known_calibration_of_the_market():
     assert abs(prior.fallback_probability - y.mean()) < 1e-12
 
 
-def test_the_prior_is_fitted_on_the_fitting_games_only():
+def test_the_selection_model_never_sees_its_stopping_or_held_out_games():
     features, y, games = _synthetic(6000, seed=5)
     model = fit_model(Dataset(features, pd.Series(y), games), "home_spread")
-    flipped = np.where(model.valid, 1 - y, y)
+    flipped = np.where(model.held_out, 1 - y, y)
 
-    refit = fit_model(Dataset(features, pd.Series(flipped), games), "home_spread")
+    again = fit_model(Dataset(features, pd.Series(flipped), games), "home_spread")
 
-    assert refit.prior == model.prior
+    # The held-out labels chose nothing before the refit: same prior, same rounds, same trees.
+    assert again.selection_prior == model.selection_prior
+    assert again.rounds == model.rounds
+    np.testing.assert_array_equal(
+        again.predict_selection(features), model.predict_selection(features)
+    )
+    # The refit is fitted on every game, the held-out ones too.
+    assert again.prior != model.prior
+
+
+def test_three_chronological_slices_then_a_refit_on_every_date():
+    features, y, games = _synthetic(6000, seed=11)
+    model = fit_model(Dataset(features, pd.Series(y), games), "home_spread")
+    dates = games["game_date"]
+
+    fit, stop, held_out = model.fitted, model.stop, model.held_out
+    assert (fit ^ stop ^ held_out).all() and not (fit & stop).any()
+    assert dates[fit].max() < dates[stop].min() <= dates[stop].max() < dates[held_out].min()
+    share = held_out.sum() / len(y)
+    assert 0.17 < share < 0.23 and 0.17 < stop.sum() / len(y) < 0.23
+    assert model.booster.num_trees() == model.rounds
+    assert model.prior == fit_market_prior(features.to_numpy(), y, 0, 1)
 
 
 def test_a_registered_version_rebuilds_the_prior_it_was_trained_with():
