@@ -4,10 +4,15 @@ Rules:
 
 - **The score.** Each team's runs over nine innings are a negative binomial of mean ``mu``
   and dispersion ``r`` (``scipy.stats.nbinom(r, r / (r + mu))``, variance
-  ``mu + mu**2 / r``), the two teams independent, truncated at ``MAX_RUNS`` and
-  renormalised. A nine-inning tie goes to extra innings, which the home team wins with
-  probability ``HOME_EXTRA_INNINGS`` (the 2010-2019 share), by one run: the final score has
-  no tie, as MLB's has none.
+  ``mu + mu**2 / r``), the two teams independent, truncated at ``MAX_RUNS``. The home
+  team's eight innings and its ninth are negative binomials of dispersion ``8r/9`` and
+  ``r/9`` with the same success probability (so they add up to the nine-inning law), and
+  the game is played out as baseball ends it: a home team leading after eight and a half
+  does not bat; a home team that goes ahead in the ninth wins by one (a walk-off); a tie
+  goes to extra innings, won by the home team with probability ``HOME_EXTRA_INNINGS`` (its
+  2010-2015 share, Retrosheet), by one run. The final score has no tie, as MLB's has none.
+  (Two independent nine-inning counts price the run line badly: they let the home team
+  win by more than baseball lets it.)
 - **Solved from the market.** The two means are the pair that gives exactly the market's
   de-vigged home moneyline probability and its de-vigged probability of the over at its
   total (over given no push, for a whole-number total); ``scipy.optimize.root`` on
@@ -36,10 +41,45 @@ HOME_EXTRA_INNINGS = 0.52
 DISPERSION = 4.09
 
 
-def _pmf(mean: float, dispersion: float) -> np.ndarray:
-    runs = np.arange(MAX_RUNS + 1)
-    pmf = stats.nbinom.pmf(runs, dispersion, dispersion / (dispersion + mean))
+def _pmf_p(dispersion: float, p: float) -> np.ndarray:
+    pmf = stats.nbinom.pmf(np.arange(MAX_RUNS + 1), dispersion, p)
     return pmf / pmf.sum()
+
+
+def _pmf(mean: float, dispersion: float) -> np.ndarray:
+    return _pmf_p(dispersion, dispersion / (dispersion + mean))
+
+
+@dataclass(frozen=True)
+class _Cells:
+    """Where each (runs) combination lands in the flattened final-score table, and the share
+    of its probability that lands there."""
+
+    index: np.ndarray
+    weight: np.ndarray
+
+
+_SIDE = MAX_RUNS + 2  # final scores 0..MAX_RUNS + 1 (a tie won in extra innings adds one)
+
+
+def _cells() -> tuple[_Cells, _Cells, _Cells]:
+    """The fixed map of the module rules: home after eight x away (the home team leads: the
+    final), and home after eight x away x home's ninth (played only when not leading)."""
+    eight, away = np.indices((MAX_RUNS + 1, MAX_RUNS + 1))
+    lead = _Cells((eight * _SIDE + away).ravel(), (eight > away).ravel().astype(float))
+    eight, away, ninth = (x.ravel() for x in np.indices((MAX_RUNS + 1,) * 3))
+    home = eight + ninth
+    bats = eight <= away
+    tie = home == away
+    # Trailing: as it stands; ahead or tied: home wins by one (a walk-off, or extra innings).
+    index = np.where(home < away, np.minimum(home, MAX_RUNS + 1) * _SIDE + away,
+                     (away + 1) * _SIDE + away)  # fmt: skip
+    ninth_cells = _Cells(index, bats * np.where(tie, HOME_EXTRA_INNINGS, 1.0))
+    away_wins = _Cells(away * _SIDE + away + 1, bats * tie * (1.0 - HOME_EXTRA_INNINGS))
+    return lead, ninth_cells, away_wins
+
+
+_LEAD, _NINTH, _EXTRA_AWAY = _cells()
 
 
 @dataclass(frozen=True)
@@ -53,17 +93,18 @@ class RunModel:
     @cached_property
     def scores(self) -> np.ndarray:
         """``P[h, a]`` of the final score (``h``, ``a`` up to ``MAX_RUNS + 1``), no ties."""
-        nine = np.outer(
-            _pmf(self.home_mean, self.dispersion), _pmf(self.away_mean, self.dispersion)
+        p_home = self.dispersion / (self.dispersion + self.home_mean)
+        # Same success probability: eight innings and the ninth add up to the nine-inning law.
+        eight = _pmf_p(self.dispersion * 8 / 9, p_home)
+        ninth = _pmf_p(self.dispersion / 9, p_home)
+        away = _pmf(self.away_mean, self.dispersion)
+        played = np.einsum("h,a,k->hak", eight, away, ninth).ravel()
+        final = (
+            np.bincount(_LEAD.index, np.outer(eight, away).ravel() * _LEAD.weight, _SIDE**2)
+            + np.bincount(_NINTH.index, played * _NINTH.weight, _SIDE**2)
+            + np.bincount(_EXTRA_AWAY.index, played * _EXTRA_AWAY.weight, _SIDE**2)
         )
-        final = np.zeros((MAX_RUNS + 2, MAX_RUNS + 2))
-        final[: MAX_RUNS + 1, : MAX_RUNS + 1] = nine
-        ties = np.diag(nine).copy()
-        index = np.arange(MAX_RUNS + 1)
-        final[index, index] = 0.0
-        final[index + 1, index] += HOME_EXTRA_INNINGS * ties
-        final[index, index + 1] += (1.0 - HOME_EXTRA_INNINGS) * ties
-        return final
+        return final.reshape(_SIDE, _SIDE) / final.sum()
 
     @cached_property
     def _margin_total(self) -> tuple[np.ndarray, np.ndarray]:
