@@ -6,6 +6,7 @@ same variables, so that every process reads its configuration one way.
 """
 
 import hashlib
+import json
 import os
 import re
 import secrets
@@ -54,6 +55,10 @@ class Settings:
     alert_urls: tuple[str, ...] = ()
     # Settled bets with a CLV a strategy needs before it may go live (app/bets/strategies.py).
     strategy_min_bets: int = 100
+    # The strategies (app/bets/strategies.py), in order: ``BULLPEN_STRATEGIES``, a JSON list of
+    # {"name", "method", "books", "markets", "min_ev", "kelly_fraction", "min_bets"} objects
+    # (every key but "name" optional); empty: the shipped set.
+    strategies: tuple[dict, ...] = ()
     # Per-API-key rate limits (flask-limiter syntax, ";" between limits), kept in the broker's
     # Redis: every request, and the POSTs that start work (jobs, bets) on top of it.
     rate_limit_default: str = "600/minute;50/second"
@@ -104,6 +109,7 @@ class Settings:
             max_overround=float(env.get("BULLPEN_MAX_OVERROUND", "0.08")),
             alert_urls=parse_alert_urls(env.get("BULLPEN_ALERT_URLS", "")),
             strategy_min_bets=int(env.get("BULLPEN_STRATEGY_MIN_BETS", "100")),
+            strategies=parse_strategies(env.get("BULLPEN_STRATEGIES", "")),
             rate_limit_default=env.get("BULLPEN_RATE_LIMIT") or "600/minute;50/second",
             rate_limit_submit=env.get("BULLPEN_RATE_LIMIT_SUBMIT") or "120/minute",
             reap_interval_seconds=float(env.get("BULLPEN_REAP_INTERVAL_SECONDS", "30")),
@@ -160,6 +166,7 @@ class Settings:
             "BULLPEN_MAX_OVERROUND": repr(self.max_overround),
             "BULLPEN_ALERT_URLS": " ".join(self.alert_urls),
             "BULLPEN_STRATEGY_MIN_BETS": str(self.strategy_min_bets),
+            "BULLPEN_STRATEGIES": json.dumps(list(self.strategies)) if self.strategies else None,
             "BULLPEN_RATE_LIMIT": self.rate_limit_default,
             "BULLPEN_RATE_LIMIT_SUBMIT": self.rate_limit_submit,
             "BULLPEN_REAP_INTERVAL_SECONDS": repr(self.reap_interval_seconds),
@@ -209,6 +216,23 @@ def parse_api_keys(raw: str) -> dict[str, frozenset[str]]:
 def parse_alert_urls(raw: str) -> tuple[str, ...]:
     """Receiver URLs separated by whitespace or commas (as Apprise's own configuration)."""
     return tuple(url for url in re.split(r"[\s,]+", raw or "") if url)
+
+
+def parse_strategies(raw: str) -> tuple[dict, ...]:
+    """``BULLPEN_STRATEGIES``: a JSON list of objects, each with at least a ``name``; empty or
+    blank: none (the shipped set). What each key means is checked by
+    ``app.bets.strategies.configured``."""
+    if not (raw or "").strip():
+        return ()
+    try:
+        entries = json.loads(raw)
+    except json.JSONDecodeError as error:
+        raise ValueError(f"BULLPEN_STRATEGIES is not JSON: {error}") from None
+    if not isinstance(entries, list) or not all(
+        isinstance(entry, dict) and isinstance(entry.get("name"), str) for entry in entries
+    ):
+        raise ValueError("BULLPEN_STRATEGIES must be a JSON list of objects, each with a name")
+    return tuple(entries)
 
 
 def parse_weights(raw: str) -> tuple[tuple[str, float], ...]:

@@ -22,15 +22,28 @@ class StoredPrediction:
     payload: dict
 
 
+def _bets_of(payload: dict) -> list[tuple[str, dict]]:
+    """The served recommendations of a payload and the other strategies' paper bets
+    (``app.bets.strategies``), as (market, bet)."""
+    served = list((payload.get("betting_recommendations") or {}).items())
+    paper = [
+        (market, bet)
+        for market, by_strategy in (payload.get("paper_bets") or {}).items()
+        for bet in by_strategy.values()
+    ]
+    return served + paper
+
+
 def served_rows(predictions: Sequence[StoredPrediction]) -> list[dict]:
-    """One ledger row per served recommendation of a stored game."""
+    """One ledger row per served recommendation of a stored game, and per other strategy's
+    paper bet."""
     rows = []
     for prediction in predictions:
         if prediction.game_id is None:
             continue  # a described game is not in the database: nothing to settle against
         payload = prediction.payload
         models = payload.get("models") or {}
-        for market, bet in (payload.get("betting_recommendations") or {}).items():
+        for market, bet in _bets_of(payload):
             model = models.get(by_key(market).name) or {}
             rows.append(
                 {
@@ -89,7 +102,7 @@ _INSERT_SERVED = text(
           AND served.market = new.market AND served.book = new.book
           AND served.strategy = new.strategy
     )
-    ON CONFLICT (prediction_id, market) DO NOTHING
+    ON CONFLICT (prediction_id, market, (coalesce(strategy, ''))) DO NOTHING
     RETURNING bet_id
     """
 )
@@ -103,10 +116,11 @@ _LOCK_GAME = text("SELECT pg_advisory_xact_lock(:key, :game_id)")
 def record_served_bets(session: Session, predictions: Sequence[StoredPrediction]) -> int:
     """Add the served recommendations to the ledger once; return how many rows are new.
 
-    The natural key ``(prediction_id, market)`` makes a rewrite of the same predictions (a
-    redelivered or resumed job) add nothing, and a strategy's bet already served on the game,
-    market and book (``uq_bets_strategy_once``) is not served again by a later pricing. Call
-    it in the transaction that writes them.
+    The natural key ``(prediction_id, market, strategy)`` (no strategy: '') makes a
+    rewrite of the same predictions (a redelivered or resumed job) add nothing, and a
+    strategy's bet already served on the game, market and book is not served again by a later
+    pricing (the insert's ``NOT EXISTS``, under a per-game lock). Call it in the transaction
+    that writes them.
     """
     rows = served_rows(predictions)
     if not rows:

@@ -15,6 +15,7 @@ from sqlalchemy import (
     String,
     UniqueConstraint,
     func,
+    text,
 )
 from sqlalchemy.dialects.postgresql import UUID
 from sqlalchemy.orm import Mapped, mapped_column
@@ -26,14 +27,22 @@ BET_ORIGINS = ("served", "user")
 
 
 class Bet(Base):
-    """One bet. ``(prediction_id, market)`` is the natural key of a served recommendation,
-    so that a redelivered prediction chunk cannot record it twice (user bets have no
-    prediction and never conflict). ``line`` is the total of a totals bet and the HOME run
-    line of a run-line bet (an away bet at -1.5 is away +1.5); null for the moneyline."""
+    """One bet. ``(prediction_id, market, strategy)`` (no strategy: '') is the natural key
+    of a served recommendation or a strategy's paper bet, so that a redelivered prediction
+    chunk cannot record it twice (user bets have no prediction and never conflict). ``line``
+    is the total of a totals bet and the HOME run line of a run-line bet (an away bet at -1.5
+    is away +1.5); null for the moneyline."""
 
     __tablename__ = "bets"
     __table_args__ = (
-        UniqueConstraint("prediction_id", "market"),
+        # No strategy is one key value (''), while bets of no prediction never conflict.
+        Index(
+            "uq_bets_prediction_market_strategy",
+            "prediction_id",
+            "market",
+            text("coalesce(strategy, '')"),
+            unique=True,
+        ),
         Index("ix_bets_status_game", "status", "game_id"),
         Index("ix_bets_settled_at", "settled_at"),
         CheckConstraint(f"status IN {BET_STATUSES!r}", name="status"),

@@ -2,15 +2,27 @@
 
 Rules:
 
-- **A strategy** is a named set: de-vig method, books (empty: any), markets, min EV, Kelly
-  fraction. The configured one, ``fair``, bets every fair-line bet the settings serve
-  (``BULLPEN_DEVIG``, ``BULLPEN_MIN_EV``, ``BULLPEN_KELLY_FRACTION``, every market, any book).
+- **A strategy** is a named set: de-vig method (the fair line is the sharp books' price
+  de-vigged by it), books it bets at (empty: any), markets, min EV, Kelly fraction and the
+  settled bets it needs (``min_bets``). They are configured in order by
+  ``BULLPEN_STRATEGIES`` (a JSON list, ``app.config.parse_strategies``); unset, the shipped
+  set :func:`shipped`: ``fair``, ``conservative``, ``moneyline``, ``totals``.
+- **Each strategy bets on its own.** Every strategy prices every market it trades against its
+  own fair line (same quotes, its method), at its books, with its min EV and Kelly fraction
+  (the job's bankroll, Kelly cap and daily exposure): a recommendation several strategies
+  take is a bet of each of them (one ledger row per strategy), so each one's evidence is
+  what it alone would have bet, whatever the others do.
+- **One bankroll bet per game and market.** The served recommendation of a market (the
+  prediction's ``betting_recommendations``) is the bet of the first ``live`` strategy in the
+  configured order that takes it, else the first strategy's (paper). Every other strategy's
+  bet of that market is a paper bet (``paper_bets`` of the prediction): the bankroll never
+  stakes one market twice because two strategies agree.
 - **Watch first.** A strategy starts ``watch``: its bets go into the ledger as paper bets
   (``paper``), graded like any other, out of the bankroll.
 - **Going live, and back.** After each settlement its evidence is every settled bet of it
   with a CLV (paper and live), against the sharp books' de-vigged close where the bet has
   one (``sharp_clv``), else against its own book's close: it goes ``live`` when there are at
-  least ``min_bets`` (``BULLPEN_STRATEGY_MIN_BETS``, default 100) with mean CLV > 0 and
+  least ``min_bets`` (default ``BULLPEN_STRATEGY_MIN_BETS``, 100) with mean CLV > 0 and
   t >= ``T_LIVE`` (2), the standard error clustered by game date
   (``app.bets.reports.clustered_mean``); a live one whose evidence no longer shows that goes
   back to ``watch``.
@@ -18,7 +30,9 @@ Rules:
   a forced state holds until set back to ``auto``.
 """
 
-from dataclasses import dataclass
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -26,14 +40,20 @@ import numpy as np
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from app.bets.devig import method_named
+from app.bets.fairline import FairLine, FairLineRules, fair_line, serve
+from app.bets.kelly import StakingPolicy
 from app.bets.models import Bet, StrategyState
+from app.bets.pricing import BookQuote, Staking
 from app.bets.reports import clustered_mean
 from app.games.models import Game
-from app.markets import BY_KEY
+from app.markets import BY_KEY, MONEYLINE, RUN_LINE, TOTAL, Market
 from app.ml.evaluation import json_safe
 
 T_LIVE = 2.0
 STATES = ("watch", "live")
+# A strategy's name is a ledger value (``bets.strategy``, 32 characters) and a URL segment.
+NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,31}")
 
 
 @dataclass(frozen=True)
@@ -47,9 +67,28 @@ class Strategy:
     markets: tuple[str, ...] = tuple(BY_KEY)
     books: tuple[str, ...] = ()
     min_bets: int = 100
+    description: str = ""
+
+    def __post_init__(self) -> None:
+        if not NAME.fullmatch(self.name):
+            raise ValueError(
+                f"strategy name {self.name!r}: 1-32 of a-z, 0-9, '-', '_', starting alphanumeric"
+            )
+        method_named(self.method)
+        unknown = [market for market in self.markets if market not in BY_KEY]
+        if unknown or not self.markets:
+            raise ValueError(
+                f"strategy {self.name!r}: markets must be some of {', '.join(BY_KEY)}, "
+                f"got {list(self.markets)}"
+            )
+        if not (0 < self.kelly_fraction <= 1) or self.min_bets < 1:
+            raise ValueError(
+                f"strategy {self.name!r}: kelly_fraction in (0, 1] and min_bets >= 1, got "
+                f"{self.kelly_fraction} and {self.min_bets}"
+            )
 
     def takes(self, market: str, bet: dict) -> bool:
-        """Whether a served fair-line recommendation of ``market`` is one of this strategy's."""
+        """Whether a fair-line bet of ``market`` is one this strategy would make."""
         return (
             bet.get("basis") == "fair"
             and market in self.markets
@@ -57,9 +96,16 @@ class Strategy:
             and bet.get("expected_value", 0.0) >= self.min_ev
         )
 
+    def staking(self, job: Staking) -> Staking:
+        """The job's bankroll, Kelly cap and daily exposure with this strategy's min EV and
+        Kelly fraction."""
+        policy = StakingPolicy(fraction=self.kelly_fraction, cap=job.policy.cap)
+        return replace(job, min_ev=self.min_ev, policy=policy)
+
     def as_dict(self) -> dict[str, Any]:
         return {
             "name": self.name,
+            "description": self.description,
             "method": self.method,
             "books": list(self.books),
             "markets": list(self.markets),
@@ -69,37 +115,162 @@ class Strategy:
         }
 
 
+def shipped(settings: Any) -> list[Strategy]:
+    """The strategies when ``BULLPEN_STRATEGIES`` is unset, each a question a bettor asks."""
+    common = {"min_bets": settings.strategy_min_bets}
+    return [
+        Strategy(
+            "fair",
+            settings.devig,
+            settings.min_ev,
+            settings.kelly_fraction,
+            description="Every market, any book, the settings' de-vig, min EV and Kelly.",
+            **common,
+        ),
+        Strategy(
+            "conservative",
+            "worst_case",
+            max(settings.min_ev, 0.03),
+            settings.kelly_fraction / 2,
+            description=(
+                "Only prices that clear the edge under every de-vig method (worst case), "
+                "min EV at least 3%, half the Kelly fraction."
+            ),
+            **common,
+        ),
+        Strategy(
+            "moneyline",
+            settings.devig,
+            settings.min_ev,
+            settings.kelly_fraction,
+            markets=(MONEYLINE.key,),
+            description=(
+                "The moneyline alone: the deepest market, where the sharp line is surest."
+            ),
+            **common,
+        ),
+        Strategy(
+            "totals",
+            settings.devig,
+            max(settings.min_ev, 0.03),
+            settings.kelly_fraction,
+            markets=(TOTAL.key, RUN_LINE.key),
+            description=(
+                "Totals and run lines at the sharp book's own line, min EV at least 3% "
+                "(thinner markets, wider margins)."
+            ),
+            **common,
+        ),
+    ]
+
+
+_KEYS = {"name", "method", "books", "markets", "min_ev", "kelly_fraction", "min_bets",
+         "description"}  # fmt: skip
+
+
 def configured(settings: Any) -> dict[str, Strategy]:
-    """The strategies of the settings, by name."""
-    fair = Strategy(
-        name="fair",
-        method=settings.devig,
-        min_ev=settings.min_ev,
-        kelly_fraction=settings.kelly_fraction,
-        min_bets=settings.strategy_min_bets,
-    )
-    return {fair.name: fair}
+    """The strategies of the settings, by name, in their order (module rules).
+
+    Each ``BULLPEN_STRATEGIES`` entry's missing key takes the settings' value: ``method``
+    ``BULLPEN_DEVIG``, ``min_ev`` ``BULLPEN_MIN_EV``, ``kelly_fraction``
+    ``BULLPEN_KELLY_FRACTION``, ``min_bets`` ``BULLPEN_STRATEGY_MIN_BETS``, every market,
+    any book. A bad entry is a ``ValueError`` naming it.
+    """
+    entries = getattr(settings, "strategies", ())
+    if not entries:
+        strategies = shipped(settings)
+    else:
+        strategies = []
+        for entry in entries:
+            unknown = set(entry) - _KEYS
+            if unknown:
+                raise ValueError(
+                    f"strategy {entry.get('name')!r}: unknown keys {sorted(unknown)}; "
+                    f"known: {sorted(_KEYS)}"
+                )
+            try:
+                strategies.append(
+                    Strategy(
+                        name=entry["name"],
+                        method=entry.get("method", settings.devig),
+                        min_ev=float(entry.get("min_ev", settings.min_ev)),
+                        kelly_fraction=float(entry.get("kelly_fraction", settings.kelly_fraction)),
+                        markets=tuple(entry.get("markets") or BY_KEY),
+                        books=tuple(entry.get("books") or ()),
+                        min_bets=int(entry.get("min_bets", settings.strategy_min_bets)),
+                        description=str(entry.get("description", "")),
+                    )
+                )
+            except (TypeError, ValueError) as error:
+                raise ValueError(f"BULLPEN_STRATEGIES: {error}") from None
+    by_name = {strategy.name: strategy for strategy in strategies}
+    if len(by_name) != len(strategies):
+        raise ValueError("BULLPEN_STRATEGIES: two strategies share a name")
+    return by_name
+
+
+def strategy_bets(
+    market: Market,
+    line: FairLine,
+    quotes: Iterable[BookQuote],
+    now: datetime,
+    first_pitch: datetime,
+    rules: FairLineRules,
+    strategies: Mapping[str, Strategy],
+    live: Iterable[str],
+    staking: Staking,
+) -> dict[str, dict]:
+    """Each strategy's bet of ``market`` against its own fair line, by name in configured
+    order, tagged with ``strategy`` and ``paper`` (module rules: only the first live
+    strategy's bet is no paper bet).
+
+    ``line`` is the settings' fair line; a strategy of another method gets the line of the
+    same quotes de-vigged by its method, with the model and its blend weight as in ``line``.
+    """
+    quotes = list(quotes)
+    lines: dict[str, FairLine | None] = {line.method: line}
+    live = set(live)
+    bets: dict[str, dict] = {}
+    for strategy in strategies.values():
+        if market.key not in strategy.markets:
+            continue
+        if strategy.method not in lines:
+            other = fair_line(
+                market,
+                quotes,
+                line.line,
+                now,
+                first_pitch,
+                replace(rules, method=strategy.method),
+                line.model_yes,
+                line.blend_weight,
+            )
+            lines[strategy.method] = other
+        own = lines[strategy.method]
+        if own is None:
+            continue
+        if strategy.books:
+            own = replace(
+                own, priced=tuple(p for p in own.priced if p.quote.book in strategy.books)
+            )
+        bet = serve(market, own, strategy.staking(staking))
+        if bet is not None:
+            bets[strategy.name] = bet | {"strategy": strategy.name, "paper": True}
+    bankroll_bet = next((name for name in bets if name in live), None)
+    if bankroll_bet is not None:
+        bets[bankroll_bet]["paper"] = False
+    return bets
+
+
+def served_bet(bets: Mapping[str, dict]) -> dict | None:
+    """The served recommendation of a market among the strategies' bets: the live one (not
+    paper), else the first (module rules)."""
+    return next((bet for bet in bets.values() if not bet["paper"]), next(iter(bets.values()), None))
 
 
 def states(session: Session) -> dict[str, StrategyState]:
     """The stored state of every strategy that has one (the rest are ``watch``)."""
     return {row.name: row for row in session.scalars(select(StrategyState))}
-
-
-def tag_bets(payloads: list[dict], strategies: dict[str, Strategy], live: set[str]) -> None:
-    """Name each served recommendation's strategy (the first that takes it) and mark it paper
-    unless that strategy is live; a fair-line bet no strategy takes is withdrawn."""
-    for payload in payloads:
-        recommendations = payload.get("betting_recommendations") or {}
-        for market, bet in list(recommendations.items()):
-            if bet.get("basis") != "fair":
-                continue
-            strategy = next((s for s in strategies.values() if s.takes(market, bet)), None)
-            if strategy is None:
-                del recommendations[market]
-                continue
-            bet["strategy"] = strategy.name
-            bet["paper"] = strategy.name not in live
 
 
 @dataclass

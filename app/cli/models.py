@@ -50,6 +50,7 @@ def ml_predict(game_id: int) -> None:
 
     from app.bets.fairline import FairLineRules
     from app.bets.quotes import book_quotes
+    from app.bets.strategies import configured, states
     from app.db.session import session_scope
     from app.features.refresh import refresh_features
     from app.games.queries import load_games_frame
@@ -71,6 +72,8 @@ def ml_predict(game_id: int) -> None:
             games, values, models, staking.bankroll, [game_id],
             staking=staking, quotes=quotes, max_ece=settings.max_ece,
             fair_rules=FairLineRules.from_settings(settings),
+            strategies=configured(settings),
+            live={name for name, row in states(session).items() if row.state == "live"},
         )[0]  # fmt: skip
     click.echo(json.dumps(payload, indent=2))
 

@@ -13,7 +13,7 @@ per ``(prediction, market)``.
 
 import json
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 
 import numpy as np
@@ -35,6 +35,7 @@ from app.bets.pricing import (
     risk_level,
 )
 from app.bets.quotes import Quotes, first_pitch
+from app.bets.strategies import Strategy, served_bet, strategy_bets
 from app.config import Settings
 from app.features.definitions import FEATURE_SET
 from app.features.pipeline import build_features
@@ -166,6 +167,8 @@ def score(
     max_ece: float = 0.02,
     already: dict[str, float] | None = None,
     fair_rules: FairLineRules | None = None,
+    strategies: Mapping[str, Strategy] | None = None,
+    live: Iterable[str] = (),
 ) -> list[dict]:
     """One prediction payload per row of ``games``/``features``.
 
@@ -175,7 +178,11 @@ def score(
 
     With ``fair_rules``, a market whose stored quotes give a fair line now
     (``app.bets.fairline``) is served against it, whatever the model's gate; a market without
-    one falls back to the model's own price, behind its gate (``app.bets.pricing``).
+    one falls back to the model's own price, behind its gate (``app.bets.pricing``). With
+    ``strategies`` (``live``: the names of the live ones), each strategy prices it on its own
+    (``app.bets.strategies``): the served recommendation is the first live one's bet (else the
+    first strategy's, paper) and the other strategies' bets are the payload's ``paper_bets``
+    (``{market: {strategy: bet}}``).
 
     Every number is computed per target over the whole chunk with numpy; the per-game
     dicts are assembled at the end from plain lists. Only a market with quotes or an open
@@ -193,6 +200,7 @@ def score(
     field_names: list[str] = []
     field_columns: list[list] = []
     recommendations: list[dict] = [{} for _ in range(rows)]
+    paper_bets: list[dict] = [{} for _ in range(rows)]
     # The line each line market's probability is about (the total, the home run line).
     market_lines: list[dict] = [{} for _ in range(rows)]
     confident = np.zeros(rows, dtype=bool)
@@ -241,7 +249,16 @@ def score(
                     market, game_quotes, line, moment, pitches[row], fair_rules,
                     probabilities[row], model.blend_weight,
                 )  # fmt: skip
-            if fair is not None:
+            if fair is not None and strategies is not None:
+                taken = strategy_bets(
+                    market, fair, game_quotes, moment, pitches[row], fair_rules, strategies,
+                    live, staking,
+                )  # fmt: skip
+                bet = served_bet(taken)
+                others = {name: other for name, other in taken.items() if other is not bet}
+                if others:
+                    paper_bets[row][market.key] = others
+            elif fair is not None:
                 bet = serve(market, fair, staking)
             elif gate.open:
                 bet = price_shop(market, probabilities[row], game_quotes, line, gate, staking)
@@ -279,6 +296,7 @@ def score(
             **dict(zip(field_names, fields, strict=True)),
             "lines": market_lines[row],
             "betting_recommendations": recommendations[row],
+            "paper_bets": paper_bets[row],
             "explanation": explanations[row],
             "confidence_threshold_met": met,
         }

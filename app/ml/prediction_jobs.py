@@ -29,7 +29,7 @@ from app import clock
 from app.bets.fairline import FairLineRules
 from app.bets.ledger import StoredPrediction, record_served_bets
 from app.bets.quotes import book_quotes
-from app.bets.strategies import configured, tag_bets
+from app.bets.strategies import configured
 from app.bets.strategies import states as strategy_states
 from app.db.session import session_scope
 from app.games.models import Game
@@ -243,10 +243,9 @@ def _predict(
         quotes=quotes,
         max_ece=settings.max_ece,
         fair_rules=FairLineRules.from_settings(settings),
+        strategies=configured(settings),
+        live={name for name, row in strategy_states(session).items() if row.state == "live"},
     )
-    strategies = configured(settings)
-    live = {name for name, row in strategy_states(session).items() if row.state == "live"}
-    tag_bets(payloads, strategies, live)
     ids = _upsert(session, job_id, indexes, keys, game_ids, payloads)
     record_served_bets(
         session,

@@ -144,16 +144,18 @@ def test_a_pull_prices_its_games_once_and_alerts_once(seeded, worker, provider, 
         assert [p["betting_recommendations"]["home_ml"]["book"] for p in payloads] == [
             "softbook"
         ] * 2
-        assert [(b.book, b.side, b.odds, b.strategy) for b in bets] == [
-            ("softbook", "home", soft, "fair")
+        # Once per strategy that trades the moneyline (each its own paper bet).
+        assert sorted((b.strategy, b.book, b.side, b.odds) for b in bets) == [
+            (name, "softbook", "home", soft) for name in ("conservative", "fair", "moneyline")
         ]
+        fair_bet = next(b for b in bets if b.strategy == "fair")
         # The EV served, recomputed from the quotes the provider showed.
-        assert bets[0].fair_probability == pytest.approx(fair_home)
+        assert fair_bet.fair_probability == pytest.approx(fair_home)
         assert fair_home * american_to_decimal(soft) - 1 == pytest.approx(0.08, abs=0.01)
-        # Sent once, over two pulls. The session's database may hold other tests' open served
-        # bets, which a new receiver is sent too, each once.
+        # Sent once each, over two pulls. The session's database may hold other tests' open
+        # served bets, which a new receiver is sent too, each once.
         sent = receiver.bets()
-        assert sent.count(str(bets[0].bet_id)) == 1 and len(sent) == len(set(sent))
+        assert all(sent.count(str(b.bet_id)) == 1 for b in bets) and len(sent) == len(set(sent))
     finally:
         receiver.close()
     with capsys.disabled():

@@ -5,10 +5,10 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from app.bets.devig import fair_pair
-from app.bets.models import Bet
+from app.bets.models import Bet, StrategyState
 from app.bets.odds import american_to_decimal, american_to_implied, decimal_to_american
 from app.config import Settings
 from app.db.session import session_scope
@@ -97,9 +97,43 @@ def test_a_soft_book_beating_the_sharp_fair_line_is_served_and_recorded(
             select(Bet).join(Prediction, Prediction.id == Bet.prediction_id)
             .where(Prediction.job_id == job_id)
         ).all()  # fmt: skip
-        assert [(b.book, b.odds, b.side) for b in rows] == [("softbook", upcoming["soft"], "home")]
-        assert rows[0].fair_probability == pytest.approx(upcoming["fair"])
-        assert (rows[0].strategy, rows[0].paper) == ("fair", True)
+        by_strategy = {b.strategy: b for b in rows}
+        # Every shipped strategy that trades the moneyline takes it, each its own paper bet.
+        assert sorted(by_strategy) == ["conservative", "fair", "moneyline"]
+        assert {(b.book, b.odds, b.side, b.paper) for b in rows} == {
+            ("softbook", upcoming["soft"], "home", True)
+        }
+        assert by_strategy["fair"].fair_probability == pytest.approx(upcoming["fair"])
+        assert by_strategy["moneyline"].fair_probability == pytest.approx(upcoming["fair"])
+        # The conservative one prices against the worst case of the de-vig methods.
+        worst = fair_pair(*(american_to_implied(p) for p in PINNACLE), "worst_case")[0]
+        assert by_strategy["conservative"].fair_probability == pytest.approx(worst)
+    assert sorted(prediction["paper_bets"]["home_ml"]) == ["conservative", "moneyline"]
+
+
+def test_the_first_live_strategy_carries_the_bankroll_bet(client, worker, seeded, upcoming):
+    with session_scope(seeded.database_url) as session:
+        session.merge(StrategyState(name="moneyline", state="live", forced=True,
+                                    changed_at=datetime.now(UTC)))  # fmt: skip
+    try:
+        prediction, job_id = _predict(client, upcoming["fresh"])
+    finally:
+        with session_scope(seeded.database_url) as session:
+            session.execute(delete(StrategyState).where(StrategyState.name == "moneyline"))
+    bet = prediction["betting_recommendations"]["home_ml"]
+    assert (bet["strategy"], bet["paper"]) == ("moneyline", False)
+    assert {name: b["paper"] for name, b in prediction["paper_bets"]["home_ml"].items()} == {
+        "fair": True,
+        "conservative": True,
+    }
+    with session_scope(seeded.database_url) as session:
+        rows = session.scalars(
+            select(Bet).join(Prediction, Prediction.id == Bet.prediction_id)
+            .where(Prediction.job_id == job_id)
+        ).all()  # fmt: skip
+        assert {(b.strategy, b.paper) for b in rows} == {
+            ("fair", True), ("conservative", True), ("moneyline", False),
+        }  # fmt: skip
 
 
 def test_a_stale_sharp_quote_or_a_started_game_is_never_priced(client, worker, seeded, upcoming):

@@ -75,9 +75,9 @@ def test_json_has_the_contract_keys(replay_run: dict) -> None:
     report = replay_run["report"]
     assert report.keys() >= CONTRACT_KEYS
     assert report["betting"].keys() >= BETTING_KEYS
-    # One book: nothing gives a fair line, so the strategy serves nothing and stays on watch.
-    assert report["strategies"]["fair"]["state"] == "watch"
-    assert report["strategies"]["fair"]["bets"] == 0
+    # One book: nothing gives a fair line, so no strategy serves anything; all stay on watch.
+    assert list(report["strategies"]) == ["fair", "conservative", "moneyline", "totals"]
+    assert all(s["state"] == "watch" and s["bets"] == 0 for s in report["strategies"].values())
     assert set(report["targets"]) == {"moneyline", "total_over", "home_spread"}
     for target, values in report["targets"].items():
         assert {"model", "market_open", "market_close"} <= values.keys()

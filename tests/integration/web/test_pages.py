@@ -208,6 +208,16 @@ def test_the_ledger_and_bankroll_are_the_apis(visit, stack):
     ) == [bet["bet_id"] for bet in bets]
     visit.screenshot("ledger")
 
+    # Every strategy, its state and its evidence, as the API shows them.
+    strategies = get_json(api, "/api/v1/strategies")
+    rows = page.locator("#strategy-table tbody tr")
+    assert rows.evaluate_all("rows => rows.map(row => row.dataset.strategy)") == [
+        entry["name"] for entry in strategies
+    ]
+    assert len(strategies) > 1
+    for entry, row in zip(strategies, rows.all(), strict=True):
+        assert text(row, "state").split(" ")[0] == entry["state"]
+
     # The CLV report, by market, book and strategy, is the API's.
     for group in ("market", "book", "strategy"):
         groups = get_json(api, "/api/v1/bets/clv", group_by=group)["groups"]
