@@ -26,7 +26,7 @@ from typing import Protocol
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Select, and_, case, select
+from sqlalchemy import Row, Select, and_, case, select
 from sqlalchemy.orm import Session, aliased
 
 from app.bets.odds import devig_two_way_array
@@ -181,6 +181,13 @@ def load_games_frame(
     if game_ids is not None:
         statement = statement.where(Game.id.in_(sorted({int(game_id) for game_id in game_ids})))
     return _read_games(session, statement)
+
+
+def load_game_rows(session: Session, game_ids: Iterable[int]) -> list[Row]:
+    """The rows :func:`load_games_frame` reads of ``game_ids``, as SQL rows in any order: a
+    one-game prediction needs no frame (building one costs more than the query)."""
+    ids = sorted({int(game_id) for game_id in game_ids})
+    return list(session.execute(_games_statement().where(Game.id.in_(ids))).all())
 
 
 def load_snapshots_frame(

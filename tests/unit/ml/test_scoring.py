@@ -5,8 +5,8 @@ import numpy as np
 import pandas as pd
 
 from app.features.definitions import FEATURE_SET
-from app.ml.predict import score
 from app.ml.registry import LoadedModel
+from app.predictions.pipeline import score
 
 
 def _model(bets_enabled: bool) -> LoadedModel:
