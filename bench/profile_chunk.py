@@ -1,6 +1,6 @@
 """Profile what ONE chunk of a prediction job costs, step by step, next to its raw floor.
 
-A chunk is what ``app.ml.prediction_jobs._predict`` does for ``CHUNK_SIZE`` stored games:
+A chunk is what ``app.predictions.pipeline.predict_items`` does for ``CHUNK_SIZE`` stored games:
 the games' rows from SQL and their features from the Redis store, the book quotes,
 ``score()`` over the champions, the results' upsert, the served bets' ledger rows; then
 the commit. The job here predicts every 2019 game of the bundled sample; the chunk at
@@ -44,16 +44,19 @@ from sqlalchemy.engine import make_url
 from app.bets import ledger
 from app.bets import quotes as quotes_module
 from app.bets.models import Bet
+from app.bets.recommend import staking_for
 from app.config import Settings
 from app.db.migrate import upgrade
 from app.db.session import session_scope
+from app.features.serving import stored_features
 from app.games.models import Game
 from app.jobs.models import Job, Prediction
 from app.markets import TARGETS
 from app.ml import predict, registry
 from app.ml import prior as prior_module
-from app.ml.prediction_jobs import CHUNK_SIZE
 from app.ml.registry import ChampionCache
+from app.predictions import pipeline, results
+from app.predictions.jobs import CHUNK_SIZE
 from app.stack.bootstrap import bootstrap
 
 SEASON = 2019
@@ -113,7 +116,11 @@ class Code:
 
 
 def current_code() -> Code:
-    return Code("this tree", predict, ledger, quotes_module, prior_module)
+    # This tree's chunk steps under the names an earlier ``app/ml/predict.py`` gave them.
+    steps = types.SimpleNamespace(
+        _stored_features=stored_features, score=pipeline.score, _upsert=results.write_results
+    )
+    return Code("this tree", steps, ledger, quotes_module, prior_module)
 
 
 def code_at(revision: str) -> Code:
@@ -137,7 +144,7 @@ def code_at(revision: str) -> Code:
 
 
 def run_chunk(code: Code, settings, store, models, staking, job_id, start, chunk, steps: Steps):
-    """``prediction_jobs._predict`` for stored games, timed step by step."""
+    """``predict_items`` for stored games, timed step by step."""
     predict, ledger = code.predict, code.ledger
     registry.predict_probability = code.prior.predict_probability
     steps.start()
@@ -244,7 +251,7 @@ def main() -> None:
     models = predict.champions_for(ChampionCache(settings), list(TARGETS))
     if args.bets_enabled:
         models = {target: replace(model, bets_enabled=True) for target, model in models.items()}
-    staking = predict.staking_for({}, settings)
+    staking = staking_for({}, settings)
     with session_scope(settings.database_url) as session:
         ids = list(
             session.scalars(

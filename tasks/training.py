@@ -1,5 +1,6 @@
 """Training tasks of the beat (training jobs are ``tasks.jobs``)."""
 
+from app.jobs.kinds import TRAIN
 from app.jobs.service import submit
 from app.markets import TARGETS
 from tasks.base import settings
@@ -12,4 +13,4 @@ def retrain_all() -> str:
     """Beat: one training job for every target, sharing their features; visible and pollable
     like any other job."""
     queue = CeleryJobQueue(celery)
-    return str(submit(settings().database_url, "train", {"targets": list(TARGETS)}, queue).id)
+    return str(submit(settings().database_url, TRAIN, {"targets": list(TARGETS)}, queue).id)

@@ -17,6 +17,7 @@ from app.api.jobs import JobSchema, job_body, job_location
 from app.db.session import session_scope
 from app.features.store import FeatureSetMismatchError, read_features
 from app.games.models import Game
+from app.jobs.kinds import FEATURES_REFRESH
 from app.jobs.service import submit
 
 URL_PREFIX = "/features"
@@ -83,7 +84,7 @@ class RefreshFeatures(MethodView):
             key: (value.isoformat() if key == "date" else value) for key, value in args.items()
         }
         svc = services()
-        job = submit(svc.database_url, "features_refresh", params, svc.queue, total=total)
+        job = submit(svc.database_url, FEATURES_REFRESH, params, svc.queue, total=total)
         return job_body(job), 202, job_location(job)
 
 

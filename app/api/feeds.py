@@ -8,6 +8,7 @@ from app.api.bounds import Blueprint
 from app.api.context import services
 from app.api.jobs import JobSchema, job_body, job_location
 from app.feeds.jobs import MAX_BACKFILL_DAYS
+from app.jobs.kinds import SCHEDULE_BACKFILL
 from app.jobs.service import submit
 
 URL_PREFIX = "/feeds"
@@ -62,5 +63,5 @@ class ScheduleBackfill(MethodView):
         }
         days = (args["last"] - args["first"]).days + 1
         svc = services()
-        job = submit(svc.database_url, "schedule_backfill", params, svc.queue, total=days)
+        job = submit(svc.database_url, SCHEDULE_BACKFILL, params, svc.queue, total=days)
         return job_body(job), 202, job_location(job)

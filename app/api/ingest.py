@@ -15,6 +15,7 @@ from app.api.context import services
 from app.api.jobs import JobSchema, job_body, job_location
 from app.ingest.lines import LinesFormatError, pair_paths
 from app.ingest.sbro import SbroFormatError, season_from_file_name
+from app.jobs.kinds import INGEST
 from app.jobs.service import submit
 
 URL_PREFIX = "/ingest"
@@ -134,5 +135,5 @@ class Ingest(MethodView):
                 _unprocessable({"files": [str(error)]})
         force = (request.form.get("force") or "").strip().lower() in ("1", "true", "yes", "on")
         params = {"source": source, "paths": [str(path) for path in paths], "force": force}
-        job = submit(svc.database_url, "ingest", params, svc.queue, total=len(paths))
+        job = submit(svc.database_url, INGEST, params, svc.queue, total=len(paths))
         return job_body(job), 202, job_location(job)

@@ -8,7 +8,7 @@ import marshmallow as ma
 from flask import Response, url_for
 from flask.views import MethodView
 from flask_smorest import abort
-from sqlalchemy import Text, cast, func, select
+from sqlalchemy import Row, Text, cast, func, select
 
 from app.api.bounds import MAX_RESULTS_PAGE_SIZE, Blueprint, PageSchema
 from app.api.context import services
@@ -73,7 +73,7 @@ class JobsQuerySchema(ma.Schema):
     kind = ma.fields.String(validate=ma.validate.OneOf(list(KINDS)))
 
 
-def job_body(job: Job) -> dict:
+def job_body(job: Job | Row) -> dict:
     """The JSON shape of a job, as every endpoint that returns one shows it."""
     return {
         "job_id": job.id,
@@ -89,7 +89,7 @@ def job_body(job: Job) -> dict:
     }
 
 
-def job_location(job: Job) -> dict[str, str]:
+def job_location(job: Job | Row) -> dict[str, str]:
     """The ``Location`` header of a 202 answer."""
     return {"Location": url_for("jobs.JobById", job_id=job.id)}
 

@@ -10,6 +10,7 @@ from app.api.bounds import Blueprint
 from app.api.context import services
 from app.api.jobs import JobSchema, job_body, job_location
 from app.db.session import session_scope
+from app.jobs.kinds import TRAIN
 from app.jobs.service import submit
 from app.markets import TARGETS
 from app.ml import catalog, registry
@@ -71,7 +72,7 @@ class Train(MethodView):
                 abort(422, message="no final games stored for some seasons",
                       errors={"seasons": missing})  # fmt: skip
             params["seasons"] = seasons
-        job = submit(services().database_url, "train", params, services().queue)
+        job = submit(services().database_url, TRAIN, params, services().queue)
         return job_body(job), 202, job_location(job)
 
 

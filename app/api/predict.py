@@ -5,19 +5,20 @@ from datetime import datetime
 import marshmallow as ma
 from flask.views import MethodView
 from flask_smorest import abort
-from sqlalchemy import select
+from sqlalchemy import exists, select
 
 from app.api.auth import current_key_id
 from app.api.bounds import Blueprint, IdempotencyHeaderSchema, american, db_id
 from app.api.context import services
 from app.api.jobs import JobSchema, job_body, job_location
 from app.bets.odds import validate_american
-from app.db.session import get_engine, session_scope
+from app.db.session import get_autocommit_engine, session_scope
 from app.games.models import Game
 from app.ingest.teams import CANONICAL_TEAMS
+from app.jobs.kinds import PREDICT
 from app.jobs.service import IdempotencyConflict, submit
-from app.markets import TARGETS
 from app.ml.served import latest_prediction
+from app.predictions.params import PredictOptions
 
 URL_PREFIX = "/predict"
 MAX_BATCH = 50_000
@@ -82,36 +83,7 @@ class GameSpecSchema(ma.Schema):
             raise ma.ValidationError("a team cannot play itself", field_name="away_team")
 
 
-class _PredictOptions(ma.Schema):
-    targets = ma.fields.List(
-        ma.fields.String(validate=ma.validate.OneOf(TARGETS)),
-        validate=ma.validate.Length(min=1, max=len(TARGETS)),
-        load_default=lambda: list(TARGETS),
-    )
-    bankroll = ma.fields.Float(
-        validate=ma.validate.Range(min=0, min_inclusive=False, max=1e12),
-        metadata={"description": "default BULLPEN_BANKROLL"},
-    )
-    kelly_fraction = ma.fields.Float(
-        validate=ma.validate.Range(min=0, max=1, min_inclusive=False),
-        metadata={"description": "fraction of full Kelly; default BULLPEN_KELLY_FRACTION"},
-    )
-    kelly_cap = ma.fields.Float(
-        validate=ma.validate.Range(min=0, max=1, min_inclusive=False),
-        metadata={"description": "largest stake, a fraction of bankroll; BULLPEN_KELLY_CAP"},
-    )
-    daily_exposure = ma.fields.Float(
-        validate=ma.validate.Range(min=0, max=1, min_inclusive=False),
-        metadata={"description": "a date's stakes at most this x bankroll; "
-                  "BULLPEN_DAILY_EXPOSURE"},
-    )  # fmt: skip
-    min_ev = ma.fields.Float(
-        validate=ma.validate.Range(min=0, max=1),
-        metadata={"description": "expected value a bet must reach; BULLPEN_MIN_EV"},
-    )
-
-
-class PredictRequestSchema(_PredictOptions):
+class PredictRequestSchema(PredictOptions):
     game_id = db_id()
     game = ma.fields.Nested(GameSpecSchema)
 
@@ -123,7 +95,7 @@ class PredictRequestSchema(_PredictOptions):
             )
 
 
-class BatchRequestSchema(_PredictOptions):
+class BatchRequestSchema(PredictOptions):
     game_ids = ma.fields.List(
         db_id(),
         validate=ma.validate.Length(min=1, max=MAX_BATCH),
@@ -151,8 +123,7 @@ def _stored_game_ids(request_args: dict) -> list[int] | None:
     """
     if not {"game_ids", "date", "season"} & request_args.keys():
         return None
-    engine = get_engine(services().database_url)
-    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+    with get_autocommit_engine(services().database_url).connect() as conn:
         if "game_ids" in request_args:
             wanted = list(dict.fromkeys(request_args["game_ids"]))
             found = set(conn.scalars(select(Game.id).where(Game.id.in_(wanted))))
@@ -179,9 +150,16 @@ def _stored_game_ids(request_args: dict) -> list[int] | None:
         return list(ids)
 
 
-def _submit_predictions(args: dict, headers: dict) -> tuple[dict, int, dict[str, str]]:
-    """Submit the prediction job of a batch request's games: 202, the job and its Location."""
-    settings = services().settings
+def _submit_predictions(
+    args: dict, headers: dict, *, game_id: int | None = None
+) -> tuple[dict, int, dict[str, str]]:
+    """Submit the prediction job of a request's games: 202, the job and its Location.
+
+    One stored game (``game_id``) is checked by the job's INSERT itself (one statement, one
+    round trip); a batch's selector is resolved first.
+    """
+    svc = services()
+    settings = svc.settings
     params: dict = {
         "targets": args["targets"],
         "bankroll": args.get("bankroll", settings.bankroll),
@@ -190,25 +168,30 @@ def _submit_predictions(args: dict, headers: dict) -> tuple[dict, int, dict[str,
         "daily_exposure": args.get("daily_exposure", settings.daily_exposure),
         "min_ev": args.get("min_ev", settings.min_ev),
     }
-    if "games" in args:
+    only_if = None
+    if game_id is not None:
+        params["game_ids"] = [game_id]
+        only_if = exists().where(Game.id == game_id)
+    elif "games" in args:
         params["games"] = _game_spec_params(args["games"])
-        total = len(args["games"])
     else:
         params["game_ids"] = _stored_game_ids(args)
-        total = len(params["game_ids"])
-    svc = services()
+    total = len(params["games"] if "games" in params else params["game_ids"])
     try:
         job = submit(
             svc.database_url,
-            "predict",
+            PREDICT,
             params,
             svc.queue,
             idempotency_key=headers.get("idempotency_key"),
             owner=current_key_id(),
             total=total,
+            only_if=only_if,
         )
     except IdempotencyConflict as error:
         abort(409, message=str(error))
+    if job is None:
+        abort(404, message="unknown game ids", errors={"game_ids": [game_id]})
     return job_body(job), 202, job_location(job)
 
 
@@ -225,8 +208,9 @@ class Predict(MethodView):
     @blp.alt_response(409, description="Idempotency-Key reused for another request")
     def post(self, args: dict, headers: dict):
         """Predict one game, stored (``game_id``) or described (``game``)."""
-        game = {"games": [args["game"]]} if "game" in args else {"game_ids": [args["game_id"]]}
-        return _submit_predictions({**args, **game}, headers)
+        if "game" in args:
+            return _submit_predictions({**args, "games": [args["game"]]}, headers)
+        return _submit_predictions(args, headers, game_id=args["game_id"])
 
 
 @blp.route("/batch")

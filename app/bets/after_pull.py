@@ -21,6 +21,7 @@ from app import clock
 from app.config import Settings
 from app.db.session import session_scope
 from app.games.models import Game
+from app.jobs.kinds import PREDICT
 from app.jobs.models import Job
 from app.jobs.service import JobQueue, submit
 from app.markets import TARGETS
@@ -57,4 +58,4 @@ def price_quoted_games(
     if not ids:
         return None
     params = {"targets": list(TARGETS), "game_ids": ids}
-    return submit(settings.database_url, "predict", params, queue, total=len(ids))
+    return submit(settings.database_url, PREDICT, params, queue, total=len(ids))

@@ -70,7 +70,7 @@ def served_rows(predictions: Sequence[StoredPrediction]) -> list[dict]:
 
 
 # The ledger columns a served recommendation fills, with their PostgreSQL types: one
-# array each, one statement per chunk (see ``app.ml.predict._upsert`` for why).
+# array each, one statement per chunk (see ``app.predictions.results.write_results`` for why).
 _SERVED_COLUMNS: dict[str, str] = {
     "bet_id": "uuid",
     "prediction_id": "bigint",

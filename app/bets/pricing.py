@@ -1,6 +1,6 @@
 """The fair price, the best price across books, when a bet is served, and its stake.
 
-Rules (documented here once; ``app/ml/predict.py`` applies them to every prediction):
+Rules (documented here once; ``app.bets.recommend`` applies them to every prediction):
 
 - **Fair price.** The model's probability of a side is its fair probability; its fair
   American price is the recommendation's ``min_odds``.

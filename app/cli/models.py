@@ -50,12 +50,14 @@ def ml_predict(game_id: int) -> None:
 
     from app.bets.fairline import FairLineRules
     from app.bets.quotes import book_quotes
+    from app.bets.recommend import staking_for
     from app.bets.strategies import configured, states
     from app.db.session import session_scope
     from app.features.refresh import refresh_features
     from app.games.queries import load_games_frame
-    from app.ml.predict import champions_for, open_feature_store, score, staking_for
+    from app.ml.predict import champions_for, open_feature_store
     from app.ml.registry import ChampionCache
+    from app.predictions.pipeline import score
 
     with resolved_settings() as settings, session_scope(settings.database_url) as session:
         games = load_games_frame(session, game_ids=[game_id])

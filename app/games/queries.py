@@ -12,7 +12,7 @@ from functools import cache
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Select, and_, case, select
+from sqlalchemy import Row, Select, and_, case, select
 from sqlalchemy.orm import Session, aliased
 
 from app.games.models import FEED_BOOK, ODDS_COLUMNS, Game, Odds
@@ -67,6 +67,13 @@ def load_games_frame(
 
 
 @cache
+def load_game_rows(session: Session, game_ids: Iterable[int]) -> list[Row]:
+    """The rows :func:`load_games_frame` reads of ``game_ids``, as SQL rows in any order: a
+    one-game prediction needs no frame (building one costs more than the query)."""
+    ids = sorted({int(game_id) for game_id in game_ids})
+    return list(session.execute(games_statement().where(Game.id.in_(ids))).all())
+
+
 def games_statement() -> Select:
     """Stored games with one ``odds`` row each: SBRO's, else the live feeds' (book ``feed``).
 

@@ -17,8 +17,9 @@ from app.jobs.runtime import JobKind
 from app.markets import TARGETS
 from app.ml.jobs import run_training
 from app.ml.predict import open_feature_store
-from app.ml.prediction_jobs import predict_chunk, run_prediction
 from app.ml.registry import ChampionCache
+from app.predictions.jobs import predict_chunk, run_prediction
+from app.predictions.params import PredictParams
 
 
 class WorkerResources:
@@ -35,22 +36,6 @@ class WorkerResources:
     @cached_property
     def champions(self) -> ChampionCache:
         return ChampionCache(self.settings)
-
-
-class PredictParams(ma.Schema):
-    targets = ma.fields.List(ma.fields.String(validate=ma.validate.OneOf(TARGETS)), required=True)
-    game_ids = ma.fields.List(ma.fields.Integer())
-    games = ma.fields.List(ma.fields.Dict())
-    bankroll = ma.fields.Float(allow_none=True)
-    kelly_fraction = ma.fields.Float(allow_none=True)
-    kelly_cap = ma.fields.Float(allow_none=True)
-    daily_exposure = ma.fields.Float(allow_none=True)
-    min_ev = ma.fields.Float(allow_none=True)
-
-    @ma.validates_schema
-    def one_selector(self, data: dict, **_: object) -> None:
-        if ("game_ids" in data) == ("games" in data):
-            raise ma.ValidationError("exactly one of game_ids or games")
 
 
 class RefreshParams(ma.Schema):

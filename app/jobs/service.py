@@ -16,12 +16,12 @@ from datetime import UTC, datetime, timedelta
 from functools import cache
 from typing import Any, Protocol
 
-from sqlalchemy import func, select, update
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import ColumnElement, Row, func, literal, select, update
+from sqlalchemy.dialects.postgresql import Insert, insert
 from sqlalchemy.orm import Session
 
 from app.config import Settings
-from app.db.session import session_scope
+from app.db.session import get_autocommit_engine, session_scope
 from app.jobs.events import job_changed_notification, publish_job_changed
 from app.jobs.models import Job
 
@@ -62,12 +62,63 @@ def lease_duration() -> timedelta:
     return timedelta(seconds=Settings.from_env().lease_seconds)
 
 
+class NamedKind(Protocol):
+    """A job kind's declaration (``app.jobs.runtime.JobKind``), by which jobs are submitted."""
+
+    name: str
+
+
 class JobNotFound(LookupError):
     """No job has that id."""
 
 
 class IdempotencyConflict(ValueError):
     """An Idempotency-Key was reused for a different request."""
+
+
+def _insert_job(
+    kind: str,
+    params: dict[str, Any],
+    *,
+    idempotency_key: str | None,
+    owner: str,
+    total: int,
+    only_if: ColumnElement[bool] | None = None,
+) -> Insert:
+    """The INSERT of a queued job (nothing on a taken Idempotency-Key, nor when ``only_if``
+    is false: INSERT ... SELECT ... WHERE)."""
+    values: dict[str, Any] = {
+        "id": uuid.uuid4(),
+        "kind": kind,
+        "status": "queued",
+        "params": params,
+        "idempotency_key": idempotency_key,
+        "idempotency_owner": owner,
+        "progress_total": total,
+        "progress_done": 0,
+        "attempts": 0,
+        "send_count": 1,
+        "task_id": str(uuid.uuid4()),
+        # Optimistic: cleared by publish() when the send fails (one write, not two, per job).
+        "sent_at": datetime.now(UTC),
+    }
+    if only_if is None:
+        statement = insert(Job).values(values)
+    else:
+        columns = Job.__table__.c
+        chosen = select(*(literal(value, columns[name].type) for name, value in values.items()))
+        statement = insert(Job).from_select(list(values), chosen.where(only_if))
+    if idempotency_key is None:
+        return statement
+    return statement.on_conflict_do_nothing(
+        index_elements=[Job.idempotency_owner, Job.idempotency_key]
+    )
+
+
+def _same_request(job: Job | Row, kind: str, params: dict[str, Any]) -> Job | Row:
+    if job.kind != kind or job.params != params:
+        raise IdempotencyConflict("this Idempotency-Key was already used for a different request")
+    return job
 
 
 def create_job(
@@ -84,59 +135,66 @@ def create_job(
     ``owner`` is the key id of the API key (``""`` when open): one key's Idempotency-Key
     never returns another key's job. Returns the job and whether it was created now.
     """
-    statement = insert(Job).values(
-        id=uuid.uuid4(),
-        kind=kind,
-        status="queued",
-        params=params,
-        idempotency_key=idempotency_key,
-        idempotency_owner=owner,
-        progress_total=total,
-        progress_done=0,
-        attempts=0,
-        send_count=1,
-        task_id=str(uuid.uuid4()),
-        # Optimistic: cleared by publish() when the send fails (one write, not two, per job).
-        sent_at=datetime.now(UTC),
-    )
-    if idempotency_key is None:
-        return session.scalars(statement.returning(Job)).one(), True
-    inserted = session.scalars(
-        statement.on_conflict_do_nothing(
-            index_elements=[Job.idempotency_owner, Job.idempotency_key]
-        ).returning(Job)
-    ).one_or_none()
+    statement = _insert_job(
+        kind, params, idempotency_key=idempotency_key, owner=owner, total=total
+    ).returning(Job)
+    inserted = session.scalars(statement).one_or_none()
     if inserted is not None:
         return inserted, True
     job = session.scalars(
         select(Job).where(Job.idempotency_owner == owner, Job.idempotency_key == idempotency_key)
     ).one()
-    if job.kind != kind or job.params != params:
-        raise IdempotencyConflict("this Idempotency-Key was already used for a different request")
-    return job, False
+    return _same_request(job, kind, params), False
+
+
+# What an enqueue reads back of the row it wrote: the job as the API shows it, and its
+# message's task id.
+_SUBMITTED = (
+    Job.id, Job.kind, Job.status, Job.progress_done, Job.progress_total, Job.created_at,
+    Job.started_at, Job.finished_at, Job.error, Job.result, Job.task_id,
+)  # fmt: skip
 
 
 def submit(
     database_url: str,
-    kind: str,
+    kind: NamedKind,
     params: dict[str, Any],
     queue: JobQueue,
     *,
     idempotency_key: str | None = None,
     owner: str = "",
     total: int = 0,
-) -> Job:
-    """Commit a job, then hand it to the broker. A broker failure leaves it for the reaper."""
-    with session_scope(database_url) as session:
-        job, created = create_job(
-            session, kind, params, idempotency_key=idempotency_key, owner=owner, total=total
-        )
-    if created:
+    only_if: ColumnElement[bool] | None = None,
+) -> Row | None:
+    """Commit a job of ``kind``, then hand it to the broker; a broker failure leaves it for
+    the reaper. The job's row (``Job``'s columns by name, ``params`` aside), or None when
+    ``only_if`` (a condition on other tables, such as the game existing) was false.
+
+    One statement on one pooled connection in autocommit, without the ORM: the INSERT ...
+    RETURNING is its own transaction, durable when it answers, so the job is committed
+    before its message is sent without a BEGIN and a COMMIT round trip; ``only_if`` is
+    checked by the same statement. On a taken Idempotency-Key, the job made then.
+    """
+    statement = _insert_job(
+        kind.name, params, idempotency_key=idempotency_key, owner=owner, total=total,
+        only_if=only_if,
+    ).returning(*_SUBMITTED)  # fmt: skip
+    with get_autocommit_engine(database_url).connect() as connection:
+        job = connection.execute(statement).one_or_none()
+        if job is None and idempotency_key is not None:
+            earlier = connection.execute(
+                select(*_SUBMITTED, Job.params).where(
+                    Job.idempotency_owner == owner, Job.idempotency_key == idempotency_key
+                )
+            ).one_or_none()
+            # None: only_if was false
+            return None if earlier is None else _same_request(earlier, kind.name, params)
+    if job is not None:
         publish(database_url, job, queue)
     return job
 
 
-def publish(database_url: str, job: Job, queue: JobQueue) -> bool:
+def publish(database_url: str, job: Job | Row, queue: JobQueue) -> bool:
     """Send a committed job's message; when the broker refuses it, mark it unsent."""
     try:
         queue.send(JobMessage(job.id, job.kind, job.task_id))

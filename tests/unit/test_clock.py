@@ -5,7 +5,7 @@ from datetime import date, datetime
 import pytest
 
 from app import clock
-from app.ml.prediction_jobs import Items, item_dates
+from app.predictions.jobs import Items, item_dates
 
 
 @pytest.mark.parametrize(

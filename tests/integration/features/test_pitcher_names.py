@@ -13,10 +13,10 @@ from app.features.definitions import FEATURE_SET
 from app.features.featureset import FeatureSet
 from app.features.pipeline import build_features
 from app.features.refresh import refresh_features
+from app.features.serving import spec_features
 from app.features.store import FeatureStore
 from app.games.models import Game
 from app.games.queries import load_games_frame
-from app.ml.predict import _spec_features
 
 pytestmark = pytest.mark.integration
 
@@ -57,7 +57,7 @@ def test_a_spec_names_its_starters(clean_database):
     }  # fmt: skip
     ambiguous = {**spec, "home_pitcher": "John Smith", "away_pitcher": None}
     with session_scope(clean_database) as session:
-        targets, features = _spec_features(session, [spec, ambiguous])
+        targets, features = spec_features(session, [spec, ambiguous])
         history = load_games_frame(session)
     got = pd.DataFrame(features, columns=FEATURE_SET.names)
     assert list(targets["home_pitcher_id"]) == ["schem001", None]

@@ -18,7 +18,7 @@ from app.jobs.models import Job, JobChunk, Prediction
 from app.jobs.runtime import JobContext, JobKind, execute
 from app.jobs.service import claim, create_job, renew_lease
 from app.ml import registry
-from app.ml.prediction_jobs import predict_chunk
+from app.predictions.jobs import predict_chunk
 
 pytestmark = pytest.mark.integration
 

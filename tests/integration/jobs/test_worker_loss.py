@@ -14,7 +14,7 @@ from sqlalchemy import select
 from app.db.session import session_scope
 from app.games.models import Game
 from app.jobs.models import Job, JobChunk, Prediction
-from app.ml.prediction_jobs import CHUNK_SIZE
+from app.predictions.jobs import CHUNK_SIZE
 
 pytestmark = pytest.mark.integration
 

@@ -12,7 +12,7 @@ from app.config import Settings
 from app.db.session import session_scope
 from app.games.models import Game
 from app.jobs.models import Job, Prediction
-from app.ml.predict import _upsert
+from app.predictions.results import write_results
 
 pytestmark = pytest.mark.integration
 
@@ -54,7 +54,7 @@ def _payload(game_id: int, stake: float | None, when: str) -> dict:
 def _write(settings: Settings, job_id, game_ids, payloads) -> tuple[dict, int]:
     keys = [str(game_id) for game_id in game_ids]
     with session_scope(settings.database_url) as session:
-        ids = _upsert(session, job_id, range(len(keys)), keys, game_ids, payloads)
+        ids = write_results(session, job_id, range(len(keys)), keys, game_ids, payloads)
         new_bets = record_served_bets(
             session,
             [
@@ -100,8 +100,8 @@ def test_two_chunks_in_one_transaction_write_each_once(seeded, job):
     payloads = [_payload(g, 5.0, "2019-06-01T12:00:00+00:00") for g in game_ids]
     keys = [str(g) for g in game_ids]
     with session_scope(seeded.database_url) as session:
-        first = _upsert(session, job_id, [0, 1, 2], keys[:3], game_ids[:3], payloads[:3])
-        second = _upsert(session, job_id, [3, 4, 5], keys[3:], game_ids[3:], payloads[3:])
+        first = write_results(session, job_id, [0, 1, 2], keys[:3], game_ids[:3], payloads[:3])
+        second = write_results(session, job_id, [3, 4, 5], keys[3:], game_ids[3:], payloads[3:])
         indexes = session.execute(
             select(Prediction.item_key, Prediction.item_index).where(Prediction.job_id == job_id)
         ).all()

@@ -12,18 +12,15 @@ from app import clock
 from app.bets.odds import decimal_to_american, devig_two_way
 from app.bets.pricing import BookQuote
 from app.bets.quotes import book_quotes
+from app.bets.recommend import staking_for
 from app.config import Settings
 from app.db.session import session_scope
+from app.features.serving import stored_features
 from app.games.models import Game
 from app.markets import TARGETS
-from app.ml.predict import (
-    _stored_features,
-    champions_for,
-    open_feature_store,
-    score,
-    staking_for,
-)
+from app.ml.predict import champions_for, open_feature_store
 from app.ml.registry import ChampionCache
+from app.predictions.pipeline import score
 from tests.unit.ml.row_scoring_reference import assert_same_payloads, score_by_rows
 
 pytestmark = pytest.mark.integration
@@ -46,7 +43,7 @@ def chunk(seeded: Settings) -> dict:
                 .limit(GAMES)
             )
         )
-        games, features = _stored_features(session, store, ids)
+        games, features = stored_features(session, store, ids)
         stored = book_quotes(session, ids)
     games.loc[::7, "home_ml_open"] = np.nan
     games.loc[::11, "total_open"] = np.nan

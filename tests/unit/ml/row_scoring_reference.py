@@ -1,4 +1,4 @@
-"""Row-by-row prediction payloads: ``app.ml.predict.score`` as it was before it was vectorised.
+"""Row-by-row prediction payloads: ``app.predictions.pipeline.score`` before vectorising.
 
 Kept verbatim (renamed) as the reference the vectorised ``score`` must match exactly: the
 same payloads, field by field, for the same games, features, champions and quotes.

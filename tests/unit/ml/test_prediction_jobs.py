@@ -3,7 +3,7 @@
 from datetime import date, timedelta
 from itertools import pairwise
 
-from app.ml.prediction_jobs import chunk_by_date
+from app.predictions.jobs import chunk_by_date
 
 DAY = date(2019, 6, 1)
 

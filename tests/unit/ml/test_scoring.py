@@ -11,8 +11,8 @@ import pytest
 from app.bets.fairline import FairLineRules
 from app.bets.pricing import BookQuote
 from app.features.definitions import FEATURE_SET
-from app.ml.predict import score
 from app.ml.registry import LoadedModel
+from app.predictions.pipeline import score
 
 
 def _model(bets_enabled: bool) -> LoadedModel:

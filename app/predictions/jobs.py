@@ -16,8 +16,7 @@ import logging
 import os
 import socket
 import uuid
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
 
@@ -26,48 +25,17 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
 from app import clock
-from app.bets.fairline import FairLineRules
-from app.bets.ledger import StoredPrediction, record_served_bets
-from app.bets.quotes import book_quotes
-from app.bets.strategies import configured
-from app.bets.strategies import states as strategy_states
 from app.db.session import session_scope
 from app.games.models import Game
 from app.jobs.models import Job, JobChunk
 from app.jobs.runtime import JobCancelled, JobContext
 from app.jobs.service import UNFINISHED, finish, lease_duration
-from app.ml.predict import (
-    _spec_features,
-    _stored_features,
-    _upsert,
-    champions_for,
-    model_refs,
-    pinned_models,
-    score,
-    staking_for,
-)
-from app.ml.registry import LoadedModel
+from app.ml.predict import champions_for, model_refs, pinned_models
+from app.predictions.pipeline import Items, predict_items
 
 log = logging.getLogger(__name__)
 
 CHUNK_SIZE = 500
-
-
-@dataclass(frozen=True)
-class Items:
-    """What a job predicts: stored game ids, or the game specs a client described."""
-
-    game_ids: Sequence[int] | None
-    specs: Sequence[dict] | None
-
-    @classmethod
-    def of(cls, params: dict[str, Any]) -> "Items":
-        if "games" in params:
-            return cls(None, params["games"])
-        return cls(params.get("game_ids") or [], None)
-
-    def __len__(self) -> int:
-        return len(self.specs if self.specs is not None else self.game_ids)
 
 
 def run_prediction(context: JobContext) -> dict[str, Any] | None:
@@ -78,7 +46,7 @@ def run_prediction(context: JobContext) -> dict[str, Any] | None:
         models = champions_for(resources.champions, context.params["targets"])
         with session_scope(context.database_url) as session:
             if len(items):
-                _predict(session, resources, context.job_id, context.params, items,
+                predict_items(session, resources, context.job_id, context.params, items,
                          range(len(items)), models)  # fmt: skip
             result = {"predictions": len(items), "models": model_refs(models)}
             if not finish(session, context.job_id, result, owner=context.task_id):
@@ -172,7 +140,7 @@ def predict_chunk(resources: Any, job_id: uuid.UUID, chunk_index: int) -> bool:
             refs = (job.result or {}).get("models", {})
             models = pinned_models(resources.champions, refs)
             items = Items.of(job.params)
-            _predict(session, resources, job_id, job.params, items, chunk.items, models)
+            predict_items(session, resources, job_id, job.params, items, chunk.items, models)
             _mark_done(session, job_id, chunk_index, len(chunk.items), refs)
         return True
     except _ChunkSkipped:
@@ -207,50 +175,3 @@ def _mark_done(
         raise _ChunkSkipped
     if progress.progress_done >= progress.progress_total:
         finish(session, job_id, {"predictions": progress.progress_total, "models": refs})
-
-
-def _predict(
-    session: Session,
-    resources: Any,
-    job_id: uuid.UUID,
-    params: dict[str, Any],
-    items: Items,
-    indexes: Iterable[int],
-    models: dict[str, LoadedModel],
-) -> None:
-    """Score the items at ``indexes`` and write their predictions and served bets."""
-    indexes = list(indexes)
-    settings = resources.settings
-    if items.specs is not None:
-        games, features = _spec_features(session, [items.specs[i] for i in indexes])
-        keys = [f"spec-{i}" for i in indexes]
-        game_ids: list[int | None] = [None] * len(indexes)
-        quotes = None
-    else:
-        game_ids = [items.game_ids[i] for i in indexes]
-        games, features = _stored_features(session, resources.feature_store, game_ids)
-        keys = [str(game_id) for game_id in game_ids]
-        by_game = book_quotes(session, game_ids)
-        quotes = [by_game.get(game_id, {}) for game_id in game_ids]
-    staking = staking_for(params, settings)
-    payloads = score(
-        games,
-        features,
-        models,
-        staking.bankroll,
-        game_ids,
-        staking=staking,
-        quotes=quotes,
-        max_ece=settings.max_ece,
-        fair_rules=FairLineRules.from_settings(settings),
-        strategies=configured(settings),
-        live={name for name, row in strategy_states(session).items() if row.state == "live"},
-    )
-    ids = _upsert(session, job_id, indexes, keys, game_ids, payloads)
-    record_served_bets(
-        session,
-        [
-            StoredPrediction(ids[key], game_id, payload)
-            for key, game_id, payload in zip(keys, game_ids, payloads, strict=True)
-        ],
-    )
