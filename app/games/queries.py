@@ -66,7 +66,6 @@ def load_games_frame(
     return read_games(session, statement)
 
 
-@cache
 def load_game_rows(session: Session, game_ids: Iterable[int]) -> list[Row]:
     """The rows :func:`load_games_frame` reads of ``game_ids``, as SQL rows in any order: a
     one-game prediction needs no frame (building one costs more than the query)."""
@@ -74,6 +73,7 @@ def load_game_rows(session: Session, game_ids: Iterable[int]) -> list[Row]:
     return list(session.execute(games_statement().where(Game.id.in_(ids))).all())
 
 
+@cache
 def games_statement() -> Select:
     """Stored games with one ``odds`` row each: SBRO's, else the live feeds' (book ``feed``).
 

@@ -75,7 +75,9 @@ def score_by_rows(
     probabilities = {target: model.predict(features) for target, model in models.items()}
     explained = next(iter(models), None)
     contributions = (
-        models[explained].booster.predict(features, pred_contrib=True) if explained else None
+        models[explained].booster.predict(models[explained].inputs(features), pred_contrib=True)
+        if explained
+        else None
     )
     now = clock.now().isoformat()
     primary = models.get("moneyline") or (models[explained] if explained else None)
@@ -121,8 +123,13 @@ def score_by_rows(
                 recommendations[market.key] = bet
         payload["lines"] = lines
         payload["betting_recommendations"] = recommendations
+        payload["paper_bets"] = {}  # no strategies: no paper bets beside the served ones
         payload["explanation"] = (
-            _explanation(models[explained], contributions[row_number], features[row_number])
+            _explanation(
+                models[explained],
+                contributions[row_number],
+                models[explained].inputs(features)[row_number],
+            )
             if explained
             else []
         )
@@ -175,7 +182,7 @@ def _explanation(model: LoadedModel, contributions: np.ndarray, values: np.ndarr
     return [
         {
             "target": model.target,
-            "feature": FEATURE_SET.names[i],
+            "feature": model.feature_names[i],
             "value": None if np.isnan(values[i]) else float(values[i]),
             "contribution": float(per_feature[i]),
         }
