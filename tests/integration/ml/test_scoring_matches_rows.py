@@ -9,18 +9,19 @@ import pytest
 from sqlalchemy import select
 
 from app import clock
+from app.bets.fairline import FairLineRules
 from app.bets.odds import decimal_to_american, devig_two_way
 from app.bets.pricing import BookQuote
 from app.bets.quotes import book_quotes
 from app.bets.recommend import staking_for
 from app.config import Settings
 from app.db.session import session_scope
-from app.features.serving import stored_features
+from app.features.serving import stored_features, stored_game_rows
 from app.games.models import Game
 from app.markets import TARGETS
 from app.ml.predict import champions_for, open_feature_store
 from app.ml.registry import ChampionCache
-from app.predictions.pipeline import score
+from app.predictions.pipeline import ChunkGames, score
 from tests.unit.ml.row_scoring_reference import assert_same_payloads, score_by_rows
 
 pytestmark = pytest.mark.integration
@@ -87,3 +88,29 @@ def test_the_sample_champions_payloads_equal_the_row_by_row_ones(
     assert_same_payloads(actual, expected)
     if gates == "every champion bets":
         assert sum(len(p["betting_recommendations"]) for p in expected) > 20
+
+
+def test_a_few_games_read_as_rows_score_as_the_frame_does(seeded, monkeypatch) -> None:
+    """A one-game job's games come as SQL rows, not a frame: the same payloads either way."""
+    monkeypatch.setattr(clock, "now", lambda: datetime(2019, 6, 1, 12, 30, tzinfo=UTC))
+    store = open_feature_store(seeded)
+    models = {
+        target: replace(model, bets_enabled=True)
+        for target, model in champions_for(ChampionCache(seeded), list(TARGETS)).items()
+    }
+    staking = staking_for({}, seeded)
+    with session_scope(seeded.database_url) as session:
+        ids = list(
+            session.scalars(
+                select(Game.id).where(Game.season == 2019).order_by(Game.id).offset(900).limit(40)
+            )
+        )
+        frame, features = stored_features(session, store, ids)
+        rows, row_features = stored_game_rows(session, store, ids)
+        quotes = [book_quotes(session, ids).get(game_id, {}) for game_id in ids]
+    options = {"staking": staking, "quotes": quotes, "fair_rules": FairLineRules()}
+    from_rows = score(ChunkGames.of_rows(rows), row_features, models, 0.0, ids, **options)
+    from_frame = score(frame, features, models, 0.0, ids, **options)
+
+    assert from_rows == from_frame
+    assert any(payload["betting_recommendations"] for payload in from_rows)
