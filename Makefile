@@ -89,7 +89,7 @@ soak: $(STAMP)
 
 # Regenerate the initial migration from the models (before the first release only).
 migration: $(STAMP)
-	$(BIN)/python -m app.db.autogenerate "$(or $(MESSAGE),schema change)"
+	$(BIN)/python -m app.stack.autogenerate "$(or $(MESSAGE),schema change)"
 
 clean:
 	rm -rf $(VENV) var .pytest_cache

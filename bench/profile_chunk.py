@@ -48,10 +48,11 @@ from app.config import Settings
 from app.db.migrate import upgrade
 from app.db.session import session_scope
 from app.games.models import Game
-from app.jobs.models import Job, Prediction
+from app.jobs.models import Job
 from app.markets import TARGETS
 from app.ml import predict, registry
 from app.ml import prior as prior_module
+from app.ml.models import Prediction
 from app.ml.prediction_jobs import CHUNK_SIZE
 from app.ml.registry import ChampionCache
 from app.stack.bootstrap import bootstrap

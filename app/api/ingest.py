@@ -14,7 +14,7 @@ from app.api.bounds import Blueprint
 from app.api.context import services
 from app.api.jobs import JobSchema, job_body, job_location
 from app.ingest.lines import LinesFormatError, pair_paths
-from app.ingest.sbro import SbroFormatError, season_from_file_name
+from app.ingest.sbro.layout import SbroFormatError, season_from_file_name
 from app.jobs.service import submit
 
 URL_PREFIX = "/ingest"

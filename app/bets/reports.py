@@ -22,9 +22,9 @@ from app.bets.models import Bet
 from app.bets.simulate import max_drawdown
 from app.features.pipeline import load_games_frame
 from app.games.models import Game
-from app.jobs.models import Prediction
 from app.markets import MARKETS
 from app.ml.evaluation import Evaluation, evaluate, json_safe
+from app.ml.models import Prediction
 
 
 def _day_start(day: date) -> datetime:

@@ -63,7 +63,7 @@ class Game(Base):
     mlb_game_pk: Mapped[int | None] = mapped_column(Integer, unique=True)
     status: Mapped[str | None] = mapped_column(String(16))
     # Retired: the file that counts for the game's season no longer lists it, but a bet or a
-    # prediction refers to it, so it is kept (app/games/retire.py). Retired games are no live
+    # prediction refers to it, so it is kept (app/ingest/retire.py). Retired games are no live
     # games: slates, features, training and settlement leave them out.
     retired_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     retired_reason: Mapped[str | None] = mapped_column(String(200))

@@ -4,7 +4,7 @@ and settle every disagreement by a named rule.
 Runs after a season's odds workbook or its game log is curated. A season's games are those
 of all its sources: a game-log game that no curated game matches becomes a curated game of
 its own (results only: no prices until an odds workbook attaches to it, see
-``app/ingest/sbro.py``), so a season with results but no odds archive is a season. For each
+``app/ingest/sbro/``), so a season with results but no odds archive is a season. For each
 matched game the log's pitcher ids, decisions, length, day/night and park are set and its
 team box scores stored. Where the odds archive's final differs from the log's, rule
 ``sources_final_score_disagree`` fires and the official scorer's record (Retrosheet) is the
@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 
 from app.feeds.models import RawFeedRow
 from app.games.models import Game, LineupSlot, TeamBoxScore
-from app.ingest import bulk, retrosheet, rules
+from app.ingest import bulk, rules
 from app.ingest.csv_files import CsvRow
 from app.ingest.curated import CuratedGame, game_key
 from app.ingest.models import (
@@ -36,6 +36,7 @@ from app.ingest.models import (
     StagingRetrosheetGame,
     StagingSbroGame,
 )
+from app.ingest.retrosheet import parse as retrosheet
 
 # MLB's rule for the 2020 and 2021 seasons: both games of a doubleheader were seven innings.
 SEVEN_INNING_DOUBLEHEADER_SEASONS = frozenset({2020, 2021})

@@ -1,6 +1,6 @@
 """The one ingest runner: every source is read -> parse -> stage -> curate, the same way.
 
-A source (``app/ingest/sbro.py``, ``retrosheet.py``, ``lines.py``, ``splits.py``) provides the
+A source (``app/ingest/sbro/``, ``retrosheet/``, ``lines.py``, ``splits.py``) provides the
 four steps; the runner registers the file, keeps the file history and finds which game results
 the ingest changed. Domain code: it takes a session inside the caller's transaction, prints
 nothing and returns one :class:`FileReport` per file.

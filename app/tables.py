@@ -5,7 +5,8 @@ from app.db.base import Base
 from app.feeds.models import FeedDay, RawFeedRow
 from app.games.models import BettingSplit, Game, LineupSlot, Odds, OddsSnapshot, TeamBoxScore
 from app.ingest.models import *  # noqa: F403 - the ingest domain's raw, staging and quarantine tables
-from app.jobs.models import Job, Prediction
+from app.jobs.models import Job
+from app.ml.models import Prediction
 
 __all__ = [
     "Base",
