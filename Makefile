@@ -64,9 +64,11 @@ test-unit: $(STAMP)
 test-integration: $(STAMP)
 	$(PYTEST) tests/integration -m "not ($(CHECK_MARKERS))"
 
+# Style, then the layers and the no-cycles contracts of pyproject.toml ([tool.importlinter]).
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 
 format: $(STAMP)
 	$(BIN)/ruff check --fix .

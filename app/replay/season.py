@@ -34,8 +34,8 @@ from app.ingest.lines import (
     read_csv,
 )
 from app.ingest.lines import match_games as match_line_games
-from app.ingest.reconcile import scheduled_innings
 from app.ingest.retrosheet.parse import match_games, parse_game_log, read_game_log
+from app.ingest.retrosheet.reconcile import scheduled_innings
 from app.ingest.sbro.layout import read_workbook
 from app.ingest.sbro.parse import SbroGame, mark_postseason, parse_workbook
 from app.ingest.sbro.parse import regular_season_end as sbro_season_end

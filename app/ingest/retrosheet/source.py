@@ -9,10 +9,11 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from app.games.models import Odds
-from app.ingest import bulk, reconcile
+from app.ingest import bulk
 from app.ingest.csv_files import CsvRow
 from app.ingest.models import RawRetrosheetRow, StagingRetrosheetGame
 from app.ingest.quarantine import count_firings, record_findings
+from app.ingest.retrosheet import reconcile
 from app.ingest.retrosheet.parse import (
     RetrosheetGame,
     parse_box_scores,
@@ -20,7 +21,7 @@ from app.ingest.retrosheet.parse import (
     read_game_log,
 )
 from app.ingest.rules import Finding
-from app.ingest.runner import FileReport, ParsedFile, SourceFile
+from app.ingest.runner import FileReport, FileSource, ParsedFile, SourceFile
 
 SOURCE_NAME = "retrosheet"
 
@@ -34,7 +35,7 @@ class ParsedLog:
     box_findings: list[Finding]
 
 
-class RetrosheetSource:
+class RetrosheetSource(FileSource):
     """Retrosheet game logs: they enrich and settle the curated games they match, and the
     games no other source has become curated games of their own (results only)."""
 

@@ -12,14 +12,15 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from app.games.models import ODDS_COLUMNS, Game, Odds
-from app.ingest import bulk, reconcile, rules
+from app.ingest import bulk, rules
 from app.ingest.curated import CuratedGame, season_games
 from app.ingest.models import IngestedFile, RawSbroRow, StagingSbroGame
 from app.ingest.quarantine import count_firings, record_findings
 from app.ingest.retire import Removal, reinstate_games, remove_games
 from app.ingest.retrosheet import parse as retrosheet
+from app.ingest.retrosheet import reconcile
 from app.ingest.rules import Finding
-from app.ingest.runner import FileReport, ParsedFile, SourceFile
+from app.ingest.runner import FileReport, FileSource, ParsedFile, SourceFile
 from app.ingest.sbro.layout import Workbook, read_workbook, season_from_file_name
 from app.ingest.sbro.parse import (
     SbroGame,
@@ -31,7 +32,7 @@ from app.ingest.sbro.parse import (
 
 SOURCE_NAME = "sbro"
 BOOK = "sbro"
-# Columns of ``games`` that SBRO owns; app/ingest/reconcile.py owns the Retrosheet ones.
+# Columns of ``games`` that SBRO owns; app/ingest/retrosheet/reconcile.py owns the Retrosheet ones.
 CURATED_GAME_COLUMNS = (
     "season",
     "game_date",
@@ -49,7 +50,7 @@ CURATED_GAME_COLUMNS = (
 )
 
 
-class SbroSource:
+class SbroSource(FileSource):
     """SBRO odds workbooks: one file a season; its games and opening/closing odds are curated."""
 
     name = SOURCE_NAME

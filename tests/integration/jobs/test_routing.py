@@ -6,8 +6,8 @@ import pytest
 import redis
 
 from app.kinds import KINDS
-from tests.integration.conftest import redis_database
 from app.queues import QUEUE_NAMES as QUEUES
+from tests.integration.conftest import redis_database
 from workers.celery_app import make_celery
 
 pytestmark = pytest.mark.integration

@@ -23,14 +23,14 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
-from app.feeds.models import RawFeedRow
 from app.games.models import Game, LineupSlot, TeamBoxScore
-from app.ingest import bulk, rules
+from app.ingest import bulk, rules, schedule_feed
 from app.ingest.csv_files import CsvRow
 from app.ingest.curated import CuratedGame, game_key
 from app.ingest.models import (
     IngestedFile,
     IngestRun,
+    RawFeedRow,
     RawRetrosheetRow,
     SourceConflict,
     StagingRetrosheetGame,
@@ -245,20 +245,19 @@ def archive_finals(session: Session, seasons: Sequence[int]) -> dict[int, tuple[
 
 def feed_finals(session: Session, game_ids: Sequence[int]) -> dict[int, tuple[int, int]]:
     """Game id -> (home, away) final of the latest schedule-feed listing of the game."""
-    from app.feeds.responses import SCHEDULE_SOURCE
-    from app.feeds.schedule import parse_game
-
     latest: dict[int, Any] = {}
     for game_id, payload in session.execute(
         select(RawFeedRow.game_id, RawFeedRow.payload)
         .join(IngestedFile, IngestedFile.id == RawFeedRow.file_id)
-        .where(IngestedFile.source == SCHEDULE_SOURCE, RawFeedRow.game_id.in_(list(game_ids)))
+        .where(
+            IngestedFile.source == schedule_feed.SOURCE_NAME, RawFeedRow.game_id.in_(list(game_ids))
+        )
         .order_by(RawFeedRow.id)
     ):
         latest[game_id] = payload
     finals = {}
     for game_id, payload in latest.items():
-        listed = parse_game(0, payload, [])
+        listed = schedule_feed.parse_game(0, payload, [])
         if listed is not None and listed.is_final:
             finals[game_id] = (listed.home_score, listed.away_score)
     return finals
