@@ -64,9 +64,11 @@ test-unit: $(STAMP)
 test-integration: $(STAMP)
 	$(PYTEST) tests/integration -m "not ($(CHECK_MARKERS))"
 
+# Style, then the layers and the no-cycles contracts of pyproject.toml ([tool.importlinter]).
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 
 format: $(STAMP)
 	$(BIN)/ruff check --fix .
@@ -89,7 +91,7 @@ soak: $(STAMP)
 
 # Regenerate the initial migration from the models (before the first release only).
 migration: $(STAMP)
-	$(BIN)/python -m app.db.autogenerate "$(or $(MESSAGE),schema change)"
+	$(BIN)/python -m app.stack.autogenerate "$(or $(MESSAGE),schema change)"
 
 clean:
 	rm -rf $(VENV) var .pytest_cache

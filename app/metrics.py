@@ -22,8 +22,9 @@ from sqlalchemy.orm import Session
 
 from app.bets.models import Bet
 from app.ingest.models import IngestedFile
-from app.jobs.models import Job, Prediction
+from app.jobs.models import Job
 from app.markets import MARKETS
+from app.ml.models import Prediction
 
 # Seconds: a single prediction takes tens of milliseconds, a training several minutes.
 JOB_DURATION_BUCKETS: tuple[float, ...] = (

@@ -50,10 +50,11 @@ from app.db.migrate import upgrade
 from app.db.session import session_scope
 from app.features.serving import stored_features
 from app.games.models import Game
-from app.jobs.models import Job, Prediction
+from app.jobs.models import Job
 from app.markets import TARGETS
 from app.ml import predict, registry
 from app.ml import prior as prior_module
+from app.ml.models import Prediction
 from app.ml.registry import ChampionCache
 from app.predictions import pipeline, results
 from app.predictions.jobs import CHUNK_SIZE

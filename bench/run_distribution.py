@@ -36,7 +36,7 @@ from scipy import optimize
 from app.bets.devig import fair_pairs
 from app.bets.odds import american_to_implied_array
 from app.bets.runs import DISPERSION, RunModel
-from app.ingest.retrosheet import parse_game_log, read_game_log
+from app.ingest.retrosheet.parse import parse_game_log, read_game_log
 from app.markets import MONEYLINE, RUN_LINE, TOTAL
 from app.ml.metrics import expected_calibration_error, log_loss
 

@@ -1,4 +1,4 @@
-"""What every task shares: settings, the transient errors worth a retry, and the job task base."""
+"""What every task shares: settings, the retry policy of its base class, and the job task base."""
 
 import logging
 import uuid
@@ -10,8 +10,8 @@ from celery.exceptions import SoftTimeLimitExceeded
 
 from app.config import Settings
 from app.db.session import session_scope
-from app.jobs.kinds import WorkerResources
 from app.jobs.service import fail, lease_duration, renew_lease
+from app.kinds import WorkerResources
 from app.logs import job_id_var
 from app.outages import TRANSIENT_ERRORS  # errors worth retrying
 
@@ -32,12 +32,9 @@ def resources() -> WorkerResources:
     return WorkerResources(settings())
 
 
-class JobTask(Task):
-    """The base of every job task (first argument: the job id).
-
-    A transient error is retried with jittered exponential backoff (Celery's autoretry);
-    any other failure, the last retry's or a soft time limit, fails the job with its reason.
-    """
+class RetriedTask(Task):
+    """The base of every task: a transient error (PostgreSQL or Redis down) is retried with
+    jittered exponential backoff (Celery's autoretry); once the retries are spent it fails."""
 
     autoretry_for = TRANSIENT_ERRORS
     max_retries = MAX_RETRIES
@@ -46,6 +43,18 @@ class JobTask(Task):
     retry_backoff = 2
     retry_backoff_max = 60
     retry_jitter = True
+
+    def on_failure(self, exc, task_id, args, kwargs, einfo) -> None:
+        if isinstance(exc, TRANSIENT_ERRORS):
+            log.error("%s gave up after %d retries: %s", self.name, self.max_retries, exc)
+
+
+class JobTask(RetriedTask):
+    """The base of every job task (first argument: the job id).
+
+    Retried as every task is; any other failure, the last retry's or a soft time limit,
+    fails the job with its reason.
+    """
 
     def __call__(self, job_id: str, *args: object) -> object:
         token = job_id_var.set(job_id)

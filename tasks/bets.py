@@ -1,60 +1,48 @@
 """Settlement tasks (on the ``maintenance`` queue: short, idempotent database work)."""
 
 import logging
+from collections.abc import Callable
+
+from sqlalchemy.orm import Session
 
 from app import clock
 from app.bets.alerts import deliver
+from app.bets.settlement import SettlementReport
 from app.bets.settlement import settle_games as settle
 from app.bets.settlement import settle_open_bets as settle_open
 from app.bets.strategies import configured, review
 from app.db.session import session_scope
-from tasks.base import TRANSIENT_ERRORS, settings
+from tasks.base import RetriedTask, settings
 from workers.celery_app import celery
 
 log = logging.getLogger(__name__)
 
 
-@celery.task(
-    name="tasks.bets.settle_games",
-    autoretry_for=TRANSIENT_ERRORS,
-    retry_backoff=True,
-    max_retries=5,
-    soft_time_limit=120,
-    time_limit=150,
-)
-def settle_games(game_ids: list[int]) -> dict:
-    """Grade every open bet of these games that has a final; a repeat grades nothing twice."""
+def _settle(grade: Callable[[Session], SettlementReport]) -> dict:
+    """Grade bets, then review the strategies on the evidence, in one transaction."""
     with session_scope(settings().database_url) as session:
-        report = settle(session, game_ids)
+        report = grade(session)
         review(session, configured(settings()), clock.now())
-    log.info("settled games %s: %s", game_ids[:20], report.as_dict())
     return report.as_dict()
 
 
+@celery.task(base=RetriedTask, name="tasks.bets.settle_games", soft_time_limit=120, time_limit=150)
+def settle_games(game_ids: list[int]) -> dict:
+    """Grade every open bet of these games that has a final; a repeat grades nothing twice."""
+    report = _settle(lambda session: settle(session, game_ids))
+    log.info("settled games %s: %s", game_ids[:20], report)
+    return report
+
+
 @celery.task(
-    name="tasks.bets.settle_open_bets",
-    autoretry_for=TRANSIENT_ERRORS,
-    retry_backoff=True,
-    max_retries=3,
-    soft_time_limit=300,
-    time_limit=330,
+    base=RetriedTask, name="tasks.bets.settle_open_bets", soft_time_limit=300, time_limit=330
 )
 def settle_open_bets() -> dict:
     """Beat safety net: settle every open bet whose game has a final (or is void by now)."""
-    with session_scope(settings().database_url) as session:
-        report = settle_open(session)
-        review(session, configured(settings()), clock.now())
-    return report.as_dict()
+    return _settle(settle_open)
 
 
-@celery.task(
-    name="tasks.bets.send_alerts",
-    autoretry_for=TRANSIENT_ERRORS,
-    retry_backoff=True,
-    max_retries=3,
-    soft_time_limit=300,
-    time_limit=330,
-)
+@celery.task(base=RetriedTask, name="tasks.bets.send_alerts", soft_time_limit=300, time_limit=330)
 def send_alerts() -> dict:
     """Send every due bet alert to ``BULLPEN_ALERT_URLS`` (exactly once each, retried later)."""
     config = settings()

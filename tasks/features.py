@@ -5,11 +5,13 @@ from app.db.session import session_scope
 from app.features.jobs import refresh_upcoming as refresh_upcoming_games
 from app.features.store import UPCOMING_TTL_SECONDS
 from app.ml.predict import open_feature_store
-from tasks.base import settings
+from tasks.base import RetriedTask, settings
 from workers.celery_app import celery
 
 
-@celery.task(name="tasks.features.refresh_upcoming", soft_time_limit=300, time_limit=330)
+@celery.task(
+    base=RetriedTask, name="tasks.features.refresh_upcoming", soft_time_limit=300, time_limit=330
+)
 def refresh_upcoming() -> int:
     """Beat: keep the features of games not yet played fresh."""
     with session_scope(settings().database_url) as session:

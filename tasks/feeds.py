@@ -1,6 +1,7 @@
 """Live feed tasks (beat-scheduled): one call each into app/feeds, the CLI's code path."""
 
 import logging
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -8,7 +9,7 @@ from typing import Any
 from app import clock
 from app.bets.after_pull import price_quoted_games
 from app.feeds.run import FeedRun, pull_closing_odds, pull_odds, pull_schedule
-from tasks.base import MAX_RETRIES, TRANSIENT_ERRORS, settings
+from tasks.base import TRANSIENT_ERRORS, RetriedTask, settings
 from tasks.bets import settle_games
 from workers.celery_app import celery
 from workers.dispatch import CeleryJobQueue
@@ -16,14 +17,13 @@ from workers.dispatch import CeleryJobQueue
 log = logging.getLogger(__name__)
 
 
-@celery.task(bind=True, name="tasks.feeds.pull_schedule", soft_time_limit=240, time_limit=270)
-def pull_schedule_task(
-    self, day: str | None = None, from_file: str | None = None
-) -> dict[str, Any]:
+@celery.task(
+    base=RetriedTask, name="tasks.feeds.pull_schedule", soft_time_limit=240, time_limit=270
+)
+def pull_schedule_task(day: str | None = None, from_file: str | None = None) -> dict[str, Any]:
     """Beat: the schedule, probable pitchers, status and finals of yesterday and today (or
     of ``day``); the games that became final (``became_final``) are sent to settlement."""
     report = _run(
-        self,
         lambda: pull_schedule(
             settings(),
             dates=[date.fromisoformat(day)] if day else None,
@@ -35,12 +35,11 @@ def pull_schedule_task(
     return report
 
 
-@celery.task(bind=True, name="tasks.feeds.pull_odds", soft_time_limit=240, time_limit=270)
-def pull_odds_task(self, day: str | None = None, from_file: str | None = None) -> dict[str, Any]:
+@celery.task(base=RetriedTask, name="tasks.feeds.pull_odds", soft_time_limit=240, time_limit=270)
+def pull_odds_task(day: str | None = None, from_file: str | None = None) -> dict[str, Any]:
     """Beat: every bookmaker's current odds of the upcoming games as line snapshots; the
     games with new quotes are priced at once (``app.bets.after_pull``)."""
     report = _run(
-        self,
         lambda: pull_odds(
             settings(),
             day=date.fromisoformat(day) if day else None,
@@ -50,11 +49,13 @@ def pull_odds_task(self, day: str | None = None, from_file: str | None = None) -
     return _price(report)
 
 
-@celery.task(bind=True, name="tasks.feeds.pull_closing_odds", soft_time_limit=240, time_limit=270)
-def pull_closing_odds_task(self) -> dict[str, Any]:
+@celery.task(
+    base=RetriedTask, name="tasks.feeds.pull_closing_odds", soft_time_limit=240, time_limit=270
+)
+def pull_closing_odds_task() -> dict[str, Any]:
     """Beat: the odds once more when a game enters its last 30 minutes without a quote there;
     the games with new quotes are priced at once."""
-    return _price(_run(self, lambda: pull_closing_odds(settings()) or FeedRun("odds")))
+    return _price(_run(lambda: pull_closing_odds(settings()) or FeedRun("odds")))
 
 
 def _price(report: dict[str, Any]) -> dict[str, Any]:
@@ -67,15 +68,13 @@ def _price(report: dict[str, Any]) -> dict[str, Any]:
     return report
 
 
-def _run(task, work) -> dict[str, Any]:
-    """Run a feed; retry a database or Redis blip with backoff, report any other failure."""
+def _run(work: Callable[[], FeedRun]) -> dict[str, Any]:
+    """Run a feed; a database or Redis blip is retried by the task's base class, any other
+    failure is reported."""
     try:
-        run: FeedRun = work()
-    except TRANSIENT_ERRORS as error:
-        if task.request.retries < MAX_RETRIES:
-            raise task.retry(exc=error, countdown=2**task.request.retries) from error
-        log.error("feed gave up after %d retries: %s", MAX_RETRIES, error)
-        return {"ok": False, "errors": [f"gave up after {MAX_RETRIES} retries: {error}"]}
+        run = work()
+    except TRANSIENT_ERRORS:
+        raise
     except Exception as error:  # a feed failure is reported, never a crashed worker
         log.exception("feed failed")
         return {"ok": False, "errors": [f"{type(error).__name__}: {error}"]}

@@ -1,13 +1,13 @@
 """One Celery task per job kind, and one per chunk of a kind that fans out, from
-``app.jobs.kinds``: job ids in, ``app.jobs.runtime`` does the rest."""
+``app.kinds``: job ids in, ``app.jobs.runtime`` does the rest."""
 
 import uuid
 from collections.abc import Sequence
 
 from celery import group
 
-from app.jobs.kinds import KINDS, PREDICT
 from app.jobs.runtime import JobKind, execute
+from app.kinds import KINDS, PREDICT
 from tasks.base import JobTask, resources, settings
 from workers.celery_app import celery
 

@@ -4,7 +4,7 @@ from datetime import timedelta
 
 from app.jobs.service import reap
 from app.stack.backup import scheduled_backup
-from tasks.base import settings
+from tasks.base import RetriedTask, settings
 from workers.celery_app import celery
 from workers.dispatch import CeleryJobQueue
 
@@ -13,13 +13,17 @@ from workers.dispatch import CeleryJobQueue
 UNCLAIMED_FOR = timedelta(minutes=2)
 
 
-@celery.task(name="tasks.maintenance.reap_jobs", soft_time_limit=60, time_limit=90)
+@celery.task(
+    base=RetriedTask, name="tasks.maintenance.reap_jobs", soft_time_limit=60, time_limit=90
+)
 def reap_jobs() -> int:
     """Beat: re-send jobs never sent, never claimed, or whose attempt's lease ran out."""
     return reap(settings().database_url, CeleryJobQueue(celery), unclaimed_for=UNCLAIMED_FOR)
 
 
-@celery.task(name="tasks.maintenance.backup", soft_time_limit=1800, time_limit=1900)
+@celery.task(
+    base=RetriedTask, name="tasks.maintenance.backup", soft_time_limit=1800, time_limit=1900
+)
 def backup() -> dict:
     """Beat, daily: one backup archive of the database and the MLflow store, old ones pruned."""
     return scheduled_backup(settings())

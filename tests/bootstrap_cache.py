@@ -37,7 +37,7 @@ FORMAT = "2"  # bump when what an entry holds changes
 KEEP_ENTRIES = 4  # entries kept; older keys' are deleted after a build
 # The modules the bootstrap runs: listed by a child process that imports it and nothing else.
 _IMPORTED_SOURCES = (
-    "import sys, app.stack.bootstrap, app.db.models\n"
+    "import sys, app.stack.bootstrap, app.tables\n"
     "print('\\n'.join(sorted(m.__file__ for m in list(sys.modules.values())\n"
     "      if getattr(m, '__file__', None) and m.__name__.split('.')[0] == 'app')))"
 )
@@ -162,7 +162,7 @@ def _digest(text: str) -> str:
 def _tables() -> list[str]:
     """Every table of the schema but Alembic's, parents before children."""
     from app.db.base import Base
-    from app.db.models import Game  # noqa: F401 - loads every model into the metadata
+    from app.tables import Game  # noqa: F401 - loads every model into the metadata
 
     return [table.name for table in Base.metadata.sorted_tables]
 

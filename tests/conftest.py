@@ -112,8 +112,8 @@ def _scratch_database_url(service_urls: dict[str, str]) -> Iterator[str]:
 def clean_database(_scratch_database_url: str) -> str:
     """A second database of the session, every table emptied before each test."""
     from app.db.base import Base
-    from app.db.models import Game  # noqa: F401 - loads every model into the metadata
     from app.db.session import get_engine
+    from app.tables import Game  # noqa: F401 - loads every model into the metadata
 
     tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
     with get_engine(_scratch_database_url).begin() as conn:

@@ -1,7 +1,7 @@
 """Retrosheet game logs of seasons we do not have, made from one we do: every date moved.
 
 Parsed and written by field meaning (the retrosheet.org "Game Logs" layout, the indexes of
-``app.ingest.retrosheet``), never by the text of a shipped file: the date field is moved by
+``app.ingest.retrosheet.parse``), never by the text of a shipped file: the date field is moved by
 whole years (month and day kept), the day-of-week field recomputed, every field re-quoted.
 """
 
@@ -11,7 +11,7 @@ import io
 from datetime import date, datetime
 from pathlib import Path
 
-from app.ingest.retrosheet import DATE, parse_game_log, read_game_log
+from app.ingest.retrosheet.parse import DATE, parse_game_log, read_game_log
 from app.ingest.teams import MLB_TEAM_ID_TO_CANONICAL
 
 DAY_OF_WEEK = 2  # "Mon".."Sun", the field after the game number

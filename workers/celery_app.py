@@ -8,25 +8,17 @@ from celery import Celery
 from kombu import Exchange, Queue
 
 from app.config import Settings
-from app.jobs.kinds import KINDS
+from app.kinds import KINDS
+from app.queues import DEFAULT_QUEUE, QUEUE_NAMES, QUEUES
 from app.stack.probes import REDBEAT_KEY_PREFIX
 from workers import signals  # noqa: F401 - connects the worker signal handlers
 from workers.beat import beat_schedule
 
-# One queue per kind of work, so that a slow retraining never delays a prediction
-# and each queue can get workers of its own size.
-QUEUES = ("predict", "features", "ingest", "training", "maintenance", "feeds")
-
-# Job tasks go to their kind's queue (app.jobs.kinds); the beat's tasks by module.
+# Job tasks go to their kind's queue (app/kinds.py); the beat's tasks by module (app/queues.py).
 TASK_ROUTES = {
     **{kind.task_name: {"queue": kind.queue} for kind in KINDS.values()},
     **{kind.chunk_task_name: {"queue": kind.queue} for kind in KINDS.values() if kind.chunk},
-    "tasks.features.*": {"queue": "features"},
-    "tasks.training.*": {"queue": "training"},
-    "tasks.maintenance.*": {"queue": "maintenance"},
-    "tasks.feeds.*": {"queue": "feeds"},
-    # Settlement is short, idempotent database work like the reaper's: no queue of its own.
-    "tasks.bets.*": {"queue": "maintenance"},
+    **{pattern: {"queue": queue.name} for queue in QUEUES for pattern in queue.tasks},
 }
 
 
@@ -60,11 +52,11 @@ def make_celery(settings: Settings | None = None) -> Celery:
         worker_prefetch_multiplier=1,
         # An exchange and routing key of its own per queue, so no binding is ever shared.
         task_queues=[
-            Queue(name, Exchange(name, type="direct"), routing_key=name) for name in QUEUES
+            Queue(name, Exchange(name, type="direct"), routing_key=name) for name in QUEUE_NAMES
         ],
-        task_default_queue="predict",
-        task_default_exchange="predict",
-        task_default_routing_key="predict",
+        task_default_queue=DEFAULT_QUEUE,
+        task_default_exchange=DEFAULT_QUEUE,
+        task_default_routing_key=DEFAULT_QUEUE,
         task_routes=TASK_ROUTES,
         # Every task is bounded; individual tasks set tighter limits.
         task_soft_time_limit=600,

@@ -5,8 +5,8 @@ from collections.abc import Sequence
 import redis
 from celery import Celery
 
-from app.jobs.kinds import KINDS
 from app.jobs.service import JobMessage
+from app.kinds import KINDS
 
 BROKER_MARKER = "bullpen:broker:alive"
 

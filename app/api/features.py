@@ -17,8 +17,8 @@ from app.api.jobs import JobSchema, job_body, job_location
 from app.db.session import session_scope
 from app.features.store import FeatureSetMismatchError, read_features
 from app.games.models import Game
-from app.jobs.kinds import FEATURES_REFRESH
 from app.jobs.service import submit
+from app.kinds import FEATURES_REFRESH
 
 URL_PREFIX = "/features"
 

@@ -8,8 +8,8 @@ from app.api.bounds import Blueprint
 from app.api.context import services
 from app.api.jobs import JobSchema, job_body, job_location
 from app.feeds.jobs import MAX_BACKFILL_DAYS
-from app.jobs.kinds import SCHEDULE_BACKFILL
 from app.jobs.service import submit
+from app.kinds import SCHEDULE_BACKFILL
 
 URL_PREFIX = "/feeds"
 

@@ -14,9 +14,9 @@ from app.api.bounds import Blueprint
 from app.api.context import services
 from app.api.jobs import JobSchema, job_body, job_location
 from app.ingest.lines import LinesFormatError, pair_paths
-from app.ingest.sbro import SbroFormatError, season_from_file_name
-from app.jobs.kinds import INGEST
+from app.ingest.sbro.layout import SbroFormatError, season_from_file_name
 from app.jobs.service import submit
+from app.kinds import INGEST
 
 URL_PREFIX = "/ingest"
 # Override per app with ``app.config["BULLPEN_MAX_UPLOAD_BYTES"]``.

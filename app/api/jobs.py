@@ -13,9 +13,10 @@ from sqlalchemy import Row, Text, cast, func, select
 from app.api.bounds import MAX_RESULTS_PAGE_SIZE, Blueprint, PageSchema
 from app.api.context import services
 from app.db.session import session_scope
-from app.jobs.kinds import KINDS
-from app.jobs.models import FINISHED_STATUSES, JOB_STATUSES, Job, Prediction
+from app.jobs.models import FINISHED_STATUSES, JOB_STATUSES, Job
 from app.jobs.service import JobNotFound, cancel, get_job
+from app.kinds import KINDS
+from app.ml.models import Prediction
 
 URL_PREFIX = "/jobs"
 MAX_WAIT_SECONDS = 30

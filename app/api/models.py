@@ -10,11 +10,11 @@ from app.api.bounds import Blueprint
 from app.api.context import services
 from app.api.jobs import JobSchema, job_body, job_location
 from app.db.session import session_scope
-from app.jobs.kinds import TRAIN
+from app.games.seasons import stored_seasons
 from app.jobs.service import submit
+from app.kinds import TRAIN
 from app.markets import TARGETS
 from app.ml import catalog, registry
-from app.ml.jobs import stored_seasons
 
 URL_PREFIX = "/models"
 

@@ -15,8 +15,8 @@ from app.bets.odds import validate_american
 from app.db.session import get_autocommit_engine, session_scope
 from app.games.models import Game
 from app.ingest.teams import CANONICAL_TEAMS
-from app.jobs.kinds import PREDICT
 from app.jobs.service import IdempotencyConflict, submit
+from app.kinds import PREDICT
 from app.ml.served import latest_prediction
 from app.predictions.params import PredictOptions
 

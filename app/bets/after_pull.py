@@ -21,9 +21,9 @@ from app import clock
 from app.config import Settings
 from app.db.session import session_scope
 from app.games.models import Game
-from app.jobs.kinds import PREDICT
 from app.jobs.models import Job
 from app.jobs.service import JobQueue, submit
+from app.kinds import PREDICT
 from app.markets import TARGETS
 
 

@@ -21,9 +21,9 @@ from app.bets.models import Bet
 from app.bets.simulate import max_drawdown
 from app.games.models import Game
 from app.games.queries import load_games_frame
-from app.jobs.models import Prediction
 from app.markets import MARKETS
 from app.ml.evaluation import Evaluation, evaluate, json_safe
+from app.ml.models import Prediction
 from app.ml.significance import clustered_mean
 
 

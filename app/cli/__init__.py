@@ -16,6 +16,7 @@ from app.cli.feeds import feed
 from app.cli.models import ml
 from app.cli.replay import replay
 from app.config import Settings
+from app.queues import QUEUE_NAMES
 
 
 @click.group()
@@ -230,9 +231,7 @@ def api(host: str, port: int, workers: int, worker_class: str, connections: int)
 
 
 @main.command()
-@click.option(
-    "--queues", default="predict,features,ingest,training,maintenance,feeds", show_default=True
-)
+@click.option("--queues", default=",".join(QUEUE_NAMES), show_default=True)
 @click.option("--concurrency", default=2, show_default=True)
 def worker(queues: str, concurrency: int) -> None:
     """A Celery worker for the given queues."""

@@ -18,7 +18,8 @@ def ml_train(target: str | None, seasons: str | None) -> None:
     """Train TARGET's model (default: all, sharing one feature build); each becomes champion
     when it beats the current one."""
     from app.db.session import session_scope
-    from app.ml.jobs import parse_seasons, stored_seasons
+    from app.games.seasons import stored_seasons
+    from app.ml.jobs import parse_seasons
     from app.ml.train import NotEnoughData, train_targets
 
     targets = list(TARGETS) if target in (None, "all") else [target]

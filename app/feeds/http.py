@@ -17,6 +17,8 @@ from urllib.parse import urlencode
 
 import requests
 
+from app.ingest.runner import SourceFile
+
 log = logging.getLogger(__name__)
 
 # Query parameters never written to logs, errors or the database.
@@ -76,6 +78,10 @@ class FeedResponse:
     fetched_at: datetime
     attempts: int = 1
     waits: tuple[float, ...] = field(default=())
+
+    def as_source_file(self, name: str) -> SourceFile:
+        """The response as a unit of the ingest runner, named ``name``."""
+        return SourceFile.response(self.url, name, self.body, self.fetched_at, self.headers)
 
 
 def redacted_url(url: str, params: Mapping[str, str]) -> str:

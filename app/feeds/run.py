@@ -11,6 +11,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -23,16 +24,14 @@ from app.config import Settings
 from app.db.session import session_scope
 from app.feeds.http import FeedClient, FeedError
 from app.feeds.models import FeedDay
-from app.feeds.odds import ODDS_PATH, check_quota, ingest_odds, odds_params, quota_from_headers
-from app.feeds.responses import SCHEDULE_SOURCE, FeedReport, Fetched
-from app.feeds.schedule import SCHEDULE_PATH, day_is_over, ingest_schedule, schedule_params
+from app.feeds.odds import fetch_odds
+from app.feeds.schedule import day_is_over, fetch_schedule
 from app.games.models import Game, OddsSnapshot
+from app.ingest import odds_feed, schedule_feed
+from app.ingest.feed_source import FeedReport, FeedSource, saved_response
+from app.ingest.runner import SourceFile, ingest_file
 
 log = logging.getLogger(__name__)
-
-
-class FeedNotConfigured(FeedError):
-    """A setting the feed needs is missing."""
 
 
 @dataclass
@@ -96,13 +95,13 @@ def default_schedule_dates(now: datetime) -> list[date]:
     return [today - timedelta(days=1), today]
 
 
-def saved_response(path: Path, now: datetime) -> Fetched:
-    """A response saved to a file, as if fetched now."""
+def _saved(path: Path, now: datetime) -> SourceFile:
+    """A response saved to a file, as if fetched now; a file that cannot be read is a
+    failed fetch."""
     try:
-        body = path.read_bytes()
+        return saved_response(path, now)
     except OSError as error:
         raise FeedError(f"{path}: {error.strerror or error}") from None
-    return Fetched(ref=str(path), name=path.name, body=body, fetched_at=now)
 
 
 def pull_schedule(
@@ -117,11 +116,11 @@ def pull_schedule(
     and today, US Eastern), or of a saved response."""
     run = FeedRun("schedule")
     if from_file is not None:
-        _ingest(run, settings, lambda: saved_response(from_file, now()), ingest_schedule)
+        _ingest(run, settings, lambda: _saved(from_file, now()), schedule_feed.SOURCE)
         return run
     client = client or FeedClient()
     for day in dates or default_schedule_dates(now()):
-        _ingest(run, settings, _schedule_fetch(settings, client, day), ingest_schedule)
+        _ingest(run, settings, partial(fetch_schedule, settings, client, day), schedule_feed.SOURCE)
     return run
 
 
@@ -153,7 +152,7 @@ def backfill_schedule(
     run = FeedRun("schedule")
     days = [first + timedelta(days=offset) for offset in range((last - first).days + 1)]
     with session_scope(settings.database_url) as session:
-        over = set() if force else over_days(session, SCHEDULE_SOURCE, first, last)
+        over = set() if force else over_days(session, schedule_feed.SOURCE_NAME, first, last)
     client = client or FeedClient()
     today = now().astimezone(SCHEDULE_ZONE).date()
     last_call: float | None = None
@@ -168,15 +167,15 @@ def backfill_schedule(
             if wait > 0:
                 sleep(wait)
 
-        def record(session, fetched: Fetched, report: FeedReport, day: date = day) -> None:
-            games, is_over = day_is_over(fetched.body, day, today)
-            mark_day(session, SCHEDULE_SOURCE, day, report.file_id, games, is_over)
+        def record(session, fetched: SourceFile, report: FeedReport, day: date = day) -> None:
+            games, is_over = day_is_over(fetched.data, day, today)
+            mark_day(session, schedule_feed.SOURCE_NAME, day, report.file_id, games, is_over)
 
         pulled = _ingest(
             run,
             settings,
-            _schedule_fetch(settings, client, day),
-            ingest_schedule,
+            partial(fetch_schedule, settings, client, day),
+            schedule_feed.SOURCE,
             after=record,
         )
         last_call = clock()
@@ -220,23 +219,6 @@ def mark_day(
     )
 
 
-def _schedule_fetch(settings: Settings, client: FeedClient, day: date) -> Callable[[], Fetched]:
-    """The call of one day's schedule, as a fetch for :func:`_ingest`."""
-    url = settings.schedule_api_url.rstrip("/") + SCHEDULE_PATH
-
-    def fetch() -> Fetched:
-        response = client.get(url, schedule_params(day))
-        return Fetched(
-            ref=response.url,
-            name=f"schedule-{day.isoformat()}.json",
-            body=response.body,
-            fetched_at=response.fetched_at,
-            headers=response.headers,
-        )
-
-    return fetch
-
-
 def pull_odds(
     settings: Settings,
     *,
@@ -249,41 +231,10 @@ def pull_odds(
     saved response. Calls nothing without a key or while the quota is used up."""
     run = FeedRun("odds")
     if from_file is not None:
-        _ingest(run, settings, lambda: saved_response(from_file, now()), ingest_odds)
+        _ingest(run, settings, lambda: _saved(from_file, now()), odds_feed.SOURCE)
         return run
-
-    def fetch() -> Fetched:
-        if not settings.odds_api_key:
-            raise FeedNotConfigured("BULLPEN_ODDS_API_KEY is not set: the odds feed is off")
-        with session_scope(settings.database_url) as session:
-            check_quota(session, now())
-        try:
-            response = (client or FeedClient()).get(
-                settings.odds_api_url.rstrip("/") + ODDS_PATH,
-                odds_params(settings.odds_api_key, day),
-            )
-        except FeedError as error:
-            quota = quota_from_headers(getattr(error, "headers", {}))
-            if quota.remaining == 0:
-                raise FeedError(f"{error} (x-requests-remaining 0: the quota is used up)") from None
-            raise
-        quota = quota_from_headers(response.headers)
-        log.info(
-            "odds API quota: remaining %s, used %s, last call cost %s",
-            quota.remaining,
-            quota.used,
-            quota.last,
-        )
-        stamp = response.fetched_at.strftime("%Y%m%dT%H%M%SZ")
-        return Fetched(
-            ref=response.url,
-            name=f"odds-{day.isoformat() if day else 'upcoming'}-{stamp}.json",
-            body=response.body,
-            fetched_at=response.fetched_at,
-            headers=response.headers,
-        )
-
-    _ingest(run, settings, fetch, ingest_odds)
+    client = client or FeedClient()
+    _ingest(run, settings, lambda: fetch_odds(settings, client, day, now()), odds_feed.SOURCE)
     return run
 
 
@@ -328,12 +279,13 @@ def pull_closing_odds(
 def _ingest(
     run: FeedRun,
     settings: Settings,
-    fetch: Callable[[], Fetched],
-    ingest: Callable[[Any, Fetched], FeedReport],
-    after: Callable[[Session, Fetched, FeedReport], None] | None = None,
+    fetch: Callable[[], SourceFile],
+    source: FeedSource,
+    after: Callable[[Session, SourceFile, FeedReport], None] | None = None,
 ) -> FeedReport | None:
-    """Fetch one response and ingest it in a transaction of its own (with ``after``, in the
-    same transaction); a failed fetch is an error of the run (None)."""
+    """Fetch one response and ingest it through the ingest runner in a transaction of its
+    own (with ``after``, in the same transaction); a failed fetch is an error of the run
+    (None)."""
     try:
         fetched = fetch()
     except FeedError as error:
@@ -341,7 +293,7 @@ def _ingest(
         run.errors.append(str(error))
         return None
     with session_scope(settings.database_url) as session:
-        report = ingest(session, fetched)
+        report = ingest_file(session, source, fetched)
         if after is not None:
             after(session, fetched, report)
     log.info("%s feed: %s", run.feed, report.summary())

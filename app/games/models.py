@@ -1,6 +1,7 @@
 """Curated tables: one row per game, per game and bookmaker for odds, per game and side for
 box scores."""
 
+from dataclasses import field, make_dataclass
 from datetime import date, datetime
 
 from sqlalchemy import (
@@ -19,6 +20,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.db.base import Base
+from app.markets import MARKETS
 
 
 class Game(Base):
@@ -63,7 +65,7 @@ class Game(Base):
     mlb_game_pk: Mapped[int | None] = mapped_column(Integer, unique=True)
     status: Mapped[str | None] = mapped_column(String(16))
     # Retired: the file that counts for the game's season no longer lists it, but a bet or a
-    # prediction refers to it, so it is kept (app/games/retire.py). Retired games are no live
+    # prediction refers to it, so it is kept (app/ingest/retire.py). Retired games are no live
     # games: slates, features, training and settlement leave them out.
     retired_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     retired_reason: Mapped[str | None] = mapped_column(String(200))
@@ -155,17 +157,34 @@ class OddsSnapshot(Base):
     away_rl_price: Mapped[int | None] = mapped_column(Integer)
 
 
-# The price columns of an ``OddsSnapshot`` row, in the one order all copies of them use.
-SNAPSHOT_PRICE_COLUMNS: tuple[str, ...] = (
-    "home_ml",
-    "away_ml",
-    "total",
-    "over_price",
-    "under_price",
-    "home_rl",
-    "home_rl_price",
-    "away_rl_price",
+# The price columns of an ``OddsSnapshot`` row, in the one order all copies of them use: each
+# market's snapshot quote (app/markets.py), its line first.
+SNAPSHOT_PRICE_COLUMNS: tuple[str, ...] = tuple(
+    column
+    for market in MARKETS.values()
+    for column in (market.snapshot.line, market.snapshot.yes, market.snapshot.no)
+    if column is not None
 )
+# A line's column holds runs (a float); a price column American odds (an int).
+_LINES = frozenset(market.snapshot.line for market in MARKETS.values())
+
+# The prices of one line snapshot as the sources type them (a line history's line, a live
+# feed's bookmaker quote): one field per price column, None where a market is not quoted.
+# Keyword-only, so that a source's own fields come first.
+SnapshotPrices = make_dataclass(
+    "SnapshotPrices",
+    [
+        (column, float | None if column in _LINES else int | None, field(default=None))
+        for column in SNAPSHOT_PRICE_COLUMNS
+    ],
+    kw_only=True,
+)
+SnapshotPrices.__doc__ = "The price fields of a line snapshot (``SNAPSHOT_PRICE_COLUMNS``)."
+
+
+def snapshot_prices(quote: object) -> dict[str, float | int | None]:
+    """Price column -> value of a :class:`SnapshotPrices` (or any object with those fields)."""
+    return {column: getattr(quote, column) for column in SNAPSHOT_PRICE_COLUMNS}
 
 
 class BettingSplit(Base):

@@ -14,7 +14,7 @@ from app.features.refresh import FeatureWriter, refresh_features
 from app.games.models import Game
 from app.ingest.lines import LinesFormatError, LinesOrderError
 from app.ingest.runner import FileReport
-from app.ingest.sbro import SbroFormatError
+from app.ingest.sbro.layout import SbroFormatError
 from app.ingest.sources import ingest
 from app.ingest.splits import SplitsFormatError
 from app.jobs.runtime import JobContext

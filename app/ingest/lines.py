@@ -21,7 +21,7 @@ from sqlalchemy import bindparam, func, select, text, update
 from sqlalchemy.orm import Session
 
 from app.clock import SCHEDULE_ZONE
-from app.games.models import SNAPSHOT_PRICE_COLUMNS, Game
+from app.games.models import SNAPSHOT_PRICE_COLUMNS, Game, SnapshotPrices, snapshot_prices
 from app.ingest import rules
 from app.ingest.csv_files import CsvRow, csv_records, numbered_rows
 from app.ingest.curated import CuratedGame, season_games
@@ -29,7 +29,7 @@ from app.ingest.headers import find_columns
 from app.ingest.models import RawLineRow, StagingLineGame
 from app.ingest.quarantine import count_rows, record_findings
 from app.ingest.rules import Finding, Rule
-from app.ingest.runner import FileReport, ParsedFile, SourceFile
+from app.ingest.runner import FileReport, FileSource, ParsedFile, SourceFile
 from app.ingest.teams import canonical_from_team_name
 
 # Fewer games than this with lines: too little evidence to measure the event-time offset.
@@ -90,20 +90,12 @@ class LineGame:
 
 
 @dataclass
-class Line:
+class Line(SnapshotPrices):
     """A typed line: prices American, totals in runs, run line from the home side."""
 
     row_number: int
     game_idx: int
     captured_at: datetime
-    away_ml: int | None = None
-    home_ml: int | None = None
-    total: float | None = None
-    over_price: int | None = None
-    under_price: int | None = None
-    home_rl: float | None = None
-    home_rl_price: int | None = None
-    away_rl_price: int | None = None
     findings: list[tuple[Rule, str]] = field(default_factory=list)
 
 
@@ -458,7 +450,7 @@ class LineHistory:
     line_rejections: list[Finding]
 
 
-class LinesSource:
+class LinesSource(FileSource):
     """Line histories (the Pinnacle 2016 layout): timestamped snapshots of one book."""
 
     name = SOURCE_NAME
@@ -742,7 +734,7 @@ def _write_snapshots_and_raw_lines(
             if line is None:
                 copy.write_row((row.row_number, json.dumps(row.fields)) + (None,) * 10)
             else:
-                prices = tuple(getattr(line, name) for name in SNAPSHOT_PRICE_COLUMNS)
+                prices = tuple(snapshot_prices(line).values())
                 game_id = joined[line.game_idx]
                 copy.write_row(
                     (row.row_number, json.dumps(row.fields), game_id, line.captured_at, *prices)

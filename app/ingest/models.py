@@ -31,6 +31,7 @@ __all__ = [
     "IngestRun",
     "IngestedFile",
     "QuarantinedRow",
+    "RawFeedRow",
     "RawLineRow",
     "RawRetrosheetRow",
     "RawSbroRow",
@@ -295,4 +296,23 @@ class RawSplitRow(Base):
     fields: Mapped[dict[str, str | None]] = mapped_column(JSONB)
     split_id: Mapped[int | None] = mapped_column(
         ForeignKey("betting_splits.id", ondelete="SET NULL"), index=True
+    )
+
+
+class RawFeedRow(Base):
+    """One game or event of a feed response as the provider sent it (a response is registered
+    in ``ingested_files``, source ``schedule_feed`` or ``odds_feed``, by its SHA-256), pointing
+    to the curated game it became."""
+
+    __tablename__ = "raw_feed_rows"
+    __table_args__ = (UniqueConstraint("file_id", "row_number"),)
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    file_id: Mapped[int] = mapped_column(
+        ForeignKey("ingested_files.id", ondelete="CASCADE"), index=True
+    )
+    row_number: Mapped[int] = mapped_column(Integer)  # 1-based position in the response
+    payload: Mapped[Any] = mapped_column(JSONB)
+    game_id: Mapped[int | None] = mapped_column(
+        ForeignKey("games.id", ondelete="SET NULL"), index=True
     )

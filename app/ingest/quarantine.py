@@ -1,7 +1,8 @@
 """Rule firings of an ingest: written to ``quarantine`` with their raw rows, and counted."""
 
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -14,9 +15,12 @@ def record_findings(
     source: str,
     file_id: int,
     findings: Iterable[tuple[Finding, str | None]],
-    raw_by_row_number: Mapping[int, Sequence[str | None]],
+    raw_by_row_number: Mapping[int, Any],
+    *,
+    form: str = "cells",
 ) -> None:
-    """Write each (finding, curated game key or None) with the raw rows it concerns."""
+    """Write each (finding, curated game key or None) with the raw rows it concerns, each in
+    its source's raw ``form``: "cells" (a row's fields) or "json" (a feed's game or event)."""
     payload = [
         {
             "source": source,
@@ -27,7 +31,7 @@ def record_findings(
             "message": finding.message,
             "game_key": game_key,
             "raw": [
-                {"row_number": number, "cells": list(raw_by_row_number.get(number, ()))}
+                _raw_row(number, raw_by_row_number.get(number), form)
                 for number in finding.row_numbers
             ],
         }
@@ -35,6 +39,12 @@ def record_findings(
     ]
     if payload:
         session.execute(QuarantinedRow.__table__.insert(), payload)
+
+
+def _raw_row(number: int, raw: Any, form: str) -> dict[str, Any]:
+    if form == "cells":
+        return {"row_number": number, "cells": list(raw or ())}
+    return {"row_number": number, form: raw}
 
 
 def count_firings(findings: Iterable[Finding], *, rejected: bool) -> dict[str, int]:

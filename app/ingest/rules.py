@@ -193,7 +193,7 @@ RETROSHEET_BOX_HITS_INCONSISTENT = Rule(
     "hits fewer than doubles + triples + home runs (e.g. H < HR): the four hit counts nulled",
 )
 
-# --- Rules between sources (app/ingest/reconcile.py) ---------------------------------------
+# --- Rules between sources (app/ingest/retrosheet/reconcile.py) ----------------------------
 GAME_KEY_TAKEN = Rule(
     "sources_game_key_taken",
     Action.REJECTED,

@@ -1,19 +1,25 @@
 """The one ingest runner: every source is read -> parse -> stage -> curate, the same way.
 
-A source (``app/ingest/sbro.py``, ``retrosheet.py``, ``lines.py``, ``splits.py``) provides the
-four steps; the runner registers the file, keeps the file history and finds which game results
-the ingest changed. Domain code: it takes a session inside the caller's transaction, prints
-nothing and returns one :class:`FileReport` per file.
+A source (``app/ingest/sbro/``, ``retrosheet/``, ``lines.py``, ``splits.py``, and the live
+feeds' responses, ``app/feeds/schedule.py`` and ``odds.py``) provides the four steps; the
+runner registers the unit (a file, or a fetched response), keeps the file history and finds
+which game results the ingest changed. Domain code: it takes a session inside the caller's
+transaction, prints nothing and returns one :class:`FileReport` per unit.
 
 The file history: the latest file ingested for a (source, season) is the one that counts.
 Ingesting the bytes of the current file again is a no-op; ingesting an earlier version again
 (or any file with ``force``) stages it anew and makes it current, so a correction can be undone.
+A source without a history (a feed: every response counts once) skips any bytes seen before.
+
+A unit a source refuses as a whole (:class:`RefusedUnit`: a response that is not JSON of the
+documented shape) is registered with one quarantine row holding its raw form under the rule
+named; a file source's format error is raised instead, and nothing is written.
 """
 
 import hashlib
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
-from datetime import date
+from datetime import date, datetime
 from os import PathLike
 from pathlib import Path
 from typing import Any, Protocol
@@ -25,19 +31,49 @@ from sqlalchemy.orm import Session
 from app.db.base import Base
 from app.games.models import Game
 from app.ingest.models import IngestedFile, IngestRun
+from app.ingest.quarantine import record_findings
+from app.ingest.rules import Finding, Rule
+
+# A finding about a unit as a whole (not one of its rows) names row 0.
+WHOLE_UNIT = 0
 
 
 @dataclass(frozen=True)
 class SourceFile:
-    """One unit of ingest: the path a report names and the bytes of each of its parts."""
+    """One unit of ingest: the path a report names and the bytes of each of its parts.
+
+    A fetched response is a unit too: ``path`` is its short file name, ``ref`` where it came
+    from (the URL, secrets redacted, or the saved file), with when and the response headers.
+    """
 
     path: Path
     parts: tuple[tuple[Path, bytes], ...]
+    ref: str | None = None
+    fetched_at: datetime | None = None
+    headers: Mapping[str, str] = field(default_factory=dict)
 
     @classmethod
     def read(cls, path: Path, *more: Path) -> "SourceFile":
         """The unit made of ``path`` (and further parts, e.g. a line history's games file)."""
         return cls(path, tuple((part, part.read_bytes()) for part in (*more, path)))
+
+    @classmethod
+    def response(
+        cls,
+        ref: str,
+        name: str,
+        body: bytes,
+        fetched_at: datetime,
+        headers: Mapping[str, str] | None = None,
+    ) -> "SourceFile":
+        """A fetched response (or one saved to a file) named ``name``, from ``ref``."""
+        path = Path(name)
+        return cls(path, ((path, body),), ref, fetched_at, dict(headers or {}))
+
+    @property
+    def label(self) -> str:
+        """What a report and the file registry name the unit by: its ref, else its path."""
+        return self.ref or str(self.path)
 
     @property
     def data(self) -> bytes:
@@ -89,6 +125,9 @@ class FileReport:
     """
 
     path: str
+    file_id: int | None = None
+    # Why the unit was refused as a whole (nothing curated), by its source's rule.
+    refused: str | None = None
     raw_rows: int = 0
     games_curated: int = 0
     quarantined: dict[str, int] = field(default_factory=dict)
@@ -134,12 +173,7 @@ class FileReport:
         parts = [f"{self.raw_rows} raw rows", curated]
         if self.reapplied:
             parts.insert(0, "an earlier version made current again")
-        quarantined = sum(self.quarantined.values())
-        rules = ", ".join(f"{rule} {count}" for rule, count in sorted(self.quarantined.items()))
-        parts.append(f"{quarantined} quarantined" + (f" ({rules})" if rules else ""))
-        if self.corrections:
-            fixed = ", ".join(f"{rule} {n}" for rule, n in sorted(self.corrections.items()))
-            parts.append(f"values nulled or corrected: {fixed}")
+        parts += self.rule_counts("values nulled or corrected")
         if self.conflicts:
             named = ", ".join(f"{rule} {n}" for rule, n in sorted(self.conflicts.items()))
             parts.append(f"sources disagree: {named}")
@@ -168,6 +202,16 @@ class FileReport:
             parts.append(f"no games curated: {self._why_none_curated()}")
         return f"{name}: " + "; ".join(parts)
 
+    def rule_counts(self, corrected: str) -> list[str]:
+        """The summary's quarantined rows by rule, and the values rules nulled or corrected."""
+        rejected = sum(self.quarantined.values())
+        rules = ", ".join(f"{rule} {n}" for rule, n in sorted(self.quarantined.items()))
+        parts = [f"{rejected} quarantined" + (f" ({rules})" if rules else "")]
+        if self.corrections:
+            fixed = ", ".join(f"{rule} {n}" for rule, n in sorted(self.corrections.items()))
+            parts.append(f"{corrected}: {fixed}")
+        return parts
+
     def _why_none_curated(self) -> str:
         """Which rules kept every row of the file out of the curated games, and how many."""
         why = {**self.quarantined, **self.not_curated}
@@ -176,10 +220,37 @@ class FileReport:
         return ", ".join(f"{rule} {n}" for rule, n in sorted(why.items(), key=lambda i: -i[1]))
 
 
+class RefusedUnit(ValueError):
+    """A unit its source refuses as a whole but keeps: registered, with one quarantine row
+    under ``rule`` holding ``raw`` (the start of its bytes); the message says why."""
+
+    def __init__(self, rule: Rule, reason: str, raw: object) -> None:
+        super().__init__(reason)
+        self.rule = rule
+        self.raw = raw
+
+
 class IngestSource(Protocol):
-    """A data source: how its files are found and read, parsed, staged and curated."""
+    """A data source: how its units are found and read, parsed, staged and curated."""
 
     name: str
+    # Whether the latest file of a season is the one that counts (re-ingesting an earlier
+    # one makes it current again); without, every unit counts once and bytes seen are skipped.
+    keeps_history: bool
+    # How a quarantine row holds a row of the source: "cells" (CSV, a workbook) or "json".
+    raw_form: str
+
+    def describe(self, file: SourceFile) -> dict[str, Any]:
+        """What is known of the unit before it is read, kept with it in the file registry."""
+        ...
+
+    def new_report(self, file: SourceFile) -> "FileReport":
+        """An empty report of the unit (a source may report more than a file does)."""
+        ...
+
+    def skipped(self, session: Session, file: SourceFile, file_id: int) -> "FileReport":
+        """The report of a unit not ingested again (its bytes were seen)."""
+        ...
 
     def files(self, paths: Sequence[Path]) -> list[SourceFile]:
         """The units of ingest the given paths name, in order."""
@@ -202,6 +273,24 @@ class IngestSource(Protocol):
         ...
 
 
+class FileSource:
+    """What the file sources share: a file history, rows as cells, a file's report."""
+
+    keeps_history = True
+    raw_form = "cells"
+
+    def describe(self, file: SourceFile) -> dict[str, Any]:
+        return {}
+
+    def new_report(self, file: SourceFile) -> FileReport:
+        return FileReport(path=file.label)
+
+    def skipped(self, session: Session, file: SourceFile, file_id: int) -> FileReport:
+        report = self.new_report(file)
+        report.skipped_unchanged, report.file_id = True, file_id
+        return report
+
+
 def run_ingest(
     session: Session,
     source: IngestSource,
@@ -216,34 +305,40 @@ def run_ingest(
     reports = []
     for file in source.files([Path(path) for path in paths]):
         checkpoint()
-        reports.append(_ingest_file(session, source, file, force))
+        reports.append(ingest_file(session, source, file, force=force))
     return reports
 
 
-def _ingest_file(
-    session: Session, source: IngestSource, file: SourceFile, force: bool
+def ingest_file(
+    session: Session, source: IngestSource, file: SourceFile, *, force: bool = False
 ) -> FileReport:
+    """Ingest one unit (a file, or a fetched response) with ``source``; its report."""
     sha256 = file.sha256
     known = session.scalar(
         select(IngestedFile).where(
             IngestedFile.source == source.name, IngestedFile.sha256 == sha256
         )
     )
-    if known is not None and not force and is_current(session, known):
-        return FileReport(path=str(file.path), skipped_unchanged=True)
+    if known is not None and not force and (not source.keeps_history or is_current(session, known)):
+        return source.skipped(session, file, known.id)
 
-    raw = source.read(file)
+    try:
+        raw = source.read(file)
+    except RefusedUnit as refusal:
+        return _refuse(session, source, file, refusal)
     parsed = source.parse(session, file, raw)  # a format error leaves nothing written
     if known is None:
-        file_id = _register(session, source.name, file, sha256, parsed)
+        file_id = _register(session, source.name, file, parsed.raw_rows, parsed.details)
     else:
         file_id = known.id
         _clear_staged(session, file_id)
-        known.path, known.file_name = str(file.path), file.path.name
+        known.path, known.file_name = file.label[:1024], file.path.name[:255]
         known.rows, known.details = parsed.raw_rows, parsed.details
         session.flush()
 
-    # The runs come first: curating a season reads which file is now its current one.
+    # The runs come first: curating a season reads which file is now its current one. A
+    # source without a file history keeps none.
+    run_seasons = (parsed.seasons or [None]) if source.keeps_history else []
     runs = {
         season: IngestRun(
             source=source.name,
@@ -253,7 +348,7 @@ def _ingest_file(
             kind="reapplied" if known is not None else "new",
             games_changed=0,
         )
-        for season in parsed.seasons or [None]
+        for season in run_seasons
     }
     session.add_all(runs.values())
     session.flush()
@@ -261,7 +356,7 @@ def _ingest_file(
     results_before = _final_results(session, parsed.seasons)
     source.stage(session, file_id, raw, parsed)
     report = source.curate(session, file_id, parsed)
-    report.path = str(file.path)
+    report.path, report.file_id = file.label, file_id
     report.reapplied = known is not None
     results_after = _final_results(session, parsed.seasons)
     report.results_changed = _results_changed(results_before, results_after)
@@ -313,22 +408,40 @@ def current_file_ids(session: Session, source: str, seasons: Iterable[int]) -> d
 
 
 def _register(
-    session: Session, source: str, file: SourceFile, sha256: str, parsed: ParsedFile
+    session: Session, source: str, file: SourceFile, rows: int, details: dict[str, Any]
 ) -> int:
     statement = (
         insert(IngestedFile)
         .values(
             source=source,
-            path=str(file.path),
-            file_name=file.path.name,
-            sha256=sha256,
+            path=file.label[:1024],
+            file_name=file.path.name[:255],
+            sha256=file.sha256,
             size_bytes=file.size_bytes,
-            rows=parsed.raw_rows,
-            details=parsed.details,
+            rows=rows,
+            details=details,
         )
         .returning(IngestedFile.id)
     )
     return session.execute(statement).scalar_one()
+
+
+def _refuse(
+    session: Session, source: IngestSource, file: SourceFile, refusal: RefusedUnit
+) -> FileReport:
+    """Register a refused unit with one quarantine row holding its raw form; curate nothing."""
+    reason = str(refusal)
+    details = {**source.describe(file), "refused": reason}
+    file_id = _register(session, source.name, file, 0, details)
+    finding = Finding(refusal.rule, reason, (WHOLE_UNIT,))
+    record_findings(
+        session, source.name, file_id, [(finding, None)], {WHOLE_UNIT: refusal.raw},
+        form=source.raw_form,
+    )  # fmt: skip
+    report = source.new_report(file)
+    report.file_id, report.refused = file_id, reason
+    report.quarantined = {refusal.rule.name: 1}
+    return report
 
 
 def _clear_staged(session: Session, file_id: int) -> None:

@@ -6,8 +6,10 @@ from types import MappingProxyType
 
 from sqlalchemy.orm import Session
 
-from app.ingest import lines, retrosheet, sbro, splits
+from app.ingest import lines, splits
+from app.ingest.retrosheet import source as retrosheet
 from app.ingest.runner import FileReport, IngestSource, run_ingest
+from app.ingest.sbro import source as sbro
 
 SOURCES: MappingProxyType[str, IngestSource] = MappingProxyType(
     {

@@ -22,7 +22,7 @@ from app.ingest.headers import find_columns
 from app.ingest.models import RawSplitRow
 from app.ingest.quarantine import count_firings, record_findings
 from app.ingest.rules import Finding
-from app.ingest.runner import FileReport, ParsedFile, SourceFile
+from app.ingest.runner import FileReport, FileSource, ParsedFile, SourceFile
 from app.ingest.teams import canonical_from_any_code
 from app.markets import MARKETS
 
@@ -173,7 +173,7 @@ class ParsedSplits:
     findings: list[Finding]
 
 
-class SplitsSource:
+class SplitsSource(FileSource):
     """Betting-splits CSV files (docs/betting-splits.md): rows keyed by game, time and side."""
 
     name = SOURCE_SPLITS

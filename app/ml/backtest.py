@@ -26,11 +26,11 @@ from sqlalchemy.orm import Session
 
 from app.config import Settings
 from app.features.definitions import FEATURE_SET
+from app.games.seasons import stored_seasons
 from app.markets import TARGETS
 from app.ml import registry
 from app.ml.evaluation import Evaluation, evaluate, json_safe
 from app.ml.hyperparameters import hyperparameters
-from app.ml.jobs import stored_seasons
 from app.ml.plots import bankroll_png, calibration_png
 from app.ml.train import (
     NotEnoughData,

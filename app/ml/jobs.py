@@ -4,12 +4,11 @@ from collections.abc import Callable
 from dataclasses import asdict
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.config import Settings
 from app.db.session import session_scope
-from app.games.models import Game
+from app.games.seasons import stored_seasons
 from app.jobs.runtime import JobContext
 from app.jobs.service import finish
 from app.ml.train import TrainingOutcome, apply_decisions, train_targets
@@ -27,15 +26,6 @@ def parse_seasons(text: str) -> list[int]:
     if not seasons:
         raise ValueError("no seasons given")
     return sorted(seasons)
-
-
-def stored_seasons(session: Session) -> list[int]:
-    """Every season with at least one final game, oldest first."""
-    return list(
-        session.scalars(
-            select(Game.season).distinct().where(Game.home_score.is_not(None)).order_by(Game.season)
-        )
-    )
 
 
 def train_for_params(

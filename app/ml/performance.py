@@ -8,10 +8,10 @@ from sqlalchemy.orm import Session
 
 from app.games.models import Game
 from app.games.queries import load_games_frame
-from app.jobs.models import Prediction
 from app.markets import MARKETS
 from app.ml.evaluation import json_safe
 from app.ml.metrics import probability_metrics
+from app.ml.models import Prediction
 
 
 def live_metrics(session: Session, target: str, model_name: str) -> dict[str, Any]:

@@ -5,7 +5,7 @@ from collections.abc import Iterable
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.jobs.models import Prediction
+from app.ml.models import Prediction
 
 
 def latest_predictions(session: Session, game_ids: Iterable[int]) -> dict[int, dict]:

@@ -40,6 +40,7 @@ from app.features.pipeline import build_features
 from app.features.refresh import configured_cutoff_minutes
 from app.games.models import ODDS_COLUMNS
 from app.games.queries import load_games_frame
+from app.games.seasons import stored_seasons
 from app.markets import MARKETS
 from app.ml import registry
 from app.ml.evaluation import Evaluation, evaluate
@@ -321,8 +322,6 @@ def train_targets(
     called before each target (it raises to stop); with ``promote=False`` the decisions
     are left for the caller to :func:`apply_decisions`.
     """
-    from app.ml.jobs import stored_seasons
-
     games, features = season_features(session, sorted({*stored_seasons(session), *seasons}))
     datasets = {target: labelled(games, features, target, seasons) for target in targets}
     for target, data in datasets.items():

@@ -42,8 +42,8 @@ from app.features.refresh import refresh_features
 from app.feeds.run import FeedRun, pull_odds, pull_schedule
 from app.games.models import Game
 from app.ingest.sources import ingest
-from app.jobs.models import Prediction
 from app.markets import TARGETS
+from app.ml.models import Prediction
 from app.ml.predict import open_feature_store
 from app.ml.train import train_targets
 from app.replay.provider import FINAL_AFTER, ProviderServer, SeasonProvider

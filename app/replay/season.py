@@ -3,7 +3,7 @@
 The odds workbook (``sbro/mlb-odds-Y.xlsx``, :mod:`app.ingest.sbro`) gives every game, its
 starting pitchers in SBRO form, the final, the opening and closing moneyline and total and
 the closing run line. The season's game log (``retrosheet/GLY.TXT.gz``,
-:mod:`app.ingest.retrosheet`), when present, is matched to it the way the ingest matches
+:mod:`app.ingest.retrosheet.parse`), when present, is matched to it the way the ingest matches
 them and gives the starters' full names, day or night, and the official final.
 
 A line history of the season (``pinnacle/MLBY_games.csv`` + ``MLBY_lines.csv.gz``,
@@ -34,10 +34,11 @@ from app.ingest.lines import (
     read_csv,
 )
 from app.ingest.lines import match_games as match_line_games
-from app.ingest.reconcile import scheduled_innings
-from app.ingest.retrosheet import match_games, parse_game_log, read_game_log
-from app.ingest.sbro import SbroGame, mark_postseason, parse_workbook, read_workbook
-from app.ingest.sbro import regular_season_end as sbro_season_end
+from app.ingest.retrosheet.parse import match_games, parse_game_log, read_game_log
+from app.ingest.retrosheet.reconcile import scheduled_innings
+from app.ingest.sbro.layout import read_workbook
+from app.ingest.sbro.parse import SbroGame, mark_postseason, parse_workbook
+from app.ingest.sbro.parse import regular_season_end as sbro_season_end
 
 DAY_GAME_START = time(17, 5)
 NIGHT_GAME_START = time(23, 5)

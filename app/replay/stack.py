@@ -15,12 +15,13 @@ from pathlib import Path
 import requests
 
 from app.config import Settings
+from app.queues import up_workers
 from app.stack.embedded import EmbeddedStack
 from app.stack.supervisor import Ports, Supervisor, component_commands
 
 # The components of `bullpen up` a replay runs: the API and a worker for every queue (no beat:
 # the replay drives the feeds and settlement itself; no Flower or MLflow UI).
-REPLAY_COMPONENTS = ("api", "worker", "worker-training")
+REPLAY_COMPONENTS = ("api", *(worker.name for worker in up_workers()))
 READY_TIMEOUT_SECONDS = 180
 ODDS_API_KEY = "replay"
 

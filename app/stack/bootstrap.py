@@ -9,9 +9,9 @@ from app.db.session import session_scope
 from app.features.definitions import FEATURE_SET
 from app.features.refresh import refresh_features
 from app.games.models import Game
+from app.games.seasons import stored_seasons
 from app.ingest.sources import ingest
 from app.markets import TARGETS
-from app.ml.jobs import stored_seasons
 from app.ml.predict import open_feature_store
 from app.ml.registry import CHAMPION, client, version_by_alias
 from app.ml.train import train_targets

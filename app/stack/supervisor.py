@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from app.config import Settings
+from app.queues import up_workers
 from app.stack import procs
 
 log = logging.getLogger(__name__)
@@ -55,8 +56,7 @@ def component_commands(settings: Settings, ports: Ports) -> dict[str, list[str]]
     bullpen = [sys.executable, "-m", "app.cli"]
     return {
         "api": [*bullpen, "api", "--port", str(ports.api)],
-        "worker": [*bullpen, "worker", "--queues", "predict,features,ingest,maintenance,feeds"],
-        "worker-training": [*bullpen, "worker", "--queues", "training", "--concurrency", "1"],
+        **{worker.name: [*bullpen, *worker.arguments()] for worker in up_workers()},
         "beat": [*bullpen, "beat"],
         "flower": [*bullpen, "flower", "--port", str(ports.flower)],
         "mlflow": mlflow_command(settings, ports.mlflow),

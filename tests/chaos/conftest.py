@@ -31,7 +31,8 @@ from app.config import Settings
 from app.db.migrate import upgrade
 from app.db.session import dispose_engines, session_scope
 from app.games.models import Game
-from app.jobs.models import Job, Prediction
+from app.jobs.models import Job
+from app.ml.models import Prediction
 from tests.bootstrap_cache import seed
 from tests.integration.conftest import start_worker, stop_worker
 from workers.api import create_api

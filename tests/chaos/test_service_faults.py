@@ -9,7 +9,7 @@ import redis
 from sqlalchemy import func, select
 
 from app.db.session import session_scope
-from app.jobs.models import Prediction
+from app.ml.models import Prediction
 from tests.chaos.conftest import ChaosStack
 
 pytestmark = pytest.mark.chaos

@@ -10,8 +10,8 @@ import pytest
 from sqlalchemy import select
 
 from app.db.session import session_scope
-from app.jobs.kinds import PREDICT
 from app.jobs.models import Job, JobChunk
+from app.kinds import PREDICT
 from tests.chaos.conftest import CHAOS_LEASE, PRODUCTION_LEASE, TRIALS, ChaosStack
 from workers.celery_app import make_celery
 

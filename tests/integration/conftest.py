@@ -12,11 +12,13 @@ import pytest
 import redis
 
 from app.config import Settings
+from app.queues import QUEUE_NAMES
 from tests.bootstrap_cache import seed
 from tests.integration.replay.harness import FIRST, LAST, WEEK_ENV, running_replay
 from workers.api import create_api
 
-WORKER_QUEUES = "predict,features,ingest,training,maintenance,feeds"
+# The tests' worker consumes every queue.
+WORKER_QUEUES = ",".join(QUEUE_NAMES)
 
 
 @pytest.fixture(scope="session")

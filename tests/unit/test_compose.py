@@ -9,7 +9,8 @@ import pytest
 import yaml
 
 from app.cli import main as bullpen
-from workers.celery_app import QUEUES
+from app.queues import QUEUE_NAMES as QUEUES
+from app.queues import compose_workers
 
 COMPOSE = Path(__file__).resolve().parents[2] / "docker-compose.yml"
 
@@ -34,6 +35,16 @@ def _workers() -> dict[str, dict]:
 def test_every_queue_is_consumed_by_exactly_one_kind_of_worker():
     consumed = [queue for service in _workers().values() for queue in _queues(service)]
     assert sorted(consumed) == sorted(QUEUES)
+
+
+def test_the_workers_are_those_the_queue_declaration_derives():
+    """docker-compose.yml is static: its workers must say what app/queues.py declares."""
+    declared = {worker.name: (worker.arguments(), worker.replicas) for worker in compose_workers()}
+    found = {
+        name: (service["command"][1:], service.get("deploy", {}).get("replicas", 1))
+        for name, service in _workers().items()
+    }
+    assert found == declared
 
 
 def test_predictions_run_on_several_replicas_of_a_predict_only_worker():

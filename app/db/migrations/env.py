@@ -3,7 +3,7 @@
 from alembic import context
 from sqlalchemy import create_engine, pool
 
-from app.db.models import Base
+from app.tables import Base
 
 config = context.config
 

@@ -10,7 +10,8 @@ from sqlalchemy import insert
 from app.api.bounds import MAX_RESULTS_PAGE_SIZE
 from app.config import Settings
 from app.db.session import session_scope
-from app.jobs.models import Job, Prediction
+from app.jobs.models import Job
+from app.ml.models import Prediction
 from workers.api import create_api
 
 pytestmark = pytest.mark.integration

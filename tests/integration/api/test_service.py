@@ -7,7 +7,8 @@ from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import func, select
 
 from app.db.session import session_scope
-from app.jobs.models import Job, Prediction
+from app.jobs.models import Job
+from app.ml.models import Prediction
 from app.ml.registry import champion_versions
 from workers.api import create_api
 

@@ -9,7 +9,8 @@ from app.bets.ledger import StoredPrediction, record_served_bets
 from app.config import Settings
 from app.db.session import session_scope
 from app.games.models import Game, Odds, OddsSnapshot
-from app.jobs.models import Job, Prediction
+from app.jobs.models import Job
+from app.ml.models import Prediction
 from workers.api import create_api
 
 GAME_DATE = date(2019, 7, 1)

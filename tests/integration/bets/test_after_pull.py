@@ -23,7 +23,8 @@ from app.clock import eastern_date
 from app.db.session import session_scope
 from app.feeds.run import pull_odds
 from app.games.models import Game
-from app.jobs.models import Job, Prediction
+from app.jobs.models import Job
+from app.ml.models import Prediction
 from tests.integration.bets.test_alerts import Receiver
 from workers.celery_app import make_celery
 from workers.dispatch import CeleryJobQueue

@@ -8,8 +8,9 @@ import pytest
 from app.bets.settlement import settle_games
 from app.db.session import session_scope
 from app.games.models import Game
-from app.jobs.models import Job, Prediction
+from app.jobs.models import Job
 from app.ml.metrics import log_loss
+from app.ml.models import Prediction
 from tests.integration.bets.conftest import add_game
 
 pytestmark = pytest.mark.integration

@@ -13,8 +13,8 @@ from app.bets.odds import american_to_decimal, american_to_implied, decimal_to_a
 from app.config import Settings
 from app.db.session import session_scope
 from app.games.models import Game, OddsSnapshot
-from app.jobs.models import Prediction
 from app.ml import registry
+from app.ml.models import Prediction
 
 pytestmark = pytest.mark.integration
 

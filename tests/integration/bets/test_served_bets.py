@@ -17,10 +17,11 @@ from app.bets.settlement import clv_at_close
 from app.config import Settings
 from app.db.session import session_scope
 from app.games.models import Game, OddsSnapshot
-from app.jobs.kinds import PREDICT, WorkerResources
-from app.jobs.models import Job, Prediction
+from app.jobs.models import Job
 from app.jobs.runtime import execute
+from app.kinds import PREDICT, WorkerResources
 from app.ml import registry
+from app.ml.models import Prediction
 from tests.integration.conftest import redis_database, start_worker, stop_worker
 from workers.api import create_api
 from workers.celery_app import make_celery

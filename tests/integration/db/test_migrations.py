@@ -4,8 +4,8 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
-from app.db.models import Base
 from app.db.session import get_engine
+from app.tables import Base
 
 pytestmark = pytest.mark.integration
 

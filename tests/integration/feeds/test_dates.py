@@ -196,7 +196,7 @@ def test_a_late_game_on_a_daylight_saving_day_keeps_its_eastern_date(
     assert odds.ok, odds.errors
     (request,) = provider.requests_to(ODDS_PATH)
     assert (request.query["commenceTimeFrom"][0], request.query["commenceTimeTo"][0]) == window
-    assert odds.reports[0].snapshots_written == 1  # joined to the game of its Eastern date
+    assert odds.reports[0].snapshots == 1  # joined to the game of its Eastern date
 
     assert before.date() != local and clock.today() == local  # UTC says tomorrow; it is today
     with session_scope(url) as session:

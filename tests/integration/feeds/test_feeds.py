@@ -77,7 +77,7 @@ def test_a_day_of_games_then_its_finals(feed_settings: Settings, provider: Provi
 
     assert morning.ok and morning.errors == []
     (report,) = morning.reports
-    assert report.rows == 15 and report.quarantined == {}
+    assert report.raw_rows == 15 and report.quarantined == {}
     assert len(report.games_created) == 13 and sorted(report.games_updated) == sorted(
         archived.values()
     )
@@ -186,7 +186,7 @@ def test_429_with_retry_after_then_5xx_then_success(
 
     run = pull_schedule(feed_settings, dates=[DAY], client=client)
 
-    assert run.ok and run.reports[0].rows == 15
+    assert run.ok and run.reports[0].raw_rows == 15
     seen = provider.requests_to(SCHEDULE_PATH)
     assert len(seen) == 3
     # Retry-After was honoured (1 s), then the exponential backoff (2 x 0.05 s).
@@ -204,7 +204,7 @@ def test_timeouts_are_retried_and_a_dead_provider_is_one_clear_error(
 
     recovered = pull_schedule(feed_settings, dates=[DAY], client=client)
 
-    assert recovered.ok and recovered.reports[0].rows == 15
+    assert recovered.ok and recovered.reports[0].raw_rows == 15
     assert len(provider.requests_to(SCHEDULE_PATH)) == 2
 
     provider.serve(SCHEDULE_PATH, slow)
@@ -240,7 +240,7 @@ def test_odds_become_line_snapshots_per_book(feed_settings: Settings, provider: 
 
     (report,) = morning.reports
     assert report.quota == {"remaining": 4997, "used": 3, "last": 3}
-    assert report.rows == 16 and report.snapshots_written == 14 * 3
+    assert report.raw_rows == 16 and report.snapshots == 14 * 3
     assert report.quarantined == {
         "feeds_odds_after_first_pitch": 1,
         "feeds_unknown_team": 1,
@@ -273,7 +273,7 @@ def test_odds_become_line_snapshots_per_book(feed_settings: Settings, provider: 
 
     afternoon = pull_odds(feed_settings, day=DAY, client=FeedClient(policy=FAST))
     # Only DraftKings moved: its new quotes are new snapshots, the others already stored.
-    assert afternoon.reports[0].snapshots_written == 14
+    assert afternoon.reports[0].snapshots == 14
     provider.serve(ODDS_PATH, Reply.fixture("odds-2024-06-15-afternoon.json", **QUOTA))
     again = pull_odds(feed_settings, day=DAY, client=FeedClient(policy=FAST))
     assert again.reports[0].skipped_unchanged
@@ -328,7 +328,7 @@ def test_no_call_once_the_quota_is_used_up(feed_settings: Settings, provider: Pr
     last = pull_odds(feed_settings, client=FeedClient(policy=FAST))
     refused = pull_odds(feed_settings, client=FeedClient(policy=FAST))
 
-    assert last.ok and last.reports[0].snapshots_written == 42
+    assert last.ok and last.reports[0].snapshots == 42
     assert refused.reports == [] and "quota is used up" in refused.errors[0]
     assert len(provider.requests_to(ODDS_PATH)) == 1
 

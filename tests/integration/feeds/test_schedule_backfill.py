@@ -23,8 +23,8 @@ from app.features.refresh import refresh_features
 from app.feeds.http import FeedClient, RetryPolicy
 from app.feeds.run import backfill_schedule
 from app.feeds.schedule import SCHEDULE_PATH
-from app.ingest import retrosheet
 from app.ingest.jobs import refresh_after_changed_results
+from app.ingest.retrosheet import parse as retrosheet
 from app.ingest.sources import ingest
 from tests.gamelogs import game_log_with, opener_schedule, shifted_game_log
 from tests.integration.conftest import redis_database, start_worker, stop_worker

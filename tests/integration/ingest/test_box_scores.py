@@ -7,7 +7,7 @@ import sqlalchemy as sa
 
 from app.db.session import get_engine, session_scope
 from app.ingest.quality import quality_report
-from app.ingest.reconcile import reconcile_seasons
+from app.ingest.retrosheet.reconcile import reconcile_seasons
 from app.ingest.sources import ingest
 
 pytestmark = pytest.mark.integration

@@ -11,9 +11,10 @@ import redis
 from sqlalchemy import func, select, update
 
 from app.db.session import session_scope
-from app.jobs.kinds import PREDICT
-from app.jobs.models import Job, Prediction
+from app.jobs.models import Job
 from app.jobs.service import reap
+from app.kinds import PREDICT
+from app.ml.models import Prediction
 from workers.api import create_api
 from workers.celery_app import make_celery
 from workers.dispatch import BROKER_MARKER, CeleryJobQueue

@@ -5,9 +5,10 @@ from dataclasses import replace
 import pytest
 import redis
 
-from app.jobs.kinds import KINDS
+from app.kinds import KINDS
+from app.queues import QUEUE_NAMES as QUEUES
 from tests.integration.conftest import redis_database
-from workers.celery_app import QUEUES, make_celery
+from workers.celery_app import make_celery
 
 pytestmark = pytest.mark.integration
 

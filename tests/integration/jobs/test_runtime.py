@@ -13,11 +13,12 @@ from sqlalchemy import func, select, update
 from app.config import Settings
 from app.db.session import session_scope
 from app.jobs import runtime, service
-from app.jobs.kinds import KINDS, TRAIN, WorkerResources
-from app.jobs.models import Job, JobChunk, Prediction
+from app.jobs.models import Job, JobChunk
 from app.jobs.runtime import JobContext, JobKind, execute
 from app.jobs.service import claim, create_job, renew_lease
+from app.kinds import KINDS, TRAIN, WorkerResources
 from app.ml import registry
+from app.ml.models import Prediction
 from app.predictions.jobs import predict_chunk
 
 pytestmark = pytest.mark.integration
@@ -236,6 +237,6 @@ def test_a_cancelled_training_never_promotes(seeded: Settings):
 
 
 def test_every_kind_routes_to_a_declared_queue():
-    from workers.celery_app import QUEUES
+    from app.queues import QUEUE_NAMES as QUEUES
 
     assert {kind.queue for kind in KINDS.values()} <= set(QUEUES)

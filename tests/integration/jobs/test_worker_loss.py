@@ -13,7 +13,8 @@ from sqlalchemy import select
 
 from app.db.session import session_scope
 from app.games.models import Game
-from app.jobs.models import Job, JobChunk, Prediction
+from app.jobs.models import Job, JobChunk
+from app.ml.models import Prediction
 from app.predictions.jobs import CHUNK_SIZE
 
 pytestmark = pytest.mark.integration

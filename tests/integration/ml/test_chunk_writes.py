@@ -11,7 +11,8 @@ from app.bets.models import Bet
 from app.config import Settings
 from app.db.session import session_scope
 from app.games.models import Game
-from app.jobs.models import Job, Prediction
+from app.jobs.models import Job
+from app.ml.models import Prediction
 from app.predictions.results import write_results
 
 pytestmark = pytest.mark.integration

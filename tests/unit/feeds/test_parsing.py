@@ -8,17 +8,18 @@ from types import SimpleNamespace
 import pytest
 
 from app.feeds.http import RetryPolicy, redacted_url, retry_after_seconds
-from app.feeds.odds import (
+from app.feeds.odds import odds_params
+from app.feeds.schedule import day_is_over
+from app.ingest import rules
+from app.ingest.feed_source import MalformedResponse, load_json
+from app.ingest.odds_feed import (
     OddsEvent,
     match_game,
-    odds_params,
     odds_payloads,
     parse_events,
     quota_from_headers,
 )
-from app.feeds.responses import MalformedResponse, load_json
-from app.feeds.schedule import day_is_over, parse_game, parse_schedule, schedule_payloads
-from app.ingest import rules
+from app.ingest.schedule_feed import parse_game, parse_schedule, schedule_payloads
 from app.ingest.teams import (
     CANONICAL_TEAMS,
     MLB_ABBREVIATION_TO_CANONICAL,

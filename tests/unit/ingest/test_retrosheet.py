@@ -5,10 +5,11 @@ from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
-from app.ingest import retrosheet, rules
+from app.ingest import rules
 from app.ingest.csv_files import CsvRow
 from app.ingest.curated import CuratedGame
-from app.ingest.retrosheet import RetrosheetGame
+from app.ingest.retrosheet import parse as retrosheet
+from app.ingest.retrosheet.parse import RetrosheetGame
 
 
 def log_fields(**changes: str) -> tuple[str, ...]:

@@ -2,10 +2,11 @@
 
 from app.bets.models import Bet
 from app.db.base import Base
-from app.feeds.models import FeedDay, RawFeedRow
+from app.feeds.models import FeedDay
 from app.games.models import BettingSplit, Game, LineupSlot, Odds, OddsSnapshot, TeamBoxScore
 from app.ingest.models import *  # noqa: F403 - the ingest domain's raw, staging and quarantine tables
-from app.jobs.models import Job, Prediction
+from app.jobs.models import Job
+from app.ml.models import Prediction
 
 __all__ = [
     "Base",
@@ -18,6 +19,5 @@ __all__ = [
     "Odds",
     "OddsSnapshot",
     "Prediction",
-    "RawFeedRow",
     "TeamBoxScore",
 ]

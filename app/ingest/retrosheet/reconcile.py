@@ -4,7 +4,7 @@ and settle every disagreement by a named rule.
 Runs after a season's odds workbook or its game log is curated. A season's games are those
 of all its sources: a game-log game that no curated game matches becomes a curated game of
 its own (results only: no prices until an odds workbook attaches to it, see
-``app/ingest/sbro.py``), so a season with results but no odds archive is a season. For each
+``app/ingest/sbro/``), so a season with results but no odds archive is a season. For each
 matched game the log's pitcher ids, decisions, length, day/night and park are set and its
 team box scores stored. Where the odds archive's final differs from the log's, rule
 ``sources_final_score_disagree`` fires and the official scorer's record (Retrosheet) is the
@@ -23,19 +23,20 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
-from app.feeds.models import RawFeedRow
 from app.games.models import Game, LineupSlot, TeamBoxScore
-from app.ingest import bulk, retrosheet, rules
+from app.ingest import bulk, rules, schedule_feed
 from app.ingest.csv_files import CsvRow
 from app.ingest.curated import CuratedGame, game_key
 from app.ingest.models import (
     IngestedFile,
     IngestRun,
+    RawFeedRow,
     RawRetrosheetRow,
     SourceConflict,
     StagingRetrosheetGame,
     StagingSbroGame,
 )
+from app.ingest.retrosheet import parse as retrosheet
 
 # MLB's rule for the 2020 and 2021 seasons: both games of a doubleheader were seven innings.
 SEVEN_INNING_DOUBLEHEADER_SEASONS = frozenset({2020, 2021})
@@ -244,20 +245,19 @@ def archive_finals(session: Session, seasons: Sequence[int]) -> dict[int, tuple[
 
 def feed_finals(session: Session, game_ids: Sequence[int]) -> dict[int, tuple[int, int]]:
     """Game id -> (home, away) final of the latest schedule-feed listing of the game."""
-    from app.feeds.responses import SCHEDULE_SOURCE
-    from app.feeds.schedule import parse_game
-
     latest: dict[int, Any] = {}
     for game_id, payload in session.execute(
         select(RawFeedRow.game_id, RawFeedRow.payload)
         .join(IngestedFile, IngestedFile.id == RawFeedRow.file_id)
-        .where(IngestedFile.source == SCHEDULE_SOURCE, RawFeedRow.game_id.in_(list(game_ids)))
+        .where(
+            IngestedFile.source == schedule_feed.SOURCE_NAME, RawFeedRow.game_id.in_(list(game_ids))
+        )
         .order_by(RawFeedRow.id)
     ):
         latest[game_id] = payload
     finals = {}
     for game_id, payload in latest.items():
-        listed = parse_game(0, payload, [])
+        listed = schedule_feed.parse_game(0, payload, [])
         if listed is not None and listed.is_final:
             finals[game_id] = (listed.home_score, listed.away_score)
     return finals

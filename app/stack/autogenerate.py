@@ -1,6 +1,6 @@
 """Write a new Alembic revision from the difference between the models and the migrations.
 
-Usage: ``python -m app.db.autogenerate "message"``. It migrates a scratch database
+Usage: ``python -m app.stack.autogenerate "message"``. It migrates a scratch database
 on the embedded PostgreSQL (or ``BULLPEN_DATABASE_URL``'s server) to head, compares
 it with the models, writes the revision, and drops the scratch database.
 """

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from app.bets.models import Bet
 from app.games.models import Game
-from app.jobs.models import Prediction
+from app.ml.models import Prediction
 
 
 @dataclass(frozen=True)
