@@ -34,11 +34,11 @@ from devig_calibration import games_of
 from scipy import optimize
 
 from app.bets.devig import fair_pairs
-from app.bets.odds import american_to_implied_array
 from app.bets.runs import DISPERSION, RunModel
 from app.ingest.retrosheet.parse import parse_game_log, read_game_log
 from app.markets import MONEYLINE, RUN_LINE, TOTAL
 from app.ml.metrics import expected_calibration_error, log_loss
+from app.odds import american_to_implied_array
 
 DATA = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "sbro"
 

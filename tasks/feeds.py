@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from app import clock
-from app.bets.after_pull import price_quoted_games
+from app.after_pull import price_quoted_games
 from app.feeds.run import FeedRun, pull_closing_odds, pull_odds, pull_schedule
 from tasks.base import TRANSIENT_ERRORS, RetriedTask, settings
 from tasks.bets import settle_games
@@ -38,7 +38,7 @@ def pull_schedule_task(day: str | None = None, from_file: str | None = None) -> 
 @celery.task(base=RetriedTask, name="tasks.feeds.pull_odds", soft_time_limit=240, time_limit=270)
 def pull_odds_task(day: str | None = None, from_file: str | None = None) -> dict[str, Any]:
     """Beat: every bookmaker's current odds of the upcoming games as line snapshots; the
-    games with new quotes are priced at once (``app.bets.after_pull``)."""
+    games with new quotes are priced at once (``app.after_pull``)."""
     report = _run(
         lambda: pull_odds(
             settings(),

@@ -8,11 +8,11 @@ from app.api.bounds import Blueprint, american, db_id
 from app.api.context import services
 from app.bets.ledger import bets_query, page_of_bets, record_user_bet
 from app.bets.models import BET_ORIGINS, BET_STATUSES
-from app.bets.odds import validate_american
 from app.bets.reports import CLV_GROUPS, bankroll_report, clv_report
 from app.db.session import session_scope
 from app.games.models import Game
 from app.markets import BY_KEY, TOTAL
+from app.odds import validate_american
 
 URL_PREFIX = "/bets"
 

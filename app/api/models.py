@@ -9,6 +9,7 @@ from app.api.auth import requires
 from app.api.bounds import Blueprint
 from app.api.context import services
 from app.api.jobs import JobSchema, job_body, job_location
+from app.bets import reports
 from app.db.session import session_scope
 from app.games.seasons import stored_seasons
 from app.jobs.service import submit
@@ -111,7 +112,7 @@ class Performance(MethodView):
         """
         target, name = _target_and_name(model_name)
         with session_scope(services().database_url) as session:
-            return catalog.performance(
+            return reports.model_performance(
                 services().settings, session, target, name, args.get("source")
             )
 

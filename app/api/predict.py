@@ -11,13 +11,13 @@ from app.api.auth import current_key_id
 from app.api.bounds import Blueprint, IdempotencyHeaderSchema, american, db_id
 from app.api.context import services
 from app.api.jobs import JobSchema, job_body, job_location
-from app.bets.odds import validate_american
 from app.db.session import get_autocommit_engine, session_scope
 from app.games.models import Game
 from app.ingest.teams import CANONICAL_TEAMS
 from app.jobs.service import IdempotencyConflict, submit
 from app.kinds import PREDICT
 from app.ml.served import latest_prediction
+from app.odds import validate_american
 from app.predictions.params import PredictOptions
 
 URL_PREFIX = "/predict"

@@ -17,9 +17,9 @@ import pandas as pd
 from numpy.typing import ArrayLike, NDArray
 from scipy.optimize import brentq
 
-from app.bets.odds import american_to_implied_array
 from app.markets import MARKETS
 from app.ml.metrics import expected_calibration_error, log_loss
+from app.odds import american_to_implied_array
 
 FloatArray = NDArray[np.float64]
 Pair = tuple[float, float]

@@ -35,7 +35,6 @@ from datetime import datetime, timedelta
 
 from app.bets.devig import fair_pair, method_named
 from app.bets.kelly import StakingPolicy, stake_fraction
-from app.bets.odds import american_to_decimal, expected_value, implied_to_american
 from app.bets.pricing import (
     BookQuote,
     Candidate,
@@ -46,6 +45,7 @@ from app.bets.pricing import (
     comparable,
 )
 from app.markets import Market
+from app.odds import american_to_decimal, expected_value, implied_to_american
 
 MIN_CONSENSUS_BOOKS = 2
 

@@ -37,13 +37,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from app.bets.kelly import StakingPolicy, stake_fraction
-from app.bets.odds import (
+from app.markets import Market
+from app.odds import (
     american_to_decimal,
     devig_two_way,
     expected_value,
     implied_to_american,
 )
-from app.markets import Market
 
 # A prediction "meets the confidence threshold" when a model leans this far to one side.
 CONFIDENCE_THRESHOLD = 0.55

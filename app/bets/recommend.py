@@ -16,7 +16,6 @@ import numpy as np
 
 from app.bets.fairline import FairLineRules, fair_line, serve
 from app.bets.kelly import StakingPolicy
-from app.bets.odds import devig_two_way_array
 from app.bets.pricing import (
     BookQuote,
     Gate,
@@ -28,6 +27,7 @@ from app.bets.pricing import (
 from app.bets.quotes import Quotes, first_pitch
 from app.bets.strategies import Strategy, served_bet, strategy_bets
 from app.markets import MARKETS
+from app.odds import devig_two_way_array
 
 
 def staking_for(params: Mapping[str, Any], settings: Any) -> Staking:

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from app.bets.models import Bet
 from app.bets.simulate import max_drawdown
+from app.config import Settings
 from app.games.models import Game
 from app.games.queries import load_games_frame
 from app.markets import MARKETS
@@ -288,3 +289,24 @@ def clv_report(session: Session, group_by: str) -> list[dict[str, Any]]:
                 entry["sharp"] = summary
         report.append(entry)
     return json_safe(report)
+
+
+def model_performance(
+    settings: Settings, session: Session, target: str, name: str, source: str | None
+) -> dict[str, Any]:
+    """Backtest metrics (MLflow runs) and live metrics of a model; ``source`` picks one."""
+    from app.ml.backtest import latest_runs
+    from app.ml.performance import live_metrics
+
+    body: dict[str, Any] = {"model_name": name, "target": target}
+    if source in (None, "backtest"):
+        body["backtests"] = latest_runs(settings, target, "backtest")
+        body["evaluations"] = latest_runs(settings, target, "evaluation")
+    if source is None:
+        body["live"] = live_metrics(session, target, name)
+    elif source == "live":
+        body["source"] = "live"
+        body["live"] = live_performance(session, target, name, settings.bankroll)
+    if source == "backtest":
+        body["source"] = "backtest"
+    return body

@@ -38,16 +38,16 @@ from app import clock
 from app.bets.devig import fair_pair
 from app.bets.fairline import FairLineRules
 from app.bets.models import Bet
-from app.bets.odds import (
+from app.bets.quotes import latest_pregame_snapshots, quote_from
+from app.config import Settings
+from app.games.models import Game, Odds
+from app.markets import by_key, went_the_distance
+from app.odds import (
     american_to_implied,
     closing_line_value,
     devig_two_way,
     profit,
 )
-from app.bets.quotes import latest_pregame_snapshots, quote_from
-from app.config import Settings
-from app.games.models import Game, Odds
-from app.markets import by_key, went_the_distance
 
 VOID_AFTER_DAYS = 3
 SBRO_BOOK = "sbro"

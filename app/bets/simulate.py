@@ -18,7 +18,7 @@ Rules (the backtest's and the training run's bankroll curve follow them):
   days with at least one bet (not annualised).
 - Max drawdown is the largest fall from a running peak of the end-of-day bankroll, as a
   fraction of that peak.
-- Closing-line value (CLV) of a bet is ``app.bets.odds.closing_line_value``: the de-vigged
+- Closing-line value (CLV) of a bet is ``app.odds.closing_line_value``: the de-vigged
   closing probability of the side bet minus the raw implied probability (vig included) of
   the price taken.
 """
@@ -30,8 +30,8 @@ import numpy as np
 import pandas as pd
 
 from app.bets.kelly import StakingPolicy
-from app.bets.odds import american_to_decimal_array
 from app.bets.pricing import Candidate, Gate, Staking, choose_side
+from app.odds import american_to_decimal_array
 
 DEFAULT_INITIAL_BANKROLL = 1.0
 # The gate of a model allowed to bet its edge: what the backtest simulates.

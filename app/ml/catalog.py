@@ -3,7 +3,6 @@
 from typing import Any
 
 from mlflow.exceptions import MlflowException
-from sqlalchemy.orm import Session
 
 from app.config import Settings
 from app.markets import TARGETS
@@ -73,25 +72,3 @@ def model_versions(settings: Settings, target: str, name: str) -> dict[str, Any]
         "aliases": dict(model.aliases or {}),
         "versions": bodies,
     }
-
-
-def performance(
-    settings: Settings, session: Session, target: str, name: str, source: str | None
-) -> dict[str, Any]:
-    """Backtest metrics (MLflow runs) and live metrics of a model; ``source`` picks one."""
-    from app.bets.reports import live_performance
-    from app.ml.backtest import latest_runs
-    from app.ml.performance import live_metrics
-
-    body: dict[str, Any] = {"model_name": name, "target": target}
-    if source in (None, "backtest"):
-        body["backtests"] = latest_runs(settings, target, "backtest")
-        body["evaluations"] = latest_runs(settings, target, "evaluation")
-    if source is None:
-        body["live"] = live_metrics(session, target, name)
-    elif source == "live":
-        body["source"] = "live"
-        body["live"] = live_performance(session, target, name, settings.bankroll)
-    if source == "backtest":
-        body["source"] = "backtest"
-    return body

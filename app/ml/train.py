@@ -32,7 +32,6 @@ import numpy as np
 import pandas as pd
 from sqlalchemy.orm import Session
 
-from app.bets.odds import devig_two_way_array
 from app.config import Settings
 from app.features.definitions import FEATURE_SET, model_features
 from app.features.loading import load_snapshots_frame, load_splits_frame
@@ -49,6 +48,7 @@ from app.ml.metrics import probability_metrics
 from app.ml.plots import bankroll_png, calibration_png
 from app.ml.prior import MarketPrior, fit_market_prior, predict_probability
 from app.ml.significance import PROMOTION_MARGIN, BlendWeight, fit_blend_weight, log_loss_test
+from app.odds import devig_two_way_array
 
 MIN_TRAINING_GAMES = 200
 # Fewer games than this neither model was fitted on: no fair comparison, no promotion.

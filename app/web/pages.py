@@ -15,6 +15,7 @@ from werkzeug.wrappers import Response
 from app import clock
 from app.api.bounds import MAX_PAGE, PG_INT_MAX
 from app.api.context import services
+from app.bets import reports
 from app.bets.ledger import bets_query, page_of_bets
 from app.bets.models import BET_STATUSES
 from app.bets.reports import bankroll_report, clv_report, live_evaluation
@@ -154,8 +155,8 @@ def models_page() -> str:
         for target in TARGETS:
             name = settings.model_name(target)
             detail = catalog.model_versions(settings, target, name)
-            live = catalog.performance(settings, session, target, name, "live")["live"]
-            backtest = catalog.performance(settings, session, target, name, "backtest")
+            live = reports.model_performance(settings, session, target, name, "live")["live"]
+            backtest = reports.model_performance(settings, session, target, name, "backtest")
             _, evaluation = live_evaluation(session, target, name)
             curves: dict[str, list[tuple[float, float, int]]] = {}
             if evaluation is not None and len(evaluation.y):

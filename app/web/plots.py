@@ -13,8 +13,8 @@ from datetime import date, datetime
 from html import escape
 from typing import Any
 
-from app.bets.odds import market_probability
 from app.markets import MONEYLINE
+from app.odds import market_probability
 
 # Colours with at least 4.5:1 contrast on white, told apart by marker and line style too.
 PALETTE = ("#1f4e9c", "#b3380c", "#2a7a2a", "#6b3fa0", "#8a5a00", "#00707a")

@@ -12,11 +12,11 @@ opening price IS their first quote).
 import numpy as np
 import pandas as pd
 
-from app.bets.odds import devig_two_way_array
 from app.features.featureset import FeatureDef
 from app.features.frames import require_columns
 from app.features.loading import SNAPSHOT_COLUMNS, TEXT_COLUMNS
 from app.games.queries import utc_naive
+from app.odds import devig_two_way_array
 
 DEFAULT_CUTOFF_MINUTES = 60
 # A steam move: the de-vigged home win probability moves by at least STEAM_PROB_MOVE

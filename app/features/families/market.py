@@ -10,10 +10,10 @@ models only, never a feature of the others.
 import numpy as np
 import pandas as pd
 
-from app.bets.odds import devig_two_way_array
 from app.features.featureset import FeatureDef
 from app.features.frames import float_column
 from app.markets import RUN_LINE
+from app.odds import devig_two_way_array
 
 FEATURES: tuple[FeatureDef, ...] = (
     FeatureDef(

@@ -14,17 +14,17 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 from sqlalchemy import select
 
-from app.bets.after_pull import price_quoted_games
+from app.after_pull import price_quoted_games
 from app.bets.alerts import deliver
 from app.bets.devig import fair_pair
 from app.bets.models import Bet
-from app.bets.odds import american_to_decimal, american_to_implied, decimal_to_american
 from app.clock import eastern_date
 from app.db.session import session_scope
 from app.feeds.run import pull_odds
 from app.games.models import Game
 from app.jobs.models import Job
 from app.ml.models import Prediction
+from app.odds import american_to_decimal, american_to_implied, decimal_to_american
 from tests.integration.bets.test_alerts import Receiver
 from workers.celery_app import make_celery
 from workers.dispatch import CeleryJobQueue

@@ -9,12 +9,12 @@ from sqlalchemy import delete, select
 
 from app.bets.devig import fair_pair
 from app.bets.models import Bet, StrategyState
-from app.bets.odds import american_to_decimal, american_to_implied, decimal_to_american
 from app.config import Settings
 from app.db.session import session_scope
 from app.games.models import Game, OddsSnapshot
 from app.ml import registry
 from app.ml.models import Prediction
+from app.odds import american_to_decimal, american_to_implied, decimal_to_american
 
 pytestmark = pytest.mark.integration
 

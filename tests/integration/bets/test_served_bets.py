@@ -11,7 +11,6 @@ import pytest
 from sqlalchemy import select, update
 
 from app.bets.models import Bet
-from app.bets.odds import decimal_to_american, devig_two_way
 from app.bets.quotes import first_pitch
 from app.bets.settlement import clv_at_close
 from app.config import Settings
@@ -22,6 +21,7 @@ from app.jobs.runtime import execute
 from app.kinds import PREDICT, WorkerResources
 from app.ml import registry
 from app.ml.models import Prediction
+from app.odds import decimal_to_american, devig_two_way
 from tests.integration.conftest import redis_database, start_worker, stop_worker
 from workers.api import create_api
 from workers.celery_app import make_celery

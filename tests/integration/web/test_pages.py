@@ -11,7 +11,7 @@ from datetime import timedelta
 import pytest
 import requests
 
-from app.bets.odds import american_to_decimal
+from app.odds import american_to_decimal
 from tests.integration.web.conftest import FIRST, LAST, get_json
 
 pytestmark = pytest.mark.integration

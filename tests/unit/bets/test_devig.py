@@ -8,7 +8,7 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from app.bets.devig import METHODS, fair_pair, fair_pairs, method_named, multiplicative
-from app.bets.odds import american_to_implied
+from app.odds import american_to_implied
 
 american_prices = st.one_of(st.integers(100, 5000), st.integers(-5000, -100))
 PROPER = [name for name in METHODS if name != "worst_case"]

@@ -15,9 +15,9 @@ from app.bets.fairline import (
     priced_quotes,
 )
 from app.bets.kelly import StakingPolicy, stake_fraction
-from app.bets.odds import american_to_implied
 from app.bets.pricing import BookQuote
 from app.markets import MONEYLINE, TOTAL
+from app.odds import american_to_implied
 
 PITCH = datetime(2024, 6, 1, 23, 5, tzinfo=UTC)
 NOW = PITCH - timedelta(hours=2)

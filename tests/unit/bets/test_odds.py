@@ -5,7 +5,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from app.bets.odds import (
+from app.odds import (
     american_to_decimal,
     american_to_decimal_array,
     american_to_implied,

@@ -1,7 +1,7 @@
 import pytest
 
-from app.bets.odds import profit
 from app.bets.settlement import GameResult, clv_at_close, grade
+from app.odds import profit
 
 
 def _result(home, away, *, full_length=True, void=False) -> GameResult:

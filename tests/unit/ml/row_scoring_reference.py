@@ -11,7 +11,6 @@ import numpy as np
 import pandas as pd
 
 from app import clock
-from app.bets.odds import market_probability
 from app.bets.pricing import (
     CONFIDENCE_THRESHOLD,
     BookQuote,
@@ -25,6 +24,7 @@ from app.bets.quotes import Quotes
 from app.features.definitions import FEATURE_SET
 from app.markets import MARKETS, Market
 from app.ml.registry import LoadedModel
+from app.odds import market_probability
 
 TOP_CONTRIBUTIONS = 3
 
