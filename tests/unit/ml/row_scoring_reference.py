@@ -118,6 +118,7 @@ def score_by_rows(
                 recommendations[market.key] = bet
         payload["lines"] = lines
         payload["betting_recommendations"] = recommendations
+        payload["paper_bets"] = {}  # no strategies here: no other strategy's paper bets
         payload["explanation"] = (
             _explanation(models[explained], contributions[row_number], features[row_number])
             if explained
