@@ -8,11 +8,10 @@ Rules:
   team's eight innings and its ninth are negative binomials of dispersion ``8r/9`` and
   ``r/9`` with the same success probability (so they add up to the nine-inning law), and
   the game is played out as baseball ends it: a home team leading after eight and a half
-  does not bat; a home team that goes ahead in the ninth wins by one (a walk-off); a tie
-  goes to extra innings, won by the home team with probability ``HOME_EXTRA_INNINGS`` (its
-  2010-2015 share, Retrosheet), by one run. The final score has no tie, as MLB's has none.
-  (Two independent nine-inning counts price the run line badly: they let the home team
-  win by more than baseball lets it.)
+  does not bat; a tie after nine goes to extra innings, won by the home team with
+  probability ``HOME_EXTRA_INNINGS`` (its 2010-2015 share, Retrosheet), by one run. The
+  final score has no tie, as MLB's has none. A home team that goes ahead in the ninth keeps
+  its whole ninth (capping a walk-off at one run priced the run line worse on 2019).
 - **Solved from the market.** The two means are the pair that gives exactly the market's
   de-vigged home moneyline probability and its de-vigged probability of the over at its
   total (over given no push, for a whole-number total); ``scipy.optimize.root`` on
@@ -38,7 +37,7 @@ from scipy import optimize, stats
 
 MAX_RUNS = 30
 HOME_EXTRA_INNINGS = 0.52
-DISPERSION = 4.09
+DISPERSION = 3.71
 
 
 def _pmf_p(dispersion: float, p: float) -> np.ndarray:
@@ -71,9 +70,8 @@ def _cells() -> tuple[_Cells, _Cells, _Cells]:
     home = eight + ninth
     bats = eight <= away
     tie = home == away
-    # Trailing: as it stands; ahead or tied: home wins by one (a walk-off, or extra innings).
-    index = np.where(home < away, np.minimum(home, MAX_RUNS + 1) * _SIDE + away,
-                     (away + 1) * _SIDE + away)  # fmt: skip
+    # Tied after nine: extra innings, won by one; otherwise the score after the ninth.
+    index = np.where(tie, (away + 1) * _SIDE + away, np.minimum(home, MAX_RUNS + 1) * _SIDE + away)
     ninth_cells = _Cells(index, bats * np.where(tie, HOME_EXTRA_INNINGS, 1.0))
     away_wins = _Cells(away * _SIDE + away + 1, bats * tie * (1.0 - HOME_EXTRA_INNINGS))
     return lead, ninth_cells, away_wins

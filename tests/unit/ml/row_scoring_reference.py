@@ -123,7 +123,7 @@ def score_by_rows(
                 recommendations[market.key] = bet
         payload["lines"] = lines
         payload["betting_recommendations"] = recommendations
-        payload["paper_bets"] = {}  # no strategies: no paper bets beside the served ones
+        payload["paper_bets"] = {}  # no strategies here: no other strategy's paper bets
         payload["explanation"] = (
             _explanation(
                 models[explained],
