@@ -10,6 +10,7 @@ test that recomputes a stored season).
 import math
 from collections import Counter
 from datetime import datetime, timedelta
+from functools import cache
 
 import pandas as pd
 
@@ -85,26 +86,30 @@ def listed_starter(history: pd.DataFrame, target: pd.Series, side: str) -> str |
     column, the target's ``*_pitcher_id``."""
     if f"{side}_pitcher" not in target.index:
         return value(target, f"{side}_pitcher_id")
-    key = sbro_pitcher_key(value(target, f"{side}_pitcher"))
+    key = _key(value(target, f"{side}_pitcher"))
     if not key:
         return None
     date = pd.Timestamp(target["game_date"]).normalize()
+    dates = pd.to_datetime(history["game_date"]).dt.normalize()
+    earlier = history[(dates < date) & dates.dt.year.isin([date.year, date.year - 1])]
     counts: Counter = Counter()
-    for _, game in history.iterrows():
-        game_date = pd.Timestamp(game["game_date"]).normalize()
-        if game_date >= date or game_date.year not in (date.year, date.year - 1):
-            continue
-        for game_side in ("home", "away"):
-            name, pitcher = (
-                value(game, f"{game_side}_pitcher"),
-                value(game, f"{game_side}_pitcher_id"),
-            )
-            if name and pitcher and sbro_pitcher_key(name) == key:
+    for game_side in ("home", "away"):
+        for name, pitcher in zip(
+            earlier.get(f"{game_side}_pitcher", []),
+            earlier.get(f"{game_side}_pitcher_id", []),
+            strict=False,
+        ):
+            if isinstance(name, str) and isinstance(pitcher, str) and pitcher and _key(name) == key:
                 counts[pitcher] += 1
     if not counts:
         return None
     pitcher, starts = counts.most_common(1)[0]
     return pitcher if starts >= MIN_SHARE * sum(counts.values()) else None
+
+
+@cache
+def _key(name: str | None) -> str:
+    return sbro_pitcher_key(name)
 
 
 def value(row: pd.Series, column: str) -> object:
