@@ -1,4 +1,4 @@
-"""Measure the carried-rating constants of core v3 (app.features.definitions) on 2010-2018.
+"""Measure the carried-rating constants (app.features.families: form, h2h, starters) on 2010-2018.
 
 Usage: ``python bench/carry_constants.py ../shared/data/retrosheet`` (Retrosheet game logs;
 2019 and later are never read). For a rate measured each season: r = its year-to-year

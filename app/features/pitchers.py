@@ -33,6 +33,7 @@ import pandas as pd
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app.features.frames import dates
 from app.games.models import Game
 
 MIN_SHARE = 0.8
@@ -123,15 +124,24 @@ def listed_starters(history: pd.DataFrame, targets: pd.DataFrame) -> dict[str, n
 
     A target with a name (``*_pitcher``) gets the id that name maps to by the rule of
     :func:`pitcher_ids_by_name`, applied to ``history`` (names and ids of its games of the
-    target's season and the one before, on dates strictly before the target's), ``""`` when
-    the name maps to none; a target without a name keeps its ``*_pitcher_id``.
+    target's season and the one before, on dates strictly before the target's), ``""`` (not
+    known) when the name maps to none or there is no name: the id of who actually started is
+    known only after the game. A frame without the name column names its starters by
+    ``*_pitcher_id`` (a caller that already resolved them).
     """
+    result = {
+        side: _text(targets, f"{side}_pitcher_id")
+        for side in ("home", "away")
+        if f"{side}_pitcher" not in targets
+    }
+    if len(result) == 2:
+        return result
     starts = _named_starts(history)
-    years = pd.to_datetime(targets["game_date"]).dt.year.to_numpy(np.int64)
-    days = pd.to_datetime(targets["game_date"]).dt.tz_localize(None).dt.normalize().to_numpy()
-    result = {}
+    target_dates = dates(targets["game_date"], "targets")
+    years, days = target_dates.dt.year.to_numpy(np.int64), target_dates.to_numpy()
     for side in ("home", "away"):
-        ids = _text(targets, f"{side}_pitcher_id")
+        if side in result:
+            continue
         keys = _keys(_text(targets, f"{side}_pitcher"))
         named = keys != ""
         lookups = pd.DataFrame(
@@ -153,8 +163,7 @@ def listed_starters(history: pd.DataFrame, targets: pd.DataFrame) -> dict[str, n
         best = per_id.sort_values(["position", "n"], ascending=[True, False], kind="mergesort")
         best = best.assign(total=total.loc[best.index]).drop_duplicates("position")
         best = best[best["n"] >= MIN_SHARE * best["total"]]
-        listed = ids.copy()
-        listed[named] = ""
+        listed = np.full(len(targets), "", dtype=object)
         listed[best["position"].to_numpy(np.int64)] = best["pitcher_id"].to_numpy(object)
         result[side] = listed
     return result
@@ -162,14 +171,14 @@ def listed_starters(history: pd.DataFrame, targets: pd.DataFrame) -> dict[str, n
 
 def _named_starts(history: pd.DataFrame) -> pd.DataFrame:
     """Starts per (SBRO-form name, Retrosheet id, season, date) of games with both."""
-    dates = pd.to_datetime(history["game_date"]).dt.tz_localize(None).dt.normalize()
+    history_dates = dates(history["game_date"], "history")
     sides = [
         pd.DataFrame(
             {
                 "key": _keys(_text(history, f"{side}_pitcher")),
                 "pitcher_id": _text(history, f"{side}_pitcher_id"),
-                "season": dates.dt.year.to_numpy(np.int64),
-                "game_date": dates.to_numpy(),
+                "season": history_dates.dt.year.to_numpy(np.int64),
+                "game_date": history_dates.to_numpy(),
             }
         )
         for side in ("home", "away")

@@ -22,7 +22,8 @@ pytestmark = pytest.mark.integration
 
 GAME_FIELDS = (
     "id", "game_date", "game_number", "start_time", "home_team", "away_team", "home_score",
-    "away_score", "day_night", "home_pitcher_id", "away_pitcher_id", "winning_pitcher_id",
+    "away_score", "day_night", "home_pitcher", "away_pitcher", "home_pitcher_id",
+    "away_pitcher_id", "winning_pitcher_id",
 )  # fmt: skip
 ODDS_FIELDS = ("home_ml_open", "away_ml_open", "total_open", "over_open", "under_open", "home_rl")
 
@@ -47,7 +48,7 @@ def curated_games(database_url: str, season: int) -> pd.DataFrame:
 def test_a_stored_season_matches_a_naive_recomputation(seeded):
     season = curated_games(seeded.database_url, 2019)
     assert len(season) > 2000
-    # 2018 is 2019's carried prior (core v3).
+    # 2018 is 2019's carried prior (and the history the starters are named through).
     games = pd.concat([curated_games(seeded.database_url, 2018), season], ignore_index=True)
     # Every 25th game of the season, from opening day to the end (~100 games).
     sample = season.sort_values(["game_date", "game_id"]).iloc[::25]

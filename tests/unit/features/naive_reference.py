@@ -8,7 +8,9 @@ test that recomputes a stored season).
 """
 
 import math
+from collections import Counter
 from datetime import datetime, timedelta
+from functools import cache
 
 import pandas as pd
 
@@ -34,6 +36,7 @@ from app.features.families.starters import (
     PITCHER_RECENT_STARTS,
 )
 from app.features.history import PRIOR_GAMES
+from app.features.pitchers import MIN_SHARE, sbro_pitcher_key
 
 NAN = math.nan
 
@@ -75,6 +78,38 @@ def mean_or_nan(values: list[float]) -> float:
 def pythag(scored: list[float], allowed: list[float]) -> float:
     rs, ra = sum(scored) ** PYTHAG_EXPONENT, sum(allowed) ** PYTHAG_EXPONENT
     return rs / (rs + ra) if scored and rs + ra > 0 else NAN
+
+
+def listed_starter(history: pd.DataFrame, target: pd.Series, side: str) -> str | None:
+    """The starter the odds named (``*_pitcher``), as the id that name started under most on
+    earlier dates of this season and last (at least MIN_SHARE of them); without a name
+    column, the target's ``*_pitcher_id``."""
+    if f"{side}_pitcher" not in target.index:
+        return value(target, f"{side}_pitcher_id")
+    key = _key(value(target, f"{side}_pitcher"))
+    if not key:
+        return None
+    date = pd.Timestamp(target["game_date"]).normalize()
+    dates = pd.to_datetime(history["game_date"]).dt.normalize()
+    earlier = history[(dates < date) & dates.dt.year.isin([date.year, date.year - 1])]
+    counts: Counter = Counter()
+    for game_side in ("home", "away"):
+        for name, pitcher in zip(
+            earlier.get(f"{game_side}_pitcher", []),
+            earlier.get(f"{game_side}_pitcher_id", []),
+            strict=False,
+        ):
+            if isinstance(name, str) and isinstance(pitcher, str) and pitcher and _key(name) == key:
+                counts[pitcher] += 1
+    if not counts:
+        return None
+    pitcher, starts = counts.most_common(1)[0]
+    return pitcher if starts >= MIN_SHARE * sum(counts.values()) else None
+
+
+@cache
+def _key(name: str | None) -> str:
+    return sbro_pitcher_key(name)
 
 
 def value(row: pd.Series, column: str) -> object:
@@ -119,7 +154,7 @@ def naive_features(
     result["game_number"] = float(value(target, "game_number") or 0)
     for side in ("home", "away"):
         result.update(_team(past, last_season, league_runs, target[f"{side}_team"], side, date))
-        pitcher = value(target, f"{side}_pitcher_id")
+        pitcher = listed_starter(history, target, side)
         result.update(_pitcher(past, last_season, league_runs, pitcher, side, date))
     home, away = target["home_team"], target["away_team"]
     meetings = [g for g in past if {g["home_team"], g["away_team"]} == {home, away}]

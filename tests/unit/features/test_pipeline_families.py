@@ -8,7 +8,7 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from app.features.definitions import FEATURE_SET
+from app.features.definitions import FEATURE_SET, model_features
 from app.features.families.form import CARRY_TEAM_FACTOR
 from app.features.families.h2h import CARRY_H2H_FACTOR
 from app.features.families.starters import CARRY_PITCHER_FACTOR
@@ -487,3 +487,104 @@ def test_snapshot_columns_of_any_dtype() -> None:
     got = build_features(targets, targets, snapshots=snaps).iloc[0]
     assert got["line_snapshots"] == 1 and np.isnan(got["total_cut"])
     assert np.isnan(got["total_steam_net"]) and got["ml_steam_net"] == 0
+
+
+# What the open cannot know of the target itself: its closing prices and lines, every line
+# snapshot and split (all after the open), the starter who actually took the mound (the odds
+# name the one they priced), day or night, and its result.
+OWN_LATE_COLUMNS = {
+    "home_ml_close": [-250, -105, 140],
+    "away_ml_close": [-160, 115, 210],
+    "total_close": [6.5, 9.0, 11.5],
+    "over_close": [-130, -110, 105],
+    "under_close": [-125, -105, 110],
+    "home_rl": [-1.5, 1.5],
+    "home_rl_price": [-180, 120, 160],
+    "away_rl_price": [-170, 110, 150],
+    "home_pitcher_id": ["p1", "p2", "p3", "scratch", None],
+    "away_pitcher_id": ["p1", "p2", "p3", "scratch", None],
+    "winning_pitcher_id": ["p1", "p2", None],
+    "day_night": ["D", "N", None],
+    "home_score": [0, 4, 11],
+    "away_score": [0, 3, 12],
+}
+OPEN_FEATURES = sorted({*model_features("moneyline"), *model_features("total_over")})
+# SBRO-form names of the scenario's pitchers: the odds name a starter, the log gives his id.
+NAMES = {"p1": "AONE", "p2": "BTWO", "p3": "CTHREE"}
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_a_games_own_closing_information_changes_no_feature_scored_at_the_open(
+    data: st.DataObject,
+) -> None:
+    """Alter one game's own closing prices and lines, its snapshots and splits (any time,
+    before or after the cutoff), its actual starters, day/night and result: none of the
+    features a model scored against the open reads may move."""
+    history, snaps, splits = data.draw(scenario(), label="world")
+    for side in ("home", "away"):
+        history[f"{side}_pitcher"] = history[f"{side}_pitcher_id"].map(NAMES)
+    for column, values in OWN_LATE_COLUMNS.items():
+        if column not in history:
+            history[column] = data.draw(st.sampled_from(values), label=f"all {column}")
+    position = data.draw(st.integers(0, len(history) - 1), label="target")
+    target_id = int(history["game_id"].iloc[position])
+    expected = build_features(history, history.iloc[[position]], **_as_frames(snaps, splits))
+
+    altered = history.copy()
+    for column, values in OWN_LATE_COLUMNS.items():
+        altered.iloc[position, altered.columns.get_loc(column)] = data.draw(
+            st.sampled_from(values), label=column
+        )
+    own = data.draw(
+        st.lists(
+            st.tuples(
+                st.integers(-1, 21),
+                st.integers(0, 23),
+                st.sampled_from([-300, -140, 120, 250]),
+                st.sampled_from([-280, -120, 130, 240]),
+                st.sampled_from([6.5, 8.5, 11.0, None]),
+            ),
+            max_size=6,
+        ),
+        label="own snapshots",
+    )
+    own_snaps = pd.DataFrame(
+        [
+            snapshot(target_id, DAY0 + dt.timedelta(days=day, hours=hour), home, away, total)
+            for day, hour, home, away, total in own
+        ]
+    )
+    others = snaps[snaps["game_id"] != target_id] if len(snaps) else snaps
+    new_snaps = pd.concat([others, own_snaps], ignore_index=True)
+    new_splits = splits[splits["game_id"] != target_id] if len(splits) else splits
+    new_splits = pd.concat(
+        [new_splits, pd.DataFrame([split(target_id, DAY0, "moneyline", "home", 95, 5)])],
+        ignore_index=True,
+    )
+    got = build_features(altered, altered.iloc[[position]], **_as_frames(new_snaps, new_splits))
+    pd.testing.assert_frame_equal(got[OPEN_FEATURES], expected[OPEN_FEATURES])
+
+
+def test_the_starter_is_the_one_the_odds_named() -> None:
+    """A late scratch: the odds named p1, p2 took the mound. The game's features are p1's;
+    p2's start is history for p2's later games."""
+    history = frame(
+        [
+            game(1, 0, "NYA", "BOS", (5, 1), home_pitcher_id="p1", away_pitcher_id="q1"),
+            game(2, 1, "NYA", "BOS", (2, 3), home_pitcher_id="p2", away_pitcher_id="q2"),
+            game(3, 5, "NYA", "BOS", (4, 4), home_pitcher_id="p2", away_pitcher_id="q1"),
+            game(4, 9, "NYA", "BOS", home_pitcher_id="p2"),
+        ]
+    ).assign(
+        home_pitcher=["PONE", "PTWO", "PONE", "PTWO"],  # game 3: p1 listed, p2 started
+        away_pitcher=["QONE", "QTWO", "QONE", None],
+    )
+    got = build_features(history, history)
+    assert got.loc[2, "home_sp_starts"] == 1  # p1's one earlier start, not p2's
+    assert got.loc[2, "home_sp_runs_allowed_per_start"] == 1  # p1's game 1: BOS scored 1
+    assert got.loc[3, "home_sp_starts"] == 2  # p2: game 2 and the start he made in game 3
+    assert np.isnan(got.loc[3, "away_sp_starts"])  # no name, no id: unknown
+    # A name never seen on an earlier date maps to nobody: unknown, as at serving.
+    debut = frame([game(1, 0, "NYA", "BOS", home_pitcher_id="p9")]).assign(home_pitcher="PNINE")
+    assert np.isnan(build_features(debut, debut).loc[0, "home_sp_starts"])

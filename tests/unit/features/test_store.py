@@ -52,8 +52,8 @@ def test_put_get_and_get_many() -> None:
     stamp = datetime(2024, 4, 1, 12, tzinfo=UTC)
 
     assert store.put_many(vectors, computed_at=stamp) == 7
-    assert store.key(5) == "features:core:v3:5"
-    assert set(client.data) == {f"features:core:v3:{game_id}" for game_id in vectors}
+    assert store.key(5) == "features:core:v4:5"
+    assert set(client.data) == {f"features:core:v4:{game_id}" for game_id in vectors}
     assert set(client.ttls.values()) == {None}
 
     vector = store.get(4)
@@ -85,7 +85,7 @@ def test_get_many_of_nothing() -> None:
 def test_ttl_is_applied_to_writes() -> None:
     client = FakeRedis()
     FeatureStore(client, FEATURE_SET, ttl_seconds=172_800).put_many({1: np.zeros(WIDTH)})
-    assert client.ttls == {"features:core:v3:1": 172_800}
+    assert client.ttls == {"features:core:v4:1": 172_800}
     with pytest.raises(ValueError, match="ttl_seconds"):
         FeatureStore(client, FEATURE_SET, ttl_seconds=0)
 

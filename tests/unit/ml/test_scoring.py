@@ -10,7 +10,7 @@ import pytest
 
 from app.bets.fairline import FairLineRules
 from app.bets.pricing import BookQuote
-from app.features.definitions import FEATURE_SET
+from app.features.definitions import FEATURE_SET, model_features
 from app.ml.registry import LoadedModel
 from app.predictions.pipeline import score
 
@@ -85,3 +85,27 @@ def test_the_model_moves_the_fair_line_by_the_weight_its_version_earned():
     assert moved["blend_weight"] == 0.5 == payloads[0.5]["models"]["moneyline"]["blend_weight"]
     assert moved["fair_probability"] == pytest.approx(0.5 * 0.5 + 0.5 * p_model)
     assert moved["expected_value"] > unmoved["expected_value"]
+
+
+def test_a_model_of_a_subset_reads_its_own_columns_of_the_stored_vector():
+    """A model reads only the features known when its price is posted: served the store's
+    whole vector (or a frame), it picks its own columns, by name."""
+    names = model_features("moneyline")
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(300, len(names)))
+    y = (x[:, 0] > 0).astype(int)
+    booster = lgb.train(
+        {"objective": "binary", "verbosity": -1, "min_data_in_leaf": 5}, lgb.Dataset(x, y), 5
+    )
+    model = LoadedModel(
+        target="moneyline", name="bullpen-moneyline", version="1", booster=booster,
+        feature_fingerprint=FEATURE_SET.fingerprint, feature_names=names,
+    )  # fmt: skip
+    stored = np.full((300, len(FEATURE_SET)), 99.0)  # features the model must not read
+    stored[:, [FEATURE_SET.names.index(name) for name in names]] = x
+    expected = booster.predict(x)
+    np.testing.assert_allclose(model.predict(stored), expected)
+    np.testing.assert_allclose(
+        model.predict(pd.DataFrame(stored, columns=FEATURE_SET.names)), expected
+    )
+    assert "run_line_home" not in names
