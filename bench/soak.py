@@ -510,8 +510,18 @@ def main() -> None:
     finally:
         stack.stop()
         server.stop()
-    results = summarize(record, args, pg_settings)
     args.output.mkdir(parents=True, exist_ok=True)
+    # What was recorded, first: a report that fails can be made again from it (--report).
+    raw = {
+        "args": {k: str(v) for k, v in vars(args).items()},
+        "requests": [vars(r) for r in record.requests],
+        "samples": record.memory,
+        "faults": record.faults,
+        "feeds": record.feeds[-1] if record.feeds else {},
+        "postgres_settings": pg_settings,
+    }
+    (args.output / "soak.json").write_text(json.dumps(raw, default=str))
+    results = summarize(record, args, pg_settings)
     (args.output / "soak.json").write_text(json.dumps(results, indent=2, default=str))
     plot(results, args.output)
     print_report(results)
@@ -570,6 +580,8 @@ def run_faults_and_samples(
 
 def sample_memory(stack: Stack, record: Record) -> None:
     row: dict = {"at": record.elapsed()}
+    with contextlib.suppress(Exception):  # supervisord's states: was any component given up?
+        row["states"] = stack.supervisor.states()
     for name, pid in stack.component_pids().items():
         row[name] = tree_memory(pid, PG_SEGMENT if name == "postgres" else None)
     if "postgres" in row:
@@ -648,6 +660,18 @@ def megabytes(setting: str) -> float:
     return float(number) * units[setting[len(number) :]]
 
 
+def given_up(memory: list[dict]) -> list[str]:
+    """The components that supervisord gave up (FATAL) in any sample."""
+    return sorted(
+        {
+            name
+            for row in memory
+            for name, state in row.get("states", {}).items()
+            if state == "FATAL"
+        }
+    )
+
+
 def shared_within(memory: list[dict], size: str | None) -> bool:
     """Whether the resident part of PostgreSQL's shared segment never passed its size."""
     peak = max((row["pg-shared"]["pss_mb"] for row in memory if "pg-shared" in row), default=0)
@@ -698,6 +722,7 @@ def summarize(record: Record, args: argparse.Namespace, pg_settings: dict) -> di
         "PostgreSQL's shared memory within shared_memory_size": shared_within(
             record.memory, pg_settings.get("shared_memory_size")
         ),
+        "no component given up by supervisord (FATAL)": not given_up(record.memory),
         "enqueue p99 last 10 min <= 1.5x first 10": _ratio(last, first, "enqueue_p99_ms"),
         "result p99 last 10 min <= 1.5x first 10": _ratio(last, first, "result_p99_ms"),
     }
@@ -712,6 +737,12 @@ def summarize(record: Record, args: argparse.Namespace, pg_settings: dict) -> di
         "server_errors": server_errors,
         "feeds": record.feeds[-1] if record.feeds else {},
         "postgres_settings": pg_settings,
+        "states_seen": {
+            name: sorted(
+                {row["states"][name] for row in record.memory if name in row.get("states", {})}
+            )
+            for name in {name for row in record.memory for name in row.get("states", {})}
+        },
         "goals": goals,
         "samples": record.memory,
         "requests": requests_,
@@ -740,7 +771,8 @@ def _fmt(value: float | None, digits: int = 0) -> str:
 
 def print_report(results: dict) -> None:
     print("\nminutes   requests by status         jobs by status              enqueue ms "
-          "p50/p99  result ms p50/p99  batch s  workers  api  pg  redis  MB")  # fmt: skip
+          "p50/p99  result ms p50/p99  batch s  RSS MB: workers  api  pg  redis  "
+          "PSS MB: pg-private pg-shared")  # fmt: skip
     for row in results["rows"]:
         memory = row["memory_mb"]
         print(
@@ -750,7 +782,8 @@ def print_report(results: dict) -> None:
             f"{_fmt(row['result_p50_ms']):>6}/{_fmt(row['result_p99_ms']):<7}  "
             f"{_fmt(row['batch_p50_s'], 1):>6}  {_fmt(memory.get('worker')):>7}  "
             f"{_fmt(memory.get('api')):>4}  {_fmt(memory.get('postgres')):>4}  "
-            f"{_fmt(memory.get('redis')):>5}"
+            f"{_fmt(memory.get('redis')):>5}  "
+            f"{_fmt(row['pss_mb'].get('pg-private')):>10} {_fmt(row['pss_mb'].get('pg-shared')):>9}"
         )
     for metric, figures in results["memory"].items():
         print(f"\nmemory ({metric[:3].upper()} MB, with children): start / 10 min / end / "
@@ -771,6 +804,7 @@ def print_report(results: dict) -> None:
     print(f"\nfailed jobs by reason: {dict(results['failed_jobs'])}")
     print(f"feeds: {results['feeds']}")
     print(f"PostgreSQL: {results['postgres_settings']}")
+    print(f"supervisord states seen: {results.get('states_seen', {})}")
     print("\ngoals:")
     for goal, met in results["goals"].items():
         print(f"  {'met   ' if met else 'MISSED'} {goal}")
