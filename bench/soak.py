@@ -169,8 +169,8 @@ class Stack:
         return out
 
     def start(self) -> None:
-        log = (self.var_dir / "soak-up.log").open("ab")
         self.var_dir.mkdir(parents=True, exist_ok=True)
+        log = (self.var_dir / "soak-up.log").open("ab")
         self.process = subprocess.Popen(
             [sys.executable, "-m", "app.cli", "up", "--api-port", str(self.api_port),
              "--flower-port", str(self.flower_port), "--mlflow-port", str(self.mlflow_port)],
