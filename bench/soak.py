@@ -72,8 +72,9 @@ FAULTS = ("pool child killed", "worker main killed", "broker restarted", "Postgr
 COMPONENTS = ("worker", "worker-training", "api", "beat", "flower", "mlflow", "postgres", "redis")
 # PostgreSQL's PSS in two (see the module's docstring): the shared segment and the rest.
 PG_PARTS = ("pg-shared", "pg-private")
-# Every process maps PostgreSQL's main shared memory segment (mmap'ed anonymous) under this name.
-PG_SEGMENT = "/dev/zero (deleted)"
+# Every process maps PostgreSQL's main shared memory segment (mmap'ed anonymous) under this
+# name: "/dev/zero (deleted)" in /proc/PID/maps, which psutil reports without " (deleted)".
+PG_SEGMENT = "/dev/zero"
 READY_TIMEOUT_SECONDS = 900  # a first start ingests the sample and trains (minutes here)
 JOB_TIMEOUT_SECONDS = 900
 
