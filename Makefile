@@ -55,7 +55,7 @@ test-services: $(STAMP)
 	  BULLPEN_DATABASE_URL=postgresql+psycopg://postgres@127.0.0.1:5432/postgres \
 	  BULLPEN_BROKER_URL=redis://127.0.0.1:6379/14 \
 	  BULLPEN_FEATURE_STORE_URL=redis://127.0.0.1:6379/15 \
-	  $(PYTEST) -m "integration and not embedded and not ($(CHECK_MARKERS))"; \
+	  $(PYTEST) -m "integration and not ($(CHECK_MARKERS))"; \
 	fi
 
 test-unit: $(STAMP)

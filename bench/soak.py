@@ -12,7 +12,8 @@ pointing at a local provider-shaped server (:mod:`app.replay.provider`) and, for
   records a user bet on each once the schedule feed has stored it, and the beat settles it;
 - a fault every ``--fault-every`` minutes, in turn: a prediction pool child killed, the
   prediction worker's main process killed (supervisord restarts it), the broker killed and
-  restarted on its data, PostgreSQL restarted (``pg_ctl restart -m immediate``).
+  restarted on its data after ``--broker-down`` s (60: longer than the beat's quick restarts
+  last), PostgreSQL restarted (``pg_ctl restart -m immediate``).
 
 Every ``--sample-every`` s it records the resident memory (RSS, and PSS: shared pages counted
 once) of each component with its children, psutil. At the end it prints a table per
@@ -23,6 +24,11 @@ to ``--output`` (default ``var/bench/``); ``--report soak.json`` reports a finis
 The memory goal is checked on PSS: RSS counts a page shared by N processes N times, so it
 "grows" as forked pool children touch inherited pages and as each PostgreSQL backend touches
 more of ``shared_buffers`` (bounded by it), with no more memory used. Both are reported.
+PostgreSQL's PSS is split in two: ``pg-shared``, the resident part of its shared memory segment
+(``shared_buffers`` and the rest of ``shared_memory_size``, the ``/dev/zero`` mapping every
+backend shares), which fills as pages are read and can never pass the segment's size; and
+``pg-private``, every PostgreSQL process's own memory. The growth goal holds ``pg-private`` to
+10% like every other component, and ``pg-shared`` to the segment's size.
 
 Usage: ``make soak`` or ``.venv/bin/python bench/soak.py [--minutes 60] [--rate 5]``.
 """
@@ -64,8 +70,15 @@ FINISHED = {"succeeded", "failed", "cancelled"}
 FAULTS = ("pool child killed", "worker main killed", "broker restarted", "PostgreSQL restarted")
 # The components whose memory is recorded: supervisord's program names, and the two servers.
 COMPONENTS = ("worker", "worker-training", "api", "beat", "flower", "mlflow", "postgres", "redis")
+# PostgreSQL's PSS in two (see the module's docstring): the shared segment and the rest.
+PG_PARTS = ("pg-shared", "pg-private")
+# Every process maps PostgreSQL's main shared memory segment (mmap'ed anonymous) under this
+# name: "/dev/zero (deleted)" in /proc/PID/maps, which psutil reports without " (deleted)".
+PG_SEGMENT = "/dev/zero"
 READY_TIMEOUT_SECONDS = 900  # a first start ingests the sample and trains (minutes here)
 JOB_TIMEOUT_SECONDS = 900
+# How long a fault waits for /health/ready; meanwhile no memory is sampled.
+READY_AFTER_FAULT_SECONDS = 300
 
 
 # --- what is recorded --------------------------------------------------------------------------
@@ -115,6 +128,7 @@ class Stack:
         self.supervisor = Supervisor({}, {}, var_dir)
         self.redis_command: list[str] | None = None
         self.redis_process: subprocess.Popen | None = None
+        self.broker_down = 60.0
 
     def env(self) -> dict[str, str]:
         inherited = {
@@ -129,9 +143,37 @@ class Stack:
             "BULLPEN_ODDS_API_KEY": ODDS_API_KEY,
         }
 
+    def database_url(self) -> str:
+        from app.stack.embedded import DATABASE_NAME
+
+        # pgserver's postmaster.pid: its fifth line is the unix socket's directory.
+        socket_dir = (self.var_dir / "pgdata" / "postmaster.pid").read_text().split("\n")[4]
+        return f"postgresql+psycopg://postgres@/{DATABASE_NAME}?host={socket_dir}"
+
+    def pg_settings(self) -> dict[str, str]:
+        """The shared memory settings, and how much of ``shared_buffers`` holds a page
+        (pg_buffercache, when the server has it)."""
+        import sqlalchemy as sa
+
+        engine = sa.create_engine(self.database_url(), poolclass=sa.pool.NullPool)
+        out: dict[str, str] = {}
+        with engine.connect() as conn:
+            for name in ("shared_buffers", "shared_memory_size", "max_connections"):
+                out[name] = conn.execute(sa.text(f"SHOW {name}")).scalar_one()
+            with contextlib.suppress(sa.exc.DBAPIError):
+                conn.execute(sa.text("CREATE EXTENSION IF NOT EXISTS pg_buffercache"))
+                used = conn.execute(sa.text(
+                    "SELECT count(*) FILTER (WHERE relfilenode IS NOT NULL), count(*) "
+                    "FROM pg_buffercache"
+                )).one()  # fmt: skip
+                out["buffers_used"] = f"{used[0]} of {used[1]} (8 kB each)"
+                conn.commit()
+        engine.dispose()
+        return out
+
     def start(self) -> None:
-        log = (self.var_dir / "soak-up.log").open("ab")
         self.var_dir.mkdir(parents=True, exist_ok=True)
+        log = (self.var_dir / "soak-up.log").open("ab")
         self.process = subprocess.Popen(
             [sys.executable, "-m", "app.cli", "up", "--api-port", str(self.api_port),
              "--flower-port", str(self.flower_port), "--mlflow-port", str(self.mlflow_port)],
@@ -228,12 +270,15 @@ class Stack:
                     time.sleep(0.1)
                     continue
             break
-        time.sleep(2)  # an outage the clients notice
+        time.sleep(self.broker_down)  # longer than supervisord's quick restarts of the beat
         self.redis_process = subprocess.Popen(
             EmbeddedStack(self.var_dir, self.redis_port).redis_command(),
             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, start_new_session=True,
         )  # fmt: skip
-        return f"SIGKILL redis {proc.pid}, 2 s down, started again on its append-only file"
+        return (
+            f"SIGKILL redis {proc.pid}, {self.broker_down:g} s down, started again on its "
+            "append-only file"
+        )
 
     def restart_postgres(self) -> str:
         self._pg_ctl("-w", "-m", "immediate", "restart")
@@ -247,22 +292,25 @@ class Stack:
         pg_ctl(list(args), pgdata=self.var_dir / "pgdata", user=user, timeout=120)
 
 
-def tree_memory(pid: int) -> tuple[float, float, int]:
-    """RSS and PSS (MB) of a process with all its descendants, and how many processes."""
+def tree_memory(pid: int, segment: str | None = None) -> dict[str, float]:
+    """RSS, PSS and USS (MB) of a process with all its descendants, how many processes, and
+    with ``segment`` the PSS of the mappings of that name (a page there counted once)."""
     try:
         root = psutil.Process(pid)
         procs = [root, *root.children(recursive=True)]
     except psutil.Error:
-        return 0.0, 0.0, 0
-    rss = pss = 0
-    count = 0
+        return {"rss_mb": 0.0, "pss_mb": 0.0, "uss_mb": 0.0, "processes": 0}
+    totals = Counter()
     for proc in procs:
         with contextlib.suppress(psutil.Error):
             info = proc.memory_full_info()
-            rss += info.rss
-            pss += info.pss
-            count += 1
-    return rss / 2**20, pss / 2**20, count
+            mapped = sum(m.pss for m in proc.memory_maps() if m.path == segment) if segment else 0
+            totals.update(rss=info.rss, pss=info.pss, uss=info.uss, segment=mapped, processes=1)
+    out = {f"{key}_mb": round(totals[key] / 2**20, 1) for key in ("rss", "pss", "uss")}
+    out["processes"] = totals["processes"]
+    if segment:
+        out["segment_pss_mb"] = round(totals["segment"] / 2**20, 1)
+    return out
 
 
 # --- the provider ------------------------------------------------------------------------------
@@ -419,6 +467,8 @@ def main() -> None:
     parser.add_argument("--batch-every", type=float, default=60.0, help="seconds between batches")
     parser.add_argument("--batch-season", type=int, help="the batch's season (the sample's latest)")
     parser.add_argument("--fault-every", type=float, default=10.0, help="minutes between faults")
+    parser.add_argument("--broker-down", type=float, default=60.0,
+                        help="seconds the broker stays down in its fault")  # fmt: skip
     parser.add_argument("--sample-every", type=float, default=15.0, help="seconds between samples")
     parser.add_argument("--table-every", type=float, default=5.0, help="minutes a table row spans")
     parser.add_argument("--feed-games", type=int, default=12, help="games the feed provider lists")
@@ -433,7 +483,9 @@ def main() -> None:
     provider = feed_provider(args.feed_games, started, args.minutes)
     server = ProviderServer(provider).start()
     stack = Stack(VAR_DIR, server.url)
+    stack.broker_down = args.broker_down
     record = Record()
+    pg_settings: dict = {}
     print(
         f"starting the stack under {VAR_DIR.relative_to(REPO)} (a first start trains)", flush=True
     )
@@ -456,11 +508,23 @@ def main() -> None:
         print("load stopped; waiting for the jobs in flight", flush=True)
         load.pool.shutdown(wait=True)
         record.feeds.append(load.feed_state(provider))
+        with contextlib.suppress(Exception):  # a report without them rather than none
+            pg_settings = stack.pg_settings()
     finally:
         stack.stop()
         server.stop()
-    results = summarize(record, args)
     args.output.mkdir(parents=True, exist_ok=True)
+    # What was recorded, first: a report that fails can be made again from it (--report).
+    raw = {
+        "args": {k: str(v) for k, v in vars(args).items()},
+        "requests": [vars(r) for r in record.requests],
+        "samples": record.memory,
+        "faults": record.faults,
+        "feeds": record.feeds[-1] if record.feeds else {},
+        "postgres_settings": pg_settings,
+    }
+    (args.output / "soak.json").write_text(json.dumps(raw, default=str))
+    results = summarize(record, args, pg_settings)
     (args.output / "soak.json").write_text(json.dumps(results, indent=2, default=str))
     plot(results, args.output)
     print_report(results)
@@ -476,7 +540,7 @@ def report_again(args: argparse.Namespace) -> None:
         requests=saved["requests"], memory=saved["samples"], faults=saved["faults"],
         feeds=[saved["feeds"]],
     )  # fmt: skip
-    results = summarize(record, args)
+    results = summarize(record, args, saved.get("postgres_settings", {}))
     args.output.mkdir(parents=True, exist_ok=True)
     (args.output / "soak.json").write_text(json.dumps(results, indent=2, default=str))
     plot(results, args.output)
@@ -488,12 +552,8 @@ def stored_games(stack: Stack, season: int | None) -> tuple[int, list[int]]:
 
     from app.db.session import session_scope
     from app.games.models import Game
-    from app.stack.embedded import DATABASE_NAME
 
-    # pgserver's postmaster.pid: its fifth line is the unix socket's directory.
-    socket_dir = (stack.var_dir / "pgdata" / "postmaster.pid").read_text().split("\n")[4]
-    url = f"postgresql+psycopg://postgres@/{DATABASE_NAME}?host={socket_dir}"
-    with session_scope(url) as session:
+    with session_scope(stack.database_url()) as session:
         # Not the latest stored season: the feed's games of today are stored in theirs.
         season = season or sample_season()
         ids = list(session.scalars(select(Game.id).where(Game.season == season)))
@@ -523,9 +583,14 @@ def run_faults_and_samples(
 
 def sample_memory(stack: Stack, record: Record) -> None:
     row: dict = {"at": record.elapsed()}
+    with contextlib.suppress(Exception):  # supervisord's states: was any component given up?
+        row["states"] = stack.supervisor.states()
     for name, pid in stack.component_pids().items():
-        rss, pss, count = tree_memory(pid)
-        row[name] = {"rss_mb": round(rss, 1), "pss_mb": round(pss, 1), "processes": count}
+        row[name] = tree_memory(pid, PG_SEGMENT if name == "postgres" else None)
+    if "postgres" in row:
+        shared = row["postgres"]["segment_pss_mb"]
+        row["pg-shared"] = {"pss_mb": shared}
+        row["pg-private"] = {"pss_mb": round(row["postgres"]["pss_mb"] - shared, 1)}
     record.memory.append(row)
 
 
@@ -543,11 +608,12 @@ def inject(stack: Stack, record: Record, fault: str) -> None:
     except Exception as error:
         detail = f"not injected: {error!r}"
     begun = time.monotonic()
-    while not stack.ready() and time.monotonic() - begun < 300:
+    while not (ready := stack.ready()) and time.monotonic() - begun < READY_AFTER_FAULT_SECONDS:
         time.sleep(0.5)
-    ready_s = time.monotonic() - begun
+    ready_s = time.monotonic() - begun if ready else None  # None: not ready within the wait
     record.faults.append({"at": at, "fault": fault, "detail": detail, "ready_after_s": ready_s})
-    print(f"           {detail}; /health/ready 200 after {ready_s:.1f} s", flush=True)
+    answer = f"200 after {ready_s:.1f} s" if ready else f"not 200 in {READY_AFTER_FAULT_SECONDS} s"
+    print(f"           {detail}; /health/ready {answer}", flush=True)
 
 
 # --- the report --------------------------------------------------------------------------------
@@ -583,15 +649,40 @@ def memory_at(memory: list[dict], moment: float, metric: str = "rss_mb") -> dict
     """Each component's memory: the median of the samples of the minute up to ``moment``."""
     near = [row for row in memory if moment - 60 <= row["at"] <= moment] or memory[-1:]
     out = {}
-    for name in COMPONENTS:
-        values = [row[name][metric] for row in near if name in row]
+    for name in (*COMPONENTS, *PG_PARTS):
+        values = [row[name][metric] for row in near if metric in row.get(name, {})]
         if values:
             out[name] = statistics.median(values)
-    out["total"] = sum(out.values())
+    out["total"] = sum(value for name, value in out.items() if name in COMPONENTS)
     return out
 
 
-def summarize(record: Record, args: argparse.Namespace) -> dict:
+def megabytes(setting: str) -> float:
+    """A PostgreSQL memory setting as SHOW prints it (``128MB``, ``1GB``, ``8kB``) in MB."""
+    units = {"kB": 1 / 1024, "MB": 1, "GB": 1024, "TB": 1024**2}
+    number = setting.rstrip("kMGTB")
+    return float(number) * units[setting[len(number) :]]
+
+
+def given_up(memory: list[dict]) -> list[str]:
+    """The components that supervisord gave up (FATAL) in any sample."""
+    return sorted(
+        {
+            name
+            for row in memory
+            for name, state in row.get("states", {}).items()
+            if state == "FATAL"
+        }
+    )
+
+
+def shared_within(memory: list[dict], size: str | None) -> bool:
+    """Whether the resident part of PostgreSQL's shared segment never passed its size."""
+    peak = max((row["pg-shared"]["pss_mb"] for row in memory if "pg-shared" in row), default=0)
+    return size is not None and peak <= megabytes(size)
+
+
+def summarize(record: Record, args: argparse.Namespace, pg_settings: dict) -> dict:
     requests_ = [r if isinstance(r, dict) else vars(r) for r in record.requests]
     end = args.minutes * 60
     span = args.table_every * 60
@@ -627,9 +718,15 @@ def summarize(record: Record, args: argparse.Namespace) -> dict:
     goals = {
         "every job ended, a failure with its reason": not unexplained and not unfinished,
         "no 5xx but 503": not server_errors,
+        # PostgreSQL's whole PSS includes the shared segment filling up to its size: its
+        # private part is held to 10%, its shared part to the segment's size.
         "memory (PSS) after 10 min grows <= 10%": all(
-            g is not None and g <= 0.10 for g in growth.values()
+            g is not None and g <= 0.10 for name, g in growth.items() if name != "postgres"
         ),
+        "PostgreSQL's shared memory within shared_memory_size": shared_within(
+            record.memory, pg_settings.get("shared_memory_size")
+        ),
+        "no component given up by supervisord (FATAL)": not given_up(record.memory),
         "enqueue p99 last 10 min <= 1.5x first 10": _ratio(last, first, "enqueue_p99_ms"),
         "result p99 last 10 min <= 1.5x first 10": _ratio(last, first, "result_p99_ms"),
     }
@@ -643,6 +740,13 @@ def summarize(record: Record, args: argparse.Namespace) -> dict:
         "failed_jobs": Counter(r["error"] for r in requests_ if r["job_status"] == "failed"),
         "server_errors": server_errors,
         "feeds": record.feeds[-1] if record.feeds else {},
+        "postgres_settings": pg_settings,
+        "states_seen": {
+            name: sorted(
+                {row["states"][name] for row in record.memory if name in row.get("states", {})}
+            )
+            for name in {name for row in record.memory for name in row.get("states", {})}
+        },
         "goals": goals,
         "samples": record.memory,
         "requests": requests_,
@@ -671,7 +775,8 @@ def _fmt(value: float | None, digits: int = 0) -> str:
 
 def print_report(results: dict) -> None:
     print("\nminutes   requests by status         jobs by status              enqueue ms "
-          "p50/p99  result ms p50/p99  batch s  workers  api  pg  redis  MB")  # fmt: skip
+          "p50/p99  result ms p50/p99  batch s  RSS MB: workers  api  pg  redis  "
+          "PSS MB: pg-private pg-shared")  # fmt: skip
     for row in results["rows"]:
         memory = row["memory_mb"]
         print(
@@ -681,24 +786,31 @@ def print_report(results: dict) -> None:
             f"{_fmt(row['result_p50_ms']):>6}/{_fmt(row['result_p99_ms']):<7}  "
             f"{_fmt(row['batch_p50_s'], 1):>6}  {_fmt(memory.get('worker')):>7}  "
             f"{_fmt(memory.get('api')):>4}  {_fmt(memory.get('postgres')):>4}  "
-            f"{_fmt(memory.get('redis')):>5}"
+            f"{_fmt(memory.get('redis')):>5}  "
+            f"{_fmt(row['pss_mb'].get('pg-private')):>10} {_fmt(row['pss_mb'].get('pg-shared')):>9}"
         )
     for metric, figures in results["memory"].items():
         print(f"\nmemory ({metric[:3].upper()} MB, with children): start / 10 min / end / "
               "growth after 10 min")  # fmt: skip
-        for name in (*COMPONENTS, "total"):
+        for name in (*COMPONENTS, *PG_PARTS, "total"):
+            if name not in figures["end"]:
+                continue
             growth = figures["growth_after_10_min"].get(name)
             print(f"  {name:16} {_fmt(figures['start'].get(name)):>6} "
                   f"{_fmt(figures['10_min'].get(name)):>6} {_fmt(figures['end'].get(name)):>6}  "
                   f"{'-' if growth is None else f'{growth:+.1%}'}")  # fmt: skip
     print("\nfaults:")
     for fault in results["faults"]:
-        print(f"  {fault['at'] / 60:5.1f} min {fault['fault']}: ready after "
-              f"{fault['ready_after_s']:.1f} s; next 2 min: requests {fault['requests_2min']}, "
+        ready = fault["ready_after_s"]
+        print(f"  {fault['at'] / 60:5.1f} min {fault['fault']}: ready "
+              f"{'NOT within the wait' if ready is None else f'after {ready:.1f} s'}; "
+              f"next 2 min: requests {fault['requests_2min']}, "
               f"jobs {fault['jobs_2min']}, "
               f"worst single {fault['worst_single_result_s']} s")  # fmt: skip
     print(f"\nfailed jobs by reason: {dict(results['failed_jobs'])}")
     print(f"feeds: {results['feeds']}")
+    print(f"PostgreSQL: {results['postgres_settings']}")
+    print(f"supervisord states seen: {results.get('states_seen', {})}")
     print("\ngoals:")
     for goal, met in results["goals"].items():
         print(f"  {'met   ' if met else 'MISSED'} {goal}")
@@ -713,8 +825,12 @@ def plot(results: dict, output: Path) -> None:
     fig, (mem, pss, lat, counts) = plt.subplots(4, 1, figsize=(11, 14), sharex=True)
     samples = results["samples"]
     for axis, metric, label in ((mem, "rss_mb", "RSS"), (pss, "pss_mb", "PSS")):
-        for name in COMPONENTS:
-            points = [(row["at"] / 60, row[name][metric]) for row in samples if name in row]
+        for name in (*COMPONENTS, *(PG_PARTS if metric == "pss_mb" else ())):
+            points = [
+                (row["at"] / 60, row[name][metric])
+                for row in samples
+                if metric in row.get(name, {})
+            ]
             if points:
                 axis.plot(*zip(*points, strict=True), label=name)
         axis.set_ylabel(f"{label} with children (MB)")

@@ -2,8 +2,11 @@
 
 from datetime import timedelta
 
+import redis
+
 from app.jobs.service import reap
 from app.stack.backup import scheduled_backup
+from app.stack.probes import record_heartbeat
 from tasks.base import RetriedTask, settings
 from workers.celery_app import celery
 from workers.dispatch import CeleryJobQueue
@@ -17,8 +20,15 @@ UNCLAIMED_FOR = timedelta(minutes=2)
     base=RetriedTask, name="tasks.maintenance.reap_jobs", soft_time_limit=60, time_limit=90
 )
 def reap_jobs() -> int:
-    """Beat: re-send jobs never sent, never claimed, or whose attempt's lease ran out."""
-    return reap(settings().database_url, CeleryJobQueue(celery), unclaimed_for=UNCLAIMED_FOR)
+    """Beat: re-send jobs never sent, never claimed, or whose attempt's lease ran out; then
+    the reaper's heartbeat, which readiness checks (app.stack.probes.beat_status)."""
+    sent = reap(settings().database_url, CeleryJobQueue(celery), unclaimed_for=UNCLAIMED_FOR)
+    client = redis.Redis.from_url(settings().broker_url, socket_timeout=5)
+    try:
+        record_heartbeat(client, "reaped")
+    finally:
+        client.close()
+    return sent
 
 
 @celery.task(

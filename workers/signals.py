@@ -4,7 +4,7 @@ child starts with no inherited connections."""
 import gc
 import logging
 
-from celery.signals import setup_logging, worker_init, worker_process_init
+from celery.signals import beat_init, setup_logging, worker_init, worker_process_init
 
 from app.db.session import dispose_engines
 from app.logs import configure_logging
@@ -36,3 +36,18 @@ def share_memory_with_the_pool(**_: object) -> None:
     import mlflow.lightgbm  # noqa: F401 - app.ml.registry imports it at a child's first load
 
     gc.freeze()
+
+
+@beat_init.connect
+def beat_heartbeat(sender: object = None, **_: object) -> None:
+    """The beat notes its start in the broker's Redis: readiness then expects a beat here
+    (app.stack.probes.beat_status) and reports one that died."""
+    import redis
+
+    from app.stack.probes import record_heartbeat
+
+    client = redis.Redis.from_url(sender.app.conf.broker_url, socket_timeout=5)
+    try:
+        record_heartbeat(client, "started")
+    finally:
+        client.close()

@@ -48,12 +48,20 @@ def _check_models() -> str:
     return ", ".join(f"{target} v{version}" for target, version in versions.items())
 
 
+def _check_beat() -> str:
+    from app.stack.probes import beat_status
+
+    return beat_status(services().broker_redis, services().settings.reap_interval_seconds)
+
+
 CHECKS: dict[str, Callable[[], str]] = {
     "database": _check_database,
     "broker": _check_broker,
     "feature_store": _check_feature_store,
     "worker": _check_worker,
     "models": _check_models,
+    # Where a beat ran in the last day: it holds its lock and its reaper runs.
+    "beat": _check_beat,
 }
 
 
@@ -91,7 +99,8 @@ class Ready(MethodView):
     @blp.response(200)
     @blp.alt_response(503, description="A dependency is not ready")
     def get(self):
-        """Database, broker, feature store, a live worker and a champion for every target."""
+        """Database, broker, feature store, a live worker, a champion for every target, and the
+        beat with its reaper where one runs."""
         healthy, checks = run_checks()
         failing = [name for name, check in checks.items() if check["status"] != "ok"]
         body: dict = {"status": "ok" if healthy else "not ready", "checks": checks}

@@ -249,8 +249,16 @@ def worker(queues: str, concurrency: int) -> None:
 
 @main.command()
 def beat() -> None:
-    """Celery beat. A second one started by mistake waits on RedBeat's Redis lock."""
+    """Celery beat. A second one started by mistake waits on RedBeat's Redis lock.
+
+    It first waits for the broker as long as it is down: RedBeat takes its lock at start, and
+    a beat that exits at once on a refused connection is given up by supervisord after a few
+    quick restarts (a broker outage of ~20 s once left the stack without its reaper).
+    """
+    from app.stack.probes import wait_for_broker
+
     with resolved_settings() as settings:
+        wait_for_broker(settings.broker_url)
         exec_component(
             [
                 sys.executable, "-m", "celery", "-A", "workers.celery_app", "beat",

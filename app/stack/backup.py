@@ -276,10 +276,18 @@ def _server_major(connection: sa.Connection) -> int:
     return int(connection.execute(sa.text("SHOW server_version_num")).scalar_one()) // 10000
 
 
-def _tool(name: str, at_least: int) -> tuple[str, str]:
-    """The ``pg_dump``/``pg_restore`` to use and its version: the embedded PostgreSQL's own
-    binaries (the ``pgserver`` wheel ships them), else the machine's, whichever is at least
-    major version ``at_least`` (an older one refuses a newer server or archive)."""
+def _tool(name: str, at_least: int, prefer: int) -> tuple[str, str]:
+    """The ``pg_dump``/``pg_restore`` to use and its version, among the embedded PostgreSQL's
+    own binaries (the ``pgserver`` wheel ships them) and the machine's: of major version
+    ``prefer`` if there is one, else the oldest of at least ``at_least`` (an older one refuses
+    a newer server or archive).
+
+    ``prefer`` is the server's own major: a server may keep things in its catalogs that only
+    its own release's pg_dump knows to leave out. Found on this machine's PostgreSQL 15.20
+    (Debian): every column carries an attribute option ``pg_attver``; pg_dump 15 leaves it
+    out, pg_dump 16 dumps it as ``ALTER COLUMN ... SET (pg_attver=...)``, which PostgreSQL 16
+    refuses on restore ("unrecognized parameter").
+    """
     candidates = []
     with contextlib.suppress(ImportError):
         from pgserver._commands import POSTGRES_BIN_PATH
@@ -287,7 +295,7 @@ def _tool(name: str, at_least: int) -> tuple[str, str]:
         candidates.append(str(POSTGRES_BIN_PATH / name))
     if found := shutil.which(name):
         candidates.append(found)
-    seen = []
+    seen, usable = [], []
     for candidate in candidates:
         try:
             version = subprocess.run(
@@ -296,12 +304,22 @@ def _tool(name: str, at_least: int) -> tuple[str, str]:
         except (OSError, subprocess.CalledProcessError):
             continue
         seen.append(version)
-        match = re.search(r"(\d+)(?:\.\d+)?", version.rsplit(")", 1)[-1])
-        if match and int(match.group(1)) >= at_least:
-            return candidate, version
-    raise BackupError(
-        f"no {name} of PostgreSQL {at_least} or newer (found: {', '.join(seen) or 'none'})"
-    )
+        major = _major(version)
+        if major is not None and major >= at_least:
+            usable.append((major != prefer, major, candidate, version))
+    if not usable:
+        raise BackupError(
+            f"no {name} of PostgreSQL {at_least} or newer (found: {', '.join(seen) or 'none'})"
+        )
+    _, _, tool, version = min(usable)
+    return tool, version
+
+
+def _major(version: str) -> int | None:
+    """The major release of a ``pg_dump --version`` line: ``pg_dump (PostgreSQL) 15.20 (Debian
+    15.20-0+deb12u1)`` is 15."""
+    match = re.search(r"\(PostgreSQL\)\s+(\d+)", version)
+    return int(match.group(1)) if match else None
 
 
 def _dump_database(url: str, target: Path) -> dict[str, Any]:
@@ -314,7 +332,8 @@ def _dump_database(url: str, target: Path) -> dict[str, Any]:
         with connection.begin():
             snapshot = connection.execute(sa.text("SELECT pg_export_snapshot()")).scalar_one()
             server_version = connection.execute(sa.text("SHOW server_version")).scalar_one()
-            tool, tool_version = _tool("pg_dump", _server_major(connection))
+            major = _server_major(connection)
+            tool, tool_version = _tool("pg_dump", major, prefer=major)
             counts, checksum = _ledger_counts(connection)
             revision = connection.execute(
                 sa.text("SELECT version_num FROM alembic_version")
@@ -364,8 +383,10 @@ def _restore_database(url: str, dump: Path, manifest: Manifest) -> None:
     from app.db.migrate import upgrade
     from app.db.session import get_engine
 
-    dumped_by = re.search(r"(\d+)(?:\.\d+)?", manifest.pg_dump_version.rsplit(")", 1)[-1])
-    tool, _ = _tool("pg_restore", int(dumped_by.group(1)) if dumped_by else 0)
+    with get_engine(url).connect() as connection:
+        server = _server_major(connection)
+    # The archive's pg_dump or newer reads it; the target server's own release writes it best.
+    tool, _ = _tool("pg_restore", _major(manifest.pg_dump_version) or 0, prefer=server)
     conninfo, env = _libpq(url)
     _run(
         [tool, "--no-owner", "--no-privileges", "--single-transaction", "--exit-on-error",

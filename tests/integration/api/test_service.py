@@ -38,7 +38,7 @@ def test_ready_when_every_dependency_answers(client, worker):
 
     assert response.status_code == 200, response.get_json()
     checks = response.get_json()["checks"]
-    assert set(checks) == {"database", "broker", "feature_store", "worker", "models"}
+    assert set(checks) == {"database", "broker", "feature_store", "worker", "models", "beat"}
 
 
 def test_live_and_metrics(client):

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from app.stack.backup import BackupError, prune, read_manifest
+from app.stack.backup import BackupError, _major, prune, read_manifest
 from app.stack.mlflow_store import move_artifact_root
 from workers.beat import beat_schedule
 
@@ -67,3 +67,11 @@ def test_the_beat_takes_a_daily_backup() -> None:
     entry = beat_schedule()["daily-backup"]
     assert entry["task"] == "tasks.maintenance.backup"
     assert entry["schedule"].hour == {7}
+
+
+def test_the_major_release_of_a_pg_tool_is_read_from_its_version_line() -> None:
+    # Debian's line ends in a parenthesis of its own, which the release must not be read from.
+    assert _major("pg_dump (PostgreSQL) 15.20 (Debian 15.20-0+deb12u1)") == 15
+    assert _major("pg_restore (PostgreSQL) 16.2") == 16
+    assert _major("pg_dump (PostgreSQL) 9.6.24") == 9
+    assert _major("not a PostgreSQL tool 1.0") is None
