@@ -4,9 +4,9 @@ from datetime import timedelta
 
 import redis
 
+from app.jobs.beat import record_heartbeat
 from app.jobs.service import reap
 from app.stack.backup import scheduled_backup
-from app.stack.probes import record_heartbeat
 from tasks.base import RetriedTask, settings
 from workers.celery_app import celery
 from workers.dispatch import CeleryJobQueue
@@ -21,7 +21,7 @@ UNCLAIMED_FOR = timedelta(minutes=2)
 )
 def reap_jobs() -> int:
     """Beat: re-send jobs never sent, never claimed, or whose attempt's lease ran out; then
-    the reaper's heartbeat, which readiness checks (app.stack.probes.beat_status)."""
+    the reaper's heartbeat, which readiness checks (app.jobs.beat.beat_status)."""
     sent = reap(settings().database_url, CeleryJobQueue(celery), unclaimed_for=UNCLAIMED_FOR)
     client = redis.Redis.from_url(settings().broker_url, socket_timeout=5)
     try:

@@ -8,9 +8,9 @@ from celery import Celery
 from kombu import Exchange, Queue
 
 from app.config import Settings
+from app.jobs.beat import REDBEAT_KEY_PREFIX
 from app.kinds import KINDS
 from app.queues import DEFAULT_QUEUE, QUEUE_NAMES, QUEUES
-from app.stack.probes import REDBEAT_KEY_PREFIX
 from workers import signals  # noqa: F401 - connects the worker signal handlers
 from workers.beat import beat_schedule
 

@@ -41,10 +41,10 @@ def share_memory_with_the_pool(**_: object) -> None:
 @beat_init.connect
 def beat_heartbeat(sender: object = None, **_: object) -> None:
     """The beat notes its start in the broker's Redis: readiness then expects a beat here
-    (app.stack.probes.beat_status) and reports one that died."""
+    (app.jobs.beat.beat_status) and reports one that died."""
     import redis
 
-    from app.stack.probes import record_heartbeat
+    from app.jobs.beat import record_heartbeat
 
     client = redis.Redis.from_url(sender.app.conf.broker_url, socket_timeout=5)
     try:

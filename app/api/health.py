@@ -49,7 +49,7 @@ def _check_models() -> str:
 
 
 def _check_beat() -> str:
-    from app.stack.probes import beat_status
+    from app.jobs.beat import beat_status
 
     return beat_status(services().broker_redis, services().settings.reap_interval_seconds)
 

@@ -18,7 +18,7 @@ import uuid
 import pytest
 import redis
 
-from app.stack.probes import BEAT_LOCK_KEY
+from app.jobs.beat import BEAT_LOCK_KEY
 from app.stack.supervisor import Ports, Supervisor, component_commands
 from tests.chaos.conftest import ChaosStack
 

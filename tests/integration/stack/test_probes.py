@@ -10,12 +10,8 @@ import pytest
 import redis
 
 from app.config import Settings
-from app.stack.probes import (
-    BEAT_HEARTBEAT_KEY,
-    BEAT_LOCK_KEY,
-    record_heartbeat,
-    worker_answers,
-)
+from app.jobs.beat import BEAT_HEARTBEAT_KEY, BEAT_LOCK_KEY, record_heartbeat
+from app.stack.probes import worker_answers
 
 pytestmark = pytest.mark.integration
 
