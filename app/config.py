@@ -38,7 +38,7 @@ class Settings:
     # A schedule backfill (``bullpen feed schedule --from D --to D``) waits at least this long
     # between two calls to the schedule provider (its rate limit; a 429 is honoured on top).
     schedule_backfill_interval: float = 1.0
-    # Staking and serving of bets (see app/bets/pricing.py for the rules).
+    # Staking and serving of bets (see app/staking/pricing.py for the rules).
     bankroll: float = 1000.0
     kelly_fraction: float = 0.25
     kelly_cap: float = 0.05

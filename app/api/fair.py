@@ -10,8 +10,8 @@ from app.api.bounds import Blueprint
 from app.api.context import services
 from app.bets.board import fair_board
 from app.bets.fairline import FairLineRules
-from app.bets.kelly import StakingPolicy
 from app.db.session import session_scope
+from app.staking.kelly import StakingPolicy
 
 URL_PREFIX = "/fair"
 ARBITRAGE_URL_PREFIX = "/arbitrage"

@@ -13,12 +13,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.bets.fairline import FairLineRules, arbitrage, book_prices, fair_line
-from app.bets.kelly import StakingPolicy
 from app.bets.quotes import book_quotes, first_pitch
 from app.games.models import Game
 from app.markets import BY_KEY
 from app.ml.evaluation import json_safe
 from app.ml.served import latest_predictions
+from app.staking.kelly import StakingPolicy
 
 
 def fair_board(

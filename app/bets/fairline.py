@@ -22,7 +22,7 @@ Rules (``FairLineRules`` holds the numbers; their settings are in ``.env.example
   Without a model, or a version without the tag, ``w = 0``. The model's probability and
   ``w`` are shown beside the fair line.
 - **EV.** For every priced book and side: ``EV = p_served(side) * decimal - 1``, with the
-  fractional-Kelly stake of ``app.bets.kelly`` (today's fraction and cap).
+  fractional-Kelly stake of ``app.staking.kelly`` (today's fraction and cap).
 - **Arbitrage.** The best priced price of each side over different books with implied
   probabilities summing below 1: staking ``T * q_side / (q_yes + q_no)`` on each side returns
   ``T / (q_yes + q_no)`` whichever wins.
@@ -34,8 +34,10 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from app.bets.devig import fair_pair, method_named
-from app.bets.kelly import StakingPolicy, stake_fraction
-from app.bets.pricing import (
+from app.markets import Market
+from app.odds import american_to_decimal, expected_value, implied_to_american
+from app.staking.kelly import StakingPolicy, stake_fraction
+from app.staking.pricing import (
     BookQuote,
     Candidate,
     Gate,
@@ -44,8 +46,6 @@ from app.bets.pricing import (
     choose_side,
     comparable,
 )
-from app.markets import Market
-from app.odds import american_to_decimal, expected_value, implied_to_american
 
 MIN_CONSENSUS_BOOKS = 2
 
@@ -311,7 +311,7 @@ _FAIR_GATE = Gate(bets_enabled=False, calibrated=True)
 def serve(market: Market, line: FairLine, staking: Staking) -> dict | None:
     """The served recommendation against the fair line, or None: the side whose best priced
     price has the larger EV at the served probability, when ``EV >= min_ev`` (the serving rule,
-    ``app.bets.pricing.choose_side``), staked by fractional Kelly."""
+    ``app.staking.pricing.choose_side``), staked by fractional Kelly."""
     best_yes, best_no = best_prices(p.quote for p in line.priced)
     books = {market.yes: best_yes, market.no: best_no}
     candidates = [

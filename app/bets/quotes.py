@@ -7,10 +7,10 @@ from datetime import UTC, date, datetime, time
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.bets.pricing import BookQuote
 from app.db.filters import among
 from app.games.models import Game, Odds, OddsSnapshot
 from app.markets import BY_KEY, Quote
+from app.staking.pricing import BookQuote
 
 Quotes = dict[str, list[BookQuote]]  # market -> one quote per book
 

@@ -1,8 +1,8 @@
 """A chunk of games priced: each market's de-vigged price, its fair line, the bet served at the
-best price and its stake, the daily exposure cap and the risk (rules: ``app.bets.pricing``).
+best price and its stake, the daily exposure cap and the risk (rules: ``app.staking.pricing``).
 
 It takes the model's probabilities as numbers and what each model has earned as a
-:class:`~app.bets.pricing.Gate`; it knows nothing of models. Every number is computed per
+:class:`~app.staking.pricing.Gate`; it knows nothing of models. Every number is computed per
 market over the whole chunk with numpy; only a market with quotes or an open gate goes
 through the books row by row (its books differ from game to game).
 """
@@ -15,8 +15,12 @@ from typing import Any
 import numpy as np
 
 from app.bets.fairline import FairLineRules, fair_line, serve
-from app.bets.kelly import StakingPolicy
-from app.bets.pricing import (
+from app.bets.quotes import Quotes, first_pitch
+from app.bets.strategies import Strategy, served_bet, strategy_bets
+from app.markets import MARKETS
+from app.odds import devig_two_way_array
+from app.staking.kelly import StakingPolicy
+from app.staking.pricing import (
     BookQuote,
     Gate,
     Staking,
@@ -24,10 +28,6 @@ from app.bets.pricing import (
     price_shop,
     risk_level,
 )
-from app.bets.quotes import Quotes, first_pitch
-from app.bets.strategies import Strategy, served_bet, strategy_bets
-from app.markets import MARKETS
-from app.odds import devig_two_way_array
 
 
 def staking_for(params: Mapping[str, Any], settings: Any) -> Staking:

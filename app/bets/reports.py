@@ -18,7 +18,6 @@ from sqlalchemy import DateTime, Float, and_, cast, func, or_, select
 from sqlalchemy.orm import Session
 
 from app.bets.models import Bet
-from app.bets.simulate import max_drawdown
 from app.config import Settings
 from app.games.models import Game
 from app.games.queries import load_games_frame
@@ -26,6 +25,7 @@ from app.markets import MARKETS
 from app.ml.evaluation import Evaluation, evaluate, json_safe
 from app.ml.models import Prediction
 from app.ml.significance import clustered_mean
+from app.staking.simulate import max_drawdown
 
 
 def _day_start(day: date) -> datetime:

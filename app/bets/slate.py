@@ -3,7 +3,7 @@
 Per game and target: the latest prediction's model and de-vigged market probabilities and
 edge (as served by ``GET /api/v1/predict/{id}``), the served recommendation if any (its
 price, book, EV, stake), else the best price over the books at the line the model priced
-(``app.bets.pricing.best_offer``, the rules of price shopping), and the game's ledger bets.
+(``app.staking.pricing.best_offer``, the rules of price shopping), and the game's ledger bets.
 
 The line a probability is about is the prediction's own (``lines``). A prediction stored
 before predictions carried it is read at the game's opening total, which never moves; its
@@ -20,12 +20,12 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app.bets.models import Bet
-from app.bets.pricing import best_offer, risk_level
 from app.bets.quotes import Quotes, book_quotes
 from app.games.models import Game, Odds, OddsSnapshot
 from app.games.queries import load_games_frame
 from app.markets import MARKETS
 from app.ml.served import latest_predictions
+from app.staking.pricing import best_offer, risk_level
 
 # Lines of a prediction without its own ``lines``: what never moves (the opening total).
 STABLE_LINES = {
@@ -50,7 +50,7 @@ class MarketView:
 
     @property
     def risk_level(self) -> str:
-        """The served bet's risk (``app.bets.pricing.risk_level``); ``none`` unserved."""
+        """The served bet's risk (``app.staking.pricing.risk_level``); ``none`` unserved."""
         return risk_level({self.market: self.served} if self.served else {})
 
 

@@ -42,13 +42,13 @@ from sqlalchemy.orm import Session
 
 from app.bets.devig import method_named
 from app.bets.fairline import FairLine, FairLineRules, fair_line, serve
-from app.bets.kelly import StakingPolicy
 from app.bets.models import Bet, StrategyState
-from app.bets.pricing import BookQuote, Staking
 from app.bets.reports import clustered_mean
 from app.games.models import Game
 from app.markets import BY_KEY, MONEYLINE, RUN_LINE, TOTAL, Market
 from app.ml.evaluation import json_safe
+from app.staking.kelly import StakingPolicy
+from app.staking.pricing import BookQuote, Staking
 
 T_LIVE = 2.0
 STATES = ("watch", "live")

@@ -23,11 +23,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from app.bets.simulate import SimulationResult, simulate
 from app.markets import MARKETS, Quote
 from app.ml.metrics import probability_metrics
 from app.ml.significance import EDGE_MARGIN, log_loss_test
 from app.odds import devig_two_way_array
+from app.staking.simulate import SimulationResult, simulate
 
 
 def quote_probability(games: pd.DataFrame, quote: Quote) -> np.ndarray:

@@ -396,7 +396,7 @@ def _train_target(
         # Whether this version may recommend bets (app.ml.evaluation.edge_evidence).
         "bets_enabled": str(evidence["bets_enabled"]).lower(),
         "edge_evidence": json.dumps(evidence),
-        # Calibration on the same games: a calibrated model may price-shop (app.bets.pricing).
+        # Calibration on the same games: a calibrated model may price-shop (app.staking.pricing).
         "ece": repr(float(held_out.metrics["model_all_labelled"]["ece"])),
         # How far the model may move the fair line (app.bets.fairline).
         "blend_weight": repr(blend.weight),

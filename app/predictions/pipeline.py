@@ -3,7 +3,7 @@ prices and stakes -> results and ledger. Each step is one call into its own pack
 module (``app.predictions.jobs``) claims, plans and finishes around it.
 
 A target's bet is recommended at the best price across books by a champion that beat the
-market on its held-out games, or by a calibrated one (``app.bets.pricing``); otherwise the
+market on its held-out games, or by a calibrated one (``app.staking.pricing``); otherwise the
 prediction still carries the probability, the market's and the edge, but no stake. Every
 served recommendation of a stored game goes into the bets ledger in the transaction that
 writes its prediction, once per ``(prediction, market)``.
@@ -23,7 +23,6 @@ from sqlalchemy.orm import Session
 from app import clock
 from app.bets.fairline import FairLineRules
 from app.bets.ledger import StoredPrediction, record_served_bets
-from app.bets.pricing import CONFIDENCE_THRESHOLD, Gate, Staking
 from app.bets.quotes import Quotes, book_quotes
 from app.bets.recommend import ChunkPrices, GamePrices, price_chunk, staking_for
 from app.bets.strategies import Strategy, configured
@@ -34,6 +33,7 @@ from app.markets import MARKETS, MONEYLINE
 from app.ml.predict import ModelScores, model_refs, predict_probabilities
 from app.ml.registry import LoadedModel
 from app.predictions.results import write_results
+from app.staking.pricing import CONFIDENCE_THRESHOLD, Gate, Staking
 
 # Up to this many stored games are read as SQL rows, not into a frame (a one-game job).
 FEW_GAMES = 8

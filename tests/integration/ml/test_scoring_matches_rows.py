@@ -10,7 +10,6 @@ from sqlalchemy import select
 
 from app import clock
 from app.bets.fairline import FairLineRules
-from app.bets.pricing import BookQuote
 from app.bets.quotes import book_quotes
 from app.bets.recommend import staking_for
 from app.config import Settings
@@ -22,6 +21,7 @@ from app.ml.predict import champions_for, open_feature_store
 from app.ml.registry import ChampionCache
 from app.odds import decimal_to_american, devig_two_way
 from app.predictions.pipeline import ChunkGames, score
+from app.staking.pricing import BookQuote
 from tests.unit.ml.row_scoring_reference import assert_same_payloads, score_by_rows
 
 pytestmark = pytest.mark.integration

@@ -14,10 +14,10 @@ from app.bets.fairline import (
     fair_line,
     priced_quotes,
 )
-from app.bets.kelly import StakingPolicy, stake_fraction
-from app.bets.pricing import BookQuote
 from app.markets import MONEYLINE, TOTAL
 from app.odds import american_to_implied
+from app.staking.kelly import StakingPolicy, stake_fraction
+from app.staking.pricing import BookQuote
 
 PITCH = datetime(2024, 6, 1, 23, 5, tzinfo=UTC)
 NOW = PITCH - timedelta(hours=2)

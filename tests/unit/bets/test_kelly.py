@@ -1,6 +1,6 @@
 import pytest
 
-from app.bets.kelly import StakingPolicy, kelly_fraction, stake_fraction
+from app.staking.kelly import StakingPolicy, kelly_fraction, stake_fraction
 
 
 def test_full_kelly_of_a_known_edge():

@@ -1,7 +1,8 @@
 import pytest
 
-from app.bets.kelly import StakingPolicy
-from app.bets.pricing import (
+from app.markets import MONEYLINE, TOTAL
+from app.staking.kelly import StakingPolicy
+from app.staking.pricing import (
     BookQuote,
     Gate,
     Staking,
@@ -13,7 +14,6 @@ from app.bets.pricing import (
     price_shop,
     risk_level,
 )
-from app.markets import MONEYLINE, TOTAL
 
 EDGE = Gate(bets_enabled=True, calibrated=False)
 CALIBRATED = Gate(bets_enabled=False, calibrated=True)
@@ -141,7 +141,7 @@ def test_a_days_stakes_fit_under_the_cap_and_other_days_are_untouched():
 
 
 def test_best_offer_is_the_side_with_the_larger_ev_at_its_best_price_served_or_not():
-    from app.bets.pricing import best_offer
+    from app.staking.pricing import best_offer
 
     quotes = [BookQuote("a", -120, 110), BookQuote("b", -105, 100), BookQuote("c", -130, 120)]
 
@@ -156,7 +156,7 @@ def test_best_offer_is_the_side_with_the_larger_ev_at_its_best_price_served_or_n
 
 
 def test_best_offer_counts_only_quotes_at_the_models_line():
-    from app.bets.pricing import best_offer
+    from app.staking.pricing import best_offer
 
     quotes = [BookQuote("a", -110, -110, 8.5), BookQuote("b", 150, -180, 9.5)]
 

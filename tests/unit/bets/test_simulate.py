@@ -3,9 +3,9 @@
 import numpy as np
 import pytest
 
-from app.bets.kelly import StakingPolicy
-from app.bets.pricing import Staking
-from app.bets.simulate import max_drawdown, simulate
+from app.staking.kelly import StakingPolicy
+from app.staking.pricing import Staking
+from app.staking.simulate import max_drawdown, simulate
 
 EVEN = 100.0  # +100: decimal odds 2.0
 

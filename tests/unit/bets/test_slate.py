@@ -1,7 +1,7 @@
 import pytest
 
-from app.bets.pricing import BookQuote
 from app.bets.slate import _markets
+from app.staking.pricing import BookQuote
 
 PREDICTION = {
     "home_ml_probability": 0.55,

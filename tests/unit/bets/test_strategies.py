@@ -8,12 +8,12 @@ import pytest
 
 from app.bets.devig import fair_pair
 from app.bets.fairline import FairLineRules, fair_line
-from app.bets.kelly import StakingPolicy
-from app.bets.pricing import BookQuote, Staking
 from app.bets.strategies import Evidence, Strategy, configured, served_bet, strategy_bets
 from app.config import Settings, parse_strategies
 from app.markets import MONEYLINE, RUN_LINE, TOTAL
 from app.odds import american_to_decimal, american_to_implied
+from app.staking.kelly import StakingPolicy
+from app.staking.pricing import BookQuote, Staking
 
 PITCH = datetime(2024, 6, 1, 23, 5, tzinfo=UTC)
 NOW = PITCH - timedelta(hours=2)

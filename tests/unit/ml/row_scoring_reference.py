@@ -11,7 +11,12 @@ import numpy as np
 import pandas as pd
 
 from app import clock
-from app.bets.pricing import (
+from app.bets.quotes import Quotes
+from app.features.definitions import FEATURE_SET
+from app.markets import MARKETS, Market
+from app.ml.registry import LoadedModel
+from app.odds import market_probability
+from app.staking.pricing import (
     CONFIDENCE_THRESHOLD,
     BookQuote,
     Gate,
@@ -20,11 +25,6 @@ from app.bets.pricing import (
     price_shop,
     risk_level,
 )
-from app.bets.quotes import Quotes
-from app.features.definitions import FEATURE_SET
-from app.markets import MARKETS, Market
-from app.ml.registry import LoadedModel
-from app.odds import market_probability
 
 TOP_CONTRIBUTIONS = 3
 

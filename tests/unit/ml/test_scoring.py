@@ -9,10 +9,10 @@ import pandas as pd
 import pytest
 
 from app.bets.fairline import FairLineRules
-from app.bets.pricing import BookQuote
 from app.features.definitions import FEATURE_SET, model_features
 from app.ml.registry import LoadedModel
 from app.predictions.pipeline import score
+from app.staking.pricing import BookQuote
 
 
 def _model(bets_enabled: bool) -> LoadedModel:

@@ -8,12 +8,12 @@ import pandas as pd
 import pytest
 
 from app import clock
-from app.bets.kelly import StakingPolicy
-from app.bets.pricing import BookQuote, Staking
 from app.features.definitions import FEATURE_SET
 from app.ml.prior import MarketPrior
 from app.ml.registry import LoadedModel
 from app.predictions.pipeline import score
+from app.staking.kelly import StakingPolicy
+from app.staking.pricing import BookQuote, Staking
 from tests.unit.ml.row_scoring_reference import assert_same_payloads, score_by_rows
 
 ROWS = 200

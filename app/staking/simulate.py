@@ -3,11 +3,11 @@
 Rules (the backtest's and the training run's bankroll curve follow them):
 
 - One candidate bet per game, chosen by the rule live serving uses
-  (``app.bets.pricing.choose_side``): the side with the larger expected value at the prices
+  (``app.staking.pricing.choose_side``): the side with the larger expected value at the prices
   given, bet when ``EV >= min_ev`` (``BULLPEN_MIN_EV``). The simulation asks what the model
   would have earned had its gate been open (``EDGE_GATE``): whether it may bet is its
   evidence, reported beside (``app.ml.evaluation.edge_evidence``).
-- Stakes are fractional Kelly (:class:`app.bets.kelly.StakingPolicy`: quarter Kelly, at
+- Stakes are fractional Kelly (:class:`app.staking.kelly.StakingPolicy`: quarter Kelly, at
   most 5% of the bankroll a bet), sized from the bankroll at the START of the game's
   date: a day's games are simultaneous, so a day's bets cannot fund each other. When a
   day's stakes add up to more than ``max_daily_exposure`` of the bankroll they are all
@@ -29,9 +29,9 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from app.bets.kelly import StakingPolicy
-from app.bets.pricing import Candidate, Gate, Staking, choose_side
 from app.odds import american_to_decimal_array
+from app.staking.kelly import StakingPolicy
+from app.staking.pricing import Candidate, Gate, Staking, choose_side
 
 DEFAULT_INITIAL_BANKROLL = 1.0
 # The gate of a model allowed to bet its edge: what the backtest simulates.

@@ -36,7 +36,6 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from app.bets.kelly import StakingPolicy, stake_fraction
 from app.markets import Market
 from app.odds import (
     american_to_decimal,
@@ -44,6 +43,7 @@ from app.odds import (
     expected_value,
     implied_to_american,
 )
+from app.staking.kelly import StakingPolicy, stake_fraction
 
 # A prediction "meets the confidence threshold" when a model leans this far to one side.
 CONFIDENCE_THRESHOLD = 0.55
