@@ -69,9 +69,10 @@ def test_line_history_and_splits_from_postgresql(clean_database, service_urls):
             [
                 Game(id=1, game_key="a", season=2016, game_date=day - dt.timedelta(days=1),
                      game_number=0, home_team="NYA", away_team="BOS", home_score=3,
-                     away_score=2, home_pitcher_id="p1"),
+                     away_score=2, home_pitcher="PONE", home_pitcher_id="p1"),
                 Game(id=2, game_key="b", season=2016, game_date=day, game_number=0,
-                     start_time=start, home_team="BOS", away_team="NYA", away_pitcher_id="p1"),
+                     start_time=start, home_team="BOS", away_team="NYA", away_pitcher="PONE",
+                     away_pitcher_id="p1"),
                 Odds(game_id=2, book="sbro", home_ml_open=-120, away_ml_open=110),
             ]
         )  # fmt: skip
