@@ -231,7 +231,7 @@ def naive_features(history: pd.DataFrame, target: pd.Series) -> dict[str, float]
     return {name: full[name] for name in TEAM_FORM}
 
 
-@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(game_rows())
 def test_matches_naive_reference(rows: list[tuple]) -> None:
     history = games(rows)
@@ -243,7 +243,7 @@ def test_matches_naive_reference(rows: list[tuple]) -> None:
 
 
 @settings(
-    max_examples=150,
+    max_examples=60,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
 )

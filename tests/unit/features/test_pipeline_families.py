@@ -272,7 +272,7 @@ def _as_frames(snaps: pd.DataFrame, splits: pd.DataFrame) -> dict:
     return {"snapshots": snaps if len(snaps) else None, "splits": splits if len(splits) else None}
 
 
-@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(scenario())
 def test_every_feature_matches_the_naive_reference(data) -> None:
     history, snaps, splits = data
@@ -286,7 +286,7 @@ def test_every_feature_matches_the_naive_reference(data) -> None:
 
 
 @settings(
-    max_examples=80,
+    max_examples=35,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
 )
@@ -513,7 +513,7 @@ OPEN_FEATURES = sorted({*model_features("moneyline"), *model_features("total_ove
 NAMES = {"p1": "AONE", "p2": "BTWO", "p3": "CTHREE"}
 
 
-@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=35, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data())
 def test_a_games_own_closing_information_changes_no_feature_scored_at_the_open(
     data: st.DataObject,
