@@ -18,7 +18,9 @@ def parse_seasons(text: str) -> list[int]:
     """``"2010-2018"`` or ``"2016,2018"`` or ``"2019"`` -> a sorted list of seasons."""
     seasons: set[int] = set()
     for part in filter(None, (piece.strip() for piece in text.split(","))):
-        first, _, last = part.partition("-")
+        first, dash, last = (piece.strip() for piece in part.partition("-"))
+        if not first.isdigit() or (dash and not last.isdigit()):
+            raise ValueError(f"{part!r} is not a season or a range of seasons like 2013-2019")
         start, end = int(first), int(last or first)
         if end < start:
             raise ValueError(f"season range {part!r} runs backwards")

@@ -15,7 +15,12 @@ def test_validation_is_the_latest_dates():
 
 @pytest.mark.parametrize(
     ("text", "seasons"),
-    [("2010-2012", [2010, 2011, 2012]), ("2019", [2019]), ("2016,2018-2019", [2016, 2018, 2019])],
+    [
+        ("2010-2012", [2010, 2011, 2012]),
+        ("2019", [2019]),
+        ("2016,2018-2019", [2016, 2018, 2019]),
+        (" 2013 - 2014 ", [2013, 2014]),
+    ],
 )
 def test_season_ranges(text, seasons):
     assert parse_seasons(text) == seasons
@@ -24,3 +29,9 @@ def test_season_ranges(text, seasons):
 def test_a_backwards_range_is_an_error():
     with pytest.raises(ValueError, match="backwards"):
         parse_seasons("2019-2010")
+
+
+@pytest.mark.parametrize("text", ["abc", "2013-", "-2019", "2013-x", "2013..2019", "20 13"])
+def test_text_that_is_not_a_season_is_an_error(text):
+    with pytest.raises(ValueError, match="not a season"):
+        parse_seasons(text)
