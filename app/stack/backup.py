@@ -236,8 +236,9 @@ def restore(
             move_artifact_root(
                 mlflow_db, manifest.mlflow_artifact_root, settings.mlflow_artifact_root.as_uri()
             )
-    counts, checksum = _ledger_state(url)
-    _check(manifest, counts, checksum)
+    counts, _ = _ledger_state(url)
+    if counts != manifest.counts:  # after the migrations too: they add, they never drop
+        raise BackupError(f"row counts differ: {counts} restored, {manifest.counts} saved")
     if manifest.mlflow and mlflow_db is not None:
         prefix = manifest.settings.get("BULLPEN_MODEL_PREFIX")
         champions = _champions(mlflow_db, settings, prefix=prefix)
@@ -394,6 +395,10 @@ def _restore_database(url: str, dump: Path, manifest: Manifest) -> None:
         env,
     )  # fmt: skip
     get_engine(url).dispose()  # sessions opened before see the restored tables
+    # Checked as saved, before the migrations: a column a newer release adds changes every
+    # bet's text, so an older release's checksum holds only for its own schema.
+    _check(manifest, *_ledger_state(url))
+    get_engine(url).dispose()
     upgrade(url)  # a backup of an older release comes up to this release's schema
 
 

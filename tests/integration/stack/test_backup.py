@@ -10,16 +10,19 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from alembic import command
 
 from app.bets.ledger import record_user_bet
 from app.bets.settlement import settle_games
 from app.config import Settings
-from app.db.session import get_engine, session_scope
+from app.db.migrate import alembic_config
+from app.db.session import dispose_engines, get_engine, session_scope
 from app.jobs.models import Job
 from app.markets import TARGETS
 from app.ml import registry
 from app.stack.backup import BackupError, backup, read_manifest, restore
 from app.stack.embedded import EmbeddedStack
+from tests.conftest import fresh_database
 from tests.integration.bets.conftest import add_game, serve
 
 # The backup is restored into an embedded PostgreSQL 16, from the embedded one (make test) or
@@ -44,7 +47,12 @@ def _jobs(url: str) -> list[tuple]:
 @pytest.fixture
 def installation(seeded: Settings, clean_database: str) -> Settings:
     """The seeded MLflow store (three champions) beside a database with bets and jobs."""
-    with session_scope(clean_database) as session:
+    _add_bets_and_jobs(clean_database)
+    return replace(seeded, database_url=clean_database)
+
+
+def _add_bets_and_jobs(database_url: str) -> None:
+    with session_scope(database_url) as session:
         final = add_game(session, "20190701-NYA-BOS-0", 5, 3, length_outs=54)
         upcoming = add_game(
             session, "20990701-NYA-BOS-0", None, None, game_date=date(2099, 7, 1), season=2099
@@ -58,7 +66,6 @@ def installation(seeded: Settings, clean_database: str) -> Settings:
             )  # fmt: skip
         session.add(Job(kind="train", status="failed", error="a reason", params={"t": 1}))
         settle_games(session, [final.id])
-    return replace(seeded, database_url=clean_database)
 
 
 def test_a_backup_restored_into_a_new_var_is_the_same_bet_by_bet(
@@ -112,3 +119,44 @@ def test_a_backup_restored_into_a_new_var_is_the_same_bet_by_bet(
     finally:
         get_engine(urls["BULLPEN_DATABASE_URL"]).dispose()
         stack.stop()
+
+
+# The release before strategies and the sharp close (bets without strategy, paper, close_note
+# and the sharp-close columns).
+OLDER_RELEASE = "5e2a9c41b7d3"
+
+
+def test_a_backup_of_an_older_release_restores_into_this_one(
+    seeded: Settings, service_urls: dict[str, str], tmp_path: Path
+) -> None:
+    server = service_urls["BULLPEN_DATABASE_URL"]
+    with fresh_database(server) as older, fresh_database(server) as target_url:
+        _add_bets_and_jobs(older)
+        saved = _rows(older, BETS_KEPT)
+        dispose_engines()
+        command.downgrade(alembic_config(older), OLDER_RELEASE)
+        dispose_engines()
+        assert not {"strategy", "paper"} & {name for (name,) in _rows(older, BET_COLUMNS)}
+
+        archive = backup(replace(seeded, database_url=older), tmp_path / "older.tar")
+        assert read_manifest(archive.path).alembic_revision == OLDER_RELEASE
+
+        with get_engine(target_url).begin() as connection:  # an empty installation
+            connection.execute(sa.text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
+        dispose_engines()
+        target = replace(
+            seeded,
+            database_url=target_url,
+            var_dir=tmp_path / "elsewhere",
+            mlflow_tracking_uri=f"sqlite:///{tmp_path / 'elsewhere' / 'mlflow.db'}",
+        )
+        restored = restore(target, archive.path)
+
+        assert restored.counts == read_manifest(archive.path).counts
+        assert {"strategy", "paper"} <= {name for (name,) in _rows(target_url, BET_COLUMNS)}
+        assert _rows(target_url, BETS_KEPT) == saved
+        dispose_engines()
+
+
+BET_COLUMNS = "SELECT column_name FROM information_schema.columns WHERE table_name = 'bets'"
+BETS_KEPT = "SELECT bet_id, game_id, market, side, odds, stake, status FROM bets ORDER BY bet_id"
