@@ -1,15 +1,19 @@
 """One Celery task per job kind, and one per chunk of a kind that fans out, from
 ``app.kinds``: job ids in, ``app.jobs.runtime`` does the rest."""
 
+import logging
 import uuid
 from collections.abc import Sequence
 
 from celery import group
+from kombu.exceptions import OperationalError
 
 from app.jobs.runtime import JobKind, execute
 from app.kinds import KINDS, PREDICT
 from tasks.base import JobTask, resources, settings
 from workers.celery_app import celery
+
+log = logging.getLogger(__name__)
 
 
 def _fan_out(kind: JobKind):
@@ -25,9 +29,13 @@ def _fan_out(kind: JobKind):
 
 def _alert_served(kind: JobKind) -> None:
     """After a prediction's bets are committed, their alerts go out now, not at the beat's next
-    round (a repeat finds nothing due: each alert is sent once)."""
+    round (a repeat finds nothing due: each alert is sent once). The job's work is committed
+    by now: a broker that cannot take the message must not fail it, the beat's round sends."""
     if kind.name == PREDICT.name and settings().alert_urls:
-        celery.send_task("tasks.bets.send_alerts")
+        try:
+            celery.send_task("tasks.bets.send_alerts")
+        except OperationalError as error:
+            log.warning("alerts left to the beat's next round: %s", error)
 
 
 def _job_task(kind: JobKind):
