@@ -7,8 +7,12 @@ because a connection pool must never be shared across a fork.
 A pooled connection that PostgreSQL closed (a restart, a terminated backend) is replaced when
 it is checked out, so that the first request after a restart does not fail. It is found
 without a round trip: an idle connection has nothing to read unless the server closed it (its
-last words, or the end of the stream, are waiting on the socket), which one ``select()`` of
-the socket tells. ``pool_pre_ping`` would cost a ``SELECT 1`` round trip per checkout.
+last words, or the end of the stream, are waiting on the socket), which one ``poll()`` of
+the socket tells (``select()`` cannot watch a descriptor past 1023, and a busy API worker's
+sockets go past it). ``pool_pre_ping`` would cost a ``SELECT 1`` round trip per checkout.
+
+A server that does not answer at all (a host gone, a network partition) costs a new connection
+at most ``CONNECT_TIMEOUT_SECONDS``, then the error every caller maps to a 503 or a retry.
 """
 
 import select
@@ -22,13 +26,20 @@ from sqlalchemy.orm import Session, sessionmaker
 _engines: dict[str, Engine] = {}
 _factories: dict[str, sessionmaker[Session]] = {}
 _autocommit: dict[str, Engine] = {}
+CONNECT_TIMEOUT_SECONDS = 10
 
 
 def get_engine(url: str) -> Engine:
     """The process-wide engine for ``url``."""
     engine = _engines.get(url)
     if engine is None:
-        engine = create_engine(url, pool_size=5, max_overflow=5)
+        postgresql = url.startswith("postgresql")
+        engine = create_engine(
+            url,
+            pool_size=5,
+            max_overflow=5,
+            connect_args={"connect_timeout": CONNECT_TIMEOUT_SECONDS} if postgresql else {},
+        )
         if engine.dialect.name == "postgresql":
             event.listen(engine, "checkout", _closed_by_the_server)
         _engines[url] = engine
@@ -49,8 +60,9 @@ def _closed_by_the_server(dbapi_connection: Any, record: Any, proxy: Any) -> Non
     checks out another (or a new one)."""
     if dbapi_connection.closed or dbapi_connection.broken:
         raise exc.DisconnectionError("the connection is closed")
-    readable, _, _ = select.select([dbapi_connection.fileno()], [], [], 0)
-    if readable:
+    watch = select.poll()
+    watch.register(dbapi_connection.fileno(), select.POLLIN | select.POLLERR | select.POLLHUP)
+    if watch.poll(0):
         raise exc.DisconnectionError("the server closed the connection")
 
 

@@ -1,12 +1,13 @@
 """Pooled connections the server closed (as a PostgreSQL restart closes them all) are replaced
 when checked out: the requests that follow succeed, with no round trip spent on a ping."""
 
+import os
 import time
 import uuid
 
 import psycopg
 import pytest
-from sqlalchemy import event
+from sqlalchemy import event, text
 
 from app.config import Settings
 from app.db.session import get_engine, session_scope
@@ -50,3 +51,30 @@ def test_requests_after_every_pooled_connection_was_closed_by_the_server_succeed
 
     assert statuses == [200] * 10
     assert replaced, "no pooled connection was found closed: the fault did not land"
+
+
+def test_a_closed_connection_is_found_past_file_descriptor_1024(settings: Settings) -> None:
+    """``select()`` cannot watch a descriptor of 1024 or more; a process holding many sockets
+    (an API worker under load) gets pooled connections numbered past it."""
+    engine = get_engine(settings.database_url)
+    engine.dispose()  # its connections' descriptors are freed before the padding takes them
+    padding = []
+    try:
+        while True:  # take every descriptor below 1100, so the next connections get higher
+            descriptor = os.open(os.devnull, os.O_RDONLY)
+            padding.append(descriptor)
+            if descriptor >= 1100:
+                break
+        with engine.connect() as connection:
+            assert connection.connection.dbapi_connection.fileno() > 1024
+        replaced = []
+        event.listen(engine, "invalidate", lambda *args: replaced.append(args))
+        assert _terminate_pooled_backends(settings.database_url) >= 1
+        time.sleep(0.2)
+        with session_scope(settings.database_url) as session:
+            assert session.execute(text("SELECT 1")).scalar_one() == 1
+        assert replaced, "the closed connection was not found: the fault did not land"
+    finally:
+        for descriptor in padding:
+            os.close(descriptor)
+        get_engine(settings.database_url).dispose()
