@@ -144,6 +144,7 @@ def backtest(
             "n_train": len(training.labels),
             "n_held_out": int(model.held_out.sum()),
             "best_iteration": model.rounds,
+            "tree_weight": model.tree_weight,
             "hyperparameters_version": model.hyper.version,
             # Would this model, as a champion, recommend bets? (its held-out games)
             "bets_enabled": gate["bets_enabled"],

@@ -25,6 +25,9 @@ class TargetHyperparameters:
     market_prior: str
     # A feature whose sign splits the prior's calibration in two ("" for none).
     prior_split: str = ""
+    # How the early-stopping slice chooses the rounds: "best" (its lowest log loss) or
+    # "one_standard_error" (the fewest within one date-clustered SE of the best).
+    rounds_rule: str = "best"
 
     def as_params(self) -> dict[str, Any]:
         """Everything, flat, as MLflow params."""
@@ -37,6 +40,7 @@ class TargetHyperparameters:
             "early_stopping_rounds": self.early_stopping_rounds,
             "market_prior": self.market_prior or "none",
             "prior_split": self.prior_split or "none",
+            "rounds_rule": self.rounds_rule,
         }
 
 
@@ -53,7 +57,17 @@ def parse_hyperparameters(document: dict[str, Any], target: str) -> TargetHyperp
         early_stopping_rounds=int(training["early_stopping_rounds"]),
         market_prior=str(target_table.get("market_prior", "")),
         prior_split=str(target_table.get("prior_split", "")),
+        rounds_rule=_rounds_rule(str(training.get("rounds_rule", "best"))),
     )
+
+
+ROUNDS_RULES = ("best", "one_standard_error")
+
+
+def _rounds_rule(rule: str) -> str:
+    if rule not in ROUNDS_RULES:
+        raise ValueError(f"rounds_rule {rule!r} is not one of {', '.join(ROUNDS_RULES)}")
+    return rule
 
 
 @cache

@@ -294,6 +294,7 @@ def pooled_backtest(
                 "n_train": len(training.labels),
                 "n_held_out": int(model.held_out.sum()),
                 "rounds": model.rounds,
+                "tree_weight": model.tree_weight,
             }
             stats = summarise(part, floor_seed=season)
             say(f"{season} {target}: {_line(stats)}; blend weight {blend.weight:.3f}")

@@ -104,7 +104,8 @@ def _explanations(model: LoadedModel, features: np.ndarray) -> list[list[dict]]:
     # while LightGBM's default OpenMP team waits tens of ms on a busy machine.
     features = model.inputs(features)
     contributions = model.booster.predict(features, pred_contrib=True, num_threads=1)
-    per_feature = contributions[:, :-1].copy()  # the last column is the bias
+    # The last column is the bias; a model serving its prior alone owes its trees nothing.
+    per_feature = contributions[:, :-1] * (model.tree_weight if model.prior is not None else 1.0)
     if model.prior is not None:
         per_feature[:, model.prior.feature_index] += model.prior.margin(features)
     order = np.argsort(-np.abs(per_feature), axis=1)[:, :TOP_CONTRIBUTIONS]

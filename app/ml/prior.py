@@ -97,12 +97,16 @@ def predict_probability(
     prior: MarketPrior | None,
     num_iteration: int | None = None,
     num_threads: int = 0,
+    tree_weight: float = 1.0,
 ) -> np.ndarray:
     """The probability of the target's 'yes' side for every row of ``features``
-    (``num_threads`` 0: LightGBM's default)."""
+    (``num_threads`` 0: LightGBM's default; ``tree_weight`` 0: the prior alone, for a model
+    whose trees did not earn their place)."""
     features = np.asarray(features, dtype=float)
     threads = {"num_threads": num_threads} if num_threads else {}
     if prior is None:
         return booster.predict(features, num_iteration=num_iteration, **threads)
+    if tree_weight == 0:
+        return sigmoid(prior.margin(features))
     raw = booster.predict(features, num_iteration=num_iteration, raw_score=True, **threads)
-    return sigmoid(raw + prior.margin(features))
+    return sigmoid(tree_weight * raw + prior.margin(features))

@@ -52,6 +52,8 @@ class LoadedModel:
     ece: float | None = None
     # How far it may move the fair line, earned on its held-out games (0 without the tag).
     blend_weight: float = 0.0
+    # 0 when its trees did not earn their place over its market prior (1 without the tag).
+    tree_weight: float = 1.0
 
     def calibrated(self, max_ece: float) -> bool:
         """Whether its held-out ECE is known and at most ``max_ece`` (it may price-shop)."""
@@ -64,7 +66,13 @@ class LoadedModel:
         One thread: a worker runs a pool process per core already, and OpenMP threads
         contending for busy cores stall a one-game prediction by milliseconds.
         """
-        return predict_probability(self.booster, self.inputs(features), self.prior, num_threads=1)
+        return predict_probability(
+            self.booster,
+            self.inputs(features),
+            self.prior,
+            num_threads=1,
+            tree_weight=self.tree_weight,
+        )
 
     def inputs(self, features: np.ndarray | pd.DataFrame) -> np.ndarray:
         """The model's own columns (``feature_names``) of ``features``: a frame's by name, a
@@ -144,6 +152,7 @@ def load_version(settings: Settings, target: str, version: str) -> LoadedModel:
         bets_enabled=tags.get("bets_enabled") == "true",
         ece=_float_tag(tags.get("ece")),
         blend_weight=_float_tag(tags.get("blend_weight")) or 0.0,
+        tree_weight=_float_tag(tags.get("tree_weight")) if "tree_weight" in tags else 1.0,
     )
 
 

@@ -44,10 +44,16 @@ from app.markets import MARKETS
 from app.ml import registry
 from app.ml.evaluation import Evaluation, evaluate
 from app.ml.hyperparameters import TargetHyperparameters, hyperparameters
-from app.ml.metrics import probability_metrics
+from app.ml.metrics import game_log_losses, probability_metrics
 from app.ml.plots import bankroll_png, calibration_png
-from app.ml.prior import MarketPrior, fit_market_prior, predict_probability
-from app.ml.significance import PROMOTION_MARGIN, BlendWeight, fit_blend_weight, log_loss_test
+from app.ml.prior import MarketPrior, fit_market_prior, predict_probability, sigmoid
+from app.ml.significance import (
+    PROMOTION_MARGIN,
+    BlendWeight,
+    clustered_mean,
+    fit_blend_weight,
+    log_loss_test,
+)
 from app.odds import devig_two_way_array
 
 MIN_TRAINING_GAMES = 200
@@ -95,6 +101,9 @@ class FittedModel:
     selection_prior: MarketPrior | None = field(repr=False)
     stop: np.ndarray = field(repr=False)  # mask of the dataset's early-stopping rows
     held_out: np.ndarray = field(repr=False)  # mask of its held-out rows
+    # 0: the early-stopping games found no round better than the market prior alone
+    # (``one_standard_error_rounds``), which is then served as it is.
+    tree_weight: float = 1.0
 
     @property
     def fitted(self) -> np.ndarray:
@@ -106,7 +115,12 @@ class FittedModel:
         frame: from the model's columns)."""
         if isinstance(features, pd.DataFrame):
             features = features[self.booster.feature_name()]
-        return predict_probability(self.booster, np.asarray(features, dtype=float), self.prior)
+        return predict_probability(
+            self.booster,
+            np.asarray(features, dtype=float),
+            self.prior,
+            tree_weight=self.tree_weight,
+        )
 
     def predict_selection(self, features: pd.DataFrame | np.ndarray) -> np.ndarray:
         """Probabilities by the model fitted before the refit (the only one that never saw
@@ -118,6 +132,7 @@ class FittedModel:
             np.asarray(features, dtype=float),
             self.selection_prior,
             self.rounds,
+            tree_weight=self.tree_weight,
         )
 
 
@@ -221,6 +236,18 @@ def fit_model(
         callbacks=[lgb.early_stopping(hyper.early_stopping_rounds, verbose=False)],
     )
     rounds = max(int(selection.best_iteration), 1)
+    tree_weight = 1.0
+    if hyper.rounds_rule == "one_standard_error":
+        rounds = one_standard_error_rounds(
+            selection,
+            x[stop],
+            y[stop],
+            None if margin is None else margin[stop],
+            data.games["game_date"].to_numpy()[stop],
+            rounds,
+        )
+        if rounds == 0:  # the prior alone: no tree earned its place
+            rounds, tree_weight = 1, 0.0
     prior = _fit_prior(x, y, names, hyper)
     margin = prior.margin(x) if prior else None
     booster = lgb.train(
@@ -237,7 +264,42 @@ def fit_model(
         selection_prior=selection_prior,
         stop=stop,
         held_out=held_out,
+        tree_weight=tree_weight,
     )
+
+
+# Rounds tried by the one-SE rule: about this many, evenly spaced up to the best.
+ROUNDS_GRID = 60
+
+
+def one_standard_error_rounds(
+    booster: lgb.Booster,
+    x: np.ndarray,
+    y: np.ndarray,
+    margin: np.ndarray | None,
+    dates: np.ndarray,
+    best: int,
+) -> int:
+    """The fewest rounds whose log loss on these (early-stopping) games is within one
+    date-clustered standard error of the ``best`` round's: more trees are kept only where
+    they beat fewer by more than the slice's own noise. 0 (a model boosted from a market
+    prior only): the prior alone is that close."""
+    start = np.zeros(len(y)) if margin is None else margin
+
+    def losses(rounds: int) -> np.ndarray:
+        raw = booster.predict(x, num_iteration=rounds, raw_score=True) if rounds else 0.0
+        return game_log_losses(y, sigmoid(raw + start))
+
+    at_best = losses(best)
+    grid = np.unique(np.linspace(1, best, min(best, ROUNDS_GRID)).round().astype(int))
+    for rounds in ([0] if margin is not None else []) + grid.tolist():
+        if rounds >= best:
+            break
+        gap = clustered_mean(losses(int(rounds)) - at_best, dates)
+        error = gap["standard_error"]
+        if error is not None and gap["mean"] <= error:
+            return int(rounds)
+    return best
 
 
 def _fit_prior(
@@ -402,6 +464,7 @@ def _train_target(
         "blend_weight": repr(blend.weight),
         "blend_evidence": json.dumps(blend.as_dict()),
         "hyperparameters_version": str(hyper.version),
+        "tree_weight": repr(model.tree_weight),
         **prior_tags(model.prior, hyper),
     }
     with mlflow.start_run(

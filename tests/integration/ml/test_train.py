@@ -2,6 +2,7 @@
 
 import json
 
+import numpy as np
 import pytest
 
 from app.db.session import session_scope
@@ -9,6 +10,7 @@ from app.markets import TARGETS
 from app.ml import registry, train
 from app.ml.jobs import train_for_params
 from app.ml.metrics import probability_metrics
+from app.ml.prior import sigmoid
 from app.ml.significance import PROMOTION_MARGIN, log_loss_test
 
 pytestmark = pytest.mark.integration
@@ -62,6 +64,11 @@ def test_every_target_trains_on_one_feature_build_and_logs_everything(seeded, mo
         assert tags["refit"] == "true" and int(tags["n_held_out"]) == outcome["n_held_out"] > 0
         assert tags["held_out_first_date"] > tags["stop_first_date"] >= "2018"
         assert float(tags["blend_weight"]) == outcome["blend_weight"] == new.blend_weight
+        # Trees kept only where they earned their place over the prior (the one-SE rule).
+        assert float(tags["tree_weight"]) == new.tree_weight in (0.0, 1.0)
+        if new.tree_weight == 0:
+            prior_alone = sigmoid(new.prior.margin(new.inputs(held_out.features)))
+            np.testing.assert_allclose(p_new, prior_alone)
         assert json.loads(tags["edge_evidence"])["alpha"] == pytest.approx(0.05 / 3)
 
         run = client.get_run(outcome["run_id"])
