@@ -122,6 +122,7 @@ def _explanations(model: LoadedModel, features: np.ndarray) -> list[list[dict]]:
                 "contribution": contribution,
             }
             for i, value, contribution in zip(indexes, row_values, row_contributions, strict=True)
+            if contribution != 0  # a feature no tree used moved nothing
         ]
         for indexes, row_values, row_contributions in zip(
             order.tolist(), value_lists, chosen, strict=True

@@ -1,13 +1,15 @@
 """A running worker serves a newly promoted champion from the next prediction job on."""
 
 from collections.abc import Iterator
+from dataclasses import replace
 
 import numpy as np
 import pytest
 
 from app.config import Settings
 from app.db.session import session_scope
-from app.ml import registry
+from app.ml import registry, train
+from app.ml.hyperparameters import hyperparameters
 from app.ml.predict import open_feature_store
 from app.ml.train import train_targets
 
@@ -20,14 +22,24 @@ LOOSE_TREES = {"learning_rate": 0.1, "num_leaves": 15, "min_data_in_leaf": 20, "
 
 
 @pytest.fixture
-def champion_and_other(seeded: Settings) -> Iterator[tuple[str, str]]:
+def champion_and_other(
+    seeded: Settings, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[tuple[str, str]]:
     """The moneyline champion and a second version trained with other hyperparameters.
 
     The champion holds the alias when the test starts and again after it.
     """
     champion = registry.champion_versions(seeded)["moneyline"]
+    # Its best round kept (not the one-SE rule's fewest, which may be the prior alone, as the
+    # champion's may be): the two versions must predict differently.
+    monkeypatch.setattr(
+        train,
+        "hyperparameters",
+        lambda target: replace(hyperparameters(target), rounds_rule="best"),
+    )
     with session_scope(seeded.database_url) as session:
         other = train_targets(session, seeded, ["moneyline"], [2018], params=LOOSE_TREES)[0].version
+    monkeypatch.undo()
     registry.promote(seeded, "moneyline", champion, "the champion pickup test starts")
     yield champion, other
     registry.promote(seeded, "moneyline", champion, "the champion pickup test ended")

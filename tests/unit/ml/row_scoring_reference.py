@@ -177,6 +177,7 @@ def _explanation(model: LoadedModel, contributions: np.ndarray, values: np.ndarr
     """
     per_feature = contributions[:-1].copy()  # the last column is the bias
     if model.prior is not None:
+        per_feature *= model.tree_weight
         per_feature[model.prior.feature_index] += model.prior.margin(values[np.newaxis, :])[0]
     order = np.argsort(-np.abs(per_feature))[:TOP_CONTRIBUTIONS]
     return [
@@ -187,6 +188,7 @@ def _explanation(model: LoadedModel, contributions: np.ndarray, values: np.ndarr
             "contribution": float(per_feature[i]),
         }
         for i in order
+        if per_feature[i] != 0  # a feature no tree used moved nothing
     ]
 
 
