@@ -8,9 +8,9 @@ over the innings his team's pitchers recorded (its defence's putouts / 3), bullp
 the runs of innings 1-5 come from the opponent's line score, the innings a starter usually
 pitches, so they are the closest to him the logs allow. Carried: this season's sums on
 dates STRICTLY before the game's, blended with last season's rates regressed toward the
-league (``r`` = :data:`CARRY_FACTOR`, worth :data:`CARRY_INNINGS` innings or
-:data:`CARRY_STARTS` starts; without a record last season, shrunk toward last season's
-league with the same weight; a debut, without a start this season or last, is NaN as in the
+league (``r`` and ``k`` of each rate in :data:`CARRY`, measured; ``k`` starts are worth
+9 innings each, or 5 early innings; without a record last season, shrunk toward last
+season's league with the same weight; a debut, without a start this season or last, is NaN as in the
 starters family). ``fip`` is ``(13 HR + 3 (BB + HBP) - 2 K) / IP``, FIP without
 its league constant.
 
@@ -27,20 +27,30 @@ from app.features.featureset import FeatureDef
 from app.features.history import final_games, regressed, state_before, team_rows
 from app.games.line_scores import line_score_innings
 
-CARRY_FACTOR = 0.4
-CARRY_STARTS = 20
-CARRY_INNINGS = 9.0 * CARRY_STARTS
+# Each rate's (r, k in starts), measured on 2010-2018 (bench/carry_constants_lineups.py,
+# starters with >= 10 starts in both seasons, 1,026 pairs): FIP core r = 0.41, k = 22;
+# (K - BB - HBP) per 9 r = 0.60, k = 16; runs of innings 1-5 r = 0.25, k = 39.
+CARRY: dict[str, tuple[float, int]] = {
+    "fip": (0.4, 20),
+    "k_minus_bb_per9": (0.6, 15),
+    "early_runs": (0.25, 40),
+}
 EARLY_INNINGS = 5
+INNINGS_PER_START = 9.0
 KEYS = ["pitcher", "season"]
 COMPONENTS = ("k", "bb", "hr", "ip", "early_runs", "early_innings")
 
 
 def _declared(side: str) -> tuple[FeatureDef, ...]:
     pitcher = f"{side} starting pitcher"
-    carry = (
-        f"this season's sums before the game's date blended with last season's rate regressed "
-        f"toward the league (factor {CARRY_FACTOR}, worth {CARRY_STARTS} starts)"
-    )
+
+    def carry(name: str) -> str:
+        factor, starts = CARRY[name]
+        return (
+            "this season's sums before the game's date blended with last season's rate "
+            f"regressed toward the league (factor {factor}, worth {starts} starts)"
+        )
+
     none = (
         "NaN when the starter is unknown, at his debut (no start this season nor last) or "
         "when no league rate of last season exists"
@@ -49,17 +59,17 @@ def _declared(side: str) -> tuple[FeatureDef, ...]:
         FeatureDef(
             f"{side}_sp_fip",
             f"(13 HR + 3 (BB + HBP) - 2 K) / IP of his team's pitching in the {pitcher}'s "
-            f"starts (team totals: the logs have no pitcher's line), {carry}; {none}",
+            f"starts (team totals: the logs have no pitcher's line), {carry('fip')}; {none}",
         ),
         FeatureDef(
             f"{side}_sp_k_minus_bb_per9",
             f"(K - BB - HBP) per 9 innings of his team's pitching in the {pitcher}'s starts, "
-            f"{carry}; {none}",
+            f"{carry('k_minus_bb_per9')}; {none}",
         ),
         FeatureDef(
             f"{side}_sp_early_runs",
             f"runs allowed per inning in innings 1-{EARLY_INNINGS} of the {pitcher}'s starts "
-            f"(the opponent's line score) times {EARLY_INNINGS}, {carry}; {none}",
+            f"(the opponent's line score) times {EARLY_INNINGS}, {carry('early_runs')}; {none}",
         ),
     )
 
@@ -152,12 +162,13 @@ def compute(
         # A debut (no start this season nor last) is unknown, as in the starters family.
         unknown = (pitchers == "") | ((state["ip"] <= 0) & (prior["ip"].to_numpy() <= 0))
         for name, current in _rates({c: state[c] for c in COMPONENTS}).items():
+            factor, starts = CARRY[name]
             mean = last_league[name].to_numpy(np.float64)
-            prior_rate = np.where(np.isfinite(last[name]), regressed(last[name], mean,
-                                  CARRY_FACTOR), mean)  # fmt: skip
+            prior_rate = np.where(np.isfinite(last[name]), regressed(last[name], mean, factor),
+                                  mean)  # fmt: skip
             # Weight by the denominator of each rate: innings, or early innings.
             amount = state["early_innings"] if name == "early_runs" else state["ip"]
-            weight = (EARLY_INNINGS * CARRY_STARTS) if name == "early_runs" else CARRY_INNINGS
+            weight = starts * (EARLY_INNINGS if name == "early_runs" else INNINGS_PER_START)
             observed = np.where(amount > 0, np.nan_to_num(current) * amount, 0.0)
             blended = (observed + weight * prior_rate) / (amount + weight)
             features[f"{side}_sp_{name}"] = np.where(unknown, np.nan, blended)

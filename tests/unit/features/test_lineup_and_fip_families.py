@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from app.features.definitions import EVERY_FEATURE, FAMILIES, FEATURE_SET
 from app.features.families.lineups import CARRY_PLAYER_FACTOR, CARRY_PLAYER_STARTS
-from app.features.families.pitching import CARRY_FACTOR, CARRY_INNINGS
+from app.features.families.pitching import CARRY, INNINGS_PER_START
 from app.features.pipeline import build_features
 from app.games.line_scores import line_score_innings
 from app.ml.families import family_columns, family_moment
@@ -121,14 +121,17 @@ def test_hand_computed_fip_components() -> None:
     # 2015's league: K 13, BB+HBP 6, HR 3 over 17 innings; 4 runs in 10 early innings.
     league = {"fip": (13 * 3 + 3 * 6 - 2 * 13) / 17, "kbb": 9 * (13 - 6) / 17, "early": 2.0}
     p1 = {"fip": (13 + 9 - 16) / 9, "kbb": 9 * (8 - 3) / 9, "early": 1.0}
-    prior = {name: league[name] + CARRY_FACTOR * (p1[name] - league[name]) for name in league}
+    factors = {"fip": CARRY["fip"][0], "kbb": CARRY["k_minus_bb_per9"][0],
+               "early": CARRY["early_runs"][0]}  # fmt: skip
+    prior = {name: league[name] + factors[name] * (p1[name] - league[name]) for name in league}
+    innings = CARRY["fip"][1] * INNINGS_PER_START
     first = got.iloc[0]  # p1's first start of 2016: last season's, regressed
     assert first["home_sp_fip"] == pytest.approx(prior["fip"])
     assert first["home_sp_k_minus_bb_per9"] == pytest.approx(prior["kbb"])
     assert first["home_sp_early_runs"] == pytest.approx(prior["early"])
     second = got.iloc[1]  # after a 2016 start: 10 K, no walk, no HR over 9 innings
     assert second["home_sp_fip"] == pytest.approx(
-        (-2 * 10 + CARRY_INNINGS * prior["fip"]) / (9 + CARRY_INNINGS)
+        (-2 * 10 + innings * prior["fip"]) / (9 + innings)
     )
     assert np.isnan(second["away_sp_fip"])  # q9 never started: unknown, not the league
     # The default set does not read the family (it has not earned its place): no box scores,
