@@ -29,7 +29,9 @@ from workers.dispatch import CeleryJobQueue
 pytestmark = pytest.mark.integration
 
 FAST = RetryPolicy(attempts=2, base_delay=0.05, max_delay=1.0, jitter=0.0)
-BROKER_DB, STORE_DB = 13, 14  # no worker consumes this broker: the job stays queued
+# A Redis database no other test uses, for a broker no worker consumes (the job stays
+# queued) and a feature store of this test's own games (their keys do not meet the broker's).
+SCRATCH_DB = 2
 HOME = [(665000 + i, f"Home Player{i}") for i in range(1, 9)] + [(592450, "Julio Rodríguez")]
 AWAY = [(660000 + i, f"Away Player{i}") for i in range(1, 10)]
 
@@ -76,10 +78,9 @@ def test_a_posted_lineup_is_stored_and_its_game_predicted_again_once(
         settings,
         database_url=clean_database,
         schedule_api_url=provider.url,
-        broker_url=redis_database(settings.broker_url, BROKER_DB),
+        broker_url=redis_database(settings.broker_url, SCRATCH_DB),
     )
-    redis.Redis.from_url(test_settings.broker_url).flushdb()
-    store_client = redis.Redis.from_url(redis_database(settings.feature_store_url, STORE_DB))
+    store_client = redis.Redis.from_url(test_settings.broker_url)
     store_client.flushdb()
     store = FeatureStore(store_client, FEATURE_SET)
     # Last season's game log named Julio Rodriguez (no accent): his Retrosheet id.
