@@ -7,11 +7,16 @@ priced against the fair line) at once, not only when someone asks.
 - **How.** One ``predict`` job over them through the ordinary job runtime (committed, then
   sent; the reaper sends a job whose message was lost), with every target and the
   settings' stakes. Its served bets go into the ledger as any job's do.
+- **Lineups.** A lineup posts after the open: the games whose lineup arrived or changed
+  (``lineups_posted`` of a schedule pull) have their stored features recomputed, then one
+  ``predict`` job predicts them again. Its Idempotency-Key is the lineups themselves, so the
+  same lineups pulled again submit no second job (the first one is answered).
 - **Once.** A strategy serves one bet per game, market, book and strategy, whatever the
   number of pulls that priced it (``app.bets.ledger``: a partial unique index), so a day of
   pulls every 30 minutes records each bet once and alerts it once.
 """
 
+import hashlib
 from collections.abc import Iterable
 from datetime import datetime
 
@@ -20,7 +25,8 @@ from sqlalchemy import or_, select
 from app import clock
 from app.config import Settings
 from app.db.session import session_scope
-from app.games.models import Game
+from app.features.refresh import FeatureWriter, refresh_features
+from app.games.models import Game, LineupSlot
 from app.jobs.models import Job
 from app.jobs.service import JobQueue, submit
 from app.kinds import PREDICT
@@ -59,3 +65,35 @@ def price_quoted_games(
         return None
     params = {"targets": list(TARGETS), "game_ids": ids}
     return submit(settings.database_url, PREDICT, params, queue, total=len(ids))
+
+
+def reprice_posted_lineups(
+    settings: Settings,
+    game_ids: Iterable[int],
+    queue: JobQueue,
+    now: datetime,
+    store: FeatureWriter,
+) -> Job | None:
+    """Recompute the features of the games whose lineup arrived that are still open at
+    ``now`` and submit one prediction job over them, keyed by their lineups; None if none."""
+    with session_scope(settings.database_url) as session:
+        ids = games_to_price(session, game_ids, now)
+        if not ids:
+            return None
+        refresh_features(session, store, game_ids=ids)
+        slots = session.execute(
+            select(LineupSlot.game_id, LineupSlot.side, LineupSlot.batting_order,
+                   LineupSlot.player_id)
+            .where(LineupSlot.game_id.in_(ids))
+            .order_by(LineupSlot.game_id, LineupSlot.side, LineupSlot.batting_order)
+        ).all()  # fmt: skip
+    digest = hashlib.sha256(repr([tuple(slot) for slot in slots]).encode()).hexdigest()[:32]
+    params = {"targets": list(TARGETS), "game_ids": ids}
+    return submit(
+        settings.database_url,
+        PREDICT,
+        params,
+        queue,
+        idempotency_key=f"lineups-{digest}",
+        total=len(ids),
+    )

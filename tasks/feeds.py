@@ -7,8 +7,10 @@ from pathlib import Path
 from typing import Any
 
 from app import clock
-from app.after_pull import price_quoted_games
+from app.after_pull import price_quoted_games, reprice_posted_lineups
+from app.features.store import UPCOMING_TTL_SECONDS
 from app.feeds.run import FeedRun, pull_closing_odds, pull_odds, pull_schedule
+from app.ml.predict import open_feature_store
 from tasks.base import TRANSIENT_ERRORS, RetriedTask, settings
 from tasks.bets import settle_games
 from workers.celery_app import celery
@@ -21,8 +23,9 @@ log = logging.getLogger(__name__)
     base=RetriedTask, name="tasks.feeds.pull_schedule", soft_time_limit=240, time_limit=270
 )
 def pull_schedule_task(day: str | None = None, from_file: str | None = None) -> dict[str, Any]:
-    """Beat: the schedule, probable pitchers, status and finals of yesterday and today (or
-    of ``day``); the games that became final (``became_final``) are sent to settlement."""
+    """Beat: the schedule, probable pitchers, lineups, status and finals of yesterday and today
+    (or of ``day``); the games that became final (``became_final``) are sent to settlement,
+    the games whose lineup arrived (``lineups_posted``) are predicted again."""
     report = _run(
         lambda: pull_schedule(
             settings(),
@@ -32,6 +35,15 @@ def pull_schedule_task(day: str | None = None, from_file: str | None = None) -> 
     )
     if report.get("became_final"):  # committed by now: the settlement task reads the finals
         settle_games.delay(report["became_final"])
+    if report.get("lineups_posted"):
+        job = reprice_posted_lineups(
+            settings(),
+            report["lineups_posted"],
+            CeleryJobQueue(celery),
+            clock.now(),
+            open_feature_store(settings(), ttl_seconds=UPCOMING_TTL_SECONDS),
+        )
+        report["lineup_pricing_job"] = None if job is None else str(job.id)
     return report
 
 

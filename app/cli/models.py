@@ -282,3 +282,36 @@ def _champion(settings, model_name: str) -> str:
     if champion is None:
         raise UserError(f"{model_name} has no champion; give --version")
     return str(champion.version)
+
+
+@ml.command("families")
+@click.option("--seasons", "season_range", required=True, help="walk-forward seasons: 2016-2019")
+@click.option("--families", help="comma-separated (default: every family but the market's)")
+@click.option("--json", "json_path", type=click.Path(dir_okay=False), help="write JSON here")
+def ml_families(season_range: str, families: str | None, json_path: str | None) -> None:
+    """Each feature family's gain: walk-forward models with and without it, the paired
+    log-loss difference with its date-clustered SE (app/ml/families.py)."""
+    from pathlib import Path
+
+    from app.db.session import session_scope
+    from app.ml.families import family_gains, table_lines
+    from app.ml.jobs import parse_seasons
+    from app.ml.pooled import dumps
+    from app.ml.train import NotEnoughData
+
+    try:
+        seasons = parse_seasons(season_range)
+    except ValueError as error:
+        raise UserError(str(error)) from None
+    chosen = [name.strip() for name in families.split(",")] if families else None
+    with resolved_settings() as settings, session_scope(settings.database_url) as session:
+        try:
+            body = family_gains(session, seasons, families=chosen, say=click.echo)
+        except (NotEnoughData, ValueError) as error:
+            raise UserError(str(error)) from None
+    for line in table_lines(body):
+        click.echo(line)
+    click.echo(f"wall time inside: {body['wall_seconds']:.1f} s")
+    if json_path:
+        Path(json_path).write_text(dumps(body))
+        click.echo(f"wrote {json_path}")

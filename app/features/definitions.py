@@ -13,22 +13,50 @@ only; ``is_night`` is gone (never served); the starter is the one named when the
 priced.
 """
 
-from app.features.families import calendar, form, h2h, lines, market, splits, starters
-from app.features.featureset import FeatureSet, KnownAt
+from app.features.families import (
+    calendar,
+    form,
+    h2h,
+    lines,
+    lineups,
+    market,
+    pitching,
+    splits,
+    starters,
+)
+from app.features.featureset import FeatureDef, FeatureSet, KnownAt
 from app.markets import MARKETS
+
+# Every family, by name, in column order: the default set's, then the candidates'.
+FAMILIES: dict[str, tuple[FeatureDef, ...]] = {
+    "market": market.FEATURES,
+    "lines": lines.FEATURES,
+    "splits": splits.FEATURES,
+    "calendar": calendar.FEATURES,
+    "form": form.FEATURES,
+    "h2h": h2h.FEATURES,
+    "starters": starters.FEATURES,
+    "lineups": lineups.FEATURES,
+    "starter_fip": pitching.FEATURES,
+}
+# The families the default set reads; the others are candidates that have not earned their
+# place (``bullpen ml families``, README "What the open cannot know").
+DEFAULT_FAMILIES: tuple[str, ...] = (
+    "market", "lines", "splits", "calendar", "form", "h2h", "starters",
+)  # fmt: skip
+# The market family holds the prior every model starts from: it is never left out.
+REQUIRED_FAMILIES = frozenset({"market"})
 
 FEATURE_SET = FeatureSet(
     name="core",
     version=4,
-    features=(
-        *market.FEATURES,
-        *lines.FEATURES,
-        *splits.FEATURES,
-        *calendar.FEATURES,
-        *form.FEATURES,
-        *h2h.FEATURES,
-        *starters.FEATURES,
-    ),
+    features=tuple(feature for name in DEFAULT_FAMILIES for feature in FAMILIES[name]),
+)
+# Every family's features (the default set's and the candidates'), for measuring the families.
+EVERY_FEATURE = FeatureSet(
+    name="every",
+    version=FEATURE_SET.version,
+    features=tuple(feature for features in FAMILIES.values() for feature in features),
 )
 
 
@@ -41,3 +69,8 @@ def priced_at(target: str) -> KnownAt:
 def model_features(target: str, feature_set: FeatureSet = FEATURE_SET) -> tuple[str, ...]:
     """The features a ``target`` model is trained and scored with, in column order."""
     return feature_set.known_for(target, priced_at(target))
+
+
+def reads_family(feature_set: FeatureSet, family: str) -> bool:
+    """Whether ``feature_set`` holds any feature of ``family`` (its inputs need loading)."""
+    return bool(set(feature_set.names) & {feature.name for feature in FAMILIES[family]})

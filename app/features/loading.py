@@ -10,7 +10,14 @@ import pandas as pd
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
-from app.games.models import SNAPSHOT_PRICE_COLUMNS, BettingSplit, Game, OddsSnapshot
+from app.games.models import (
+    SNAPSHOT_PRICE_COLUMNS,
+    BettingSplit,
+    Game,
+    LineupSlot,
+    OddsSnapshot,
+    TeamBoxScore,
+)
 from app.games.queries import utc_naive
 
 SNAPSHOT_COLUMNS: tuple[str, ...] = ("game_id", "book", "captured_at", *SNAPSHOT_PRICE_COLUMNS)
@@ -85,3 +92,45 @@ def _read_frame(session: Session, statement: Select, columns: tuple[str, ...]) -
         else:
             frame[column] = np.array(column_values, dtype=np.float64)
     return pd.DataFrame(frame)
+
+
+# The starting nine of each side (``game_lineups``): what the lineup family reads.
+LINEUP_COLUMNS: tuple[str, ...] = ("game_id", "side", "batting_order", "player_id", "position")
+# Each side's box-score counts the starters' pitching family reads (``team_box_scores``):
+# the side's batting (what the OTHER side's pitchers allowed), its defence's putouts (the
+# outs its own pitchers recorded) and its line score.
+BOX_SCORE_COLUMNS: tuple[str, ...] = (
+    "game_id",
+    "side",
+    "strikeouts",
+    "walks",
+    "hit_by_pitch",
+    "home_runs",
+    "putouts",
+    "line_score",
+)
+
+
+def load_lineups_frame(session: Session, **which: Iterable[int] | None) -> pd.DataFrame:
+    """Stored starting lineups (:data:`LINEUP_COLUMNS`) of games (``seasons=`` and/or
+    ``game_ids=``)."""
+    return _records(session, LineupSlot, LINEUP_COLUMNS, **which)
+
+
+def load_box_scores_frame(session: Session, **which: Iterable[int] | None) -> pd.DataFrame:
+    """Stored box-score counts (:data:`BOX_SCORE_COLUMNS`) of games, a row per side
+    (``seasons=`` and/or ``game_ids=``)."""
+    return _records(session, TeamBoxScore, BOX_SCORE_COLUMNS, **which)
+
+
+def _records(
+    session: Session,
+    model: type,
+    columns: tuple[str, ...],
+    seasons: Iterable[int] | None = None,
+    game_ids: Iterable[int] | None = None,
+) -> pd.DataFrame:
+    """The ``columns`` of a per-game table's rows, as they are (None stays None)."""
+    selected = [getattr(model, column) for column in columns]
+    statement = _filtered(select(*selected), model.game_id, seasons, game_ids)
+    return pd.DataFrame.from_records(session.execute(statement).all(), columns=list(columns))

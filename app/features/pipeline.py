@@ -15,7 +15,16 @@ import numpy as np
 import pandas as pd
 
 from app.features.definitions import FEATURE_SET
-from app.features.families import calendar, form, h2h, lines, market, starters
+from app.features.families import (
+    calendar,
+    form,
+    h2h,
+    lines,
+    market,
+    pitching,
+    starters,
+)
+from app.features.families import lineups as lineup_family
 from app.features.families import splits as betting_splits
 from app.features.families.lines import DEFAULT_CUTOFF_MINUTES
 from app.features.featureset import FeatureSet
@@ -30,6 +39,8 @@ def build_features(
     *,
     snapshots: pd.DataFrame | None = None,
     splits: pd.DataFrame | None = None,
+    lineups: pd.DataFrame | None = None,
+    box_scores: pd.DataFrame | None = None,
     cutoff_minutes: int = DEFAULT_CUTOFF_MINUTES,
 ) -> pd.DataFrame:
     """Features of each target game, indexed like ``targets``, columns ``feature_set.names``.
@@ -38,7 +49,9 @@ def build_features(
     and game_id order same-day games when present; home/away_pitcher_id feed the starters'
     records, home/away_pitcher name them). ``targets`` needs game_date, home_team,
     away_team; game_id links them to ``snapshots`` (``app.features.loading.SNAPSHOT_COLUMNS``)
-    and ``splits`` (``SPLIT_COLUMNS``), start_time (UTC) sets their cutoff, and
+    and ``splits`` (``SPLIT_COLUMNS``), ``lineups`` (``LINEUP_COLUMNS``: the starting nines,
+    history's and the targets' own) and ``box_scores`` (``BOX_SCORE_COLUMNS``: history's),
+    start_time (UTC) sets their cutoff, and
     home/away_pitcher (names) or else home/away_pitcher_id say who starts; missing columns
     are treated as missing data. Values are float64 with NaN for missing. Pure: no frame
     is modified.
@@ -60,8 +73,15 @@ def build_features(
         **calendar.compute(targets, target_dates),
         **form.compute(history, targets, target_dates),
         **h2h.compute(history, targets, target_dates),
-        **starters.compute(history, listed_starters(history, targets), target_dates),
     }
+    wanted = set(feature_set.names)
+    # The families outside the default set are computed only when a set asks for them.
+    if wanted & {feature.name for feature in lineup_family.FEATURES}:
+        computed.update(lineup_family.compute(history, targets, target_dates, lineups))
+    starter_ids = listed_starters(history, targets)
+    computed.update(starters.compute(history, starter_ids, target_dates))
+    if wanted & {feature.name for feature in pitching.FEATURES}:
+        computed.update(pitching.compute(history, starter_ids, target_dates, box_scores))
     unknown = [name for name in feature_set.names if name not in computed]
     if unknown:
         raise ValueError(f"feature set {feature_set.label} asks for unknown features {unknown}")

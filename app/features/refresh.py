@@ -8,8 +8,14 @@ import numpy as np
 from sqlalchemy.orm import Session
 
 from app.config import Settings
+from app.features.definitions import reads_family
 from app.features.featureset import FeatureSet
-from app.features.loading import load_snapshots_frame, load_splits_frame
+from app.features.loading import (
+    load_box_scores_frame,
+    load_lineups_frame,
+    load_snapshots_frame,
+    load_splits_frame,
+)
 from app.features.pipeline import build_features
 from app.games.models import Game
 from app.games.queries import games_statement, read_games
@@ -68,12 +74,24 @@ def refresh_features(
         if season is not None and game_ids is None and date is None
         else {"game_ids": targets["game_id"].tolist()}
     )
+    # Lineups and box scores of the history's seasons and the targets' own lineups.
+    seasons = range(first_season_start.year, int(targets["game_date"].dt.year.max()) + 1)
     features = build_features(
         history,
         targets,
         store.feature_set,
         snapshots=load_snapshots_frame(session, **line_filter),
         splits=load_splits_frame(session, **line_filter),
+        lineups=(
+            load_lineups_frame(session, seasons=seasons)
+            if reads_family(store.feature_set, "lineups")
+            else None
+        ),
+        box_scores=(
+            load_box_scores_frame(session, seasons=seasons)
+            if reads_family(store.feature_set, "starter_fip")
+            else None
+        ),
         cutoff_minutes=configured_cutoff_minutes() if cutoff_minutes is None else cutoff_minutes,
     )
     rows = features.to_numpy(dtype=np.float64)

@@ -10,6 +10,8 @@ from sqlalchemy import Row
 from sqlalchemy.orm import Session
 
 from app import clock
+from app.features.definitions import FEATURE_SET, reads_family
+from app.features.loading import load_box_scores_frame
 from app.features.pipeline import build_features
 from app.features.pitchers import fill_pitcher_ids
 from app.features.refresh import configured_cutoff_minutes, refresh_features
@@ -51,7 +53,16 @@ def spec_features(session: Session, specs: Sequence[dict]) -> tuple[pd.DataFrame
     seasons = range(int(targets["season"].min()) - 1, int(targets["season"].max()) + 1)
     history = load_games_frame(session, seasons=seasons, until=targets["game_date"].max())
     # A client-described game has no stored line history; its odds are its opening prices.
-    features = build_features(history, targets, cutoff_minutes=configured_cutoff_minutes())
+    features = build_features(
+        history,
+        targets,
+        box_scores=(
+            load_box_scores_frame(session, seasons=seasons)
+            if reads_family(FEATURE_SET, "starter_fip")
+            else None
+        ),
+        cutoff_minutes=configured_cutoff_minutes(),
+    )
     return targets, features.to_numpy(dtype=np.float64)
 
 

@@ -54,6 +54,11 @@ class FeedRun:
         return sorted({game_id for report in self.reports for game_id in report.became_final})
 
     @property
+    def lineups_posted(self) -> list[int]:
+        """Games whose starting lineup arrived or changed in this run (to re-predict)."""
+        return sorted({game_id for report in self.reports for game_id in report.lineups_posted})
+
+    @property
     def quoted_games(self) -> list[int]:
         """Ids of the curated games this run wrote a new quote of (price these)."""
         return sorted({game_id for report in self.reports for game_id in report.quoted_games})
@@ -69,6 +74,7 @@ class FeedRun:
             "ok": self.ok,
             "became_final": self.became_final,
             "quoted_games": self.quoted_games,
+            "lineups_posted": self.lineups_posted,
             "reports": [report.to_json() for report in self.reports],
             "errors": list(self.errors),
             "days_pulled": [day.isoformat() for day in self.days_pulled],

@@ -15,11 +15,12 @@ OVER_STATUSES = frozenset({"final", "postponed", "cancelled"})
 
 
 def schedule_params(day: date) -> dict[str, str]:
-    """The query of one day's schedule with probable pitchers and line scores."""
+    """The query of one day's schedule with probable pitchers, line scores and the starting
+    lineups the provider has (posted a few hours before first pitch)."""
     return {
         "sportId": "1",
         "date": day.isoformat(),
-        "hydrate": "probablePitcher,linescore",
+        "hydrate": "probablePitcher,linescore,lineups",
     }
 
 

@@ -256,11 +256,18 @@ class TeamBoxScore(Base):
     )
 
 
+LINEUP_SOURCES = ("retrosheet", "schedule_feed")
+
+
 class LineupSlot(Base):
-    """One starting player of a team in a game (batting order 1-9), from its game-log line.
+    """One starting player of a team in a game (batting order 1-9), from its game-log line
+    (``source`` retrosheet, the official record) or, until the log is ingested, from the
+    schedule feed once the lineup is posted (``schedule_feed``: no raw log row, the
+    provider's ``mlb_player_id``, and ``player_id`` the Retrosheet id the name maps to, or
+    ``m<mlb id>`` for a player no game log names yet).
 
     ``position`` is the scorer's defensive position number (1 pitcher ... 9 right field,
-    10 designated hitter).
+    10 designated hitter); the feed's is the player's primary position.
     """
 
     __tablename__ = "game_lineups"
@@ -273,6 +280,10 @@ class LineupSlot(Base):
     player_id: Mapped[str | None] = mapped_column(String(8))  # Retrosheet player id
     player_name: Mapped[str | None] = mapped_column(String(64))
     position: Mapped[int | None] = mapped_column(SmallInteger)
-    raw_row_id: Mapped[int] = mapped_column(
+    raw_row_id: Mapped[int | None] = mapped_column(
         BigInteger, ForeignKey("raw_retrosheet_rows.id", ondelete="CASCADE"), index=True
     )
+    source: Mapped[str] = mapped_column(
+        String(16), default="retrosheet", server_default="retrosheet"
+    )
+    mlb_player_id: Mapped[int | None] = mapped_column(Integer)

@@ -49,6 +49,9 @@ class FeedReport(FileReport):
     became_final: list[int] = field(default_factory=list)
     status_changed: list[int] = field(default_factory=list)
     quoted_games: list[int] = field(default_factory=list)  # games with a new snapshot
+    # Games not begun whose starting lineup arrived or changed (a lineup is known after the
+    # open: they are predicted again).
+    lineups_posted: list[int] = field(default_factory=list)
     quota: dict[str, int] = field(default_factory=dict)
 
     def summary(self) -> str:
@@ -65,6 +68,8 @@ class FeedReport(FileReport):
                 f"{len(self.games_updated)} updated",
                 f"{len(self.became_final)} became final",
             ]
+            if self.lineups_posted:
+                parts.append(f"{len(self.lineups_posted)} lineups posted")
         else:
             parts.append(f"{self.snapshots or 0} odds snapshots written")
         parts += self.rule_counts("values nulled")

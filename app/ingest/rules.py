@@ -375,6 +375,12 @@ FEEDS_FINAL_WITHOUT_SCORE = Rule(
     Action.NULLED,
     "a game final by its status without both scores: the result is not written",
 )
+FEEDS_LINEUP_UNREADABLE = Rule(
+    "feeds_lineup_unreadable",
+    Action.NULLED,
+    "a posted lineup that is not nine players with an id and a name: not stored (the game "
+    "keeps the lineup stored before, if any)",
+)
 FEEDS_UNPARSEABLE_EVENT = Rule(
     "feeds_unparseable_event",
     Action.REJECTED,

@@ -1,11 +1,17 @@
 """The schedule feed's source: a day of the MLB Stats API ``/api/v1/schedule`` into curated
 games (the call itself: ``app/feeds/schedule.py``).
 
-Shape (``?sportId=1&date=YYYY-MM-DD&hydrate=probablePitcher,linescore``): ``dates[].games[]``
-with ``gamePk``, ``gameDate`` (UTC), ``officialDate``, ``gameType``, ``status``
+Shape (``?sportId=1&date=YYYY-MM-DD&hydrate=probablePitcher,linescore,lineups``):
+``dates[].games[]`` with ``gamePk``, ``gameDate`` (UTC), ``officialDate``, ``gameType``, ``status``
 (``abstractGameState``, ``detailedState``, ``codedGameState``), ``teams.{away,home}`` (``team``
 ``{id, name, abbreviation}``, ``score``, ``probablePitcher {id, fullName}``), ``doubleHeader``
-(N/Y/S), ``gameNumber``, ``scheduledInnings`` and ``linescore``.
+(N/Y/S), ``gameNumber``, ``scheduledInnings``, ``linescore`` and, once the teams post them (a
+few hours before first pitch), ``lineups`` ``{homePlayers, awayPlayers}``: each a list of
+people in batting order (``id``, ``fullName``, ``primaryPosition.code``). A lineup is stored
+when it is nine readable players and the game has no game-log lineup (the official record
+wins); its players are mapped to Retrosheet ids by name through the stored game-log lineups
+(:func:`player_ids_by_name`). A game not begun whose stored lineup changed is listed in the
+report's ``lineups_posted``: it is predicted again (``app.after_pull``).
 
 A game is matched to a curated game by its gamePk, else by date + teams + game number
 (0 for a single game, 1/2 for a doubleheader's games), else to the one unlisted game of that
@@ -15,15 +21,17 @@ is ``officialDate``, the US Eastern date (a 10:10 pm Eastern start is after midn
 keeps its day); once the game has begun its date and first pitch no longer move (:data:`BEGUN`).
 """
 
-from collections.abc import Mapping
+import unicodedata
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from app.games.models import Game
+from app.games.models import Game, LineupSlot
 from app.ingest import rules
 from app.ingest.curated import game_key
 from app.ingest.feed_source import FeedReport, FeedSource, MalformedResponse, utc_time
@@ -48,6 +56,20 @@ POSTSEASON_GAME_TYPES = frozenset({"F", "D", "L", "W", "C", "P"})
 DEFAULT_SCHEDULED_INNINGS = 9
 
 
+LINEUP_SIZE = 9
+# A name maps to a Retrosheet id that accounts for at least this share of its starts.
+MIN_NAME_SHARE = 0.8
+
+
+@dataclass(frozen=True)
+class PostedPlayer:
+    """One player of a posted lineup: the provider's id, his name, his primary position."""
+
+    mlb_id: int
+    name: str
+    position: int | None
+
+
 @dataclass(frozen=True)
 class ScheduledGame:
     """One game of the schedule, typed (teams canonical, times aware)."""
@@ -66,6 +88,9 @@ class ScheduledGame:
     away_pitcher: str | None
     scheduled_innings: int
     postseason: bool
+    # The posted starting lineups in batting order; empty when not posted (or unreadable).
+    home_lineup: tuple[PostedPlayer, ...] = ()
+    away_lineup: tuple[PostedPlayer, ...] = ()
 
     @property
     def game_key(self) -> str:
@@ -162,6 +187,12 @@ def parse_game(number: int, payload: Any, findings: list[Finding]) -> ScheduledG
         )
         return None
     innings = payload.get("scheduledInnings", DEFAULT_SCHEDULED_INNINGS)
+    posted = payload.get("lineups")
+    posted = posted if isinstance(posted, Mapping) else {}
+    lineups = {
+        side: _lineup(posted.get(f"{side}Players"), f"{label} {side}", number, findings)
+        for side in ("home", "away")
+    }
     return ScheduledGame(
         row_number=number,
         game_pk=game_pk,
@@ -177,7 +208,44 @@ def parse_game(number: int, payload: Any, findings: list[Finding]) -> ScheduledG
         away_pitcher=_pitcher(sides["away"].get("probablePitcher")),
         scheduled_innings=innings if _is_int(innings) and innings > 0 else 9,
         postseason=payload.get("gameType") in POSTSEASON_GAME_TYPES,
+        home_lineup=lineups["home"],
+        away_lineup=lineups["away"],
     )
+
+
+def _lineup(
+    value: object, label: str, number: int, findings: list[Finding]
+) -> tuple[PostedPlayer, ...]:
+    """A posted lineup typed; () when none is posted or it is not nine readable players."""
+    if value is None or value == []:
+        return ()
+    players = []
+    for entry in value if isinstance(value, list) else [None]:
+        if not isinstance(entry, Mapping):
+            break
+        name, mlb_id = entry.get("fullName"), entry.get("id")
+        if not _is_int(mlb_id) or not isinstance(name, str) or not name.strip():
+            break
+        position = entry.get("primaryPosition")
+        code = position.get("code") if isinstance(position, Mapping) else None
+        players.append(
+            PostedPlayer(
+                mlb_id,
+                " ".join(name.split())[:64],
+                int(code) if isinstance(code, str) and code.isdigit() else None,
+            )
+        )
+    if len(players) != LINEUP_SIZE or len(players) != len(value):
+        findings.append(
+            Finding(
+                rules.FEEDS_LINEUP_UNREADABLE,
+                f"{label} lineup: {len(value) if isinstance(value, list) else value!r} entries, "
+                f"{len(players)} readable",
+                (number,),
+            )
+        )
+        return ()
+    return tuple(players)
 
 
 def curate_schedule(
@@ -243,6 +311,8 @@ def curate_schedule(
         _update_game(game, scheduled, findings, report)
         curated[scheduled.row_number] = game
     session.flush()
+    posted = [(curated[g.row_number], g) for g in games if g.row_number in curated]
+    report.lineups_posted = store_lineups(session, posted)
     return curated
 
 
@@ -349,6 +419,116 @@ def _update_game(
         report.became_final.append(game.id)
     if _snapshot(game) != before:
         report.games_updated.append(game.id)
+
+
+def store_lineups(session: Session, posted: list[tuple[Game, ScheduledGame]]) -> list[int]:
+    """Store the posted lineups of games without a game-log lineup; the ids of the games not
+    begun whose stored lineup arrived or changed."""
+    with_lineups = [
+        (game, scheduled)
+        for game, scheduled in posted
+        if scheduled.home_lineup or scheduled.away_lineup
+    ]
+    if not with_lineups:
+        return []
+    stored: dict[int, dict[str, tuple[str, tuple[int | None, ...]]]] = defaultdict(dict)
+    rows = session.execute(
+        select(
+            LineupSlot.game_id, LineupSlot.side, LineupSlot.source, LineupSlot.batting_order,
+            LineupSlot.mlb_player_id,
+        ).where(LineupSlot.game_id.in_([game.id for game, _ in with_lineups]))
+        .order_by(LineupSlot.game_id, LineupSlot.side, LineupSlot.batting_order)
+    ).all()  # fmt: skip
+    by_side: dict[tuple[int, str], list] = defaultdict(list)
+    for game_id, side, source, _, mlb_id in rows:
+        by_side[(game_id, side)].append((source, mlb_id))
+    for (game_id, side), slots in by_side.items():
+        sources = {source for source, _ in slots}
+        stored[game_id][side] = (
+            "retrosheet" if "retrosheet" in sources else "schedule_feed",
+            tuple(mlb_id for _, mlb_id in slots),
+        )
+    names_by_date: dict[date, set[str]] = defaultdict(set)
+    for game, scheduled in with_lineups:
+        names_by_date[game.game_date] |= {
+            p.name for p in (*scheduled.home_lineup, *scheduled.away_lineup)
+        }
+    ids_by_date = {
+        day: player_ids_by_name(session, names, day) for day, names in names_by_date.items()
+    }
+    changed: list[int] = []
+    for game, scheduled in with_lineups:
+        retrosheet_ids = ids_by_date[game.game_date]
+        wrote = False
+        for side in ("home", "away"):
+            lineup: tuple[PostedPlayer, ...] = getattr(scheduled, f"{side}_lineup")
+            before = stored[game.id].get(side)
+            if not lineup or any(
+                kept[0] == "retrosheet" for kept in stored[game.id].values()
+            ):  # the official record wins
+                continue
+            if before is not None and before[1] == tuple(p.mlb_id for p in lineup):
+                continue
+            session.execute(
+                delete(LineupSlot).where(LineupSlot.game_id == game.id, LineupSlot.side == side)
+            )
+            session.add_all(
+                LineupSlot(
+                    game_id=game.id,
+                    side=side,
+                    batting_order=order,
+                    player_id=retrosheet_ids.get(player.name) or f"m{player.mlb_id}",
+                    player_name=player.name,
+                    position=player.position,
+                    source="schedule_feed",
+                    mlb_player_id=player.mlb_id,
+                )
+                for order, player in enumerate(lineup, start=1)
+            )
+            wrote = True
+        if wrote and not _begun(game):
+            changed.append(game.id)
+    session.flush()
+    return sorted(changed)
+
+
+def name_key(name: str | None) -> str:
+    """A person's name compared across sources: accents dropped, letters only, lower case
+    ("Ramón Laureano" and "Ramon Laureano" are one)."""
+    text = unicodedata.normalize("NFKD", name or "")
+    return "".join(c for c in text if c.isalpha()).lower()
+
+
+def player_ids_by_name(session: Session, names: Iterable[str], game_date: date) -> dict[str, str]:
+    """Each name's Retrosheet id: the one that started under that name in the game-log
+    lineups of the game's season and the season before it, on earlier dates, in at least
+    :data:`MIN_NAME_SHARE` of those starts; an unknown or ambiguous name is left out."""
+    wanted = {name: name_key(name) for name in names}
+    keys = set(wanted.values()) - {""}
+    if not keys:
+        return {}
+    starts: dict[str, Counter] = defaultdict(Counter)
+    rows = session.execute(
+        select(LineupSlot.player_name, LineupSlot.player_id)
+        .join(Game, Game.id == LineupSlot.game_id)
+        .where(
+            LineupSlot.source == "retrosheet",
+            Game.season >= game_date.year - 1,
+            Game.game_date < game_date,
+        )
+    )
+    for name, player_id in rows:
+        key = name_key(name)
+        if key in keys and player_id:
+            starts[key][player_id] += 1
+    resolved = {}
+    for name, key in wanted.items():
+        counts = starts.get(key)
+        if counts:
+            player_id, count = counts.most_common(1)[0]
+            if count >= MIN_NAME_SHARE * sum(counts.values()):
+                resolved[name] = player_id
+    return resolved
 
 
 # A game that has begun belongs to the date and first pitch it began with: a game suspended

@@ -33,15 +33,17 @@ import datetime as dt
 import html
 import json
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+import pandas as pd
 from sqlalchemy.orm import Session
 
 from app.config import Settings
 from app.features.definitions import FEATURE_SET
+from app.features.featureset import FeatureSet
 from app.markets import MARKETS, TARGETS
 from app.ml.evaluation import evaluate, json_safe
 from app.ml.jobs import stored_seasons
@@ -241,6 +243,37 @@ def goals(targets: dict[str, dict[str, Any]]) -> dict[str, Any]:
     }
 
 
+def walk_forward_features(
+    session: Session,
+    seasons: Sequence[int],
+    say: Say,
+    feature_set: FeatureSet = FEATURE_SET,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Every stored game up to the last of ``seasons`` and its features, built once; raises
+    NotEnoughData when a season is not stored or none before the first is."""
+    stored = stored_seasons(session)
+    missing = [s for s in seasons if s not in stored]
+    if missing:
+        raise NotEnoughData(f"no final games of season(s) {missing} are stored")
+    if not any(s < min(seasons) for s in stored):
+        raise NotEnoughData(f"no stored season before {min(seasons)} to train on")
+    wanted = [s for s in stored if s <= max(seasons)]
+    say(f"features of {wanted[0]}-{wanted[-1]} ({feature_set.label}, point-in-time, built once)")
+    return season_features(session, wanted, feature_set)
+
+
+def season_slices(
+    games: pd.DataFrame, features: pd.DataFrame, seasons: Sequence[int]
+) -> Iterator[tuple[int, np.ndarray, pd.DataFrame, pd.DataFrame]]:
+    """Per season: the mask of the games before it (its training seasons), its games in date
+    order and their features."""
+    for season in seasons:
+        before = (games["season"] < season).to_numpy()
+        in_season = (games["season"] == season).to_numpy()
+        season_games = games[in_season].sort_values(["game_date", "game_number", "game_id"])
+        yield season, before, season_games, features.loc[season_games.index]
+
+
 def pooled_backtest(
     session: Session,
     settings: Settings,
@@ -252,24 +285,12 @@ def pooled_backtest(
 ) -> PooledResult:
     """Walk forward over ``seasons`` (module docstring)."""
     started = time.perf_counter()
-    stored = stored_seasons(session)
-    missing = [s for s in seasons if s not in stored]
-    if missing:
-        raise NotEnoughData(f"no final games of season(s) {missing} are stored")
-    if not any(s < min(seasons) for s in stored):
-        raise NotEnoughData(f"no stored season before {min(seasons)} to train on")
-    wanted = [s for s in stored if s <= max(seasons)]
-    say(f"features of {wanted[0]}-{wanted[-1]} (point-in-time, built once)")
-    games, features = season_features(session, wanted)
+    games, features = walk_forward_features(session, seasons, say)
     result = PooledResult(seasons=list(seasons))
     for target in targets:
         result.games[target], result.blend_weights[target] = {}, {}
         result.training[target], result.skipped[target] = {}, {}
-    for season in seasons:
-        before = (games["season"] < season).to_numpy()
-        in_season = (games["season"] == season).to_numpy()
-        season_games = games[in_season].sort_values(["game_date", "game_number", "game_id"])
-        season_x = features.loc[season_games.index]
+    for season, before, season_games, season_x in season_slices(games, features, seasons):
         for target in targets:
             training = labelled(games[before], features[before], target)
             try:

@@ -33,8 +33,14 @@ import pandas as pd
 from sqlalchemy.orm import Session
 
 from app.config import Settings
-from app.features.definitions import FEATURE_SET, model_features
-from app.features.loading import load_snapshots_frame, load_splits_frame
+from app.features.definitions import FEATURE_SET, model_features, reads_family
+from app.features.featureset import FeatureSet
+from app.features.loading import (
+    load_box_scores_frame,
+    load_lineups_frame,
+    load_snapshots_frame,
+    load_splits_frame,
+)
 from app.features.pipeline import build_features
 from app.features.refresh import configured_cutoff_minutes
 from app.games.models import ODDS_COLUMNS
@@ -136,14 +142,27 @@ class FittedModel:
         )
 
 
-def season_features(session: Session, seasons: Sequence[int]) -> tuple[pd.DataFrame, pd.DataFrame]:
+def season_features(
+    session: Session, seasons: Sequence[int], feature_set: FeatureSet = FEATURE_SET
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Every stored game of ``seasons`` in date order, and its point-in-time features."""
     games = load_games_frame(session, seasons=seasons)
     features = build_features(
         games,
         games,
+        feature_set,
         snapshots=load_snapshots_frame(session, seasons=seasons),
         splits=load_splits_frame(session, seasons=seasons),
+        lineups=(
+            load_lineups_frame(session, seasons=seasons)
+            if reads_family(feature_set, "lineups")
+            else None
+        ),
+        box_scores=(
+            load_box_scores_frame(session, seasons=seasons)
+            if reads_family(feature_set, "starter_fip")
+            else None
+        ),
         cutoff_minutes=configured_cutoff_minutes(),
     )
     return games, features
@@ -154,6 +173,7 @@ def labelled(
     features: pd.DataFrame,
     target: str,
     seasons: Sequence[int] | None = None,
+    columns: Sequence[str] | None = None,
 ) -> Dataset:
     """The priced games (and their features) that have a ``target`` label, of ``seasons`` if
     given.
@@ -166,8 +186,9 @@ def labelled(
     keep = labels.notna().to_numpy() & priced(games)
     if seasons is not None:
         keep = keep & games["season"].isin(list(seasons)).to_numpy()
-    # Only what was known when the target's price was posted (app.features.definitions).
-    columns = list(model_features(target))
+    # Only what was known when the target's price was posted (app.features.definitions),
+    # unless the caller chooses (the families' measurement, app.ml.families).
+    columns = list(model_features(target) if columns is None else columns)
     return Dataset(features.loc[keep, columns], labels[keep].astype(int), games[keep])
 
 

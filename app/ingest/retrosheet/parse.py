@@ -4,7 +4,6 @@ Field indexes (0-based) follow the retrosheet.org "Game Logs" guide and were che
 against GL2010-GL2019: 161 quoted, comma-separated fields, no header.
 """
 
-import re
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -12,6 +11,7 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Protocol, TypeVar
 
+from app.games.line_scores import LINE_SCORE_TOKEN
 from app.ingest import rules
 from app.ingest.csv_files import CsvRow, csv_records, numbered_rows
 from app.ingest.curated import CuratedGame
@@ -63,7 +63,6 @@ HOME_PITCHER_ID, HOME_PITCHER_NAME = 103, 104
 # Starting lineups: nine (player id, name, defensive position) triples a team, batting order.
 AWAY_LINEUP_START, HOME_LINEUP_START = 105, 132
 LINEUP_SLOTS = 9
-_LINE_SCORE_TOKEN = re.compile(r"\((\d+)\)|(\d)|([xX])")
 
 
 @dataclass(frozen=True)
@@ -206,7 +205,7 @@ def line_score_runs(line_score: str) -> int | None:
     text = line_score.strip()
     position, runs = 0, 0
     while position < len(text):
-        token = _LINE_SCORE_TOKEN.match(text, position)
+        token = LINE_SCORE_TOKEN.match(text, position)
         if token is None:
             return None
         runs += int(token[1] or token[2] or 0)

@@ -343,7 +343,8 @@ def _refresh_lineups(
     matches: dict[int, StagingRetrosheetGame],
     raw_rows: dict[int, CsvRow],
 ) -> None:
-    """The starting lineups of matched games from their raw log lines; none for the rest."""
+    """The starting lineups of matched games from their raw log lines (replacing a lineup the
+    schedule feed posted); no game-log lineup for the rest."""
     wanted = [
         {
             "game_id": game_id,
@@ -353,24 +354,28 @@ def _refresh_lineups(
             "player_id": entry.player_id,
             "player_name": entry.player_name,
             "position": entry.position,
+            "source": "retrosheet",
+            "mlb_player_id": None,
         }
         for game_id, log in matches.items()
         for entry in retrosheet.parse_lineups(raw_rows[log.raw_row_id])
     ]
     table = LineupSlot.__table__
     keep = {(row["game_id"], row["side"], row["batting_order"]) for row in wanted}
+    # A feed's lineup of a game no log line matches stays (it is all there is of it).
     stale = [
         slot_id
-        for slot_id, *key in session.execute(
-            select(table.c.id, table.c.game_id, table.c.side, table.c.batting_order).where(
-                table.c.game_id.in_(list(game_ids))
-            )
+        for slot_id, source, *key in session.execute(
+            select(
+                table.c.id, table.c.source, table.c.game_id, table.c.side, table.c.batting_order
+            ).where(table.c.game_id.in_(list(game_ids)))
         )
-        if tuple(key) not in keep
+        if tuple(key) not in keep and (source == "retrosheet" or key[0] in matches)
     ]
     if stale:
         session.execute(delete(table).where(table.c.id.in_(stale)))
-    columns = ("raw_row_id", "player_id", "player_name", "position")
+    # The official record replaces a lineup the schedule feed posted for the game.
+    columns = ("raw_row_id", "player_id", "player_name", "position", "source", "mlb_player_id")
     bulk.upsert(session, table, wanted, ["game_id", "side", "batting_order"], columns)
 
 

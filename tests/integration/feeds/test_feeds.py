@@ -86,7 +86,7 @@ def test_a_day_of_games_then_its_finals(feed_settings: Settings, provider: Provi
     assert request.query == {
         "sportId": ["1"],
         "date": ["2024-06-15"],
-        "hydrate": ["probablePitcher,linescore"],
+        "hydrate": ["probablePitcher,linescore,lineups"],
     }
     games = _games(url)
     assert len(games) == 15
