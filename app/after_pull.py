@@ -7,9 +7,11 @@ priced against the fair line) at once, not only when someone asks.
 - **How.** One ``predict`` job over them through the ordinary job runtime (committed, then
   sent; the reaper sends a job whose message was lost), with every target and the
   settings' stakes. Its served bets go into the ledger as any job's do.
-- **Once.** A strategy serves one bet per game, market, book and strategy, whatever the
-  number of pulls that priced it (``app.bets.ledger``: a partial unique index), so a day of
-  pulls every 30 minutes records each bet once and alerts it once.
+- **Once.** A strategy serves one bet per game, market and strategy (the model-price
+  fallback: per game, market, side and book), whatever the number of pulls that priced it
+  and whichever book is best at each (``app.bets.ledger.record_served_bets``: a ``NOT
+  EXISTS`` under a per-game advisory lock), so a day of pulls every 30 minutes records each
+  bet once and alerts it once.
 """
 
 from collections.abc import Iterable
