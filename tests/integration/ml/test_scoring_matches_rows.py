@@ -79,7 +79,6 @@ def test_the_sample_champions_payloads_equal_the_row_by_row_ones(
         "staking": staking,
         "quotes": chunk["quotes"] if with_quotes else None,
         "max_ece": max_ece,
-        "already": {"2019-05-01": 20.0},
     }
 
     expected = score_by_rows(*arguments, **options)
