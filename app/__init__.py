@@ -16,9 +16,11 @@ def create_app(settings: Settings | None = None, *, queue: "WorkerQueue") -> Fla
     from app.api import init_api
     from app.api.context import Services
     from app.api.docs import ASSETS_URL
+    from app.bets.strategies import check_settings
     from app.web import init_web
 
     settings = settings or Settings.from_env()
+    check_settings(settings)  # a bad betting setting is an error at start, not at first use
     if settings.database_url is None or settings.broker_url is None:
         raise RuntimeError(
             "BULLPEN_DATABASE_URL and BULLPEN_BROKER_URL must be set (`bullpen api` sets them)"

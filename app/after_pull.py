@@ -11,9 +11,11 @@ priced against the fair line) at once, not only when someone asks.
   (``lineups_posted`` of a schedule pull) have their stored features recomputed, then one
   ``predict`` job predicts them again. Its Idempotency-Key is the lineups themselves, so the
   same lineups pulled again submit no second job (the first one is answered).
-- **Once.** A strategy serves one bet per game, market, book and strategy, whatever the
-  number of pulls that priced it (``app.bets.ledger``: a partial unique index), so a day of
-  pulls every 30 minutes records each bet once and alerts it once.
+- **Once.** A strategy serves one bet per game, market and strategy (the model-price
+  fallback: per game, market, side and book), whatever the number of pulls that priced it
+  and whichever book is best at each (``app.bets.ledger.record_served_bets``: a ``NOT
+  EXISTS`` under a per-game advisory lock), so a day of pulls every 30 minutes records each
+  bet once and alerts it once.
 """
 
 import hashlib

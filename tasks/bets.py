@@ -19,10 +19,13 @@ log = logging.getLogger(__name__)
 
 
 def _settle(grade: Callable[[Session], SettlementReport]) -> dict:
-    """Grade bets, then review the strategies on the evidence, in one transaction."""
-    with session_scope(settings().database_url) as session:
+    """Grade bets and commit, then review the strategies on the evidence in a transaction of
+    its own: a review that fails never takes the settlements back with it."""
+    config = settings()
+    with session_scope(config.database_url) as session:
         report = grade(session)
-        review(session, configured(settings()), clock.now())
+    with session_scope(config.database_url) as session:
+        review(session, configured(config), clock.now())
     return report.as_dict()
 
 

@@ -7,6 +7,7 @@ worker starts or a task is sent.
 from celery import Celery
 from kombu import Exchange, Queue
 
+from app.bets.strategies import check_settings
 from app.config import Settings
 from app.jobs.beat import REDBEAT_KEY_PREFIX
 from app.kinds import KINDS
@@ -25,6 +26,7 @@ TASK_ROUTES = {
 def make_celery(settings: Settings | None = None) -> Celery:
     """Build the Celery app for ``settings`` (the environment when omitted)."""
     settings = settings or Settings.from_env()
+    check_settings(settings)  # a bad strategy stops the worker at start, not each settlement
     app = Celery(
         "bullpen",
         broker=settings.broker_url,

@@ -21,7 +21,9 @@ arbitrage_blp = Blueprint("arbitrage", __name__, description="Books whose prices
 
 
 class DateQuerySchema(ma.Schema):
-    date = ma.fields.Date(metadata={"description": "the games' date (default: today)"})
+    date = ma.fields.Date(
+        metadata={"description": "the games' date (default: the system's US Eastern today)"}
+    )
 
 
 def _board(day: date | None) -> dict:
@@ -31,7 +33,7 @@ def _board(day: date | None) -> dict:
     with session_scope(services().database_url) as session:
         return fair_board(
             session,
-            day or now.date(),
+            day or clock.eastern_date(now),  # the system's today, the schedule's date
             now,
             FairLineRules.from_settings(settings),
             policy,

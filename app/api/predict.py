@@ -126,10 +126,16 @@ def _stored_game_ids(request_args: dict) -> list[int] | None:
     with get_autocommit_engine(services().database_url).connect() as conn:
         if "game_ids" in request_args:
             wanted = list(dict.fromkeys(request_args["game_ids"]))
-            found = set(conn.scalars(select(Game.id).where(Game.id.in_(wanted))))
+            found = dict(
+                conn.execute(select(Game.id, Game.retired_at).where(Game.id.in_(wanted))).all()
+            )
             missing = [game_id for game_id in wanted if game_id not in found]
             if missing:
                 abort(404, message="unknown game ids", errors={"game_ids": missing[:50]})
+            retired = [game_id for game_id in wanted if found[game_id] is not None]
+            if retired:
+                abort(409, message="retired games (no longer in the data) cannot be predicted",
+                      errors={"game_ids": retired[:50]})  # fmt: skip
             return wanted
         if "date" in request_args:
             ids = conn.scalars(
@@ -156,7 +162,8 @@ def _submit_predictions(
     """Submit the prediction job of a request's games: 202, the job and its Location.
 
     One stored game (``game_id``) is checked by the job's INSERT itself (one statement, one
-    round trip); a batch's selector is resolved first.
+    round trip; only a refusal looks the game up, to tell unknown, 404, from retired, 409); a
+    batch's selector is resolved first.
     """
     svc = services()
     settings = svc.settings
@@ -171,7 +178,7 @@ def _submit_predictions(
     only_if = None
     if game_id is not None:
         params["game_ids"] = [game_id]
-        only_if = exists().where(Game.id == game_id)
+        only_if = exists().where(Game.id == game_id, Game.retired_at.is_(None))
     elif "games" in args:
         params["games"] = _game_spec_params(args["games"])
     else:
@@ -191,8 +198,21 @@ def _submit_predictions(
     except IdempotencyConflict as error:
         abort(409, message=str(error))
     if job is None:
-        abort(404, message="unknown game ids", errors={"game_ids": [game_id]})
+        _refuse_game(game_id)
     return job_body(job), 202, job_location(job)
+
+
+def _refuse_game(game_id: int) -> None:
+    """Abort the submission of a stored game the job's INSERT refused: 409 when it is retired
+    (as ``POST /bets`` answers), else 404."""
+    with get_autocommit_engine(services().database_url).connect() as conn:
+        game = conn.execute(
+            select(Game.retired_at, Game.retired_reason).where(Game.id == game_id)
+        ).first()
+    if game is not None and game.retired_at is not None:
+        abort(409, message=f"game {game_id} is retired: {game.retired_reason}",
+              errors={"game_ids": [game_id]})  # fmt: skip
+    abort(404, message="unknown game ids", errors={"game_ids": [game_id]})
 
 
 def _game_spec_params(games: list[dict]) -> list[dict]:
@@ -205,7 +225,9 @@ class Predict(MethodView):
     @blp.arguments(IdempotencyHeaderSchema, location="headers")
     @blp.response(202, JobSchema)
     @blp.alt_response(404, description="Unknown game id")
-    @blp.alt_response(409, description="Idempotency-Key reused for another request")
+    @blp.alt_response(
+        409, description="Idempotency-Key reused for another request, or a retired game"
+    )
     def post(self, args: dict, headers: dict):
         """Predict one game, stored (``game_id``) or described (``game``)."""
         if "game" in args:
@@ -219,7 +241,9 @@ class PredictBatch(MethodView):
     @blp.arguments(IdempotencyHeaderSchema, location="headers")
     @blp.response(202, JobSchema)
     @blp.alt_response(404, description="Unknown game ids, or no games on that date or season")
-    @blp.alt_response(409, description="Idempotency-Key reused for another request")
+    @blp.alt_response(
+        409, description="Idempotency-Key reused for another request, or a retired game"
+    )
     def post(self, args: dict, headers: dict):
         """Predict many games: by ids, by specs, every game of a date, or of a season."""
         return _submit_predictions(args, headers)

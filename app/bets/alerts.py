@@ -2,9 +2,11 @@
 
 Rules:
 
-- **What.** Every open served bet gets one ``bet_alerts`` row per receiver (``target``: a
-  hash of the URL, never the URL and its secrets). A receiver added later alerts the bets
-  still open then.
+- **What.** Every open served bet the bankroll stakes (not ``paper``: a watch-only strategy's
+  bet is graded in the ledger, never alerted as one to place) gets one ``bet_alerts`` row per
+  receiver (``target``: a hash of the URL, never the URL and its secrets). A receiver added
+  later alerts the bets still open then. The message names the bet's ``strategy`` (null for
+  the model-price fallback).
 - **Once.** A run claims due rows one at a time (``FOR UPDATE SKIP LOCKED``: two runs never
   take the same row), sends, and records ``sent`` in the same transaction. A receiver that
   took a message is never sent it again; only a crash between a receiver's answer and that
@@ -45,14 +47,16 @@ def backoff(attempts: int) -> timedelta:
 _ENQUEUE = text(
     """
     INSERT INTO bet_alerts (bet_id, target, next_attempt_at)
-    SELECT bet_id, :target, :now FROM bets WHERE origin = 'served' AND status = 'open'
+    SELECT bet_id, :target, :now FROM bets
+    WHERE origin = 'served' AND status = 'open' AND NOT paper
     ON CONFLICT (bet_id, target) DO NOTHING
     """
 )
 
 
 def enqueue(session: Session, urls: tuple[str, ...], now: datetime) -> int:
-    """A pending alert per receiver for every open served bet that has none; how many new."""
+    """A pending alert per receiver for every open served bet staked by the bankroll (not
+    paper) that has none; how many new."""
     return sum(
         session.execute(_ENQUEUE, {"target": target_of(url), "now": now}).rowcount for url in urls
     )
@@ -73,6 +77,7 @@ def message(bet: Bet, game: Game) -> str:
             "odds": bet.odds,
             "stake": bet.stake,
             "fair_probability": bet.fair_probability,
+            "strategy": bet.strategy,
         },
         sort_keys=True,
     )

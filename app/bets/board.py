@@ -32,7 +32,9 @@ def fair_board(
     """``{date, games: [...], arbitrages: [...]}`` of the stored games of ``day`` at ``now``;
     an arbitrage is staked at the largest single bet allowed (``kelly_cap * bankroll``)."""
     games = session.scalars(
-        select(Game).where(Game.game_date == day).order_by(Game.start_time, Game.id)
+        select(Game)
+        .where(Game.game_date == day, Game.retired_at.is_(None))  # a retired game is no market
+        .order_by(Game.start_time, Game.id)
     ).all()
     ids = [game.id for game in games]
     quotes = book_quotes(session, ids)

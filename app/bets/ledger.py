@@ -90,17 +90,22 @@ _SERVED_COLUMNS: dict[str, str] = {
     "strategy": "text",
     "paper": "boolean",
 }
+# A served bet is new unless the game already has one of the same decision: a strategy's of
+# the same market (whatever book was best then), a model-price fallback's (no strategy) of
+# the same market, side and book.
 _INSERT_SERVED = text(
     f"""
     INSERT INTO bets ({", ".join(_SERVED_COLUMNS)})
     SELECT * FROM unnest(
         {", ".join(f"CAST(:{name} AS {kind}[])" for name, kind in _SERVED_COLUMNS.items())}
     ) AS new ({", ".join(_SERVED_COLUMNS)})
-    WHERE new.strategy IS NULL OR NOT EXISTS (
+    WHERE NOT EXISTS (
         SELECT 1 FROM bets AS served
         WHERE served.origin = 'served' AND served.game_id = new.game_id
-          AND served.market = new.market AND served.book = new.book
-          AND served.strategy = new.strategy
+          AND served.market = new.market
+          AND CASE WHEN new.strategy IS NOT NULL THEN served.strategy = new.strategy
+                   ELSE served.strategy IS NULL AND served.side = new.side
+                        AND served.book = new.book END
     )
     ON CONFLICT (prediction_id, market, (coalesce(strategy, ''))) DO NOTHING
     RETURNING bet_id
@@ -108,23 +113,43 @@ _INSERT_SERVED = text(
 )
 
 
-# Transaction-level advisory lock (key, game id) serialising the strategy bets of one game.
+# Transaction-level advisory lock (key, game id) serialising the served bets of one game: the
+# ``NOT EXISTS`` above cannot see another transaction's uncommitted row (READ COMMITTED), so
+# two jobs pricing a game at once would both insert without it. Taken game by game in
+# ascending order (``unnest`` yields the array's order), so two jobs never deadlock.
 SERVED_LOCK_KEY = 18_001
-_LOCK_GAME = text("SELECT pg_advisory_xact_lock(:key, :game_id)")
+_LOCK_GAMES = text(
+    "SELECT pg_advisory_xact_lock(:key, game_id) FROM unnest(CAST(:game_ids AS integer[]))"
+    " AS game_id"
+)
+
+
+def _key(row: dict) -> tuple:
+    """What makes a served bet the same decision as another (see ``_INSERT_SERVED``)."""
+    if row["strategy"] is not None:
+        return (row["game_id"], row["market"], row["strategy"])
+    return (row["game_id"], row["market"], None, row["side"], row["book"])
 
 
 def record_served_bets(session: Session, predictions: Sequence[StoredPrediction]) -> int:
     """Add the served recommendations to the ledger once; return how many rows are new.
 
     The natural key ``(prediction_id, market, strategy)`` (no strategy: '') makes a
-    rewrite of the same predictions (a redelivered or resumed job) add nothing, and a
-    strategy's bet already served on the game, market and book is not served again by a later
-    pricing (the insert's ``NOT EXISTS``, under a per-game lock). Call it in the transaction
-    that writes them.
+    rewrite of the same predictions (a redelivered or resumed job) add nothing. Beyond it a
+    game's served bet is recorded once per decision, whatever the number of jobs that priced
+    the game: a strategy's once per market (a later pricing at another best book is the same
+    stake), a model-price fallback's (no strategy) once per market, side and book. Each game's
+    advisory lock (``SERVED_LOCK_KEY``, held to the end of the transaction) makes two jobs
+    pricing it at once add one row. Call it in the transaction that writes them.
     """
-    rows = served_rows(predictions)
+    first: dict[tuple, dict] = {}
+    for row in served_rows(predictions):
+        first.setdefault(_key(row), row)  # the insert's NOT EXISTS sees no row of its own
+    rows = list(first.values())
     if not rows:
         return 0
+    game_ids = sorted({row["game_id"] for row in rows})
+    session.execute(_LOCK_GAMES, {"key": SERVED_LOCK_KEY, "game_ids": game_ids}).all()
     columns = {name: [row[name] for row in rows] for name in _SERVED_COLUMNS}
     return len(session.execute(_INSERT_SERVED, columns).all())
 

@@ -9,7 +9,7 @@ through the books row by row (its books differ from game to game).
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import numpy as np
@@ -87,7 +87,6 @@ def price_chunk(
     quotes: Sequence[Quotes] | None = None,
     fair_rules: FairLineRules | None = None,
     iso_dates: Sequence[str],
-    already: dict[str, float] | None = None,
     blend_weights: Mapping[str, float] | None = None,
     strategies: Mapping[str, Strategy] | None = None,
     live: Iterable[str] = (),
@@ -98,7 +97,9 @@ def price_chunk(
     game is priced at its own prices (book ``sbro`` for a stored game, ``request`` for a
     described one). With ``fair_rules``, a market whose quotes give a fair line now is served
     against it, whatever the model's gate; a market without one falls back to the model's own
-    price, behind its gate. ``already`` is what the job served before on each ISO date.
+    price, behind its gate, at the quotes no older than the rules' ``max_age``; at or after a
+    game's first pitch nothing is served. The daily exposure cap applies to the chunk's dates
+    (a job's chunks never split a date, ``app.predictions.jobs.chunk_by_date``).
     ``blend_weights`` is the weight each target's model earned beside the fair line (0 when
     missing). With ``strategies`` (``live``: the names of the live ones), each strategy prices
     a fair-line market on its own (``app.bets.strategies``): the served bet is the first live
@@ -136,6 +137,8 @@ def price_chunk(
             line = market_lines[row]
             if line_column is not None and line is None:
                 continue
+            if pitches is not None and moment >= pitches[row]:
+                continue  # betting closed at first pitch: nothing is served, by any rule
             if quotes:
                 game_quotes = quotes[row].get(market.key, [])
             else:
@@ -159,6 +162,8 @@ def price_chunk(
             elif fair is not None:
                 bet = serve(market, fair, staking)
             elif gate.open:
+                if pitches is not None:
+                    game_quotes = fresh(game_quotes, moment, fair_rules.max_age)
                 bet = price_shop(market, model_probabilities[row], game_quotes, line, gate, staking)
             else:
                 bet = None
@@ -171,7 +176,6 @@ def price_chunk(
             for day, bets in zip(iso_dates, recommendations, strict=True)
         ],
         staking,
-        already,
     )
     return ChunkPrices(
         market_probabilities,
@@ -180,6 +184,16 @@ def price_chunk(
         paper_bets,
         [risk_level(r) for r in recommendations],
     )
+
+
+def fresh(quotes: Iterable[BookQuote], moment: datetime, max_age: timedelta) -> list[BookQuote]:
+    """The quotes a book showed at most ``max_age`` before ``moment`` (the fair line's age
+    rule): a quote of unknown capture time, or an old one, is no price to bet at now."""
+    return [
+        quote
+        for quote in quotes
+        if quote.captured_at is not None and timedelta(0) <= moment - quote.captured_at <= max_age
+    ]
 
 
 def _nullable(values: np.ndarray) -> list[float | None]:

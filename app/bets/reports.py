@@ -2,14 +2,15 @@
 
 Bankroll: it starts at ``initial`` (``BULLPEN_BANKROLL``) plus the profit of every bet settled
 before the window, and moves by the profit of each settled bet, in ``settled_at`` order; the
-curve has one point per settlement date (end of day). ROI = profit / stakes of the graded
-bets (won, lost, push; a void bet was never action), hit rate = won / (won + lost), max
-drawdown as in the backtest (largest fall from a running end-of-day peak, as a fraction of
-the peak), mean CLV over the settled bets that have one.
+curve has one point per settlement date (end of day; a date is the system's US Eastern date,
+``app.clock.eastern_date``, as is the window of ``from`` and ``to``). ROI = profit / stakes
+of the graded bets (won, lost, push; a void bet was never action), hit rate = won / (won +
+lost), max drawdown as in the backtest (largest fall from a running end-of-day peak, as a
+fraction of the peak), mean CLV over the settled bets that have one.
 """
 
 import itertools
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 import numpy as np
@@ -18,6 +19,7 @@ from sqlalchemy import DateTime, Float, and_, cast, func, or_, select
 from sqlalchemy.orm import Session
 
 from app.bets.models import Bet
+from app.clock import SCHEDULE_ZONE, eastern_date
 from app.config import Settings
 from app.games.models import Game
 from app.games.queries import load_games_frame
@@ -29,14 +31,15 @@ from app.staking.simulate import max_drawdown
 
 
 def _day_start(day: date) -> datetime:
-    return datetime.combine(day, time(0), tzinfo=UTC)
+    """When the US Eastern date ``day`` begins."""
+    return datetime.combine(day, time(0), tzinfo=SCHEDULE_ZONE)
 
 
 def bankroll_curve(bets: list[Bet], start: float) -> list[dict[str, Any]]:
     """End-of-day bankroll of every settlement date of ``bets`` (in ``settled_at`` order)."""
     by_day: dict[date, list[Bet]] = {}
     for bet in sorted(bets, key=lambda b: (b.settled_at, str(b.bet_id))):
-        by_day.setdefault(bet.settled_at.astimezone(UTC).date(), []).append(bet)
+        by_day.setdefault(eastern_date(bet.settled_at), []).append(bet)
     curve, bankroll = [], start
     for day, day_bets in by_day.items():
         day_profit = float(sum(bet.profit or 0.0 for bet in day_bets))
@@ -175,7 +178,8 @@ def live_performance(
     """The model's live metrics next to the market's (open, close) on the same games, and bets.
 
     Predictions and games as in :func:`live_evaluation`. Betting: the ledger's settled served
-    bets of this model on this market.
+    bets of this model on this market the bankroll staked (a paper bet is a watch-only
+    strategy's copy of a decision, counted in the strategies' evidence, not here).
     """
     prefix = MARKETS[target].key
     n_predictions, evaluation = live_evaluation(session, target, model_name)
@@ -184,6 +188,7 @@ def live_performance(
             select(Bet).where(
                 and_(Bet.model_name == model_name, Bet.market == prefix),
                 Bet.origin == "served",
+                Bet.paper.is_(False),
                 Bet.status != "open",
             )
         )

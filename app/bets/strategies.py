@@ -87,15 +87,6 @@ class Strategy:
                 f"{self.kelly_fraction} and {self.min_bets}"
             )
 
-    def takes(self, market: str, bet: dict) -> bool:
-        """Whether a fair-line bet of ``market`` is one this strategy would make."""
-        return (
-            bet.get("basis") == "fair"
-            and market in self.markets
-            and (not self.books or bet.get("book") in self.books)
-            and bet.get("expected_value", 0.0) >= self.min_ev
-        )
-
     def staking(self, job: Staking) -> Staking:
         """The job's bankroll, Kelly cap and daily exposure with this strategy's min EV and
         Kelly fraction."""
@@ -207,6 +198,15 @@ def configured(settings: Any) -> dict[str, Strategy]:
     if len(by_name) != len(strategies):
         raise ValueError("BULLPEN_STRATEGIES: two strategies share a name")
     return by_name
+
+
+def check_settings(settings: Any) -> None:
+    """Raise ``ValueError`` naming the first bad betting setting: the fair line's rules and
+    every strategy of ``BULLPEN_STRATEGIES``. Each process calls it as it loads its settings
+    (``bullpen`` commands, the API, the Celery app), so a misspelt method or market stops it
+    at start instead of failing each pricing or the strategies' review after a settlement."""
+    FairLineRules.from_settings(settings)
+    configured(settings)
 
 
 def strategy_bets(

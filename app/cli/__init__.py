@@ -10,7 +10,7 @@ from pathlib import Path
 
 import click
 
-from app.cli.common import UserError, exec_component, resolved_settings
+from app.cli.common import UserError, checked, exec_component, resolved_settings
 from app.cli.data import features, ingest
 from app.cli.feeds import feed
 from app.cli.models import ml
@@ -73,7 +73,7 @@ def up(api_port: int, flower_port: int, mlflow_port: int, no_bootstrap: bool) ->
     )
 
     interrupt_on_sigterm()
-    settings = Settings.from_env()
+    settings = checked(Settings.from_env())
     stack = (
         None
         if settings.is_complete

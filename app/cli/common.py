@@ -13,10 +13,22 @@ class UserError(click.ClickException):
     """A mistake of the caller's: one clear line, exit status 1, no traceback."""
 
 
+def checked(settings: Settings) -> Settings:
+    """``settings`` once the betting settings are sound (``app.bets.strategies.
+    check_settings``); a bad one is a :class:`UserError` naming it."""
+    from app.bets.strategies import check_settings
+
+    try:
+        check_settings(settings)
+    except ValueError as error:
+        raise UserError(str(error)) from None
+    return settings
+
+
 @contextlib.contextmanager
 def resolved_settings() -> Iterator[Settings]:
     """The settings with every unset URL filled by the embedded stack (started if need be)."""
-    settings = Settings.from_env()
+    settings = checked(Settings.from_env())
     if settings.is_complete:
         yield settings
         return

@@ -9,7 +9,7 @@ from typing import Any
 
 import click
 
-from app.cli.common import UserError
+from app.cli.common import UserError, checked
 
 
 def _number(value: Any, digits: int = 5) -> str:
@@ -109,7 +109,7 @@ def replay(
     errors = (ReplayError, ReplayStackError, SeasonFilesMissing)
     try:
         run = start_replay(
-            Settings.from_env(),
+            checked(Settings.from_env()),
             season,
             data_dir.resolve(),
             first.date() if first else None,

@@ -165,16 +165,15 @@ def score(
     staking: Staking | None = None,
     quotes: Sequence[Quotes] | None = None,
     max_ece: float = 0.02,
-    already: dict[str, float] | None = None,
     fair_rules: FairLineRules | None = None,
     strategies: Mapping[str, Strategy] | None = None,
     live: Iterable[str] = (),
 ) -> list[dict]:
     """One prediction payload per row of ``games``/``features``: the models' probabilities
     (``app.ml.predict``), then the market, the fair line, the bets and their stakes
-    (``app.bets.recommend``), put together. ``already`` is what the job served before on
-    each date (exposure cap). With ``strategies`` (``live``: the names of the live ones), each
-    strategy prices a fair-line market on its own; the others' bets are ``paper_bets``."""
+    (``app.bets.recommend``), put together. With ``strategies`` (``live``: the names of the
+    live ones), each strategy prices a fair-line market on its own; the others' bets are
+    ``paper_bets``."""
     if len(games) == 0:
         return []
     if isinstance(games, pd.DataFrame):
@@ -194,7 +193,6 @@ def score(
         quotes=quotes,
         fair_rules=fair_rules,
         iso_dates=games.iso_dates,
-        already=already,
         blend_weights=scores.blend_weights,
         strategies=strategies,
         live=live,

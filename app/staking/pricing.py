@@ -9,7 +9,10 @@ Rules (documented here once; ``app.bets.recommend`` applies them to every predic
   market the latest snapshot that showed both prices of that market. A game with no such
   snapshot is priced at its ``odds`` rows as before (SBRO: opening moneyline and total prices,
   the stored run line). A game described in the request is priced at its own odds (book
-  ``request``).
+  ``request``). Under the fair-line rules (``app.bets.fairline``, every prediction job), a
+  stored game is served nothing at or after first pitch, and a market without a fair line is
+  priced here only at the quotes no older than their ``max_age`` (a quote of unknown capture
+  time, an ``odds`` row, is of unknown age: none), as ``app.bets.recommend`` applies it.
 - **Lines.** A totals or run-line quote counts only at the line the model was asked about
   (the game's opening total, its run line); a book showing another line is skipped.
 - **Best price.** Per side, the largest decimal odds over the books (ties: first book by name).
@@ -26,9 +29,9 @@ Rules (documented here once; ``app.bets.recommend`` applies them to every predic
   ``kelly_cap`` of the bankroll.
 - **Daily exposure.** The stakes a prediction job serves on games of one date add up to at
   most ``daily_exposure * bankroll``: when they would exceed it they are all scaled down in
-  proportion (rounded down to cents). A date split across chunks of a large job gives its
-  later chunks only the room the earlier ones left. Each job (request) has its own bankroll
-  and so its own cap.
+  proportion (rounded down to cents). A large job is priced in chunks that never split a
+  date (``app.predictions.jobs.chunk_by_date``), so each chunk caps whole dates. Each job
+  (request) has its own bankroll and so its own cap.
 """
 
 import math
@@ -272,22 +275,18 @@ def cap_daily_exposure(stakes: Sequence[float], room: float) -> list[float]:
     return [math.floor(stake * scale * 100 + 1e-9) / 100 for stake in stakes]
 
 
-def apply_daily_exposure(
-    payloads: Sequence[dict], staking: Staking, already: dict[str, float] | None = None
-) -> None:
+def apply_daily_exposure(payloads: Sequence[dict], staking: Staking) -> None:
     """Scale the recommendations of ``payloads`` in place, date by date (see the module rules).
 
-    ``already`` holds the stakes this job served earlier on each date (ISO date -> amount).
     A recommendation whose stake rounds to nothing is withdrawn.
     """
-    already = already or {}
     by_date: dict[str, list[tuple[dict, str]]] = {}
     for payload in payloads:
         game_date = (payload.get("game") or {}).get("game_date", "")
         for market in payload.get("betting_recommendations", {}):
             by_date.setdefault(game_date, []).append((payload, market))
-    for game_date, bets in by_date.items():
-        room = staking.daily_exposure * staking.bankroll - already.get(game_date, 0.0)
+    room = staking.daily_exposure * staking.bankroll
+    for bets in by_date.values():
         stakes = [p["betting_recommendations"][m]["recommended_bet_size"] for p, m in bets]
         for (payload, market), stake in zip(bets, cap_daily_exposure(stakes, room), strict=True):
             if stake <= 0:

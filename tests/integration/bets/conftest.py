@@ -32,11 +32,21 @@ def add_game(session, key: str, home: int | None, away: int | None, **fields) ->
     return game
 
 
-def serve(session, game_id: int, stake: float = 25.0) -> None:
-    """A served recommendation on the game, written as a prediction job writes it."""
+def stored_prediction(session, game_id: int, payload: dict) -> StoredPrediction:
+    """A prediction of ``game_id`` stored by a succeeded job, as a prediction job writes it."""
     job = Job(kind="predict", status="succeeded")
     session.add(job)
     session.flush()
+    prediction = Prediction(
+        job_id=job.id, item_key=str(game_id), item_index=0, game_id=game_id, payload=payload
+    )
+    session.add(prediction)
+    session.flush()
+    return StoredPrediction(prediction.id, game_id, payload)
+
+
+def serve(session, game_id: int, stake: float = 25.0) -> None:
+    """A served recommendation on the game, written as a prediction job writes it."""
     payload = {
         "prediction_timestamp": datetime(2019, 9, 15, 15, tzinfo=UTC).isoformat(),
         "models": {"moneyline": {"name": "moneyline", "version": "1"}},
@@ -44,12 +54,7 @@ def serve(session, game_id: int, stake: float = 25.0) -> None:
             "home_ml": {"side": "home", "odds": 120, "recommended_bet_size": stake}
         },
     }
-    prediction = Prediction(
-        job_id=job.id, item_key=str(game_id), item_index=0, game_id=game_id, payload=payload
-    )
-    session.add(prediction)
-    session.flush()
-    assert record_served_bets(session, [StoredPrediction(prediction.id, game_id, payload)]) == 1
+    assert record_served_bets(session, [stored_prediction(session, game_id, payload)]) == 1
 
 
 @pytest.fixture

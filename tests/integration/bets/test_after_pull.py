@@ -17,7 +17,8 @@ from sqlalchemy import select
 from app.after_pull import price_quoted_games
 from app.bets.alerts import deliver
 from app.bets.devig import fair_pair
-from app.bets.models import Bet
+from app.bets.models import Bet, StrategyState
+from app.bets.strategies import force
 from app.clock import eastern_date
 from app.db.session import session_scope
 from app.feeds.run import pull_odds
@@ -121,6 +122,11 @@ def test_a_pull_prices_its_games_once_and_alerts_once(seeded, worker, provider, 
         seeded, odds_api_url=provider.url, odds_api_key="key", alert_urls=(receiver.url,)
     )
     queue = CeleryJobQueue(make_celery(settings))
+    with session_scope(seeded.database_url) as session:
+        # "fair" live for this test (the others watch): its bet is the one the bankroll stakes.
+        before = session.get(StrategyState, "fair")
+        saved = None if before is None else (before.state, before.forced, before.reason)
+        force(session, "fair", "live", now)
     try:
         timings = []
         for pull in range(2):  # the beat pulls every 30 minutes: the second adds no bet
@@ -145,20 +151,30 @@ def test_a_pull_prices_its_games_once_and_alerts_once(seeded, worker, provider, 
         assert [p["betting_recommendations"]["home_ml"]["book"] for p in payloads] == [
             "softbook"
         ] * 2
-        # Once per strategy that trades the moneyline (each its own paper bet).
-        assert sorted((b.strategy, b.book, b.side, b.odds) for b in bets) == [
-            (name, "softbook", "home", soft) for name in ("conservative", "fair", "moneyline")
+        # Once per strategy that trades the moneyline: the live one's staked, the others paper.
+        assert sorted((b.strategy, b.book, b.side, b.odds, b.paper) for b in bets) == [
+            ("conservative", "softbook", "home", soft, True),
+            ("fair", "softbook", "home", soft, False),
+            ("moneyline", "softbook", "home", soft, True),
         ]
         fair_bet = next(b for b in bets if b.strategy == "fair")
         # The EV served, recomputed from the quotes the provider showed.
         assert fair_bet.fair_probability == pytest.approx(fair_home)
         assert fair_home * american_to_decimal(soft) - 1 == pytest.approx(0.08, abs=0.01)
-        # Sent once each, over two pulls. The session's database may hold other tests' open
-        # served bets, which a new receiver is sent too, each once.
+        # The staked bet sent once, over two pulls; the paper ones never (watch-only). The
+        # session's database may hold other tests' open served bets, which a new receiver is
+        # sent too, each once.
         sent = receiver.bets()
-        assert all(sent.count(str(b.bet_id)) == 1 for b in bets) and len(sent) == len(set(sent))
+        assert sent.count(str(fair_bet.bet_id)) == 1 and len(sent) == len(set(sent))
+        assert not {str(b.bet_id) for b in bets if b.paper} & set(sent)
     finally:
         receiver.close()
+        with session_scope(seeded.database_url) as session:
+            row = session.get(StrategyState, "fair")
+            if saved is None:
+                session.delete(row)
+            else:
+                row.state, row.forced, row.reason = saved
     with capsys.disabled():
         for number, (to_bets, to_alerts) in enumerate(timings, start=1):
             print(f"\npull {number}: bets recorded {to_bets:.2f} s, alerts sent {to_alerts:.2f} s")

@@ -72,11 +72,14 @@ def receivers() -> Iterator[tuple[Receiver, Receiver]]:
         dead.close()
 
 
-def _served(session, game_id: int, market: str) -> str:
+def _served(
+    session, game_id: int, market: str, *, strategy: str | None = None, paper: bool = False
+) -> str:
     bet = Bet(
         bet_id=uuid.uuid4(), game_id=game_id, market=market, side="home",
         line=None if market == "home_ml" else -1.5, book="pin", odds=120, stake=10.0,
         origin="served", status="open", placed_at=NOW - timedelta(hours=1),
+        strategy=strategy, paper=paper,
     )  # fmt: skip
     session.add(bet)
     session.flush()
@@ -125,6 +128,19 @@ def test_each_bet_reaches_each_receiver_once_and_a_dead_one_catches_up(
     assert sorted(dead.bets()) == sorted(bets)
     assert len(good.received) == 2
     assert deliver(sessions, urls, NOW + timedelta(days=1)).sent == 0
+
+
+def test_a_watch_only_paper_bet_is_never_alerted(clean_database, games, receivers):
+    good, _ = receivers
+    sessions = lambda: session_scope(clean_database)  # noqa: E731 - a factory of transactions
+    with sessions() as session:
+        live = _served(session, games["final"], "home_ml", strategy="fair")
+        _served(session, games["final"], "home_ml", strategy="totals", paper=True)
+        _served(session, games["final"], "home_spread", strategy="conservative", paper=True)
+    report = deliver(sessions, (good.url,), NOW)
+    assert (report.enqueued, report.sent) == (1, 1)
+    assert good.bets() == [live]
+    assert json.loads(good.received[0]["message"])["strategy"] == "fair"
 
 
 def test_no_receiver_no_alerts(clean_database, games):

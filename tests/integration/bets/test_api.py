@@ -156,3 +156,24 @@ def test_live_performance_scores_pre_game_predictions_next_to_the_market(
     assert live["betting"] is None
     backtest = clean_client.get("/api/v1/models/bullpen-moneyline/performance?source=backtest")
     assert backtest.status_code == 200 and "live" not in backtest.get_json()
+
+
+def test_live_performance_bets_leave_out_paper_bets(clean_client, clean_database, games):
+    import uuid
+
+    from app.bets.models import Bet
+
+    with session_scope(clean_database) as session:
+        for strategy, paper in (("fair", False), ("conservative", True), ("moneyline", True)):
+            session.add(
+                Bet(bet_id=uuid.uuid4(), game_id=games["final"], market="home_ml", side="home",
+                    book="pin", odds=120, stake=10.0, origin="served", status="open",
+                    model_name="bullpen-moneyline", model_version="7", strategy=strategy,
+                    paper=paper, placed_at=datetime(2019, 7, 1, 15, tzinfo=UTC))
+            )  # fmt: skip
+        settle_games(session, [games["final"]])
+
+    live = clean_client.get("/api/v1/models/bullpen-moneyline/performance?source=live")
+    betting = live.get_json()["live"]["betting"]
+    assert (betting["bets"], betting["won"]) == (1, 1)  # the one decision the bankroll staked
+    assert betting["profit"] == pytest.approx(12.0)

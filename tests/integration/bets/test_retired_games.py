@@ -166,3 +166,27 @@ def test_a_game_a_corrected_file_drops_keeps_its_bets_and_comes_back_with_them(
         assert not game.is_retired and game.retired_reason is None
         settled = settle_games(session, games_to_settle(session, date(2019, 12, 1)))
     assert settled.games == 1 and sum(settled.graded.values()) == 2
+
+
+def test_a_retired_game_is_refused_at_submit_as_a_bet_on_it_is(
+    clean_database: str, clean_client, games
+) -> None:
+    from datetime import UTC, datetime
+
+    from app.jobs.models import Job
+
+    with session_scope(clean_database) as session:
+        retired = session.get(Game, games["final"])
+        retired.retired_at, retired.retired_reason = datetime.now(UTC), "dropped by the archive"
+    one = clean_client.post("/api/v1/predict", json={"game_id": games["final"]})
+    assert one.status_code == 409, one.get_json()
+    assert one.get_json()["errors"] == {"game_ids": [games["final"]]}
+    batch = clean_client.post(
+        "/api/v1/predict/batch", json={"game_ids": [games["short"], games["final"]]}
+    )
+    assert batch.status_code == 409, batch.get_json()
+    assert batch.get_json()["errors"] == {"game_ids": [games["final"]]}
+    unknown = clean_client.post("/api/v1/predict", json={"game_id": 999_999})
+    assert unknown.status_code == 404
+    with session_scope(clean_database) as session:
+        assert session.scalars(select(Job.id)).all() == []  # no job to die on the game

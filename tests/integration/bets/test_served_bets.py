@@ -1,5 +1,9 @@
 """A prediction job on the real worker serves the best book's price, records it in the
-ledger once (also when the job is redelivered), and the Celery settlement grades it."""
+ledger once (also when the job is redelivered), and the Celery settlement grades it.
+
+The game is a 2019 final: the job runs on a replay clock set before its first pitch (after
+it, nothing is served), with every book's quote fresh but none giving a fair line (the
+other books' too wide, the generous one alone), so the model's own price-shop serves."""
 
 import time
 import uuid
@@ -10,6 +14,7 @@ from datetime import date, datetime, timedelta
 import pytest
 from sqlalchemy import select, update
 
+from app import clock
 from app.bets.models import Bet
 from app.bets.quotes import first_pitch
 from app.bets.settlement import clv_at_close
@@ -34,15 +39,47 @@ CONSENSUS_BOOKS = ("book-a", "book-b", "book-c")
 # The sample champion is fitted on one season: its held-out ECE (about 0.07 on ~500 games,
 # where ten bins of noise alone give a few hundredths) is above the default 0.02 limit.
 LENIENT_MAX_ECE = 0.10
-BROKER_DB = 8  # a Redis database no other test uses
+BROKER_DB = 8  # a Redis database no other test uses (its worker's replay clock too)
+IDLE_BROKER_DB = 2  # a broker no worker consumes: the strict job runs in this process
+WIDE = 1.10  # the other books' booksum: an overround above 0.08 gives no fair line
 
 
 @pytest.fixture
-def lenient(seeded: Settings) -> Iterator[Settings]:
-    """A worker and API configured with ``BULLPEN_MAX_ECE=0.10``, on a broker database of their
-    own so that the session's worker (default limit) never takes their jobs."""
+def shopped_game(client, seeded: Settings) -> dict:
+    """A final 2019 game whose books agree with SBRO's open (at a wide margin), but for one
+    generous book; the moment the job prices it, 50 minutes before first pitch."""
+    game = next(
+        g for g in client.get(f"/api/v1/games?date={DATE}").get_json()
+        if any(o["book"] == "sbro" and o["home_ml_open"] for o in g["odds"])
+    )  # fmt: skip
+    sbro = next(o for o in game["odds"] if o["book"] == "sbro")
+    home, away = sbro["home_ml_open"], sbro["away_ml_open"]
+    fair_home = devig_two_way(home, away)[0]
+    generous = round(decimal_to_american(1.15 / fair_home))  # 15% over the market's fair
+    wide_home = round(decimal_to_american(1 / (fair_home * WIDE)))
+    wide_away = round(decimal_to_american(1 / ((1 - fair_home) * WIDE)))
+    with session_scope(seeded.database_url) as session:
+        stored = session.get(Game, game["id"])
+        closes = first_pitch(stored.start_time, stored.game_date)
+        fresh = closes - timedelta(hours=1)
+        for book in CONSENSUS_BOOKS:
+            session.add(_snapshot(game["id"], book, fresh, wide_home, wide_away))
+        session.add(_snapshot(game["id"], "generous", closes - timedelta(hours=3), generous, away))
+        session.add(_snapshot(game["id"], "generous", fresh, generous, away))
+        # After first pitch: never a price to bet at.
+        session.add(_snapshot(game["id"], "generous", closes + timedelta(minutes=5), 900, away))
+    return {**game, "generous": generous, "away_price": away, "now": fresh + timedelta(minutes=10)}
+
+
+@pytest.fixture
+def lenient(seeded: Settings, shopped_game: dict, monkeypatch) -> Iterator[Settings]:
+    """A worker and API configured with ``BULLPEN_MAX_ECE=0.10`` on the replay clock at the
+    game's pricing moment (this process's clock too), on a broker database of their own so
+    that the session's worker (default limit, wall clock) never takes their jobs."""
     broker = redis_database(seeded.broker_url, BROKER_DB)
-    settings = replace(seeded, broker_url=broker, max_ece=LENIENT_MAX_ECE)
+    clock.set_clock(broker, shopped_game["now"])
+    monkeypatch.setenv(clock.CLOCK_URL_ENV, broker)
+    settings = replace(seeded, broker_url=broker, max_ece=LENIENT_MAX_ECE, clock_url=broker)
     process = start_worker(settings)
     try:
         yield settings
@@ -52,30 +89,6 @@ def lenient(seeded: Settings) -> Iterator[Settings]:
 
 def _snapshot(game_id: int, book: str, at: datetime, home: int, away: int) -> OddsSnapshot:
     return OddsSnapshot(game_id=game_id, book=book, captured_at=at, home_ml=home, away_ml=away)
-
-
-@pytest.fixture
-def shopped_game(client, seeded: Settings) -> dict:
-    """A final 2019 game whose books agree with SBRO's open, but for one generous book."""
-    game = next(
-        g for g in client.get(f"/api/v1/games?date={DATE}").get_json()
-        if any(o["book"] == "sbro" and o["home_ml_open"] for o in g["odds"])
-    )  # fmt: skip
-    sbro = next(o for o in game["odds"] if o["book"] == "sbro")
-    home, away = sbro["home_ml_open"], sbro["away_ml_open"]
-    fair_home = devig_two_way(home, away)[0]
-    generous = round(decimal_to_american(1.15 / fair_home))  # 15% over the market's fair
-    with session_scope(seeded.database_url) as session:
-        stored = session.get(Game, game["id"])
-        closes = first_pitch(stored.start_time, stored.game_date)
-        before = closes - timedelta(hours=3)
-        for book in CONSENSUS_BOOKS:
-            session.add(_snapshot(game["id"], book, before, home, away))
-        session.add(_snapshot(game["id"], "generous", before, generous - 40, away))
-        session.add(_snapshot(game["id"], "generous", closes - timedelta(hours=1), generous, away))
-        # After first pitch: never a price to bet at.
-        session.add(_snapshot(game["id"], "generous", closes + timedelta(minutes=5), 900, away))
-    return {**game, "generous": generous, "away_price": away}
 
 
 def test_served_at_the_best_book_recorded_once_and_settled_once(
@@ -90,15 +103,22 @@ def test_served_at_the_best_book_recorded_once_and_settled_once(
     assert seeded.max_ece < champion.ece < LENIENT_MAX_ECE
     body = {"game_id": shopped_game["id"], "targets": ["moneyline"], "bankroll": 2000}
 
-    # The default limit: a model this badly calibrated serves no bet, however good the price.
-    strict = client.post("/api/v1/predict", json=body)
-    strict_job = client.get(f"{strict.headers['Location']}?wait=30").get_json()
+    # The default limit: a model this badly calibrated serves no bet, however good the price
+    # (the job run here, on the same clock, with the default settings).
+    strict = replace(lenient, broker_url=redis_database(seeded.broker_url, IDLE_BROKER_DB))
+    submitted = create_api(strict).test_client().post("/api/v1/predict", json=body)
+    strict_id = uuid.UUID(submitted.get_json()["job_id"])
+    assert execute(
+        PREDICT, strict_id, "strict", strict.database_url,
+        WorkerResources(replace(strict, max_ece=seeded.max_ece)),
+    )  # fmt: skip
+    strict_job = client.get(f"/api/v1/jobs/{strict_id}").get_json()
     assert strict_job["status"] == "succeeded", strict_job
     assert (
         client.get(strict_job["results_url"]).get_json()["items"][0]["betting_recommendations"]
         == {}
     )
-    assert _ledger(seeded, uuid.UUID(strict_job["job_id"])) == []
+    assert _ledger(seeded, strict_id) == []
 
     client = create_api(lenient).test_client()
     submitted = client.post("/api/v1/predict", json=body)

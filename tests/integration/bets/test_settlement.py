@@ -180,3 +180,23 @@ def test_the_clv_report_by_strategy_carries_the_sharp_measure(clean_database, ga
     assert group["sharp"]["n"] == 1
     assert group["sharp"]["mean_clv"] == pytest.approx(_additive_fair(125, -135) - 100 / 230)
     assert group["sharp"]["beat_rate"] == 1.0
+
+
+def test_a_failing_strategy_review_keeps_the_settlements(clean_database, games, monkeypatch):
+    from tasks import bets as tasks
+    from tasks.base import settings
+
+    with session_scope(clean_database) as session:
+        bet = _bet(session, games["final"], "home_ml", "home", -125).bet_id
+    # Settings that load (a worker started before the check existed) but whose strategies
+    # the review refuses: the grading must still commit.
+    monkeypatch.setenv("BULLPEN_DATABASE_URL", clean_database)
+    monkeypatch.setenv("BULLPEN_STRATEGIES", '[{"name": "fair", "method": "multiplcative"}]')
+    settings.cache_clear()
+    try:
+        with pytest.raises(ValueError, match="multiplcative"):
+            tasks.settle_games.run([games["final"]])
+    finally:
+        settings.cache_clear()
+    with session_scope(clean_database) as session:
+        assert session.get(Bet, bet).status == "won"

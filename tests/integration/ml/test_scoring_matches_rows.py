@@ -2,7 +2,7 @@
 payloads the row-by-row one wrote: every market, with book quotes and without."""
 
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, time, timedelta
 
 import numpy as np
 import pytest
@@ -79,7 +79,6 @@ def test_the_sample_champions_payloads_equal_the_row_by_row_ones(
         "staking": staking,
         "quotes": chunk["quotes"] if with_quotes else None,
         "max_ece": max_ece,
-        "already": {"2019-05-01": 20.0},
     }
 
     expected = score_by_rows(*arguments, **options)
@@ -92,7 +91,6 @@ def test_the_sample_champions_payloads_equal_the_row_by_row_ones(
 
 def test_a_few_games_read_as_rows_score_as_the_frame_does(seeded, monkeypatch) -> None:
     """A one-game job's games come as SQL rows, not a frame: the same payloads either way."""
-    monkeypatch.setattr(clock, "now", lambda: datetime(2019, 6, 1, 12, 30, tzinfo=UTC))
     store = open_feature_store(seeded)
     models = {
         target: replace(model, bets_enabled=True)
@@ -107,7 +105,18 @@ def test_a_few_games_read_as_rows_score_as_the_frame_does(seeded, monkeypatch) -
         )
         frame, features = stored_features(session, store, ids)
         rows, row_features = stored_game_rows(session, store, ids)
-        quotes = [book_quotes(session, ids).get(game_id, {}) for game_id in ids]
+        first = min(session.scalars(select(Game.game_date).where(Game.id.in_(ids))))
+        # Priced the evening before the first of them, at quotes taken just then (the
+        # archive's rows are of unknown age: after first pitch, or stale, nothing is served).
+        now = datetime.combine(first, time(0), tzinfo=UTC) - timedelta(hours=1)
+        monkeypatch.setattr(clock, "now", lambda: now)
+        quotes = [
+            {
+                market: [replace(q, captured_at=now - timedelta(minutes=5)) for q in by_market]
+                for market, by_market in book_quotes(session, ids).get(game_id, {}).items()
+            }
+            for game_id in ids
+        ]
     options = {"staking": staking, "quotes": quotes, "fair_rules": FairLineRules()}
     from_rows = score(ChunkGames.of_rows(rows), row_features, models, 0.0, ids, **options)
     from_frame = score(frame, features, models, 0.0, ids, **options)

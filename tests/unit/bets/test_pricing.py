@@ -127,7 +127,7 @@ def test_a_days_stakes_fit_under_the_cap_and_other_days_are_untouched():
         _payload("2019-06-02", home_ml=50),
     ]
 
-    apply_daily_exposure(payloads, staking, already={"2019-06-02": 100.0})
+    apply_daily_exposure(payloads, staking)
 
     day_one = [
         bet["recommended_bet_size"]
@@ -136,8 +136,8 @@ def test_a_days_stakes_fit_under_the_cap_and_other_days_are_untouched():
     ]
     assert day_one == [31.25, 18.75, 50.0]
     assert sum(day_one) <= 100
-    # The second day's room was spent by an earlier chunk: its bet is withdrawn.
-    assert payloads[2]["betting_recommendations"] == {}
+    # The second day has room of its own: its bet is untouched.
+    assert payloads[2]["betting_recommendations"]["home_ml"]["recommended_bet_size"] == 50
 
 
 def test_best_offer_is_the_side_with_the_larger_ev_at_its_best_price_served_or_not():
@@ -173,3 +173,45 @@ def test_risk_level_by_the_largest_stake() -> None:
         risk_level({"home_ml": {"kelly_fraction": 0.02}, "total_over": {"kelly_fraction": 0.04}})
         == "high"
     )
+
+
+def _served_by_chunk(now, first_pitch, captured_at):
+    """What a prediction job serves on one moneyline a single soft book quotes (no fair line:
+    the model's price-shop fallback behind an open gate)."""
+    from datetime import date
+
+    import numpy as np
+
+    from app.bets.fairline import FairLineRules
+    from app.bets.recommend import GamePrices, price_chunk
+
+    games = GamePrices(columns={}, starts=[first_pitch], dates=[date(2024, 6, 1)], stored=[True])
+    prices = price_chunk(
+        games,
+        {"moneyline": np.array([0.6])},
+        {"moneyline": EDGE},
+        Staking(),
+        moment=now,
+        quotes=[{"home_ml": [BookQuote("softbook", 150, -170, None, captured_at)]}],
+        fair_rules=FairLineRules(),
+        iso_dates=["2024-06-01"],
+    )
+    return prices.recommendations[0]
+
+
+def test_the_fallback_serves_nothing_once_the_game_began_or_at_a_stale_quote():
+    from datetime import UTC, datetime, timedelta
+
+    pitch = datetime(2024, 6, 1, 23, 5, tzinfo=UTC)
+    before = pitch - timedelta(hours=2)
+    # Fresh, before first pitch: the model's edge at the soft book is served.
+    assert _served_by_chunk(before, pitch, before - timedelta(minutes=5))["home_ml"]["book"] == (
+        "softbook"
+    )
+    # The same pre-game quote once the game has begun, or is over: nothing.
+    for now in (pitch, pitch + timedelta(minutes=10), pitch + timedelta(days=1)):
+        assert _served_by_chunk(now, pitch, before - timedelta(minutes=5)) == {}, now
+    # Before first pitch, a quote older than the fair rules' max age (30 minutes), or of
+    # unknown capture time: no price to bet at now.
+    assert _served_by_chunk(before, pitch, before - timedelta(minutes=31)) == {}
+    assert _served_by_chunk(before, pitch, None) == {}

@@ -49,3 +49,25 @@ def test_the_clustered_error_is_statsmodels_cluster_robust_one() -> None:
     sums = np.array([np.sum(values[dates == key] - mean) for key in keys])
     error = np.sqrt(len(keys) / (len(keys) - 1) * np.sum(sums**2)) / len(values)
     assert stats["standard_error"] == pytest.approx(error)
+
+
+def test_the_bankroll_curve_groups_settlements_by_the_eastern_date() -> None:
+    import uuid
+    from datetime import UTC, datetime
+
+    from app.bets.models import Bet
+    from app.bets.reports import bankroll_curve
+
+    def settled(at: datetime, profit: float) -> Bet:
+        return Bet(bet_id=uuid.uuid4(), settled_at=at, profit=profit)
+
+    bets = [
+        settled(datetime(2019, 7, 1, 20, 0, tzinfo=UTC), 10.0),  # 4 pm Eastern, July 1
+        settled(datetime(2019, 7, 2, 3, 30, tzinfo=UTC), -4.0),  # 11:30 pm Eastern, July 1
+        settled(datetime(2019, 7, 2, 4, 30, tzinfo=UTC), 1.0),  # 00:30 Eastern, July 2
+    ]
+    curve = bankroll_curve(bets, 100.0)
+    assert [(p["date"], p["bets"], p["bankroll"]) for p in curve] == [
+        ("2019-07-01", 2, pytest.approx(106.0)),
+        ("2019-07-02", 1, pytest.approx(107.0)),
+    ]

@@ -167,3 +167,32 @@ def test_evidence_proves_only_with_enough_bets_a_positive_mean_and_t_of_two() ->
     assert not proof(150, 0.01, 1.9).proves(100)
     assert not proof(150, -0.01, 2.5).proves(100)
     assert not proof(150, None, None).proves(100)
+
+
+MISSPELT = '[{"name": "fair", "method": "multiplcative"}]'
+
+
+def test_a_misspelt_strategy_stops_every_process_at_start(monkeypatch) -> None:
+    from click.testing import CliRunner
+
+    from app import create_app
+    from app.cli import main
+    from workers.celery_app import make_celery
+
+    settings = replace(
+        SETTINGS,
+        strategies=parse_strategies(MISSPELT),
+        database_url="postgresql+psycopg://nowhere/none",
+        broker_url="redis://nowhere:1/0",
+    )
+    with pytest.raises(ValueError, match="multiplcative"):
+        make_celery(settings)  # the workers and the beat
+    with pytest.raises(ValueError, match="multiplcative"):
+        create_app(settings, queue=None)  # the API
+    for variable, value in settings.as_env().items():
+        if value is not None:
+            monkeypatch.setenv(variable, value)
+    result = CliRunner().invoke(main, ["worker"])  # every command: one clear line, status 1
+    assert result.exit_code == 1, result.output
+    assert "unknown de-vig method 'multiplcative'" in result.output
+    assert "Traceback" not in result.output

@@ -63,13 +63,12 @@ def score_by_rows(
     staking: Staking | None = None,
     quotes: Sequence[Quotes] | None = None,
     max_ece: float = 0.02,
-    already: dict[str, float] | None = None,
 ) -> list[dict]:
     """One prediction payload per row of ``games``/``features``.
 
     ``quotes`` holds each row's book quotes by market (``app.bets.quotes``); without them a
     row is priced at its own prices (book ``sbro`` for a stored game, ``request`` for a
-    described one). ``already`` is what the job served before on each date (exposure cap).
+    described one).
     """
     staking = staking or Staking(bankroll=bankroll)
     probabilities = {target: model.predict(features) for target, model in models.items()}
@@ -135,7 +134,7 @@ def score_by_rows(
         )
         payload["confidence_threshold_met"] = any(c >= CONFIDENCE_THRESHOLD for c in confidences)
         payloads.append(payload)
-    apply_daily_exposure(payloads, staking, already)
+    apply_daily_exposure(payloads, staking)
     for payload in payloads:
         payload["risk_level"] = risk_level(payload["betting_recommendations"])
     return payloads
