@@ -17,11 +17,16 @@ model-with-the-family's log loss minus the de-vigged close's (negative: the clos
 The market family is the prior every model starts from and is never left out.
 
 A family earns its place when its pooled gain exceeds its standard error (``earns``).
+
+The models keep their best early-stopping round (``rounds_rule = "best"``), not the one-SE
+rule's fewest: under that rule most models are their market prior alone, read no feature, and
+every family's gain would be 0 by construction. The question here is what a family's
+information is worth to trees that use it.
 """
 
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -40,6 +45,7 @@ from app.features.definitions import (
 from app.features.featureset import MOMENTS, KnownAt
 from app.markets import TARGETS
 from app.ml.evaluation import evaluate, json_safe
+from app.ml.hyperparameters import TargetHyperparameters, hyperparameters
 from app.ml.metrics import game_log_losses
 from app.ml.pooled import season_slices, walk_forward_features
 from app.ml.significance import paired_test
@@ -108,6 +114,11 @@ def _gain(dates, without, with_family, close) -> dict[str, Any]:
     return body
 
 
+def _keeping_trees(target: str) -> TargetHyperparameters:
+    """The target's hyperparameters with the best early-stopping round kept (module doc)."""
+    return replace(hyperparameters(target), rounds_rule="best")
+
+
 @dataclass
 class _Fitter:
     """One season and target's models, fitted on the seasons before it, one per column set."""
@@ -122,7 +133,7 @@ class _Fitter:
         """The season's probabilities by the model reading ``columns``."""
         if columns not in self.cache:
             data = labelled(self.games, self.features, self.target, columns=columns)
-            model = fit_model(data, self.target)
+            model = fit_model(data, self.target, _keeping_trees(self.target))
             self.cache[columns] = model.predict(self.season_x[list(columns)])
         return self.cache[columns]
 
