@@ -11,6 +11,7 @@ last words, or the end of the stream, are waiting on the socket), which one ``se
 the socket tells. ``pool_pre_ping`` would cost a ``SELECT 1`` round trip per checkout.
 """
 
+import os
 import select
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -24,11 +25,24 @@ _factories: dict[str, sessionmaker[Session]] = {}
 _autocommit: dict[str, Engine] = {}
 
 
+def pool_settings() -> dict[str, float]:
+    """A process's database pool: ``BULLPEN_DB_POOL_SIZE`` connections kept (5),
+    ``BULLPEN_DB_MAX_OVERFLOW`` more opened under load (10), and ``BULLPEN_DB_POOL_TIMEOUT``
+    seconds (10) a request waits for one before it fails (the API answers that 503 with
+    ``Retry-After``, app/outages.py). An API process serves hundreds of requests at once
+    under gevent; a long poll holds no connection while it waits (app/jobs/events.py)."""
+    return {
+        "pool_size": int(os.environ.get("BULLPEN_DB_POOL_SIZE", "5")),
+        "max_overflow": int(os.environ.get("BULLPEN_DB_MAX_OVERFLOW", "10")),
+        "pool_timeout": float(os.environ.get("BULLPEN_DB_POOL_TIMEOUT", "10")),
+    }
+
+
 def get_engine(url: str) -> Engine:
     """The process-wide engine for ``url``."""
     engine = _engines.get(url)
     if engine is None:
-        engine = create_engine(url, pool_size=5, max_overflow=5)
+        engine = create_engine(url, **pool_settings())
         if engine.dialect.name == "postgresql":
             event.listen(engine, "checkout", _closed_by_the_server)
         _engines[url] = engine
