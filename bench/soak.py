@@ -93,6 +93,20 @@ class Request:
     job_status: str | None = None
     result_ms: float | None = None
     error: str | None = None
+    send_lag_ms: float = 0.0  # how late the client sent it (every sender busy)
+
+
+@dataclass(frozen=True)
+class Due:
+    """When a request was due: seconds into the soak, and the monotonic and wall clocks."""
+
+    at: float
+    monotonic: float
+    wall: float
+
+    def ms(self) -> float:
+        """Milliseconds since then."""
+        return (time.monotonic() - self.monotonic) * 1000
 
 
 @dataclass
@@ -102,6 +116,7 @@ class Record:
     memory: list[dict] = field(default_factory=list)
     faults: list[dict] = field(default_factory=list)
     feeds: list[dict] = field(default_factory=list)
+    poll_errors: list[dict] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def elapsed(self) -> float:
@@ -110,6 +125,11 @@ class Record:
     def add(self, request: Request) -> None:
         with self.lock:
             self.requests.append(request)
+
+    def add_poll_error(self, status: int) -> None:
+        """A job poll that did not answer 200 (0: no answer), with when it happened."""
+        with self.lock:
+            self.poll_errors.append({"at": self.elapsed(), "status": status})
 
 
 # --- the stack ---------------------------------------------------------------------------------
@@ -189,11 +209,14 @@ class Stack:
             time.sleep(2)
 
     def ready(self) -> bool:
+        return self.ready_status() == 200
+
+    def ready_status(self) -> int:
+        """``/health/ready``'s status code; 0 when it did not answer within 5 s."""
         try:
-            response = requests.get(f"{self.api_url}/health/ready", timeout=5)
+            return requests.get(f"{self.api_url}/health/ready", timeout=5).status_code
         except requests.RequestException:
-            return False
-        return response.status_code == 200
+            return 0
 
     def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:
@@ -349,13 +372,27 @@ def feed_provider(games: int, start: datetime, minutes: float) -> SeasonProvider
 
 
 class Load:
+    """Open-loop load: requests leave on their schedule, whatever the earlier ones wait for.
+
+    Senders only POST; each accepted job is handed to a separate pool of waiters that
+    long-poll it to its end. A slow job therefore never delays the next submission, and
+    latencies are measured from the moment a request was due (``scheduled``), so a
+    submission the client could not send on time (every sender busy) counts its lateness
+    too rather than hiding it. A result's latency is the job's ``finished_at`` (the server's
+    clock, this machine's) minus that moment, so a waiter that came late does not add to it.
+    """
+
+    SENDERS = 64
+    WAITERS = 256
+
     def __init__(self, stack: Stack, record: Record, game_ids: list[int], season: int) -> None:
         self.stack = stack
         self.record = record
         self.game_ids = game_ids
         self.season = season
         self.stopping = threading.Event()
-        self.pool = ThreadPoolExecutor(max_workers=64, thread_name_prefix="soak")
+        self.senders = ThreadPoolExecutor(max_workers=self.SENDERS, thread_name_prefix="send")
+        self.waiters = ThreadPoolExecutor(max_workers=self.WAITERS, thread_name_prefix="wait")
         self.local = threading.local()
 
     def session(self) -> requests.Session:
@@ -363,26 +400,40 @@ class Load:
             self.local.session = requests.Session()
         return self.local.session
 
-    def submit(self, kind: str, path: str, body: dict) -> None:
+    def schedule(self, kind: str, path: str, body: dict) -> None:
+        """Hand one request, due now, to the senders."""
+        due = Due(self.record.elapsed(), time.monotonic(), time.time())
+        self.senders.submit(self.submit, kind, path, body, due)
+
+    def submit(self, kind: str, path: str, body: dict, due: "Due") -> None:
         url = f"{self.stack.api_url}/api/v1/{path}"
-        at = self.record.elapsed()
-        begun = time.monotonic()
+        lag_ms = (time.monotonic() - due.monotonic) * 1000
         try:
-            response = self.session().post(url, json=body, timeout=30)
+            # A connection of its own: a sender's kept-alive one sits idle for seconds between
+            # its sends, and the server closing it just as a POST leaves lost that POST (seen
+            # as "no answer"; a POST is not retried).
+            response = requests.post(url, json=body, timeout=30)
             status = response.status_code
         except requests.RequestException as error:
-            self.record.add(Request(at, kind, 0, (time.monotonic() - begun) * 1000, None, None,
-                                    type(error).__name__))  # fmt: skip
+            self.record.add(Request(due.at, kind, 0, due.ms(), None, None, type(error).__name__,
+                                    lag_ms))  # fmt: skip
             return
-        enqueue_ms = (time.monotonic() - begun) * 1000
-        request = Request(at, kind, status, enqueue_ms)
+        request = Request(due.at, kind, status, due.ms(), send_lag_ms=lag_ms)
         if status != 202:
             request.error = response.text[:200]
             self.record.add(request)
             return
-        job = self.wait(response.json()["job_id"], begun)
+        self.waiters.submit(self.finish, request, response.json()["job_id"], due)
+
+    def finish(self, request: "Request", job_id: str, due: "Due") -> None:
+        job = self.wait(job_id, due.monotonic)
         request.job_status = job.get("status", "unfinished")
-        request.result_ms = (time.monotonic() - begun) * 1000
+        finished_at = job.get("finished_at")
+        if finished_at:
+            ended = datetime.fromisoformat(finished_at.replace("Z", "+00:00")).timestamp()
+            request.result_ms = max(0.0, (ended - due.wall) * 1000)
+        else:
+            request.result_ms = due.ms()
         if request.job_status != "succeeded":
             request.error = job.get("error") or job.get("poll_error")
         self.record.add(request)
@@ -399,9 +450,11 @@ class Load:
                         return last
                 else:
                     last = {**last, "poll_error": f"poll {response.status_code}"}
+                    self.record.add_poll_error(response.status_code)
                     time.sleep(1)
             except requests.RequestException as error:
                 last = {**last, "poll_error": type(error).__name__}
+                self.record.add_poll_error(0)
                 time.sleep(1)
         return {**last, "status": "unfinished"}
 
@@ -409,14 +462,18 @@ class Load:
         interval = 1 / rate
         next_at = time.monotonic()
         while not self.stopping.is_set():
-            game_id = random.choice(self.game_ids)
-            self.pool.submit(self.submit, "single", "predict", {"game_id": game_id})
+            self.schedule("single", "predict", {"game_id": random.choice(self.game_ids)})
             next_at += interval
             time.sleep(max(0.0, next_at - time.monotonic()))
 
     def batches(self, every: float) -> None:
         while not self.stopping.wait(every):
-            self.pool.submit(self.submit, "batch", "predict/batch", {"season": self.season})
+            self.schedule("batch", "predict/batch", {"season": self.season})
+
+    def drain(self) -> None:
+        """Wait for every request sent and then for every job waited on."""
+        self.senders.shutdown(wait=True)
+        self.waiters.shutdown(wait=True)
 
     def bets(self, provider: SeasonProvider) -> None:
         """A user bet on every feed game once the schedule feed stored it."""
@@ -506,7 +563,7 @@ def main() -> None:
         run_faults_and_samples(stack, load, record, args, provider)
         load.stopping.set()
         print("load stopped; waiting for the jobs in flight", flush=True)
-        load.pool.shutdown(wait=True)
+        load.drain()
         record.feeds.append(load.feed_state(provider))
         with contextlib.suppress(Exception):  # a report without them rather than none
             pg_settings = stack.pg_settings()
@@ -521,6 +578,7 @@ def main() -> None:
         "samples": record.memory,
         "faults": record.faults,
         "feeds": record.feeds[-1] if record.feeds else {},
+        "poll_errors": record.poll_errors,
         "postgres_settings": pg_settings,
     }
     (args.output / "soak.json").write_text(json.dumps(raw, default=str))
@@ -538,7 +596,7 @@ def report_again(args: argparse.Namespace) -> None:
         setattr(args, name, float(saved["args"][name]))
     record = Record(
         requests=saved["requests"], memory=saved["samples"], faults=saved["faults"],
-        feeds=[saved["feeds"]],
+        feeds=[saved["feeds"]], poll_errors=saved.get("poll_errors", []),
     )  # fmt: skip
     results = summarize(record, args, saved.get("postgres_settings", {}))
     args.output.mkdir(parents=True, exist_ok=True)
@@ -608,12 +666,21 @@ def inject(stack: Stack, record: Record, fault: str) -> None:
     except Exception as error:
         detail = f"not injected: {error!r}"
     begun = time.monotonic()
-    while not (ready := stack.ready()) and time.monotonic() - begun < READY_AFTER_FAULT_SECONDS:
+    probes: Counter = Counter()
+    while time.monotonic() - begun < READY_AFTER_FAULT_SECONDS:
+        probes[status := stack.ready_status()] += 1
+        if status == 200:
+            break
         time.sleep(0.5)
+    ready = probes[200] > 0
     ready_s = time.monotonic() - begun if ready else None  # None: not ready within the wait
-    record.faults.append({"at": at, "fault": fault, "detail": detail, "ready_after_s": ready_s})
+    record.faults.append({
+        "at": at, "fault": fault, "detail": detail, "ready_after_s": ready_s,
+        # How /health/ready answered meanwhile (0: not within 5 s): a 503 says what is down.
+        "ready_probes": {str(code): n for code, n in sorted(probes.items())},
+    })  # fmt: skip
     answer = f"200 after {ready_s:.1f} s" if ready else f"not 200 in {READY_AFTER_FAULT_SECONDS} s"
-    print(f"           {detail}; /health/ready {answer}", flush=True)
+    print(f"           {detail}; /health/ready {answer} {dict(probes)}", flush=True)
 
 
 # --- the report --------------------------------------------------------------------------------
@@ -715,9 +782,15 @@ def summarize(record: Record, args: argparse.Namespace, pg_settings: dict) -> di
     unexplained = [r for r in requests_ if r["job_status"] == "failed" and not r["error"]]
     unfinished = [r for r in requests_ if r["job_status"] not in (None, *FINISHED)]
     server_errors = {s: n for s, n in statuses.items() if s >= 500 and s != 503}
+    # The job polls' answers other than 200 count too (the first soak missed two 500s there).
+    poll_statuses = Counter(error["status"] for error in record.poll_errors)
+    poll_server_errors = {s: n for s, n in poll_statuses.items() if s >= 500 and s != 503}
     goals = {
         "every job ended, a failure with its reason": not unexplained and not unfinished,
-        "no 5xx but 503": not server_errors,
+        "no 5xx but 503 (submissions and job polls)": not server_errors and not poll_server_errors,
+        "/health/ready 200 again after every fault": all(
+            fault["ready_after_s"] is not None for fault in record.faults
+        ),
         # PostgreSQL's whole PSS includes the shared segment filling up to its size: its
         # private part is held to 10%, its shared part to the segment's size.
         "memory (PSS) after 10 min grows <= 10%": all(
@@ -739,6 +812,7 @@ def summarize(record: Record, args: argparse.Namespace, pg_settings: dict) -> di
         "faults": [{**fault, **fault_cost(requests_, fault["at"])} for fault in record.faults],
         "failed_jobs": Counter(r["error"] for r in requests_ if r["job_status"] == "failed"),
         "server_errors": server_errors,
+        "poll_errors": {str(s): n for s, n in poll_statuses.items()},
         "feeds": record.feeds[-1] if record.feeds else {},
         "postgres_settings": pg_settings,
         "states_seen": {
@@ -808,6 +882,7 @@ def print_report(results: dict) -> None:
               f"jobs {fault['jobs_2min']}, "
               f"worst single {fault['worst_single_result_s']} s")  # fmt: skip
     print(f"\nfailed jobs by reason: {dict(results['failed_jobs'])}")
+    print(f"job polls not answered 200, by status (0: no answer): {results.get('poll_errors')}")
     print(f"feeds: {results['feeds']}")
     print(f"PostgreSQL: {results['postgres_settings']}")
     print(f"supervisord states seen: {results.get('states_seen', {})}")

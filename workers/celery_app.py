@@ -68,6 +68,9 @@ def make_celery(settings: Settings | None = None) -> Celery:
         # Publishing must fail fast when the broker is down: the job stays in the
         # outbox and the reaper sends it later.
         broker_connection_timeout=2,
+        # Nor wait without end for a connection of the pool (none free: every one busy or
+        # stuck on a broker that went away): it fails, and the outbox keeps the job.
+        broker_pool_acquire_timeout=5,
         broker_connection_retry_on_startup=True,
         task_publish_retry_policy={
             "max_retries": 2,

@@ -9,6 +9,7 @@ from app.jobs.service import JobMessage
 from app.kinds import KINDS
 
 BROKER_MARKER = "bullpen:broker:alive"
+BROKER_CONNECT_TIMEOUT = 2.0
 
 
 class CeleryJobQueue:
@@ -31,9 +32,19 @@ class CeleryJobQueue:
         """A marker key lives in the broker's Redis beside the queues: finding it gone means
         the broker lost its data (restarted without persistence, flushed) and every message
         with it. The first call of a new broker says so too; a re-send is harmless."""
-        client = redis.Redis.from_url(self.celery.conf.broker_url, socket_timeout=2)
-        return bool(client.set(BROKER_MARKER, "1", nx=True))
+        with redis.Redis.from_url(
+            self.celery.conf.broker_url, socket_timeout=2, socket_connect_timeout=2
+        ) as client:  # closed after: a client per call must not leave its connection open
+            return bool(client.set(BROKER_MARKER, "1", nx=True))
 
     def ping(self, timeout: float = 1.0) -> int:
-        """How many workers answered a ping within ``timeout`` seconds."""
-        return len(self.celery.control.ping(timeout=timeout) or [])
+        """How many workers answered a ping within ``timeout`` seconds.
+
+        On a connection of its own, closed after, not one of the publishing pool's: under
+        gevent, concurrent broadcasts on pooled connections hung for good (every readiness
+        probe of the API with them), and a ping must never wait for a free connection.
+        Connecting fails at once while the broker is down rather than retrying.
+        """
+        with self.celery.connection_for_write() as connection:
+            connection.ensure_connection(max_retries=1, timeout=BROKER_CONNECT_TIMEOUT)
+            return len(self.celery.control.ping(timeout=timeout, connection=connection) or [])

@@ -15,6 +15,7 @@ A server that does not answer at all (a host gone, a network partition) costs a 
 at most ``CONNECT_TIMEOUT_SECONDS``, then the error every caller maps to a 503 or a retry.
 """
 
+import os
 import select
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -29,6 +30,19 @@ _autocommit: dict[str, Engine] = {}
 CONNECT_TIMEOUT_SECONDS = 10
 
 
+def pool_settings() -> dict[str, float]:
+    """A process's database pool: ``BULLPEN_DB_POOL_SIZE`` connections kept (5),
+    ``BULLPEN_DB_MAX_OVERFLOW`` more opened under load (10), and ``BULLPEN_DB_POOL_TIMEOUT``
+    seconds (10) a request waits for one before it fails (the API answers that 503 with
+    ``Retry-After``, app/outages.py). An API process serves hundreds of requests at once
+    under gevent; a long poll holds no connection while it waits (app/jobs/events.py)."""
+    return {
+        "pool_size": int(os.environ.get("BULLPEN_DB_POOL_SIZE", "5")),
+        "max_overflow": int(os.environ.get("BULLPEN_DB_MAX_OVERFLOW", "10")),
+        "pool_timeout": float(os.environ.get("BULLPEN_DB_POOL_TIMEOUT", "10")),
+    }
+
+
 def get_engine(url: str) -> Engine:
     """The process-wide engine for ``url``."""
     engine = _engines.get(url)
@@ -36,8 +50,7 @@ def get_engine(url: str) -> Engine:
         postgresql = url.startswith("postgresql")
         engine = create_engine(
             url,
-            pool_size=5,
-            max_overflow=5,
+            **pool_settings(),
             connect_args={"connect_timeout": CONNECT_TIMEOUT_SECONDS} if postgresql else {},
         )
         if engine.dialect.name == "postgresql":
