@@ -159,6 +159,7 @@ def ml_backtest(
 def _pooled_backtest(season_range: str, json_path: str | None, html_path: str | None) -> None:
     from pathlib import Path
 
+    from app.bets.runs import price_home_run_lines
     from app.db.session import session_scope
     from app.ml import pooled
     from app.ml.jobs import parse_seasons
@@ -171,7 +172,11 @@ def _pooled_backtest(season_range: str, json_path: str | None, html_path: str | 
     with resolved_settings() as settings, session_scope(settings.database_url) as session:
         try:
             result = pooled.pooled_backtest(
-                session, settings, seasons, say=lambda line: click.echo(line)
+                session,
+                settings,
+                seasons,
+                say=lambda line: click.echo(line),
+                run_line_pricer=price_home_run_lines,
             )
         except NotEnoughData as error:
             raise UserError(str(error)) from None

@@ -24,6 +24,16 @@ every opening and closing price and line of the target's market (as
 - the **blend weight** the season's model earned on its held-out games
   (:func:`app.ml.train.held_out_blend_weight`).
 
+The **run distribution** (issue 19, section 4), per season and pooled: each game's negative
+binomial score distribution (``app.bets.runs``) solved from the season's walk-forward
+models at the open, the moneyline model's home win probability and the totals model's over
+probability at the opening total (the same predictions as above, no refit), prices the home
+run line at the game's run line (home_spread's label and line); on home_spread's evaluated
+games that it prices: its log loss and ECE (with the noise floor) against the outcomes, the
+home_spread model's log loss on the same games, and the model's log loss minus the
+distribution's (positive: the distribution is better) with its paired SE clustered by date.
+The pricer is given by the caller (``app.bets`` is a layer above ``app.ml``).
+
 Goals (issue 19): pooled, every target no worse than the calibrated open + 1 SE; no season
 worse than it by more than 2 SE; totals ECE <= 0.02 in all seasons but at most one. The
 report says which are met.
@@ -44,15 +54,18 @@ from sqlalchemy.orm import Session
 from app.config import Settings
 from app.features.definitions import FEATURE_SET
 from app.features.featureset import FeatureSet
-from app.markets import MARKETS, TARGETS
+from app.markets import MARKETS, MONEYLINE, RUN_LINE, TARGETS, TOTAL
 from app.ml.evaluation import evaluate, json_safe
 from app.ml.jobs import stored_seasons
 from app.ml.metrics import expected_calibration_error, game_log_losses
 from app.ml.prior import sigmoid
-from app.ml.significance import clustered_mean, ece_noise_floor, paired_test
+from app.ml.significance import PairedTest, clustered_mean, ece_noise_floor, paired_test
 from app.ml.train import NotEnoughData, fit_model, held_out_blend_weight, labelled, season_features
 
 Say = Callable[[str], None]
+# (home win, total line, over at it, home run line) -> home covers given no push, per game.
+RunLinePricer = Callable[[np.ndarray, np.ndarray, np.ndarray, np.ndarray], np.ndarray]
+RUN_TARGETS = (MONEYLINE.name, TOTAL.name, RUN_LINE.name)
 REFERENCES = ("calibrated_open", "open", "close")
 TOTALS_ECE_GOAL = 0.02
 
@@ -91,6 +104,19 @@ class Games:
         )
 
 
+def _advantage(test: PairedTest) -> dict[str, float | None]:
+    """A paired test's mean advantage, its SE and t = mean / SE."""
+    return {
+        "mean": test.advantage,
+        "standard_error": test.standard_error,
+        "t": (
+            None
+            if not test.standard_error or test.advantage is None
+            else test.advantage / test.standard_error
+        ),
+    }
+
+
 def summarise(games: Games, floor_seed: int = 0) -> dict[str, Any]:
     """Every number of the module docstring for these games."""
     n = len(games.y)
@@ -111,16 +137,7 @@ def summarise(games: Games, floor_seed: int = 0) -> dict[str, Any]:
         p, y = reference
         losses = game_log_losses(y, p)
         body["log_loss"][name] = float(losses.mean())
-        test = paired_test(losses, model_losses, games.dates)
-        body["advantage"][name] = {
-            "mean": test.advantage,
-            "standard_error": test.standard_error,
-            "t": (
-                None
-                if not test.standard_error or test.advantage is None
-                else test.advantage / test.standard_error
-            ),
-        }
+        body["advantage"][name] = _advantage(paired_test(losses, model_losses, games.dates))
     body["ece"] = expected_calibration_error(games.y, games.model)
     body["ece_floor"] = ece_noise_floor(games.model, seed=floor_seed)
     body["mean_predicted"] = float(games.model.mean())
@@ -160,6 +177,85 @@ def _season_games(evaluation, season_games, target: str, p_calibrated) -> Games:
 
 
 @dataclass
+class RunGames:
+    """The run distribution's home run-line price and the home_spread model's, same games."""
+
+    dates: np.ndarray
+    y: np.ndarray
+    distribution: np.ndarray
+    model: np.ndarray
+    # home_spread's evaluated games the distribution could not price.
+    unpriced: int = 0
+
+    @classmethod
+    def concatenate(cls, parts: Sequence["RunGames"]) -> "RunGames":
+        return cls(
+            *(
+                np.concatenate([getattr(p, name) for p in parts])
+                for name in ("dates", "y", "distribution", "model")
+            ),
+            unpriced=sum(p.unpriced for p in parts),
+        )
+
+
+def run_distribution_games(
+    season_games: pd.DataFrame,
+    p_home: np.ndarray,
+    p_over: np.ndarray,
+    evaluation,
+    pricer: RunLinePricer,
+) -> RunGames:
+    """On home_spread's evaluated games (``evaluation``; ``season_games`` in its order, index
+    reset), the distribution's price of the home run line from the moneyline model's home
+    win probability ``p_home`` and the totals model's over ``p_over`` at the opening total
+    (both over ``season_games``)."""
+    rows = evaluation.rows
+    kept = season_games[rows]
+    price = pricer(
+        p_home[rows],
+        kept[TOTAL.open.line].to_numpy(float),
+        p_over[rows],
+        kept[RUN_LINE.line].to_numpy(float),
+    )
+    priced = np.isfinite(price)
+    return RunGames(
+        dates=evaluation.dates[priced],
+        y=evaluation.y[priced],
+        distribution=price[priced],
+        model=evaluation.p_model[priced],
+        unpriced=int((~priced).sum()),
+    )
+
+
+def summarise_runs(games: RunGames, floor_seed: int = 0) -> dict[str, Any]:
+    """The run distribution's numbers (module docstring) for these games."""
+    n = len(games.y)
+    if n == 0:
+        return {"n": 0, "unpriced": games.unpriced}
+    distribution = game_log_losses(games.y, games.distribution)
+    model = game_log_losses(games.y, games.model)
+    test = paired_test(model, distribution, games.dates)
+    return json_safe(
+        {
+            "n": n,
+            "unpriced": games.unpriced,
+            "dates": len(np.unique(games.dates)),
+            "log_loss": {
+                "distribution": float(distribution.mean()),
+                "home_spread_model": float(model.mean()),
+            },
+            # The model's log loss minus the distribution's: positive, the distribution wins.
+            "advantage_over_home_spread_model": _advantage(test),
+            "ece": expected_calibration_error(games.y, games.distribution),
+            "ece_floor": ece_noise_floor(games.distribution, seed=floor_seed),
+            "home_spread_model_ece": expected_calibration_error(games.y, games.model),
+            "mean_predicted": float(games.distribution.mean()),
+            "actual_rate": float(games.y.mean()),
+        }
+    )
+
+
+@dataclass
 class PooledResult:
     """Per target: each season's :class:`Games`, the blend weight earned, what was skipped."""
 
@@ -168,6 +264,9 @@ class PooledResult:
     blend_weights: dict[str, dict[int, dict[str, Any]]] = field(default_factory=dict)
     training: dict[str, dict[int, dict[str, Any]]] = field(default_factory=dict)
     skipped: dict[str, dict[int, str]] = field(default_factory=dict)
+    # The run distribution's games per season, and the seconds its pricing took.
+    runs: dict[int, RunGames] = field(default_factory=dict)
+    runs_seconds: float = 0.0
     wall_seconds: float = 0.0
     # The report (:meth:`to_dict`), once the backtest has run.
     body: dict[str, Any] | None = None
@@ -201,9 +300,23 @@ class PooledResult:
                 "wall_seconds": self.wall_seconds,
                 "targets": targets,
                 "goals": goals(targets),
+                "run_distribution": self.runs_body(),
                 "method": __doc__,
             }
         )
+
+    def runs_body(self) -> dict[str, Any] | None:
+        """The run distribution's numbers per season and pooled (None: not priced)."""
+        if not self.runs:
+            return None
+        return {
+            "seasons": {
+                str(season): summarise_runs(games, floor_seed=season)
+                for season, games in self.runs.items()
+            },
+            "pooled": summarise_runs(RunGames.concatenate(list(self.runs.values()))),
+            "seconds": self.runs_seconds,
+        }
 
 
 def goals(targets: dict[str, dict[str, Any]]) -> dict[str, Any]:
@@ -282,8 +395,10 @@ def pooled_backtest(
     targets: Sequence[str] = TARGETS,
     say: Say = lambda _: None,
     log_to_mlflow: bool = True,
+    run_line_pricer: RunLinePricer | None = None,
 ) -> PooledResult:
-    """Walk forward over ``seasons`` (module docstring)."""
+    """Walk forward over ``seasons`` (module docstring); with ``run_line_pricer``, and all
+    three targets, the run distribution's calibration too."""
     started = time.perf_counter()
     games, features = walk_forward_features(session, seasons, say)
     result = PooledResult(seasons=list(seasons))
@@ -291,6 +406,7 @@ def pooled_backtest(
         result.games[target], result.blend_weights[target] = {}, {}
         result.training[target], result.skipped[target] = {}, {}
     for season, before, season_games, season_x in season_slices(games, features, seasons):
+        probabilities, evaluations = {}, {}
         for target in targets:
             training = labelled(games[before], features[before], target)
             try:
@@ -306,6 +422,7 @@ def pooled_backtest(
                 else sigmoid(model.prior.margin(season_x.to_numpy(dtype=float)))
             )
             evaluation = evaluate(season_games, target, probability)
+            probabilities[target], evaluations[target] = probability, evaluation
             part = _season_games(evaluation, season_games.reset_index(drop=True), target,
                                  calibrated)  # fmt: skip
             result.games[target][season] = part
@@ -319,6 +436,18 @@ def pooled_backtest(
             }
             stats = summarise(part, floor_seed=season)
             say(f"{season} {target}: {_line(stats)}; blend weight {blend.weight:.3f}")
+        if run_line_pricer is not None and all(t in probabilities for t in RUN_TARGETS):
+            priced_at = time.perf_counter()
+            runs = run_distribution_games(
+                season_games.reset_index(drop=True),
+                probabilities[MONEYLINE.name],
+                probabilities[TOTAL.name],
+                evaluations[RUN_LINE.name],
+                run_line_pricer,
+            )
+            result.runs[season] = runs
+            result.runs_seconds += time.perf_counter() - priced_at
+            say(f"{season} run distribution: {_runs_line(summarise_runs(runs, season))}")
     result.body = result.to_dict()
     result.wall_seconds = result.body["wall_seconds"] = time.perf_counter() - started
     if log_to_mlflow:
@@ -335,6 +464,17 @@ def _line(stats: dict[str, Any]) -> str:
             parts.append(f"{name} {ll[name]:.5f}")
     parts.append(f"ECE {stats['ece']:.4f} (floor {stats['ece_floor']['p95']:.4f})")
     return ", ".join(parts)
+
+
+def _runs_line(stats: dict[str, Any]) -> str:
+    if not stats["n"]:
+        return f"n=0 ({stats['unpriced']} unpriced)"
+    ll = stats["log_loss"]
+    return (
+        f"n={stats['n']} ({stats['unpriced']} unpriced), distribution {ll['distribution']:.5f}, "
+        f"home_spread model {ll['home_spread_model']:.5f}, ECE {stats['ece']:.4f} "
+        f"(floor {stats['ece_floor']['p95']:.4f})"
+    )
 
 
 def log_pooled(settings: Settings, result: PooledResult, body: dict | None = None) -> None:
@@ -373,9 +513,66 @@ def log_pooled(settings: Settings, result: PooledResult, body: dict | None = Non
                 metrics[f"{prefix}_ece"] = stats["ece"]
                 if "blend_weight" in stats:
                     metrics[f"{prefix}_blend_weight"] = stats["blend_weight"]["weight"]
+        metrics |= _runs_metrics(body.get("run_distribution"))
         mlflow.log_metrics(metrics)
         mlflow.log_dict(body, "pooled_backtest.json")
         mlflow.log_text(render_html(body), "pooled_backtest.html")
+
+
+def _runs_metrics(runs: dict[str, Any] | None) -> dict[str, float]:
+    """The run distribution's MLflow metrics (``run_distribution_<scope>_...``)."""
+    if not runs:
+        return {}
+    metrics = {"run_distribution_seconds": runs["seconds"]}
+    for scope, stats in {"pooled": runs["pooled"], **runs["seasons"]}.items():
+        if not stats.get("n"):
+            continue
+        prefix = f"run_distribution_{scope}"
+        metrics[f"{prefix}_log_loss"] = stats["log_loss"]["distribution"]
+        metrics[f"{prefix}_log_loss_home_spread_model"] = stats["log_loss"]["home_spread_model"]
+        advantage = stats["advantage_over_home_spread_model"]
+        if advantage["standard_error"] is not None:
+            metrics[f"{prefix}_advantage_over_home_spread_model"] = advantage["mean"]
+            metrics[f"{prefix}_advantage_over_home_spread_model_se"] = advantage["standard_error"]
+        metrics[f"{prefix}_ece"] = stats["ece"]
+        metrics[f"{prefix}_ece_floor_p95"] = stats["ece_floor"]["p95"]
+    return metrics
+
+
+def runs_table_lines(runs: dict[str, Any] | None) -> list[str]:
+    """The run distribution's table: a row per season, then the pooled row."""
+    if not runs:
+        return []
+
+    def number(value: float | None, digits: int = 5) -> str:
+        return "-" if value is None else f"{value:.{digits}f}"
+
+    lines = [
+        "run distribution: the home run line priced from the moneyline and totals models at "
+        "the open, against the home_spread model on the same games",
+        f"{'season':>6s} {'n':>6s} {'unpriced':>8s} {'distrib.':>8s} {'hs model':>8s} "
+        f"{'model - distrib.':>17s} {'ECE':>6s} {'floor95':>7s} {'hs ECE':>6s} "
+        f"{'mean p':>6s} {'rate':>6s}",
+    ]
+    for scope, stats in [*runs["seasons"].items(), ("pooled", runs["pooled"])]:
+        if not stats.get("n"):
+            lines.append(f"{scope:>6s} {0:6d} {stats.get('unpriced', 0):8d}")
+            continue
+        ll, advantage = stats["log_loss"], stats["advantage_over_home_spread_model"]
+        difference = (
+            "-"
+            if advantage["mean"] is None
+            else f"{advantage['mean']:+.5f}±{number(advantage['standard_error'])}"
+        )
+        lines.append(
+            f"{scope:>6s} {stats['n']:6d} {stats['unpriced']:8d} {number(ll['distribution']):>8s} "
+            f"{number(ll['home_spread_model']):>8s} {difference:>17s} "
+            f"{number(stats['ece'], 4):>6s} {number(stats['ece_floor']['p95'], 4):>7s} "
+            f"{number(stats['home_spread_model_ece'], 4):>6s} "
+            f"{number(stats['mean_predicted'], 4):>6s} {number(stats['actual_rate'], 4):>6s}"
+        )
+    lines.append(f"run distribution priced in {runs['seconds']:.1f} s")
+    return lines
 
 
 def table_lines(body: dict[str, Any]) -> list[str]:
@@ -422,6 +619,7 @@ def table_lines(body: dict[str, Any]) -> list[str]:
         "error clustered by date; CLV: the model's lean at the open, closing minus opening "
         "de-vigged probability; blend: the weight earned on the held-out games."
     )
+    lines.extend(runs_table_lines(body.get("run_distribution")))
     for name, goal in body["goals"].items():
         lines.append(f"goal {name}: {'met' if goal['met'] else 'NOT met'}")
     lines.append(f"wall time {body['wall_seconds']:.1f} s")

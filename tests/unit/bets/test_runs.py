@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from app.bets.runs import RunModel
+from app.bets.runs import RunModel, RunModels, price_home_run_lines
 
 home_wins = st.floats(0.28, 0.72)
 overs = st.floats(0.35, 0.65)
@@ -72,3 +72,29 @@ def test_a_stronger_home_team_and_a_higher_total_move_the_means_their_way() -> N
 def test_impossible_inputs_are_refused(bad) -> None:
     with pytest.raises(ValueError):
         RunModel.solve(*bad)
+
+
+def test_many_games_solved_at_once_are_the_games_solved_one_by_one() -> None:
+    rng = np.random.default_rng(7)
+    n = 25
+    home = rng.uniform(0.3, 0.7, n)
+    line = rng.choice([6.5, 7.0, 8.5, 9.0, 11.5], n)
+    over = rng.uniform(0.38, 0.62, n)
+    home[2], over[4], line[6] = np.nan, 1.0, 0.0  # no model for these
+    spread = np.where(home > 0.5, -1.5, 1.5)
+    spread[8] = -2.0  # a whole-number run line: priced given no push
+
+    models = RunModels.solve(home, line, over)
+    cover = models.home_cover_given_no_push(spread)
+
+    unsolvable = np.zeros(n, bool)
+    unsolvable[[2, 4, 6]] = True
+    assert np.isnan(cover[unsolvable]).all() and np.isfinite(cover[~unsolvable]).all()
+    np.testing.assert_allclose(models.home_win()[~unsolvable], home[~unsolvable], atol=1e-7)
+    np.testing.assert_allclose(
+        models.over_given_no_push(line)[~unsolvable], over[~unsolvable], atol=1e-7
+    )
+    for i in np.flatnonzero(~unsolvable):
+        alone = RunModel.solve(home[i], line[i], over[i])
+        assert cover[i] == pytest.approx(alone.home_cover_given_no_push(spread[i]), abs=1e-7)
+    assert np.array_equal(price_home_run_lines(home, line, over, spread), cover, equal_nan=True)
