@@ -19,11 +19,28 @@ from app.features.store import FeatureStore
 from app.games.queries import load_game_rows, load_games_frame
 
 
+class GamesNoLongerListed(LookupError):
+    """Games a job was submitted for that a newer file has since retired (or that are gone)."""
+
+    def __init__(self, game_ids: Sequence[int]) -> None:
+        super().__init__(
+            f"games {sorted(game_ids)} are no longer listed (retired by a newer file since the"
+            " job was submitted): nothing to predict for them"
+        )
+
+
+def _require_listed(game_ids: Sequence[int], listed: set[int]) -> None:
+    if gone := [game_id for game_id in game_ids if game_id not in listed]:
+        raise GamesNoLongerListed(gone)
+
+
 def stored_features(
     session: Session, store: FeatureStore, game_ids: Sequence[int]
 ) -> tuple[pd.DataFrame, np.ndarray]:
     """The games' rows and their features from the store, computing any that are missing."""
-    games = load_games_frame(session, game_ids=game_ids).set_index("game_id").loc[list(game_ids)]
+    games = load_games_frame(session, game_ids=game_ids).set_index("game_id")
+    _require_listed(game_ids, set(games.index))
+    games = games.loc[list(game_ids)]
     matrix = store.get_many(game_ids)
     if not matrix.found.all():
         missing = matrix.game_ids[~matrix.found].tolist()
@@ -38,6 +55,7 @@ def stored_game_rows(
     """As :func:`stored_features`, the games as SQL rows in ``game_ids``' order (no frame:
     for a few games)."""
     by_id = {row.game_id: row for row in load_game_rows(session, game_ids)}
+    _require_listed(game_ids, set(by_id))
     matrix = store.get_many(game_ids)
     if not matrix.found.all():
         refresh_features(session, store, game_ids=matrix.game_ids[~matrix.found].tolist())

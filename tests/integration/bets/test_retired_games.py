@@ -190,3 +190,28 @@ def test_a_retired_game_is_refused_at_submit_as_a_bet_on_it_is(
     assert unknown.status_code == 404
     with session_scope(clean_database) as session:
         assert session.scalars(select(Job.id)).all() == []  # no job to die on the game
+
+
+def test_a_game_retired_after_its_job_was_submitted_fails_it_with_the_reason(
+    clean_database: str, games, service_urls
+) -> None:
+    """Submitted while listed, retired before a worker ran it: the job's features say which
+    games went and why, not a KeyError."""
+    from datetime import UTC, datetime
+
+    import redis
+
+    from app.features.definitions import FEATURE_SET
+    from app.features.serving import GamesNoLongerListed, stored_features, stored_game_rows
+    from app.features.store import FeatureStore
+
+    with session_scope(clean_database) as session:
+        retired = session.get(Game, games["final"])
+        retired.retired_at, retired.retired_reason = datetime.now(UTC), "dropped by the archive"
+    store = FeatureStore(
+        redis.Redis.from_url(service_urls["BULLPEN_FEATURE_STORE_URL"]), FEATURE_SET
+    )
+    for read in (stored_features, stored_game_rows):
+        gone = pytest.raises(GamesNoLongerListed, match=rf"\[{games['final']}\].*retired")
+        with session_scope(clean_database) as session, gone:
+            read(session, store, [games["short"], games["final"]])
