@@ -254,6 +254,7 @@ class QueueBench:
             self.worker = None
 
     def stop(self) -> None:
+        self.stop_bare()  # a run that failed half-way leaves it up otherwise
         self.stop_worker()
         if self.api is not None:
             self.api.stop()
