@@ -16,7 +16,7 @@ from datetime import UTC, datetime, timedelta
 from functools import cache
 from typing import Any, Protocol
 
-from sqlalchemy import ColumnElement, Row, func, literal, select, update
+from sqlalchemy import ColumnElement, Row, Update, func, literal, select, text, update
 from sqlalchemy.dialects.postgresql import Insert, insert
 from sqlalchemy.orm import Session
 
@@ -240,6 +240,99 @@ def claim(session: Session, job_id: uuid.UUID, task_id: str) -> Job | None:
     ).one_or_none()
 
 
+# The claim of :func:`claim_now`: the condition of :func:`claim`, one statement.
+_CLAIM = """
+    UPDATE jobs SET status = 'running', claimed_by = :task_id,
+        started_at = coalesce(started_at, now()), attempts = attempts + 1,
+        lease_expires_at = now() + CAST(:lease AS interval)
+    WHERE id = :job_id AND (status = 'queued' OR (status = 'running'
+        AND (claimed_by = :task_id OR lease_expires_at < now())))
+    RETURNING id, kind, params, attempts, task_id
+"""
+
+# The claim with mates: the job as above, then (when it holds a one-item list under :key)
+# up to :mates other jobs of its kind whose params differ only by their own one-item list,
+# queued or already claimed by this same task (a redelivery of a micro-batch's message),
+# oldest first, SKIP LOCKED (another worker's claim is never waited for). One statement.
+_CLAIM_WITH_MATES = f"""
+    WITH leader AS ({_CLAIM}),
+    mates AS (
+        SELECT jobs.id FROM jobs, leader
+        WHERE jobs.kind = leader.kind AND jobs.id <> leader.id
+          AND (jobs.status = 'queued'
+               OR (jobs.status = 'running' AND jobs.claimed_by = :task_id))
+          AND CASE WHEN jsonb_typeof(leader.params -> CAST(:key AS text)) = 'array'
+                   THEN jsonb_array_length(leader.params -> CAST(:key AS text)) END = 1
+          AND CASE WHEN jsonb_typeof(jobs.params -> CAST(:key AS text)) = 'array'
+                   THEN jsonb_array_length(jobs.params -> CAST(:key AS text)) END = 1
+          AND jobs.params - CAST(:key AS text) = leader.params - CAST(:key AS text)
+        ORDER BY jobs.created_at
+        LIMIT :mates
+        FOR UPDATE OF jobs SKIP LOCKED
+    ),
+    taken AS (
+        UPDATE jobs SET status = 'running', claimed_by = :task_id,
+            started_at = coalesce(jobs.started_at, now()), attempts = jobs.attempts + 1,
+            lease_expires_at = now() + CAST(:lease AS interval)
+        FROM mates WHERE jobs.id = mates.id
+        RETURNING jobs.id, jobs.kind, jobs.params, jobs.attempts, jobs.task_id,
+            jobs.created_at
+    )
+    SELECT id, kind, params, attempts, task_id FROM leader
+    UNION ALL
+    SELECT id, kind, params, attempts, task_id
+    FROM (SELECT * FROM taken ORDER BY created_at) AS ordered
+"""
+
+
+def claim_now(
+    database_url: str, job_id: uuid.UUID, task_id: str, *, mates: int = 0, key: str = ""
+) -> list[Row]:
+    """:func:`claim` in one autocommit statement (durable when it answers: no BEGIN and
+    COMMIT round trips), and with ``mates`` > 0 a micro-batch: up to ``mates`` other queued
+    jobs of the same kind whose params differ from this one's only by a one-item list under
+    ``key`` (this one's being one item too), claimed for the same task with the same lease.
+
+    Rows of ``(id, kind, params, attempts, task_id)`` (``task_id``: the job's last message),
+    this job first; empty when this job was not
+    claimable (then no mate is taken either).
+    """
+    values = {"job_id": job_id, "task_id": task_id, "lease": lease_duration()}
+    if mates > 0:
+        statement, values = text(_CLAIM_WITH_MATES), {**values, "mates": mates, "key": key}
+    else:
+        statement = text(_CLAIM)
+    with get_autocommit_engine(database_url).connect() as connection:
+        return list(connection.execute(statement, values))
+
+
+def finish_owned(
+    session: Session, job_ids: Sequence[uuid.UUID], owner: str, result: dict[str, Any]
+) -> set[uuid.UUID]:
+    """:func:`finish` of several jobs at once, each only while task ``owner`` runs it (the
+    rows stay locked until the transaction ends, so nothing else changes them meanwhile);
+    the ids finished."""
+    owned = (Job.status == "running") & (Job.claimed_by == owner)
+    return set(session.scalars(_succeed(Job.id.in_(job_ids) & owned, result, Job.id)))
+
+
+def _succeed(where: ColumnElement[bool], result: dict[str, Any] | None, *returned) -> Update:
+    """The UPDATE that marks the jobs ``where`` succeeded, notifying their waiters on commit
+    (``RETURNING`` ``returned``, then the notification)."""
+    return (
+        update(Job)
+        .where(where)
+        .values(
+            status="succeeded",
+            result=result,
+            finished_at=func.now(),
+            progress_done=Job.progress_total,
+            lease_expires_at=None,
+        )
+        .returning(*returned, job_changed_notification(Job.id))
+    )
+
+
 def renew_lease(
     session: Session, job_id: uuid.UUID, task_id: str, lease: timedelta | None = None
 ) -> bool:
@@ -281,18 +374,8 @@ def finish(
     """Mark an unfinished job succeeded (only while task ``owner`` runs it, when given);
     False when it had ended, was cancelled or was taken over."""
     owned = (Job.status == "running") & (Job.claimed_by == owner)
-    notified = session.execute(
-        update(Job)
-        .where(Job.id == job_id, Job.status.in_(UNFINISHED) if owner is None else owned)
-        .values(
-            status="succeeded",
-            result=result,
-            finished_at=func.now(),
-            progress_done=Job.progress_total,
-            lease_expires_at=None,
-        )
-        .returning(job_changed_notification(Job.id))
-    ).all()
+    unfinished = Job.status.in_(UNFINISHED) if owner is None else owned
+    notified = session.execute(_succeed((Job.id == job_id) & unfinished, result)).all()
     return len(notified) == 1
 
 
