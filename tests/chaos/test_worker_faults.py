@@ -122,8 +122,17 @@ def _wait_batch_in_flight(chaos: ChaosStack, job_ids: list[uuid.UUID]) -> int:
             ).all()
         if batches:
             return sum(count for _, count in batches)
+        statuses = chaos.wait_finished(job_ids, timeout=0) if _all_ended(chaos, job_ids) else None
+        assert statuses is None, f"every job ended with no micro-batch seen: {statuses}"
         assert time.monotonic() < deadline, "no micro-batch seen in flight"
         time.sleep(0.005)
+
+
+def _all_ended(chaos: ChaosStack, job_ids: list[uuid.UUID]) -> bool:
+    with session_scope(chaos.database_url) as session:
+        return not session.scalar(
+            select(func.count()).where(Job.id.in_(job_ids), Job.status.in_(["queued", "running"]))
+        )
 
 
 def test_kill_9_of_the_worker_main_process_mid_batch(chaos: ChaosStack):
