@@ -254,7 +254,7 @@ def test_one_game_jobs_queued_together_run_in_micro_batches_each_once(seeded, cl
     game_ids = client.get("/api/v1/games?date=2019-08-03").get_json()
     game_ids = [game["id"] for game in game_ids][:12]
     bankroll = next(_bankrolls)
-    assert celery.control.cancel_consumer(PREDICT.queue, reply=True, timeout=5)
+    assert celery.control.cancel_consumer(PREDICT.queue, reply=True, timeout=5, limit=1)
     try:
         job_ids = []
         for game_id in game_ids * 2:  # each game twice
@@ -264,7 +264,7 @@ def test_one_game_jobs_queued_together_run_in_micro_batches_each_once(seeded, cl
             assert response.status_code == 202, response.get_json()
             job_ids.append(uuid.UUID(response.get_json()["job_id"]))
     finally:
-        assert celery.control.add_consumer(PREDICT.queue, reply=True, timeout=5)
+        assert celery.control.add_consumer(PREDICT.queue, reply=True, timeout=5, limit=1)
     for job_id in job_ids:
         assert client.get(f"/api/v1/jobs/{job_id}?wait=30").get_json()["status"] == "succeeded"
     time.sleep(1)  # every mate's own message delivered (and dismissed or skipped)
