@@ -145,7 +145,7 @@ _SUBMITTED = (
 
 
 # The enqueue's INSERT as SQL text, sent as is (building and compiling the same statement
-# with SQLAlchemy Core every time was a third of an enqueue's CPU). ``{only_if}`` is a
+# with SQLAlchemy Core every time was about a quarter of an enqueue's CPU). ``{only_if}`` is a
 # WHERE on other tables, ``{conflict}`` the Idempotency-Key's ON CONFLICT.
 _SUBMIT = """
     INSERT INTO jobs (id, kind, status, params, idempotency_key, idempotency_owner,
