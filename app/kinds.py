@@ -13,12 +13,12 @@ from app.features.jobs import run_refresh
 from app.features.store import FeatureStore
 from app.feeds.jobs import run_schedule_backfill
 from app.ingest.jobs import run_ingest
-from app.jobs.runtime import JobKind
+from app.jobs.runtime import JobKind, MicroBatch
 from app.markets import TARGETS
 from app.ml.jobs import run_training
 from app.ml.predict import open_feature_store
 from app.ml.registry import ChampionCache
-from app.predictions.jobs import predict_chunk, run_prediction
+from app.predictions.jobs import MATES, predict_chunk, run_prediction, run_predictions
 from app.predictions.params import PredictParams
 
 
@@ -66,6 +66,8 @@ PREDICT = JobKind(
     "predict", queue="predict", params=PredictParams, work=run_prediction, chunk=predict_chunk,
     # A chunk is at most one date's games beyond 500; the planner only plans.
     soft_time_limit=600, time_limit=660,
+    # A one-game job's claim takes up to MATES other queued one-game jobs with it.
+    micro_batch=MicroBatch("game_ids", MATES, run_predictions),
 )  # fmt: skip
 FEATURES_REFRESH = JobKind(
     "features_refresh", queue="features", params=RefreshParams, work=run_refresh,

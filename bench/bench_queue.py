@@ -254,6 +254,7 @@ class QueueBench:
             self.worker = None
 
     def stop(self) -> None:
+        self.stop_bare()  # a run that failed half-way leaves it up otherwise
         self.stop_worker()
         if self.api is not None:
             self.api.stop()
@@ -752,9 +753,29 @@ def load_boosters(settings: Settings) -> dict:
     mlflow.set_tracking_uri(settings.mlflow_tracking_uri)
     mlflow.set_registry_uri(settings.mlflow_tracking_uri)
     return {
-        target: mlflow.lightgbm.load_model(f"models:/{settings.model_name(target)}@champion")
+        target: _OwnColumns(
+            mlflow.lightgbm.load_model(f"models:/{settings.model_name(target)}@champion")
+        )
         for target in TARGETS
     }
+
+
+class _OwnColumns:
+    """A booster fed its own columns of the stored vector, by name, as the workers feed it (a
+    champion reads only the features known when its market's price is posted)."""
+
+    def __init__(self, booster) -> None:
+        self.booster = booster
+        names = booster.feature_name()
+        self.positions = (
+            None
+            if tuple(names) == FEATURE_SET.names
+            else np.array([FEATURE_SET.names.index(name) for name in names])
+        )
+
+    def predict(self, matrix: np.ndarray, **options) -> np.ndarray:
+        columns = matrix if self.positions is None else matrix[:, self.positions]
+        return self.booster.predict(columns, **options)
 
 
 def mget_matrix(client: redis.Redis, keys: Sequence[str]) -> np.ndarray:

@@ -27,6 +27,13 @@ def _fan_out(kind: JobKind):
     return send_chunks
 
 
+def _dismiss(task_ids: Sequence[str]) -> None:
+    """Revoke the messages of jobs another's micro-batch ended: a worker that receives one
+    acknowledges it without running it (a message already running finds its job ended)."""
+    if task_ids:
+        celery.control.revoke(list(task_ids))
+
+
 def _alert_served(kind: JobKind) -> None:
     """After a prediction's bets are committed, their alerts go out now, not at the beat's next
     round (a repeat finds nothing due: each alert is sent once). The job's work is committed
@@ -51,6 +58,7 @@ def _job_task(kind: JobKind):
             settings().database_url,
             resources(),
             _fan_out(kind),
+            _dismiss,
         )
         _alert_served(kind)
 

@@ -14,6 +14,17 @@ from app.logs import configure_logging
 def json_logs(loglevel: int | str | None = None, **_: object) -> None:
     """Celery's own logging is replaced by JSON lines carrying ``job_id`` and ``task_id``."""
     configure_logging(loglevel or logging.INFO)
+    logging.getLogger("celery.worker.control").addFilter(_no_backend_to_mark_revoked)
+
+
+def _no_backend_to_mark_revoked(record: logging.LogRecord) -> bool:
+    """Drop Celery's warning, one per revoked task id, that there is no result backend to
+    mark it revoked in: there is none by design (job state lives in PostgreSQL), and a
+    micro-batch revokes its mates' messages (``tasks.jobs``)."""
+    return not (
+        str(record.msg).startswith("Failed to mark task")
+        and "No result backend" in str(record.args[-1] if record.args else "")
+    )
 
 
 @worker_process_init.connect

@@ -5,7 +5,7 @@ from datetime import datetime
 import marshmallow as ma
 from flask.views import MethodView
 from flask_smorest import abort
-from sqlalchemy import exists, select
+from sqlalchemy import select
 
 from app.api.auth import current_key_id
 from app.api.bounds import Blueprint, IdempotencyHeaderSchema, american, db_id
@@ -175,10 +175,8 @@ def _submit_predictions(
         "daily_exposure": args.get("daily_exposure", settings.daily_exposure),
         "min_ev": args.get("min_ev", settings.min_ev),
     }
-    only_if = None
     if game_id is not None:
         params["game_ids"] = [game_id]
-        only_if = exists().where(Game.id == game_id, Game.retired_at.is_(None))
     elif "games" in args:
         params["games"] = _game_spec_params(args["games"])
     else:
@@ -193,7 +191,7 @@ def _submit_predictions(
             idempotency_key=headers.get("idempotency_key"),
             owner=current_key_id(),
             total=total,
-            only_if=only_if,
+            only_if_game=game_id,
         )
     except IdempotencyConflict as error:
         abort(409, message=str(error))

@@ -63,6 +63,16 @@ class GamePrices:
         values = self.columns.get(name)
         return np.full(len(self), np.nan) if values is None else values
 
+    def row(self, index: int) -> "GamePrices":
+        """The one game at ``index``, as a chunk of its own."""
+        at = slice(index, index + 1)
+        return GamePrices(
+            columns={name: values[at] for name, values in self.columns.items()},
+            starts=self.starts[at],
+            dates=self.dates[at],
+            stored=self.stored[at],
+        )
+
 
 @dataclass(frozen=True)
 class ChunkPrices:
@@ -75,6 +85,18 @@ class ChunkPrices:
     recommendations: list[dict[str, dict]]
     paper_bets: list[dict[str, dict]]
     risk_levels: list[str]
+
+    @classmethod
+    def concat(cls, parts: Sequence["ChunkPrices"]) -> "ChunkPrices":
+        """The chunks' games one after the other."""
+        return cls(
+            {key: [p for part in parts for p in part.market_probabilities[key]]
+             for key in parts[0].market_probabilities},
+            [lines for part in parts for lines in part.lines],
+            [bets for part in parts for bets in part.recommendations],
+            [bets for part in parts for bets in part.paper_bets],
+            [level for part in parts for level in part.risk_levels],
+        )  # fmt: skip
 
 
 def price_chunk(

@@ -1,11 +1,14 @@
 """The job runtime: how every kind of job runs, whatever its work.
 
-A worker task hands a job id to :func:`execute`, which claims the job in a short committed
-transaction with a lease, runs its kind's work with a :class:`JobContext` while the process's
-heartbeat thread renews the lease, and finishes the job with the work's result. The work
-checks in at each unit (:meth:`JobContext.checkpoint`): a cancelled job, or one another
-attempt took over, stops there. Nothing here knows Celery: the task layer supplies the task
-id, retries transient errors and records other failures with :func:`app.jobs.service.fail`.
+A worker task hands a job id to :func:`execute`, which claims the job with a lease in one
+autocommit statement (committed when it answers), runs its kind's work with a
+:class:`JobContext` while the process's heartbeat thread renews the lease, and finishes the
+job with the work's result. The work checks in at each unit (:meth:`JobContext.checkpoint`):
+a cancelled job, or one another attempt took over, stops there. A kind with a
+:class:`MicroBatch` (one-game predictions) claims other queued one-item jobs with a one-item
+job and runs them together: the per-job round trips and Python of a one-game job are paid
+once per batch. Nothing here knows Celery: the task layer supplies the task id, retries
+transient errors and records other failures with :func:`app.jobs.service.fail`.
 """
 
 import logging
@@ -24,7 +27,7 @@ from sqlalchemy.orm import Session
 
 from app.db.session import session_scope
 from app.jobs.service import (
-    claim,
+    claim_now,
     fail,
     finish,
     lease_duration,
@@ -32,11 +35,14 @@ from app.jobs.service import (
     renew_lease,
     set_progress,
 )
+from app.outages import TRANSIENT_ERRORS
 
 log = logging.getLogger(__name__)
 
 # Sends a fanned-out job's chunks (by index) to the workers; supplied by the task layer.
 FanOut = Callable[[uuid.UUID, Sequence[int]], None]
+# Drops messages not yet delivered (by task id), best effort; supplied by the task layer.
+Dismiss = Callable[[Sequence[str]], None]
 
 
 class JobCancelled(Exception):
@@ -84,6 +90,19 @@ class JobContext:
 
 
 @dataclass(frozen=True)
+class MicroBatch:
+    """How the one-item jobs of a kind run together: the claim of such a job takes up to
+    ``mates`` other queued jobs of its kind whose params differ from its own only by their
+    one-item list under ``key`` (``app.jobs.service.claim_now``), and ``work`` runs them all,
+    finishing in one transaction those the claiming task still owns. A mate's own message,
+    when it comes, finds its job running or ended and is skipped."""
+
+    key: str
+    mates: int
+    work: Callable[[list[JobContext]], None]
+
+
+@dataclass(frozen=True)
 class JobKind:
     """One kind of job, declared once: everything the API, the workers and the reaper need."""
 
@@ -98,6 +117,8 @@ class JobKind:
     time_limit: int
     # For a kind that fans out: runs one chunk of a job (resources, job id, chunk index).
     chunk: Callable[[Any, uuid.UUID, int], None] | None = None
+    # For a kind whose one-item jobs may run together (a one-game prediction).
+    micro_batch: "MicroBatch | None" = None
 
     @property
     def task_name(self) -> str:
@@ -187,28 +208,49 @@ def execute(
     database_url: str,
     resources: Any,
     fan_out: FanOut | None = None,
+    dismiss: Dismiss | None = None,
 ) -> bool:
-    """Claim the job, run its work under a heartbeat, finish it. False when it was not ours
-    to run (ended, cancelled, or alive under another attempt) or was cancelled on the way.
+    """Claim the job (with the mates of a micro-batch, for a kind that has them), run its
+    work under a heartbeat, finish it. False when it was not ours to run (ended, cancelled,
+    or alive under another attempt) or was cancelled on the way. After a micro-batch, its
+    mates' own messages are ``dismiss``ed: each would only find its job ended.
     """
-    with session_scope(database_url) as session:
-        job = claim(session, job_id, task_id)
-        if job is None:
-            log.info("job not claimable; skipped")
-            return False
-        params, attempt = job.params, job.attempts
-    log.info("job claimed", extra={"kind": kind.name, "attempt": attempt})
-    errors = _params_schema(kind.params).validate(params)
-    if errors:
-        fail(database_url, job_id, f"invalid params: {errors}")
+    batch = kind.micro_batch
+    claimed = claim_now(
+        database_url, job_id, task_id,
+        mates=batch.mates if batch else 0, key=batch.key if batch else "",
+    )  # fmt: skip
+    if not claimed:
+        log.info("job not claimable; skipped")
         return False
-    context = JobContext(job_id, task_id, params, database_url, resources, fan_out)
+    contexts = []
+    for job in claimed:
+        log.info("job claimed", extra={"kind": kind.name, "attempt": job.attempts,
+                                       "claimed_job": str(job.id)})  # fmt: skip
+        errors = _params_schema(kind.params).validate(job.params)
+        if errors:
+            fail(database_url, job.id, f"invalid params: {errors}")
+            continue
+        contexts.append(JobContext(job.id, task_id, job.params, database_url, resources, fan_out))
+    if len(contexts) > 1:
+        _run_together(kind, contexts)
+        if dismiss is not None:
+            try:
+                dismiss([job.task_id for job in claimed[1:] if job.task_id])
+            except Exception:  # a message not dismissed is skipped when it comes
+                log.warning("mates' messages not dismissed", exc_info=True)
+        return True
+    return bool(contexts) and _run(kind, contexts[0])
+
+
+def _run(kind: JobKind, context: JobContext) -> bool:
+    """One claimed job's work, under the heartbeat; False when it was cancelled on the way."""
     _heartbeats.register(context)
     try:
         result = kind.work(context)
         if result is not None:
             with context.owned() as session:
-                finish(session, job_id, result)
+                finish(session, context.job_id, result)
     except JobCancelled:
         log.info("job cancelled or taken over; stopped")
         return False
@@ -216,3 +258,31 @@ def execute(
         _heartbeats.unregister(context)
     log.info("job work done", extra={"kind": kind.name})
     return True
+
+
+def _run_together(kind: JobKind, contexts: list[JobContext]) -> None:
+    """A micro-batch's work, under the heartbeat. When it fails for any reason but an outage,
+    each job runs alone instead, so that one job that cannot succeed fails alone (with the
+    error it would have had alone) and takes no other job's attempts with it. An outage is
+    raised: the task retries the whole claim (its redelivery takes its mates back)."""
+    for context in contexts:
+        _heartbeats.register(context)
+    try:
+        kind.micro_batch.work(contexts)
+        log.info("micro-batch done", extra={"kind": kind.name, "jobs": len(contexts)})
+        return
+    except TRANSIENT_ERRORS:
+        raise
+    except Exception:
+        log.warning("micro-batch failed; its jobs run one by one", exc_info=True)
+    finally:
+        for context in contexts:
+            _heartbeats.unregister(context)
+    for context in contexts:
+        try:
+            _run(kind, context)
+        except TRANSIENT_ERRORS:
+            raise
+        except Exception as error:  # as the task layer records a job's own failure
+            log.exception("job failed", extra={"claimed_job": str(context.job_id)})
+            fail(context.database_url, context.job_id, f"{type(error).__name__}: {error}")

@@ -16,7 +16,8 @@ from datetime import UTC, datetime, timedelta
 from functools import cache
 from typing import Any, Protocol
 
-from sqlalchemy import ColumnElement, Row, func, literal, select, update
+from psycopg.types.json import Jsonb
+from sqlalchemy import ColumnElement, Row, Update, func, select, text, update
 from sqlalchemy.dialects.postgresql import Insert, insert
 from sqlalchemy.orm import Session
 
@@ -77,16 +78,9 @@ class IdempotencyConflict(ValueError):
 
 
 def _insert_job(
-    kind: str,
-    params: dict[str, Any],
-    *,
-    idempotency_key: str | None,
-    owner: str,
-    total: int,
-    only_if: ColumnElement[bool] | None = None,
+    kind: str, params: dict[str, Any], *, idempotency_key: str | None, owner: str, total: int
 ) -> Insert:
-    """The INSERT of a queued job (nothing on a taken Idempotency-Key, nor when ``only_if``
-    is false: INSERT ... SELECT ... WHERE)."""
+    """The INSERT of a queued job (nothing on a taken Idempotency-Key)."""
     values: dict[str, Any] = {
         "id": uuid.uuid4(),
         "kind": kind,
@@ -102,12 +96,7 @@ def _insert_job(
         # Optimistic: cleared by publish() when the send fails (one write, not two, per job).
         "sent_at": datetime.now(UTC),
     }
-    if only_if is None:
-        statement = insert(Job).values(values)
-    else:
-        columns = Job.__table__.c
-        chosen = select(*(literal(value, columns[name].type) for name, value in values.items()))
-        statement = insert(Job).from_select(list(values), chosen.where(only_if))
+    statement = insert(Job).values(values)
     if idempotency_key is None:
         return statement
     return statement.on_conflict_do_nothing(
@@ -155,6 +144,31 @@ _SUBMITTED = (
 )  # fmt: skip
 
 
+# The enqueue's INSERT as SQL text, sent as is (building and compiling the same statement
+# with SQLAlchemy Core every time was about a quarter of an enqueue's CPU). ``{only_if}`` is a
+# WHERE on other tables, ``{conflict}`` the Idempotency-Key's ON CONFLICT.
+_SUBMIT = """
+    INSERT INTO jobs (id, kind, status, params, idempotency_key, idempotency_owner,
+        progress_total, progress_done, attempts, send_count, task_id, sent_at)
+    SELECT %(id)s, %(kind)s, 'queued', %(params)s, %(key)s, %(owner)s, %(total)s, 0, 0, 1,
+        %(task_id)s, now()  -- sent_at: optimistic, as in _insert_job
+    {only_if}
+    {conflict}
+    RETURNING id, kind, status, progress_done, progress_total, created_at, started_at,
+        finished_at, error, result, task_id
+"""
+# Only if the stored game exists and is not retired (``only_if_game``).
+_GAME_EXISTS = "WHERE EXISTS (SELECT 1 FROM games WHERE id = %(game_id)s AND retired_at IS NULL)"
+_ON_KEY = "ON CONFLICT (idempotency_owner, idempotency_key) DO NOTHING"
+_SUBMIT_SQL = {
+    (game, key): _SUBMIT.format(
+        only_if=_GAME_EXISTS if game else "", conflict=_ON_KEY if key else ""
+    )
+    for game in (False, True)
+    for key in (False, True)
+}
+
+
 def submit(
     database_url: str,
     kind: NamedKind,
@@ -164,30 +178,31 @@ def submit(
     idempotency_key: str | None = None,
     owner: str = "",
     total: int = 0,
-    only_if: ColumnElement[bool] | None = None,
+    only_if_game: int | None = None,
 ) -> Row | None:
     """Commit a job of ``kind``, then hand it to the broker; a broker failure leaves it for
     the reaper. The job's row (``Job``'s columns by name, ``params`` aside), or None when
-    ``only_if`` (a condition on other tables, such as the game existing) was false.
+    ``only_if_game`` names a game that is not stored.
 
     One statement on one pooled connection in autocommit, without the ORM: the INSERT ...
     RETURNING is its own transaction, durable when it answers, so the job is committed
-    before its message is sent without a BEGIN and a COMMIT round trip; ``only_if`` is
-    checked by the same statement. On a taken Idempotency-Key, the job made then.
+    before its message is sent without a BEGIN and a COMMIT round trip; the game's existence
+    is checked by the same statement. On a taken Idempotency-Key, the job made then.
     """
-    statement = _insert_job(
-        kind.name, params, idempotency_key=idempotency_key, owner=owner, total=total,
-        only_if=only_if,
-    ).returning(*_SUBMITTED)  # fmt: skip
+    sql = _SUBMIT_SQL[only_if_game is not None, idempotency_key is not None]
+    values = {
+        "id": uuid.uuid4(), "kind": kind.name, "params": Jsonb(params), "key": idempotency_key,
+        "owner": owner, "total": total, "task_id": str(uuid.uuid4()), "game_id": only_if_game,
+    }  # fmt: skip
     with get_autocommit_engine(database_url).connect() as connection:
-        job = connection.execute(statement).one_or_none()
+        job = connection.exec_driver_sql(sql, values).one_or_none()
         if job is None and idempotency_key is not None:
             earlier = connection.execute(
                 select(*_SUBMITTED, Job.params).where(
                     Job.idempotency_owner == owner, Job.idempotency_key == idempotency_key
                 )
             ).one_or_none()
-            # None: only_if was false
+            # None: the game is not stored
             return None if earlier is None else _same_request(earlier, kind.name, params)
     if job is not None:
         publish(database_url, job, queue)
@@ -240,6 +255,99 @@ def claim(session: Session, job_id: uuid.UUID, task_id: str) -> Job | None:
     ).one_or_none()
 
 
+# The claim of :func:`claim_now`: the condition of :func:`claim`, one statement.
+_CLAIM = """
+    UPDATE jobs SET status = 'running', claimed_by = :task_id,
+        started_at = coalesce(started_at, now()), attempts = attempts + 1,
+        lease_expires_at = now() + CAST(:lease AS interval)
+    WHERE id = :job_id AND (status = 'queued' OR (status = 'running'
+        AND (claimed_by = :task_id OR lease_expires_at < now())))
+    RETURNING id, kind, params, attempts, task_id
+"""
+
+# The claim with mates: the job as above, then (when it holds a one-item list under :key)
+# up to :mates other jobs of its kind whose params differ only by their own one-item list,
+# queued or already claimed by this same task (a redelivery of a micro-batch's message),
+# oldest first, SKIP LOCKED (another worker's claim is never waited for). One statement.
+_CLAIM_WITH_MATES = f"""
+    WITH leader AS ({_CLAIM}),
+    mates AS (
+        SELECT jobs.id FROM jobs, leader
+        WHERE jobs.kind = leader.kind AND jobs.id <> leader.id
+          AND (jobs.status = 'queued'
+               OR (jobs.status = 'running' AND jobs.claimed_by = :task_id))
+          AND CASE WHEN jsonb_typeof(leader.params -> CAST(:key AS text)) = 'array'
+                   THEN jsonb_array_length(leader.params -> CAST(:key AS text)) END = 1
+          AND CASE WHEN jsonb_typeof(jobs.params -> CAST(:key AS text)) = 'array'
+                   THEN jsonb_array_length(jobs.params -> CAST(:key AS text)) END = 1
+          AND jobs.params - CAST(:key AS text) = leader.params - CAST(:key AS text)
+        ORDER BY jobs.created_at
+        LIMIT :mates
+        FOR UPDATE OF jobs SKIP LOCKED
+    ),
+    taken AS (
+        UPDATE jobs SET status = 'running', claimed_by = :task_id,
+            started_at = coalesce(jobs.started_at, now()), attempts = jobs.attempts + 1,
+            lease_expires_at = now() + CAST(:lease AS interval)
+        FROM mates WHERE jobs.id = mates.id
+        RETURNING jobs.id, jobs.kind, jobs.params, jobs.attempts, jobs.task_id,
+            jobs.created_at
+    )
+    SELECT id, kind, params, attempts, task_id FROM leader
+    UNION ALL
+    SELECT id, kind, params, attempts, task_id
+    FROM (SELECT * FROM taken ORDER BY created_at) AS ordered
+"""
+
+
+def claim_now(
+    database_url: str, job_id: uuid.UUID, task_id: str, *, mates: int = 0, key: str = ""
+) -> list[Row]:
+    """:func:`claim` in one autocommit statement (durable when it answers: no BEGIN and
+    COMMIT round trips), and with ``mates`` > 0 a micro-batch: up to ``mates`` other queued
+    jobs of the same kind whose params differ from this one's only by a one-item list under
+    ``key`` (this one's being one item too), claimed for the same task with the same lease.
+
+    Rows of ``(id, kind, params, attempts, task_id)`` (``task_id``: the job's last message),
+    this job first; empty when this job was not
+    claimable (then no mate is taken either).
+    """
+    values = {"job_id": job_id, "task_id": task_id, "lease": lease_duration()}
+    if mates > 0:
+        statement, values = text(_CLAIM_WITH_MATES), {**values, "mates": mates, "key": key}
+    else:
+        statement = text(_CLAIM)
+    with get_autocommit_engine(database_url).connect() as connection:
+        return list(connection.execute(statement, values))
+
+
+def finish_owned(
+    session: Session, job_ids: Sequence[uuid.UUID], owner: str, result: dict[str, Any]
+) -> set[uuid.UUID]:
+    """:func:`finish` of several jobs at once, each only while task ``owner`` runs it (the
+    rows stay locked until the transaction ends, so nothing else changes them meanwhile);
+    the ids finished."""
+    owned = (Job.status == "running") & (Job.claimed_by == owner)
+    return set(session.scalars(_succeed(Job.id.in_(job_ids) & owned, result, Job.id)))
+
+
+def _succeed(where: ColumnElement[bool], result: dict[str, Any] | None, *returned) -> Update:
+    """The UPDATE that marks the jobs ``where`` succeeded, notifying their waiters on commit
+    (``RETURNING`` ``returned``, then the notification)."""
+    return (
+        update(Job)
+        .where(where)
+        .values(
+            status="succeeded",
+            result=result,
+            finished_at=func.now(),
+            progress_done=Job.progress_total,
+            lease_expires_at=None,
+        )
+        .returning(*returned, job_changed_notification(Job.id))
+    )
+
+
 def renew_lease(
     session: Session, job_id: uuid.UUID, task_id: str, lease: timedelta | None = None
 ) -> bool:
@@ -281,18 +389,8 @@ def finish(
     """Mark an unfinished job succeeded (only while task ``owner`` runs it, when given);
     False when it had ended, was cancelled or was taken over."""
     owned = (Job.status == "running") & (Job.claimed_by == owner)
-    notified = session.execute(
-        update(Job)
-        .where(Job.id == job_id, Job.status.in_(UNFINISHED) if owner is None else owned)
-        .values(
-            status="succeeded",
-            result=result,
-            finished_at=func.now(),
-            progress_done=Job.progress_total,
-            lease_expires_at=None,
-        )
-        .returning(job_changed_notification(Job.id))
-    ).all()
+    unfinished = Job.status.in_(UNFINISHED) if owner is None else owned
+    notified = session.execute(_succeed((Job.id == job_id) & unfinished, result)).all()
     return len(notified) == 1
 
 

@@ -29,13 +29,15 @@ from app.db.session import session_scope
 from app.games.models import Game
 from app.jobs.models import Job, JobChunk
 from app.jobs.runtime import JobCancelled, JobContext
-from app.jobs.service import UNFINISHED, finish, lease_duration
+from app.jobs.service import UNFINISHED, finish, finish_owned, lease_duration
 from app.ml.predict import champions_for, model_refs, pinned_models
-from app.predictions.pipeline import Items, predict_items
+from app.predictions.pipeline import Items, predict_games, predict_items
 
 log = logging.getLogger(__name__)
 
 CHUNK_SIZE = 500
+# How many other queued one-game jobs a one-game job's claim takes with it (a micro-batch).
+MATES = 31
 
 
 def run_prediction(context: JobContext) -> dict[str, Any] | None:
@@ -57,6 +59,43 @@ def run_prediction(context: JobContext) -> dict[str, Any] | None:
     if pending:
         context.fan_out(context.job_id, pending)
     return None
+
+
+def run_predictions(contexts: list[JobContext]) -> None:
+    """The work of a micro-batch: one-game jobs with the same params but their game, claimed
+    together (``app.jobs.runtime.MicroBatch``). Their games are scored as one frame and each
+    priced as its own job (``predict_games``); each round of distinct games is one
+    transaction that finishes the jobs still owned and writes their results. A game asked
+    for twice goes to a later round, which sees the bets the earlier served, as a later job
+    would."""
+    first = contexts[0]
+    models = champions_for(first.resources.champions, first.params["targets"])
+    result = {"predictions": 1, "models": model_refs(models)}
+    for jobs in _distinct_games(contexts):
+        with session_scope(first.database_url) as session:
+            # First, so that the rows stay locked: a cancel waits, or came first and wins.
+            owned = finish_owned(session, [job.job_id for job in jobs], first.task_id, result)
+            jobs = [job for job in jobs if job.job_id in owned]
+            if jobs:
+                predict_games(
+                    session, first.resources, [job.job_id for job in jobs], first.params,
+                    [job.params["game_ids"][0] for job in jobs], models,
+                )  # fmt: skip
+
+
+def _distinct_games(contexts: list[JobContext]) -> list[list[JobContext]]:
+    """The jobs in rounds, no game twice in a round, in claim order."""
+    rounds: list[list[JobContext]] = []
+    seen: list[set[int]] = []
+    for context in contexts:
+        game_id = context.params["game_ids"][0]
+        at = next((i for i, games in enumerate(seen) if game_id not in games), len(rounds))
+        if at == len(rounds):
+            rounds.append([])
+            seen.append(set())
+        rounds[at].append(context)
+        seen[at].add(game_id)
+    return rounds
 
 
 def plan_chunks(context: JobContext, items: Items) -> list[int]:

@@ -32,7 +32,7 @@ from app.features.serving import spec_features, stored_features, stored_game_row
 from app.markets import MARKETS, MONEYLINE
 from app.ml.predict import ModelScores, model_refs, predict_probabilities
 from app.ml.registry import LoadedModel
-from app.predictions.results import write_results
+from app.predictions.results import write_job_results, write_results
 from app.staking.pricing import CONFIDENCE_THRESHOLD, Gate, Staking
 
 # Up to this many stored games are read as SQL rows, not into a frame (a one-game job).
@@ -155,6 +155,46 @@ def predict_items(
     )
 
 
+def predict_games(
+    session: Session,
+    resources: Any,
+    job_ids: Sequence[uuid.UUID],
+    params: dict[str, Any],
+    game_ids: Sequence[int],
+    models: dict[str, LoadedModel],
+) -> None:
+    """Predict one-game jobs together (a micro-batch: the same params but the game, no game
+    twice), in ``session``'s transaction: their features read and scored at once, each game
+    priced as its own job (what it would have been alone), one statement for the results,
+    one for the served bets."""
+    settings = resources.settings
+    rows, features = stored_game_rows(session, resources.feature_store, game_ids)
+    by_game = book_quotes(session, game_ids)
+    staking = staking_for(params, settings)
+    payloads = score(
+        ChunkGames.of_rows(rows),
+        features,
+        models,
+        staking.bankroll,
+        game_ids,
+        staking=staking,
+        quotes=[by_game.get(game_id, {}) for game_id in game_ids],
+        max_ece=settings.max_ece,
+        fair_rules=FairLineRules.from_settings(settings),
+        strategies=configured(settings),
+        live={name for name, row in strategy_states(session).items() if row.state == "live"},
+        each_alone=True,
+    )
+    ids = write_job_results(session, job_ids, game_ids, payloads)
+    record_served_bets(
+        session,
+        [
+            StoredPrediction(ids[job_id], game_id, payload)
+            for job_id, game_id, payload in zip(job_ids, game_ids, payloads, strict=True)
+        ],
+    )
+
+
 def score(
     games: pd.DataFrame | ChunkGames,
     features: np.ndarray,
@@ -168,12 +208,15 @@ def score(
     fair_rules: FairLineRules | None = None,
     strategies: Mapping[str, Strategy] | None = None,
     live: Iterable[str] = (),
+    each_alone: bool = False,
 ) -> list[dict]:
     """One prediction payload per row of ``games``/``features``: the models' probabilities
     (``app.ml.predict``), then the market, the fair line, the bets and their stakes
     (``app.bets.recommend``), put together. With ``strategies`` (``live``: the names of the
     live ones), each strategy prices a fair-line market on its own; the others' bets are
-    ``paper_bets``."""
+    ``paper_bets``. With ``each_alone``, every row is priced as a chunk of its own (each its
+    own job: the daily exposure cap sees only its own game); the models still score all rows
+    at once."""
     if len(games) == 0:
         return []
     if isinstance(games, pd.DataFrame):
@@ -181,22 +224,43 @@ def score(
     staking = staking or Staking(bankroll=bankroll)
     moment = clock.now()
     scores = predict_probabilities(models, features, max_ece=max_ece)
-    prices = price_chunk(
-        games.prices,
-        scores.probabilities,
-        {
-            target: Gate(scores.bets_enabled[target], scores.calibrated[target])
-            for target in scores.probabilities
-        },
-        staking,
-        moment=moment,
-        quotes=quotes,
-        fair_rules=fair_rules,
-        iso_dates=games.iso_dates,
-        blend_weights=scores.blend_weights,
-        strategies=strategies,
-        live=live,
-    )
+    gates = {
+        target: Gate(scores.bets_enabled[target], scores.calibrated[target])
+        for target in scores.probabilities
+    }
+    live = frozenset(live)
+    common = {
+        "moment": moment,
+        "fair_rules": fair_rules,
+        "blend_weights": scores.blend_weights,
+        "strategies": strategies,
+        "live": live,
+    }
+    if each_alone:
+        prices = ChunkPrices.concat(
+            [
+                price_chunk(
+                    games.prices.row(row),
+                    {target: p[row : row + 1] for target, p in scores.probabilities.items()},
+                    gates,
+                    staking,
+                    quotes=None if quotes is None else [quotes[row]],
+                    iso_dates=games.iso_dates[row : row + 1],
+                    **common,
+                )
+                for row in range(len(games))
+            ]
+        )
+    else:
+        prices = price_chunk(
+            games.prices,
+            scores.probabilities,
+            gates,
+            staking,
+            quotes=quotes,
+            iso_dates=games.iso_dates,
+            **common,
+        )
     return _payloads(games, game_ids, models, scores, prices, moment)
 
 

@@ -36,16 +36,20 @@ _UPSERT_PREDICTIONS = """
 # A few rows (a one-game job) go in one statement from arrays: one round trip, where the
 # staging table costs three (its CREATE, the COPY, the upsert).
 _FEW = 8
-_INSERT_FEW = """
+# Rows as arrays, one statement: one job's ({job} set), or one row per job ({jobs} set).
+_INSERT_ARRAYS = """
     INSERT INTO predictions (job_id, item_key, item_index, game_id, payload, created_at)
-    SELECT %(job_id)s, * FROM unnest(
-        %(keys)s::text[], %(indexes)s::integer[], %(game_ids)s::integer[],
+    SELECT {job}* FROM unnest(
+        {jobs}%(keys)s::text[], %(indexes)s::integer[], %(game_ids)s::integer[],
         %(payloads)s::text[]::jsonb[], %(made)s::timestamptz[]
     )
     ON CONFLICT (job_id, item_key)
     DO UPDATE SET payload = excluded.payload, created_at = excluded.created_at
-    RETURNING item_key, id
+    RETURNING {key}, id
 """
+_INSERT_FEW = _INSERT_ARRAYS.format(job="%(job_id)s, ", jobs="", key="item_key")
+# One row for each of several one-game jobs (a micro-batch).
+_INSERT_EACH = _INSERT_ARRAYS.format(job="", jobs="%(job_ids)s::uuid[], ", key="job_id")
 
 
 def write_results(
@@ -58,29 +62,61 @@ def write_results(
 ) -> dict[str, int]:
     """Write the predictions (COPY, then one upsert; a few rows, one INSERT); {item_key:
     prediction id}."""
-    if not payloads:
-        return {}
+    if len(payloads) <= _FEW:
+        return _insert_arrays(session, _INSERT_FEW, job_id, keys, indexes, game_ids, payloads)
     connection = session.connection().connection.driver_connection
     # The time each prediction was made (the replay's clock in a replay).
     made = [datetime.fromisoformat(payload["prediction_timestamp"]) for payload in payloads]
     with connection.cursor() as cursor:
-        if len(payloads) <= _FEW:
-            cursor.execute(
-                _INSERT_FEW,
-                {
-                    "job_id": job_id,
-                    "keys": list(keys),
-                    "indexes": list(indexes),
-                    "game_ids": list(game_ids),
-                    "payloads": [json.dumps(payload) for payload in payloads],
-                    "made": made,
-                },
-            )
-            return dict(cursor.fetchall())
         cursor.execute(_STAGE_PREDICTIONS)
         with cursor.copy(_COPY_PREDICTIONS) as copy:
             rows = zip(indexes, keys, game_ids, payloads, made, strict=True)
             for index, key, game_id, payload, at in rows:
                 copy.write_row((key, index, game_id, json.dumps(payload), at))
         cursor.execute(_UPSERT_PREDICTIONS, {"job_id": job_id})
+        return dict(cursor.fetchall())
+
+
+def write_job_results(
+    session: Session,
+    job_ids: Sequence[uuid.UUID],
+    game_ids: Sequence[int],
+    payloads: Sequence[dict],
+) -> dict[uuid.UUID, int]:
+    """Write the one prediction of each one-game job (its item 0, keyed by its game, as
+    :func:`write_results` keys it); {job id: prediction id}."""
+    keys = [str(game_id) for game_id in game_ids]
+    return _insert_arrays(
+        session, _INSERT_EACH, list(job_ids), keys, [0] * len(keys), game_ids, payloads
+    )
+
+
+def _insert_arrays(
+    session: Session,
+    statement: str,
+    job_id: uuid.UUID | list[uuid.UUID],
+    keys: Sequence[str],
+    indexes: Sequence[int],
+    game_ids: Sequence[int | None],
+    payloads: Sequence[dict],
+) -> dict:
+    """One INSERT of the rows as arrays (``job_id``: one for all, or one per row); what it
+    returns, as a dict."""
+    if not payloads:
+        return {}
+    connection = session.connection().connection.driver_connection
+    with connection.cursor() as cursor:
+        cursor.execute(
+            statement,
+            {
+                ("job_ids" if isinstance(job_id, list) else "job_id"): job_id,
+                "keys": list(keys),
+                "indexes": list(indexes),
+                "game_ids": list(game_ids),
+                "payloads": [json.dumps(payload) for payload in payloads],
+                "made": [
+                    datetime.fromisoformat(payload["prediction_timestamp"]) for payload in payloads
+                ],
+            },
+        )
         return dict(cursor.fetchall())

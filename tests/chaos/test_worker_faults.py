@@ -7,7 +7,7 @@ import time
 import uuid
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from app.db.session import session_scope
 from app.jobs.models import Job, JobChunk
@@ -68,6 +68,78 @@ def test_kill_9_of_both_pool_children_mid_batch(chaos: ChaosStack):
             f"pool children trial {trial + 1}/{TRIALS}: killed {victims} at "
             f"{job.progress_done}/{len(game_ids)}; the job and the 3 beside it succeeded, "
             "every row once"
+        )
+
+
+def test_kill_9_of_both_pool_children_mid_micro_batch(chaos: ChaosStack):
+    """One-game jobs queued while the worker was paused run in micro-batches when it resumes;
+    both pool children are SIGKILLed while batches are in flight. A killed batch's jobs are
+    claimed again (by their leader's redelivered message, or the reaper after their lease)
+    and every job succeeds with its one result row, exactly once."""
+    client = chaos.client()
+    celery = make_celery(chaos.settings)
+    game_ids = chaos.game_ids(2019)[:200]
+    for trial in range(TRIALS):
+        assert celery.control.cancel_consumer(PREDICT.queue, reply=True, timeout=5, limit=1)
+        try:
+            job_ids = [
+                uuid.UUID(
+                    client.post("/api/v1/predict", json={"game_id": game_id}).get_json()["job_id"]
+                )
+                for game_id in game_ids
+            ]
+        finally:
+            assert celery.control.add_consumer(PREDICT.queue, reply=True, timeout=5, limit=1)
+        in_flight = _wait_batch_in_flight(chaos, job_ids)
+        victims = chaos.pool_children()
+        for pid in victims:
+            os.kill(pid, signal.SIGKILL)
+        chaos.wait_finished(job_ids, timeout=180)
+        attempts = []
+        for job_id, game_id in zip(job_ids, game_ids, strict=True):
+            job = chaos.job(job_id)
+            assert job.status == "succeeded", job.error
+            assert chaos.results(job_id) == [str(game_id)]  # exactly once
+            attempts.append(job.attempts)
+        chaos.note(
+            f"micro-batch trial {trial + 1}/{TRIALS}: killed {victims} with {in_flight} jobs "
+            f"claimed in batches; all {len(job_ids)} succeeded, every row once, "
+            f"{sum(a > 1 for a in attempts)} claimed again (attempts at most {max(attempts)})"
+        )
+
+
+def _wait_batch_in_flight(chaos: ChaosStack, job_ids: list[uuid.UUID]) -> int:
+    """Wait until a micro-batch is running (jobs of one claim, not yet finished); how many
+    jobs are claimed in batches then."""
+    deadline = time.monotonic() + 60
+    while True:
+        with session_scope(chaos.database_url) as session:
+            batches = session.execute(
+                select(Job.claimed_by, func.count())
+                .where(Job.id.in_(job_ids), Job.status == "running")
+                .group_by(Job.claimed_by)
+                .having(func.count() > 1)
+            ).all()
+        if batches:
+            return sum(count for _, count in batches)
+        assert not _all_ended(chaos, job_ids), (
+            f"every job ended with no micro-batch seen: {_claimers(chaos, job_ids)} claimers"
+        )
+        assert time.monotonic() < deadline, "no micro-batch seen in flight"
+        time.sleep(0.005)
+
+
+def _claimers(chaos: ChaosStack, job_ids: list[uuid.UUID]) -> int:
+    with session_scope(chaos.database_url) as session:
+        return session.scalar(
+            select(func.count(Job.claimed_by.distinct())).where(Job.id.in_(job_ids))
+        )
+
+
+def _all_ended(chaos: ChaosStack, job_ids: list[uuid.UUID]) -> bool:
+    with session_scope(chaos.database_url) as session:
+        return not session.scalar(
+            select(func.count()).where(Job.id.in_(job_ids), Job.status.in_(["queued", "running"]))
         )
 
 

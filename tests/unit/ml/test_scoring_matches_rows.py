@@ -186,3 +186,39 @@ def test_a_frame_with_only_some_columns_and_string_dates():
     actual = score(games, features, models, 1000.0, [None, None])
 
     assert_same_payloads(actual, expected)
+
+
+@pytest.mark.parametrize("with_quotes", [True, False])
+def test_each_alone_prices_every_row_as_a_job_of_its_own(with_quotes):
+    """A micro-batch of one-game jobs: scored together, each row priced as its own job (the
+    daily exposure cap sees only its own game), as if each were scored alone."""
+    rng = np.random.default_rng(7)
+    models = {t: _model(t, rng, bets_enabled=True, ece=0.01) for t in PRIORS}
+    games = _games(rng)
+    features = _features(rng)
+    game_ids = [1000 + i for i in range(ROWS)]
+    quotes = _quotes(rng, games) if with_quotes else None
+    staking = Staking(
+        bankroll=2500.0, policy=StakingPolicy(fraction=0.5, cap=0.05), daily_exposure=0.02
+    )
+    options = {"staking": staking, "max_ece": 0.02}
+
+    together = score(games, features, models, 2500.0, game_ids, quotes=quotes, each_alone=True,
+                     **options)  # fmt: skip
+    alone = [
+        score(games.iloc[[i]], features[i : i + 1], models, 2500.0, game_ids[i : i + 1],
+              quotes=None if quotes is None else quotes[i : i + 1], **options)[0]
+        for i in range(ROWS)
+    ]  # fmt: skip
+    as_one_chunk = score(games, features, models, 2500.0, game_ids, quotes=quotes, **options)
+
+    assert_same_payloads(together, alone)
+
+    # The cap binds in one chunk of these games: pricing them as one job would differ.
+    def stakes(payloads: list[dict]) -> list[list[float]]:
+        return [
+            [bet["recommended_bet_size"] for bet in p["betting_recommendations"].values()]
+            for p in payloads
+        ]
+
+    assert stakes(together) != stakes(as_one_chunk)
