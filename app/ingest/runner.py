@@ -24,7 +24,7 @@ from os import PathLike
 from pathlib import Path
 from typing import Any, Protocol
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
@@ -36,6 +36,8 @@ from app.ingest.rules import Finding, Rule
 
 # A finding about a unit as a whole (not one of its rows) names row 0.
 WHOLE_UNIT = 0
+# A unit of this many raw rows or more refreshes the planner's statistics when it is curated.
+ANALYZE_AFTER_ROWS = 1000
 
 
 @dataclass(frozen=True)
@@ -368,6 +370,11 @@ def ingest_file(
         if change.season in runs:
             runs[change.season].games_changed = change.games
     session.flush()
+    if parsed.raw_rows >= ANALYZE_AFTER_ROWS:
+        # A season's rows at once outrun autovacuum: with the planner's row counts of the
+        # empty tables, the next file's curation (and any query of these games) could pick
+        # nested loops over thousands of rows: minutes instead of milliseconds.
+        session.execute(text("ANALYZE"))
     return report
 
 
