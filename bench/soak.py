@@ -5,7 +5,8 @@ It runs ``bullpen up`` (embedded PostgreSQL and Redis under ``var/soak/``, super
 under gunicorn, the Celery workers, the beat, Flower, MLflow) on free ports, with the live feeds
 pointing at a local provider-shaped server (:mod:`app.replay.provider`) and, for the run:
 
-- single predictions through the REST API at ``--rate`` a second, each polled to its end;
+- single predictions through the REST API at ``--rate`` a second, sent on schedule and
+  each long-polled to its end apart (open-loop: see :class:`Load`);
 - a batch of a whole season (``--batch-season``, the latest stored) every ``--batch-every`` s;
 - the beat's own feeds and settlement: the provider lists ``--feed-games`` games of today and
   yesterday (US Eastern) spread so that one reaches its final every few minutes; the soak
@@ -596,13 +597,23 @@ def report_again(args: argparse.Namespace) -> None:
         setattr(args, name, float(saved["args"][name]))
     record = Record(
         requests=saved["requests"], memory=saved["samples"], faults=saved["faults"],
-        feeds=[saved["feeds"]], poll_errors=saved.get("poll_errors", []),
+        feeds=[saved["feeds"]], poll_errors=_poll_error_events(saved),
     )  # fmt: skip
     results = summarize(record, args, saved.get("postgres_settings", {}))
     args.output.mkdir(parents=True, exist_ok=True)
     (args.output / "soak.json").write_text(json.dumps(results, indent=2, default=str))
     plot(results, args.output)
     print_report(results)
+
+
+def _poll_error_events(saved: dict) -> list[dict]:
+    """The job polls not answered 200: the raw record's list, or a report's counts."""
+    if "poll_error_events" in saved:
+        return saved["poll_error_events"]
+    errors = saved.get("poll_errors", [])
+    if isinstance(errors, dict):  # a report's counts by status, without their times
+        return [{"status": int(code)} for code, n in errors.items() for _ in range(n)]
+    return errors
 
 
 def stored_games(stack: Stack, season: int | None) -> tuple[int, list[int]]:
@@ -794,7 +805,9 @@ def summarize(record: Record, args: argparse.Namespace, pg_settings: dict) -> di
         # PostgreSQL's whole PSS includes the shared segment filling up to its size: its
         # private part is held to 10%, its shared part to the segment's size.
         "memory (PSS) after 10 min grows <= 10%": all(
-            g is not None and g <= 0.10 for name, g in growth.items() if name != "postgres"
+            g is not None and g <= 0.10
+            for name, g in growth.items()
+            if name not in ("postgres", "pg-shared")
         ),
         "PostgreSQL's shared memory within shared_memory_size": shared_within(
             record.memory, pg_settings.get("shared_memory_size")
@@ -813,6 +826,7 @@ def summarize(record: Record, args: argparse.Namespace, pg_settings: dict) -> di
         "failed_jobs": Counter(r["error"] for r in requests_ if r["job_status"] == "failed"),
         "server_errors": server_errors,
         "poll_errors": {str(s): n for s, n in poll_statuses.items()},
+        "poll_error_events": record.poll_errors,
         "feeds": record.feeds[-1] if record.feeds else {},
         "postgres_settings": pg_settings,
         "states_seen": {
