@@ -9,6 +9,7 @@ import redis
 from flask import current_app
 
 from app.config import Settings
+from app.db.session import pool_settings
 from app.features.definitions import FEATURE_SET
 from app.features.store import FeatureStore
 from app.jobs.events import JobEvents, libpq_conninfo
@@ -43,7 +44,11 @@ class Services:
         """The process's one job-change listener, started on first use (after any fork)."""
         with self._events_lock:
             if self._job_events is None:
-                self._job_events = JobEvents(libpq_conninfo(self.database_url)).start()
+                # Re-reads take at most the pool's kept connections; its overflow stays free
+                # for every other request.
+                self._job_events = JobEvents(
+                    libpq_conninfo(self.database_url), max_reads=pool_settings()["pool_size"]
+                ).start()
             return self._job_events
 
     @cached_property

@@ -78,8 +78,15 @@ class JobEvents:
         *,
         tick_seconds: float = TICK_SECONDS,
         recheck_seconds: float = RECHECK_SECONDS,
+        max_reads: int | None = None,
     ) -> None:
         self.conninfo = conninfo
+        # Re-reads at once, at most (None: no bound). Hundreds of waiters of as many jobs
+        # woken together would otherwise each wait on the process's database pool, and past
+        # its timeout answer 503; here they queue for a slot, as long as their own wait lasts.
+        self._read_slots = (
+            threading.BoundedSemaphore(max_reads) if max_reads else contextlib.nullcontext()
+        )
         self.tick_seconds = tick_seconds
         self.recheck_seconds = recheck_seconds
         self.listening = threading.Event()  # set while the LISTEN connection is up
@@ -163,7 +170,8 @@ class JobEvents:
                 raise flight.error
             return flight.value
         try:
-            flight.value = read()
+            with self._read_slots:
+                flight.value = read()
         except BaseException as error:
             flight.error = error
             raise

@@ -81,3 +81,42 @@ def test_an_exhausted_pool_answers_503_with_retry_after(small_pool) -> None:
     assert second.json()["errors"] == {"service": "sqlalchemy"}
     assert 1.5 < waited < 6  # the pool's 2-s timeout, not 30
     assert requests.get(url, timeout=10).status_code == 200
+
+
+def test_many_jobs_woken_at_once_queue_for_the_pool_instead_of_failing(small_pool) -> None:
+    """Long polls of as many jobs, all woken by one commit while their re-reads are slow:
+    each waits its turn for the one connection (not the pool's 2-s timeout, then a 503)."""
+    base, settings = small_pool
+    job_ids = [_new_job(settings) for _ in range(WAITERS)]
+    conninfo = libpq_conninfo(settings.database_url)
+
+    def lock_jobs_for_3s() -> None:
+        with psycopg.connect(conninfo) as locker:
+            # Queued behind the writer's row locks, granted the moment it commits: every
+            # re-read the commit wakes then waits 3 s on the pool's one connection.
+            locker.execute("LOCK TABLE jobs IN ACCESS EXCLUSIVE MODE")
+            time.sleep(3)
+
+    with ThreadPoolExecutor(WAITERS + 1) as pool:
+        polls = [
+            pool.submit(requests.get, f"{base}/api/v1/jobs/{job_id}", params={"wait": 20},
+                        timeout=60)
+            for job_id in job_ids
+        ]  # fmt: skip
+        time.sleep(1.5)  # every poll is in and waiting
+        with psycopg.connect(conninfo) as writer:
+            writer.execute(
+                "UPDATE jobs SET status = 'succeeded', progress_done = 1, finished_at = now(),"
+                " result = '{}' WHERE id = ANY(%s)",
+                (job_ids,),
+            )
+            for job_id in job_ids:
+                writer.execute("SELECT pg_notify('bullpen_job_changed', %s)", (job_id,))
+            locked = pool.submit(lock_jobs_for_3s)
+            time.sleep(0.5)  # the lock is queued
+            writer.commit()
+        locked.result()
+        answers = [poll.result() for poll in polls]
+    assert [(a.status_code, a.json().get("status")) for a in answers] == [
+        (200, "succeeded")
+    ] * WAITERS
