@@ -221,12 +221,21 @@ def test_a_component_killed_is_restarted_the_rest_keep_serving_ctrl_c_leaves_not
         status = until(lambda: _all_running(var_dir), READY_TIMEOUT_SECONDS, "all RUNNING")
         until(lambda: _live(base), 60, "the API answers")
         session = int((var_dir / "supervisord.pid").read_text())
-        descendants = psutil.Process(up.pid).children(recursive=True)
         before = {name: pid for name, (_, pid) in status.items()}
         groups = set(before.values())
+        # The worker's main process forks its pool only once it has imported what the children
+        # share (workers/signals.py), which on a loaded machine may end after the API answers.
+        until(
+            lambda: (
+                psutil.Process(before["worker"]).children()
+                and psutil.Process(before["api"]).children()
+            ),
+            60,
+            "the worker's pool and the API's workers started",
+        )
         pool = psutil.Process(before["worker"]).children()
         gunicorn_workers = psutil.Process(before["api"]).children()
-        assert pool and gunicorn_workers
+        descendants = psutil.Process(up.pid).children(recursive=True)
 
         # The worker's main process: restarted, its pool children killed, the API answering.
         poller = _LivePoller(base)
