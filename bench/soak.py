@@ -56,6 +56,7 @@ import psutil
 import requests
 
 from app.clock import eastern_date
+from app.ingest.curated import game_key
 from app.replay.provider import FINAL_AFTER, ProviderServer, SeasonProvider
 from app.replay.season import load_season
 from app.replay.stack import free_port
@@ -65,6 +66,8 @@ from app.stack.supervisor import Supervisor
 REPO = Path(__file__).resolve().parent.parent
 VAR_DIR = REPO / "var" / "soak"
 OUTPUT = REPO / "var" / "bench"
+# The feed games' keys of every soak on the stack under VAR_DIR (see feed_provider).
+FEED_KEYS = VAR_DIR / "soak-feed-games.json"
 SAMPLE = REPO / "data" / "sample"
 ODDS_API_KEY = "soak"
 FINISHED = {"succeeded", "failed", "cancelled"}
@@ -316,25 +319,50 @@ class Stack:
         pg_ctl(list(args), pgdata=self.var_dir / "pgdata", user=user, timeout=120)
 
 
-def tree_memory(pid: int, segment: str | None = None) -> dict[str, float]:
+def tree_memory(pid: int, segment: str | None = None, attempts: int = 5) -> dict[str, float]:
     """RSS, PSS and USS (MB) of a process with all its descendants, how many processes, and
-    with ``segment`` the PSS of the mappings of that name (a page there counted once)."""
-    try:
-        root = psutil.Process(pid)
-        procs = [root, *root.children(recursive=True)]
-    except psutil.Error:
-        return {"rss_mb": 0.0, "pss_mb": 0.0, "uss_mb": 0.0, "processes": 0}
-    totals = Counter()
-    for proc in procs:
-        with contextlib.suppress(psutil.Error):
-            info = proc.memory_full_info()
-            mapped = sum(m.pss for m in proc.memory_maps() if m.path == segment) if segment else 0
-            totals.update(rss=info.rss, pss=info.pss, uss=info.uss, segment=mapped, processes=1)
+    with ``segment`` the PSS of the mappings of that name (a page there counted once).
+
+    A shared page's PSS is its size divided by the processes mapping it when each process is
+    read, so a process that starts or exits midway through the reads makes the sum wrong (a
+    PostgreSQL backend exiting after its share was read raises the shares read after it: the
+    sum passed the segment's size). The reads are taken again until the process tree is the
+    same before and after them.
+    """
+    for _ in range(attempts):
+        before = _tree(pid)
+        if before is None:
+            return {"rss_mb": 0.0, "pss_mb": 0.0, "uss_mb": 0.0, "processes": 0}
+        totals: Counter = Counter()
+        for proc in before.values():
+            with contextlib.suppress(psutil.Error):
+                info = proc.memory_full_info()
+                mapped = (
+                    sum(m.pss for m in proc.memory_maps() if m.path == segment) if segment else 0
+                )
+                totals.update(rss=info.rss, pss=info.pss, uss=info.uss, segment=mapped, processes=1)
+        after = _tree(pid)
+        if after is not None and after.keys() == before.keys():
+            break
     out = {f"{key}_mb": round(totals[key] / 2**20, 1) for key in ("rss", "pss", "uss")}
     out["processes"] = totals["processes"]
     if segment:
         out["segment_pss_mb"] = round(totals["segment"] / 2**20, 1)
     return out
+
+
+def _tree(pid: int) -> dict[tuple[int, float], psutil.Process] | None:
+    """A process and its descendants by (pid, start time); None when it is gone."""
+    try:
+        root = psutil.Process(pid)
+        procs = [root, *root.children(recursive=True)]
+    except psutil.Error:
+        return None
+    tree = {}
+    for proc in procs:
+        with contextlib.suppress(psutil.Error):
+            tree[(proc.pid, proc.create_time())] = proc
+    return tree
 
 
 # --- the provider ------------------------------------------------------------------------------
@@ -345,18 +373,37 @@ def sample_season() -> int:
     return max(int(path.stem[-4:]) for path in SAMPLE.glob("mlb-odds-*.xlsx"))
 
 
-def feed_provider(games: int, start: datetime, minutes: float) -> SeasonProvider:
+def feed_provider(
+    games: int, start: datetime, minutes: float, taken: frozenset[str] = frozenset()
+) -> SeasonProvider:
     """A day of the sample's latest season, moved so that its games reach their finals one by
-    one through the soak (the first a few minutes in)."""
+    one through the soak (the first a few minutes in).
+
+    ``taken`` are the game keys an earlier soak on the same stack stored: a game of the same
+    teams on the same date under another gamePk is a different game the schedule feed refuses
+    (``feeds_game_key_taken``), so a second soak on one day takes pairings not yet played.
+    """
     played = load_season(SAMPLE, sample_season())
     by_date = defaultdict(list)
     for game in played:
         by_date[game.game_date].append(game)
-    day = max(by_date.values(), key=len)[:games]
-    spacing = timedelta(minutes=max(minutes, 10) / max(len(day), 1))
+    spacing = timedelta(minutes=max(minutes, 10) / max(games, 1))
+    first_pitches = [start - FINAL_AFTER + spacing * (index + 1) for index in range(games)]
+
+    def free(day: list) -> list:
+        return [
+            game
+            for game in day
+            if all(
+                game_key(eastern_date(at), game.home_team, game.away_team, 0) not in taken
+                for at in first_pitches
+            )
+        ]
+
+    day = max((free(day) for day in by_date.values()), key=len)[:games]
     moved = []
     for index, game in enumerate(day):
-        first_pitch = start - FINAL_AFTER + spacing * (index + 1)
+        first_pitch = first_pitches[index]
         moved.append(
             replace(
                 game,
@@ -367,6 +414,14 @@ def feed_provider(games: int, start: datetime, minutes: float) -> SeasonProvider
             )
         )
     return SeasonProvider(moved, lambda: datetime.now(UTC), ODDS_API_KEY)
+
+
+def feed_keys(provider: SeasonProvider) -> set[str]:
+    """The curated keys of the provider's games."""
+    return {
+        game_key(game.game_date, game.home_team, game.away_team, game.game_number)
+        for game in provider.games
+    }
 
 
 # --- the load ----------------------------------------------------------------------------------
@@ -395,6 +450,7 @@ class Load:
         self.senders = ThreadPoolExecutor(max_workers=self.SENDERS, thread_name_prefix="send")
         self.waiters = ThreadPoolExecutor(max_workers=self.WAITERS, thread_name_prefix="wait")
         self.local = threading.local()
+        self.placed: set[int] = set()  # games this soak has bet on
 
     def session(self) -> requests.Session:
         if not hasattr(self.local, "session"):
@@ -477,8 +533,8 @@ class Load:
         self.waiters.shutdown(wait=True)
 
     def bets(self, provider: SeasonProvider) -> None:
-        """A user bet on every feed game once the schedule feed stored it."""
-        placed: set[int] = set()
+        """A user bet on every game of this soak's feed once the schedule feed stored it."""
+        keys = feed_keys(provider)
         dates = sorted({game.game_date for game in provider.games})
         while not self.stopping.wait(30):
             for day in dates:
@@ -488,7 +544,7 @@ class Load:
                         params={"date": day.isoformat()}, timeout=30,
                     )  # fmt: skip
                     for game in response.json():
-                        if game["id"] in placed:
+                        if game["id"] in self.placed or game["game_key"] not in keys:
                             continue
                         at = self.record.elapsed()
                         begun = time.monotonic()
@@ -501,17 +557,24 @@ class Load:
                         ms = (time.monotonic() - begun) * 1000
                         self.record.add(Request(at, "bet", answer.status_code, ms))
                         if answer.status_code == 201:
-                            placed.add(game["id"])
+                            self.placed.add(game["id"])
 
     def feed_state(self, provider: SeasonProvider) -> dict:
+        """What the provider was asked, and this soak's bets by status (a stack may hold an
+        earlier soak's bets on the same dates)."""
         state: dict = {"at": self.record.elapsed(), "provider_requests": dict(provider.requests)}
+        statuses: Counter = Counter()
         with contextlib.suppress(requests.RequestException, ValueError):
-            response = self.session().get(
-                f"{self.stack.api_url}/api/v1/bets", params={"origin": "user", "page_size": 100},
-                timeout=30,
-            )  # fmt: skip
-            if response.status_code == 200:
-                state["bets"] = dict(Counter(bet["status"] for bet in response.json()))
+            for day in sorted({game.game_date for game in provider.games}):
+                response = self.session().get(
+                    f"{self.stack.api_url}/api/v1/bets",
+                    params={"origin": "user", "date": day.isoformat(), "page_size": 100},
+                    timeout=30,
+                )  # fmt: skip
+                if response.status_code != 200:
+                    return state
+                statuses.update(b["status"] for b in response.json() if b["game_id"] in self.placed)
+            state["bets"] = dict(statuses)
         return state
 
 
@@ -538,7 +601,10 @@ def main() -> None:
         return
 
     started = datetime.now(UTC)
-    provider = feed_provider(args.feed_games, started, args.minutes)
+    taken = frozenset(json.loads(FEED_KEYS.read_text())) if FEED_KEYS.exists() else frozenset()
+    provider = feed_provider(args.feed_games, started, args.minutes, taken)
+    FEED_KEYS.parent.mkdir(parents=True, exist_ok=True)
+    FEED_KEYS.write_text(json.dumps(sorted(taken | feed_keys(provider))))
     server = ProviderServer(provider).start()
     stack = Stack(VAR_DIR, server.url)
     stack.broker_down = args.broker_down

@@ -2,14 +2,12 @@
 measures from the moment each request was due (the first soak's client fell behind its rate
 when jobs slowed down: its threads each waited for their job)."""
 
-import importlib.util
 import json
 import threading
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
@@ -17,14 +15,6 @@ import pytest
 JOB_SECONDS = 2.0  # every job takes this long, far longer than the interval between sends
 RATE = 20.0  # a second
 SENDING_SECONDS = 1.5
-
-
-def _soak_module():
-    path = Path(__file__).resolve().parents[3] / "bench" / "soak.py"
-    spec = importlib.util.spec_from_file_location("soak_under_test", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 class SlowJobs(BaseHTTPRequestHandler):
@@ -68,8 +58,7 @@ def api() -> Iterator[str]:
     server.shutdown()
 
 
-def test_the_soak_sends_on_schedule_while_jobs_are_slow(api: str, monkeypatch) -> None:
-    soak = _soak_module()
+def test_the_soak_sends_on_schedule_while_jobs_are_slow(soak, api: str, monkeypatch) -> None:
     # Fewer senders than jobs in flight (RATE x JOB_SECONDS = 40): a client whose senders
     # waited for their jobs would send 4 in the first 2 s instead of 30.
     monkeypatch.setattr(soak.Load, "SENDERS", 4)
