@@ -35,7 +35,7 @@ from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import Session
 
 from app import clock
-from app.bets.devig import fair_pair
+from app.bets.devig import DEFAULT_METHOD, fair_pair
 from app.bets.fairline import FairLineRules
 from app.bets.models import Bet
 from app.bets.quotes import latest_pregame_snapshots, quote_from
@@ -45,7 +45,6 @@ from app.markets import by_key, went_the_distance
 from app.odds import (
     american_to_implied,
     closing_line_value,
-    devig_two_way,
     profit,
 )
 
@@ -75,14 +74,18 @@ def grade(market: str, side: str, line: float | None, result: GameResult) -> str
     )
 
 
-def fair_close(close_side: int, close_other: int) -> float:
-    """The side's fair closing probability: its de-vigged closing price."""
-    return devig_two_way(close_side, close_other)[0]
+def fair_close(close_side: int, close_other: int, method: str = DEFAULT_METHOD) -> float:
+    """The side's fair closing probability: its book's closing prices de-vigged by ``method``
+    (the same method as the fair line's, ``BULLPEN_DEVIG``)."""
+    implied = american_to_implied(close_side), american_to_implied(close_other)
+    return fair_pair(*implied, method)[0]
 
 
-def clv_at_close(price_taken: int, close_side: int, close_other: int) -> float:
+def clv_at_close(
+    price_taken: int, close_side: int, close_other: int, method: str = DEFAULT_METHOD
+) -> float:
     """The CLV of a bet at ``price_taken`` against its book's closing prices."""
-    return closing_line_value(fair_close(close_side, close_other), price_taken)
+    return closing_line_value(fair_close(close_side, close_other, method), price_taken)
 
 
 @dataclass
@@ -214,7 +217,7 @@ def settle_games(
             continue
         close, note = closing_quote(bet, snapshots, sbro)
         try:
-            clv = None if close is None else clv_at_close(bet.odds, *close)
+            clv = None if close is None else clv_at_close(bet.odds, *close, rules.method)
         except ValueError:  # a stored close that is no American price
             close, clv, note = None, None, "the close is no valid American price"
         sharp, sharp_note = sharp_close(bet, snapshots, rules)

@@ -200,3 +200,19 @@ def test_a_failing_strategy_review_keeps_the_settlements(clean_database, games, 
         settings.cache_clear()
     with session_scope(clean_database) as session:
         assert session.get(Bet, bet).status == "won"
+
+
+def test_clv_at_the_books_close_is_de_vigged_by_the_configured_method(clean_database, games):
+    """The book's close is de-vigged as the fair line and the sharp close are (it was
+    multiplicative whatever ``BULLPEN_DEVIG`` said)."""
+    with session_scope(clean_database) as session:
+        bet = _bet(session, games["final"], "home_ml", "home", -125, book="pin").bet_id
+    rules = FairLineRules(method="shin", sharp_books=(("pin", 1.0),))
+
+    with session_scope(clean_database) as session:
+        settle_games(session, [games["final"]], rules=rules)
+
+    with session_scope(clean_database) as session:
+        clv = session.get(Bet, bet).clv
+    assert clv == pytest.approx(clv_at_close(-125, -135, 125, "shin"))
+    assert clv != pytest.approx(clv_at_close(-125, -135, 125, "multiplicative"), abs=1e-6)
