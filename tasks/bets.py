@@ -1,16 +1,10 @@
 """Settlement tasks (on the ``maintenance`` queue: short, idempotent database work)."""
 
 import logging
-from collections.abc import Callable
-
-from sqlalchemy.orm import Session
 
 from app import clock
 from app.bets.alerts import deliver
-from app.bets.settlement import SettlementReport
-from app.bets.settlement import settle_games as settle
-from app.bets.settlement import settle_open_bets as settle_open
-from app.bets.strategies import configured, review
+from app.bets.settlement import settle_then_review
 from app.db.session import session_scope
 from tasks.base import RetriedTask, settings
 from workers.celery_app import celery
@@ -18,21 +12,10 @@ from workers.celery_app import celery
 log = logging.getLogger(__name__)
 
 
-def _settle(grade: Callable[[Session], SettlementReport]) -> dict:
-    """Grade bets and commit, then review the strategies on the evidence in a transaction of
-    its own: a review that fails never takes the settlements back with it."""
-    config = settings()
-    with session_scope(config.database_url) as session:
-        report = grade(session)
-    with session_scope(config.database_url) as session:
-        review(session, configured(config), clock.now())
-    return report.as_dict()
-
-
 @celery.task(base=RetriedTask, name="tasks.bets.settle_games", soft_time_limit=120, time_limit=150)
 def settle_games(game_ids: list[int]) -> dict:
     """Grade every open bet of these games that has a final; a repeat grades nothing twice."""
-    report = _settle(lambda session: settle(session, game_ids))
+    report = settle_then_review(settings(), game_ids).as_dict()
     log.info("settled games %s: %s", game_ids[:20], report)
     return report
 
@@ -42,7 +25,7 @@ def settle_games(game_ids: list[int]) -> dict:
 )
 def settle_open_bets() -> dict:
     """Beat safety net: settle every open bet whose game has a final (or is void by now)."""
-    return _settle(settle_open)
+    return settle_then_review(settings()).as_dict()
 
 
 @celery.task(base=RetriedTask, name="tasks.bets.send_alerts", soft_time_limit=300, time_limit=330)

@@ -39,7 +39,9 @@ from app.bets.devig import DEFAULT_METHOD, fair_pair
 from app.bets.fairline import FairLineRules
 from app.bets.models import Bet
 from app.bets.quotes import latest_pregame_snapshots, quote_from
+from app.bets.strategies import configured, review
 from app.config import Settings
+from app.db.session import session_scope
 from app.games.models import Game, Odds
 from app.markets import by_key, went_the_distance
 from app.odds import (
@@ -266,7 +268,29 @@ def games_to_settle(session: Session, today: date) -> list[int]:
     )
 
 
-def settle_open_bets(session: Session) -> SettlementReport:
+def settle_open_bets(
+    session: Session, now: datetime | None = None, rules: FairLineRules | None = None
+) -> SettlementReport:
     """Grade every open bet whose game has a final or is past the void window, today being
-    the system's US Eastern date (a game of the 15th is not void at 10 pm on the 18th)."""
-    return settle_games(session, games_to_settle(session, clock.today()))
+    the US Eastern date of ``now`` (a game of the 15th is not void at 10 pm on the 18th)."""
+    now = now or clock.now()
+    return settle_games(session, games_to_settle(session, clock.eastern_date(now)), now, rules)
+
+
+def settle_then_review(
+    settings: Settings, game_ids: Iterable[int] | None = None, now: datetime | None = None
+) -> SettlementReport:
+    """Grade the open bets of ``game_ids`` (of every game due, when None) and commit, then
+    review the strategies on the evidence in a transaction of its own: a review that fails
+    never takes the gradings back with it. Every settlement goes through here (the tasks,
+    ``bullpen feed schedule``, a schedule backfill job, a replay)."""
+    now = now or clock.now()
+    rules = FairLineRules.from_settings(settings)
+    with session_scope(settings.database_url) as session:
+        if game_ids is None:
+            report = settle_open_bets(session, now, rules)
+        else:
+            report = settle_games(session, game_ids, now, rules)
+    with session_scope(settings.database_url) as session:
+        review(session, configured(settings), now)
+    return report

@@ -50,8 +50,7 @@ def feed_schedule(
     """The MLB schedule of a date (default: yesterday and today), or of every date from
     --from to --to (a backfill: resumable, paced by BULLPEN_SCHEDULE_BACKFILL_INTERVAL):
     new games, probable pitchers, status changes and final scores."""
-    from app.bets.settlement import settle_games
-    from app.db.session import session_scope
+    from app.bets.settlement import settle_then_review
     from app.feeds.run import backfill_schedule, pull_schedule
 
     walk = first is not None or last is not None
@@ -77,9 +76,7 @@ def feed_schedule(
                 settings, dates=[on_date.date()] if on_date else None, from_file=from_file
             )
         if run.became_final:
-            with session_scope(settings.database_url) as session:
-                settled = settle_games(session, run.became_final)
-            graded = settled.as_dict()["bets"]
+            graded = settle_then_review(settings, run.became_final).as_dict()["bets"]
             click.echo(
                 f"settled {graded} bets of the {len(run.became_final)} games that became final"
             )

@@ -3,8 +3,7 @@
 from datetime import date
 from typing import Any
 
-from app.bets.settlement import settle_games
-from app.db.session import session_scope
+from app.bets.settlement import settle_then_review
 from app.feeds.run import backfill_schedule
 from app.jobs.runtime import JobContext
 
@@ -26,8 +25,7 @@ def run_schedule_backfill(context: JobContext) -> dict[str, Any]:
     )
     settled = 0
     if run.became_final:
-        with session_scope(context.database_url) as session:
-            settled = settle_games(session, run.became_final).as_dict()["bets"]
+        settled = settle_then_review(context.resources.settings, run.became_final).as_dict()["bets"]
     return {
         "summary": run.walk_summary(),
         "ok": run.ok,

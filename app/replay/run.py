@@ -30,11 +30,10 @@ import numpy as np
 import requests
 from sqlalchemy import func, select
 
-from app.bets.fairline import FairLineRules
 from app.bets.models import Bet
 from app.bets.reports import cluster_bootstrap_ratio, clustered_mean
-from app.bets.settlement import settle_games
-from app.bets.strategies import configured, describe, review
+from app.bets.settlement import settle_then_review
+from app.bets.strategies import configured, describe
 from app.clock import set_clock
 from app.config import Settings
 from app.db.session import session_scope
@@ -254,11 +253,8 @@ def replay_day(
     finals = _check(pull_schedule(settings, dates=[day], now=clock), f"{day} finals")
     timed("feeds", started)
     started = clock_time.perf_counter()
+    settled = settle_then_review(settings, finals.became_final, now=finals_at)
     with session_scope(settings.database_url) as session:
-        settled = settle_games(
-            session, finals.became_final, now=finals_at, rules=FairLineRules.from_settings(settings)
-        )
-        review(session, configured(settings), finals_at)
         bets = session.scalar(
             select(func.count())
             .select_from(Bet)

@@ -1,6 +1,7 @@
 """Settlement on real PostgreSQL: grading, CLV, void rules, and exactly once under races."""
 
 import threading
+from dataclasses import replace
 from datetime import UTC, datetime
 
 import pytest
@@ -216,3 +217,28 @@ def test_clv_at_the_books_close_is_de_vigged_by_the_configured_method(clean_data
         clv = session.get(Bet, bet).clv
     assert clv == pytest.approx(clv_at_close(-125, -135, 125, "shin"))
     assert clv != pytest.approx(clv_at_close(-125, -135, 125, "multiplicative"), abs=1e-6)
+
+
+def test_gradings_are_committed_before_the_review_and_outlive_its_failure(
+    settings, clean_database, games, monkeypatch
+):
+    """Every settlement (the tasks, the schedule command, a backfill job, a replay) grades and
+    commits, then reviews the strategies apart: a review that fails takes no grade back."""
+    from app.bets import settlement
+
+    with session_scope(clean_database) as session:
+        bet = _bet(session, games["final"], "home_ml", "home", -125, book="pin").bet_id
+    reviewed = []
+
+    def failing_review(session, strategies, now):
+        graded = session.scalar(select(Bet.status).where(Bet.bet_id == bet))
+        reviewed.append(graded)  # the review's own transaction sees the grade committed
+        raise RuntimeError("the review failed")
+
+    monkeypatch.setattr(settlement, "review", failing_review)
+    with pytest.raises(RuntimeError, match="the review failed"):
+        settlement.settle_then_review(replace(settings, database_url=clean_database))
+
+    assert reviewed == ["won"]
+    with session_scope(clean_database) as session:
+        assert session.get(Bet, bet).status == "won"

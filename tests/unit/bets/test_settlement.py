@@ -54,6 +54,9 @@ def test_profit_from_american_odds():
 def test_clv_is_fair_closing_probability_minus_implied_price_taken():
     # Took +110 (implied 0.47619); closed -120/+100: fair side = 0.54545/(0.54545+0.5)
     expected = (120 / 220) / (120 / 220 + 0.5) - 100 / 210
-    assert clv_at_close(110, -120, 100) == pytest.approx(expected)
+    assert clv_at_close(110, -120, 100, "multiplicative") == pytest.approx(expected)
+    # Additive (the default, as BULLPEN_DEVIG's): half the overround off each side.
+    additive = 120 / 220 - (120 / 220 + 0.5 - 1) / 2 - 100 / 210
+    assert clv_at_close(110, -120, 100) == pytest.approx(additive)
     # Betting at the close of a -110/-110 market costs the vig: negative CLV.
     assert clv_at_close(-110, -110, -110) == pytest.approx(0.5 - 110 / 210)
