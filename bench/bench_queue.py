@@ -110,6 +110,11 @@ def main() -> None:
     )
     parser.add_argument("--base-workers", type=int, default=2, help="processes of the rest")
     parser.add_argument("--prepare-only", action="store_true", help="prepare the stack, stop")
+    parser.add_argument(
+        "--enqueue-only",
+        action="store_true",
+        help="only the enqueue rows and their drains (no single, batch or scaling runs)",
+    )
     args = parser.parse_args()
     data_dir = Path(os.environ.get("BULLPEN_BENCH_DATA", DEFAULT_DATA))
     bench = QueueBench(BENCH_DIR, data_dir)
@@ -426,6 +431,9 @@ class QueueBench:
         progress(f"stack mode: {figures['stack']}")
         figures["enqueue_floor"] = self.enqueue_floor(game_ids[0], args.sequential)
         progress(f"enqueue floor, part by part: {figures['enqueue_floor']}")
+        if args.enqueue_only:
+            self.stop_bare()
+            return self.finish(figures, load_start, args)
         figures["single"] = self.single_results(game_ids, args.single)
         figures["single_floor"] = self.single_floor(game_ids[-args.single :])
         progress(f"single: {figures['single']}; floor {figures['single_floor']}")
@@ -448,6 +456,10 @@ class QueueBench:
                 runs.append(self.batch(game_ids, fetch=False))
                 progress(f"{concurrency} worker processes: {runs[-1]}")
         figures["scaling"] = {k: _medians(runs) for k, runs in scaling.items()}
+        return self.finish(figures, load_start, args)
+
+    def finish(self, figures: dict, load_start: tuple, args: argparse.Namespace) -> dict:
+        """The run's figures with its load averages, notes and table, printed."""
         figures["load_average"] = {"start": load_start, "end": os.getloadavg()}
         figures["notes"] = self.notes
         figures["table"] = table(figures)
@@ -919,9 +931,11 @@ def table(figures: dict) -> list[dict]:
         rows.append(_row("enqueue_p99", mode, e["p99_ms"], "ms", None, e["p99_ms"] <= 10))
         rows.append(_row("enqueue_rps", mode, e["rps"], "req/s", bare["rps"],
                          e["rps"] >= 0.5 * bare["rps"]))  # fmt: skip
-        per_game = figures["games"] / figures["batch"]["wall_s"]
+        per_game = figures["games"] / figures["batch"]["wall_s"] if "batch" in figures else None
         rows.append(_row("drain", mode, drain["jobs_per_s"], "jobs/s", per_game,
                          drain["jobs_per_s"] >= 150))  # fmt: skip
+    if "single" not in figures:  # --enqueue-only
+        return rows
     single = figures["single"]
     floor = figures["stack"]["bare"]["p50_ms"] + figures["single_floor"]["work_p50_ms"]
     p50 = single["p50_ms"]
@@ -966,11 +980,25 @@ def report(figures: dict, args: argparse.Namespace) -> None:
               f"{m['enqueue']['rps']:.0f} req/s (bare {m['bare']['rps']:.0f}), load "
               f"{m['enqueue']['load_average']:.1f}; {m['drain']['jobs']:,} single-game jobs "
               f"in {m['drain']['drain_s']:.1f} s, {m['drain']['failed']} failed")  # fmt: skip
-    ef, s, f, b = figures["enqueue_floor"], figures["single"], figures["floor"], figures["batch"]
+    ef = figures["enqueue_floor"]
     print(
         f"enqueue's parts (p50): HTTP {ef['http_ms']:.2f}, existence {ef['exists_ms']:.2f}, "
         f"INSERT+COMMIT {ef['insert_commit_ms']:.2f}, LPUSH {ef['publish_ms']:.2f} ms"
     )
+    if "single" in figures:
+        _report_work(figures, args)
+    load = figures["load_average"]
+    print(
+        f"load average (1, 5, 15 min) at the start {', '.join(f'{x:.1f}' for x in load['start'])}"
+        f", at the end {', '.join(f'{x:.1f}' for x in load['end'])}; cores {os.cpu_count()}"
+    )
+    for note in figures["notes"]:
+        print(f"note: {note}")
+
+
+def _report_work(figures: dict, args: argparse.Namespace) -> None:
+    """Where the single, batch and scaling runs' time went."""
+    s, f, b = figures["single"], figures["floor"], figures["batch"]
     print(
         f"single: created -> started {s['queued_p50_ms']:.1f} ms, started -> finished "
         f"{s['worker_p50_ms']:.1f} ms (p50); one game's work floor "
@@ -990,13 +1018,6 @@ def report(figures: dict, args: argparse.Namespace) -> None:
             f"batch over {k} process(es): {run['wall_s']:.2f} s (worker {run['worker_s']:.2f}"
             f" s), x{base / run['wall_s']:.2f} over the first"
         )
-    load = figures["load_average"]
-    print(
-        f"load average (1, 5, 15 min) at the start {', '.join(f'{x:.1f}' for x in load['start'])}"
-        f", at the end {', '.join(f'{x:.1f}' for x in load['end'])}; cores {os.cpu_count()}"
-    )
-    for note in figures["notes"]:
-        print(f"note: {note}")
 
 
 if __name__ == "__main__":

@@ -3,6 +3,7 @@
 from flask import Flask
 
 from app import create_app
+from app.api.context import bounded_redis
 from app.config import Settings
 from workers.celery_app import make_celery
 from workers.dispatch import CeleryJobQueue
@@ -15,4 +16,6 @@ def create_api(settings: Settings | None = None) -> Flask:
     # A "task-sent" event is a second Redis publish per submission: the job row already says
     # it was sent, and workers still report received/started/succeeded to Flower.
     celery.conf.task_send_sent_event = False
-    return create_app(settings, queue=CeleryJobQueue(celery))
+    # A message is one LPUSH on a client of its own (not the readiness probes' pool); a
+    # pooled connection the broker closed (a restart) is replaced when it is drawn.
+    return create_app(settings, queue=CeleryJobQueue(celery, bounded_redis(settings.broker_url)))

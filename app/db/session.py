@@ -80,6 +80,46 @@ def _closed_by_the_server(dbapi_connection: Any, record: Any, proxy: Any) -> Non
 
 
 @contextmanager
+def autocommit_cursor(url: str) -> Iterator[Any]:
+    """A psycopg cursor of a pooled connection in autocommit: each statement is its own
+    transaction, without SQLAlchemy's ``Connection`` and result objects around it (two
+    fifths of a one-statement request's database CPU).
+
+    The connection comes from the process-wide pool as any other (its closed-connection check
+    included) and goes back to it out of autocommit; a driver error is raised as SQLAlchemy
+    raises it (an ``OperationalError`` is an outage: a 503, not a 500), and a connection that
+    broke is dropped from the pool.
+    """
+    engine = get_engine(url)
+    error_type = engine.dialect.loaded_dbapi.Error
+    try:
+        fairy = engine.raw_connection()
+    except error_type as error:  # no server: as ``Engine.connect`` raises it
+        raise _translated(engine, error) from error
+    try:
+        connection = fairy.driver_connection
+        connection.autocommit = True
+        try:
+            with connection.cursor() as cursor:
+                yield cursor
+        finally:
+            if not connection.closed:
+                connection.autocommit = False
+    except error_type as error:
+        if connection.closed or connection.broken:
+            fairy.invalidate(error)
+        raise _translated(engine, error) from error
+    finally:
+        fairy.close()
+
+
+def _translated(engine: Engine, error: Exception) -> exc.DBAPIError:
+    return exc.DBAPIError.instance(
+        None, None, error, engine.dialect.loaded_dbapi.Error, dialect=engine.dialect
+    )
+
+
+@contextmanager
 def session_scope(url: str) -> Iterator[Session]:
     """A session inside one transaction: committed on success, rolled back on error."""
     factory = _factories.get(url)

@@ -16,13 +16,14 @@ from datetime import UTC, datetime, timedelta
 from functools import cache
 from typing import Any, Protocol
 
+from psycopg.rows import namedtuple_row
 from psycopg.types.json import Jsonb
 from sqlalchemy import ColumnElement, Row, Update, func, select, text, update
 from sqlalchemy.dialects.postgresql import Insert, insert
 from sqlalchemy.orm import Session
 
 from app.config import Settings
-from app.db.session import get_autocommit_engine, session_scope
+from app.db.session import autocommit_cursor, get_autocommit_engine, session_scope
 from app.jobs.events import job_changed_notification, publish_job_changed
 from app.jobs.models import Job
 
@@ -138,24 +139,20 @@ def create_job(
 
 # What an enqueue reads back of the row it wrote: the job as the API shows it, and its
 # message's task id.
-_SUBMITTED = (
-    Job.id, Job.kind, Job.status, Job.progress_done, Job.progress_total, Job.created_at,
-    Job.started_at, Job.finished_at, Job.error, Job.result, Job.task_id,
-)  # fmt: skip
-
+_SUBMITTED = """id, kind, status, progress_done, progress_total, created_at, started_at,
+    finished_at, error, result, task_id"""
 
 # The enqueue's INSERT as SQL text, sent as is (building and compiling the same statement
 # with SQLAlchemy Core every time was about a quarter of an enqueue's CPU). ``{only_if}`` is a
 # WHERE on other tables, ``{conflict}`` the Idempotency-Key's ON CONFLICT.
-_SUBMIT = """
+_SUBMIT = f"""
     INSERT INTO jobs (id, kind, status, params, idempotency_key, idempotency_owner,
         progress_total, progress_done, attempts, send_count, task_id, sent_at)
     SELECT %(id)s, %(kind)s, 'queued', %(params)s, %(key)s, %(owner)s, %(total)s, 0, 0, 1,
         %(task_id)s, now()  -- sent_at: optimistic, as in _insert_job
-    {only_if}
-    {conflict}
-    RETURNING id, kind, status, progress_done, progress_total, created_at, started_at,
-        finished_at, error, result, task_id
+    {{only_if}}
+    {{conflict}}
+    RETURNING {_SUBMITTED}
 """
 # Only if the stored game exists and is not retired (``only_if_game``).
 _GAME_EXISTS = "WHERE EXISTS (SELECT 1 FROM games WHERE id = %(game_id)s AND retired_at IS NULL)"
@@ -167,6 +164,9 @@ _SUBMIT_SQL = {
     for game in (False, True)
     for key in (False, True)
 }
+# The job an Idempotency-Key made before.
+_EARLIER = f"""SELECT {_SUBMITTED}, params FROM jobs
+    WHERE idempotency_owner = %(owner)s AND idempotency_key = %(key)s"""
 
 
 def submit(
@@ -179,29 +179,27 @@ def submit(
     owner: str = "",
     total: int = 0,
     only_if_game: int | None = None,
-) -> Row | None:
+) -> Any:
     """Commit a job of ``kind``, then hand it to the broker; a broker failure leaves it for
-    the reaper. The job's row (``Job``'s columns by name, ``params`` aside), or None when
-    ``only_if_game`` names a game that is not stored.
+    the reaper. The job's row (a named tuple of ``Job``'s columns, ``params`` aside), or None
+    when ``only_if_game`` names a game that is not stored.
 
-    One statement on one pooled connection in autocommit, without the ORM: the INSERT ...
-    RETURNING is its own transaction, durable when it answers, so the job is committed
-    before its message is sent without a BEGIN and a COMMIT round trip; the game's existence
-    is checked by the same statement. On a taken Idempotency-Key, the job made then.
+    One statement on one pooled connection in autocommit, without the ORM or SQLAlchemy's
+    result objects: the INSERT ... RETURNING is its own transaction, durable when it answers,
+    so the job is committed before its message is sent without a BEGIN and a COMMIT round
+    trip; the game's existence is checked by the same statement. On a taken
+    Idempotency-Key, the job made then.
     """
     sql = _SUBMIT_SQL[only_if_game is not None, idempotency_key is not None]
     values = {
         "id": uuid.uuid4(), "kind": kind.name, "params": Jsonb(params), "key": idempotency_key,
         "owner": owner, "total": total, "task_id": str(uuid.uuid4()), "game_id": only_if_game,
     }  # fmt: skip
-    with get_autocommit_engine(database_url).connect() as connection:
-        job = connection.exec_driver_sql(sql, values).one_or_none()
+    with autocommit_cursor(database_url) as cursor:
+        cursor.row_factory = namedtuple_row
+        job = cursor.execute(sql, values).fetchone()
         if job is None and idempotency_key is not None:
-            earlier = connection.execute(
-                select(*_SUBMITTED, Job.params).where(
-                    Job.idempotency_owner == owner, Job.idempotency_key == idempotency_key
-                )
-            ).one_or_none()
+            earlier = cursor.execute(_EARLIER, values).fetchone()
             # None: the game is not stored
             return None if earlier is None else _same_request(earlier, kind.name, params)
     if job is not None:

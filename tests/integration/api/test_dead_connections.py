@@ -85,3 +85,26 @@ def test_a_closed_connection_is_found_past_file_descriptor_1024(settings: Settin
             os.close(descriptor)
         get_engine(settings.database_url).dispose()
         resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+
+
+def test_enqueues_after_every_pooled_connection_was_closed_by_the_server_succeed(
+    seeded: Settings,
+) -> None:
+    client = create_api(seeded).test_client()
+    game_id = client.get("/api/v1/games?date=2019-06-15").get_json()[0]["id"]
+    engine = get_engine(seeded.database_url)
+    held = [engine.connect() for _ in range(3)]
+    for connection in held:
+        connection.close()
+    assert client.post("/api/v1/predict", json={"game_id": game_id}).status_code == 202
+    replaced = []
+    event.listen(engine, "invalidate", lambda *args: replaced.append(args))
+
+    assert _terminate_pooled_backends(seeded.database_url) >= 1
+    time.sleep(0.2)  # the backends' exits reach the sockets
+    statuses = [
+        client.post("/api/v1/predict", json={"game_id": game_id}).status_code for _ in range(10)
+    ]
+
+    assert statuses == [202] * 10
+    assert replaced, "no pooled connection was found closed: the fault did not land"

@@ -2,7 +2,10 @@
 
 import uuid
 
+import marshmallow as ma
 import pytest
+
+from tests.round_trips import counting
 
 pytestmark = pytest.mark.integration
 
@@ -137,3 +140,34 @@ def test_unknown_jobs_and_predictions_are_404(client):
     assert client.get(f"/api/v1/jobs/{uuid.uuid4()}").status_code == 404
     assert client.get("/api/v1/jobs/not-a-uuid").status_code == 404
     assert client.get("/api/v1/predict/999999999").status_code == 404
+
+
+def test_an_enqueue_is_one_statement_and_one_push(client):
+    game = _a_2019_game(client)
+    client.post("/api/v1/predict", json={"game_id": game["id"]})  # connections opened
+
+    with counting() as trips:
+        response = client.post("/api/v1/predict", json={"game_id": game["id"]})
+
+    assert response.status_code == 202
+    # The INSERT ... RETURNING (game checked, committed in it), then the message's LPUSH.
+    assert sum(trips.postgres.values()) == 1, trips.postgres
+    assert trips.redis == {"LPUSH": 1}
+
+
+def test_a_request_s_schemas_are_made_once_not_per_request(client, monkeypatch):
+    game = _a_2019_game(client)
+    client.post("/api/v1/predict", json={"game_id": game["id"]})
+    made: list[str] = []
+    init = ma.Schema.__init__
+
+    def counted(self: ma.Schema, *args: object, **kwargs: object) -> None:
+        made.append(type(self).__name__)
+        init(self, *args, **kwargs)
+
+    monkeypatch.setattr(ma.Schema, "__init__", counted)
+
+    response = client.post("/api/v1/predict", json={"game_id": game["id"]})
+
+    assert response.status_code == 202
+    assert made == []
