@@ -223,6 +223,21 @@ def publish(database_url: str, job: Job | Row, queue: JobQueue) -> bool:
         return False
 
 
+# A job as the API shows it (``_SUBMITTED``'s columns but the task id), by id.
+_READ_JOB = """
+    SELECT id, kind, status, progress_done, progress_total, created_at, started_at,
+        finished_at, error, result
+    FROM jobs WHERE id = %(id)s
+"""
+
+
+def read_job(database_url: str, job_id: uuid.UUID) -> Row | None:
+    """The job as the API shows it, or None: one autocommit statement on a pooled connection
+    (no BEGIN and COMMIT round trips; a poll reads a job once per wake-up)."""
+    with get_autocommit_engine(database_url).connect() as connection:
+        return connection.exec_driver_sql(_READ_JOB, {"id": job_id}).one_or_none()
+
+
 def get_job(session: Session, job_id: uuid.UUID) -> Job:
     job = session.get(Job, job_id)
     if job is None:

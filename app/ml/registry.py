@@ -13,7 +13,7 @@ import datetime as dt
 import json
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
@@ -263,8 +263,17 @@ class ChampionCache:
 
     def get(self, target: str) -> LoadedModel | None:
         """The version holding ``target``'s champion alias now (None when the alias is unset)."""
-        version = self._champion_version(target)
-        return None if version is None else self.version(target, version)
+        return self.champions([target])[target]
+
+    def champions(self, targets: Sequence[str]) -> dict[str, LoadedModel | None]:
+        """:meth:`get` of each target, the announcement of a promotion read once for them all
+        (one Redis round trip a job, not one a target)."""
+        generation = self._generation()
+        versions = {target: self._champion_version(target, generation) for target in targets}
+        return {
+            target: None if version is None else self.version(target, version)
+            for target, version in versions.items()
+        }
 
     def version(self, target: str, version: str) -> LoadedModel:
         """``target``'s model at ``version``, loaded once while it stays the one asked for."""
@@ -274,8 +283,8 @@ class ChampionCache:
                 model = self._models[target] = load_version(self.settings, target, version)
             return model
 
-    def _champion_version(self, target: str) -> str | None:
-        generation, now = self._generation(), time.monotonic()
+    def _champion_version(self, target: str, generation: bytes | None) -> str | None:
+        now = time.monotonic()
         with self._lock:
             known = self._aliases_as_of
             if known is None or known[0] != generation or now - known[1] >= self._ttl:

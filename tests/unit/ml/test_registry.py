@@ -6,7 +6,9 @@ from types import SimpleNamespace
 import pytest
 
 from app.config import Settings
+from app.features.definitions import FEATURE_SET
 from app.ml import registry
+from app.ml.predict import champions_for
 
 
 @pytest.fixture
@@ -22,7 +24,9 @@ def alias_and_loads(monkeypatch) -> tuple[dict[str, str | None], list[str]]:
 
     def load_version(_settings, target: str, version: str):
         loads.append(version)
-        return SimpleNamespace(target=target, version=version)
+        return SimpleNamespace(
+            target=target, version=version, feature_fingerprint=FEATURE_SET.fingerprint
+        )
 
     monkeypatch.setattr(registry, "client", lambda settings: object())
     monkeypatch.setattr(registry, "version_by_alias", version_by_alias)
@@ -61,3 +65,18 @@ def test_the_next_call_after_an_announced_promotion_gets_the_new_champion(
     assert promoted.version == "2"
     assert unset is None
     assert loads == ["1", "2"]
+
+
+def test_a_job_s_champions_read_the_announcement_of_a_promotion_once(alias_and_loads) -> None:
+    alias, _, reads = alias_and_loads
+    alias.update({"bullpen-runline": "1", "bullpen-total": "1"})
+    generation_reads = []
+    champions = registry.ChampionCache(
+        Settings.from_env({}), generation=lambda: generation_reads.append(1) or b"1"
+    )
+
+    models = champions_for(champions, ["moneyline", "runline", "total"])
+
+    assert [model.version for model in models.values()] == ["1", "1", "1"]
+    assert len(generation_reads) == 1  # one Redis round trip a job, not one a target
+    assert sorted(reads) == ["bullpen-moneyline", "bullpen-runline", "bullpen-total"]
