@@ -8,15 +8,15 @@ import marshmallow as ma
 from flask import Response, url_for
 from flask.views import MethodView
 from flask_smorest import abort
-from sqlalchemy import Row, Text, cast, func, select
+from sqlalchemy import Row, func, select
 
 from app.api.bounds import MAX_RESULTS_PAGE_SIZE, Blueprint, PageSchema
 from app.api.context import services
 from app.db.session import session_scope
 from app.jobs.models import FINISHED_STATUSES, JOB_STATUSES, Job
-from app.jobs.service import JobNotFound, cancel, get_job
+from app.jobs.service import JobNotFound, cancel, read_job
 from app.kinds import KINDS
-from app.ml.models import Prediction
+from app.predictions.results import read_page
 
 URL_PREFIX = "/jobs"
 MAX_WAIT_SECONDS = 30
@@ -95,12 +95,11 @@ def job_location(job: Job | Row) -> dict[str, str]:
     return {"Location": url_for("jobs.JobById", job_id=job.id)}
 
 
-def load_job(job_id: uuid.UUID) -> Job:
-    with session_scope(services().database_url) as session:
-        try:
-            return get_job(session, job_id)
-        except JobNotFound:
-            abort(404, message=f"no job {job_id}")
+def load_job(job_id: uuid.UUID) -> Row:
+    job = read_job(services().database_url, job_id)
+    if job is None:
+        abort(404, message=f"no job {job_id}")
+    return job
 
 
 @blp.route("")
@@ -163,33 +162,11 @@ class JobResults(MethodView):
     def get(self, args: dict, job_id: uuid.UUID):
         """The job's predictions, in request order, a page at a time."""
         page, size = args["page"], args["page_size"]
-        with session_scope(services().database_url) as session:
-            head = session.execute(
-                select(
-                    select(Job.status).where(Job.id == job_id).scalar_subquery().label("status"),
-                    select(func.count())
-                    .select_from(Prediction)
-                    .where(Prediction.job_id == job_id)
-                    .scalar_subquery()
-                    .label("total"),
-                )
-            ).one()
-            if head.status is None:
-                abort(404, message=f"no job {job_id}")
-            rows = (
-                select(Prediction.payload, Prediction.item_index)
-                .where(Prediction.job_id == job_id)
-                .order_by(Prediction.item_index)
-                .offset((page - 1) * size)
-                .limit(size)
-                .subquery()
-            )
-            # PostgreSQL renders the page's JSONB as text (outside the LIMIT, or it would
-            # render every skipped row too); Python never decodes it.
-            items = session.scalars(
-                select(cast(rows.c.payload, Text)).order_by(rows.c.item_index)
-            ).all()
-        return results_page_response(job_id, head.status, page, size, head.total, items)
+        found = read_page(services().database_url, job_id, (page - 1) * size, size)
+        if found is None:
+            abort(404, message=f"no job {job_id}")
+        status, total, items = found
+        return results_page_response(job_id, status, page, size, total, items)
 
 
 def results_page_response(

@@ -3,11 +3,12 @@
 import math
 from collections.abc import Iterable, Mapping
 from datetime import UTC, date, datetime, time
+from functools import cache
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
-from app.db.filters import among
+from app.db.filters import among_param
 from app.games.models import Game, Odds, OddsSnapshot
 from app.markets import BY_KEY, Quote
 from app.staking.pricing import BookQuote
@@ -51,15 +52,12 @@ def _columns(model: type, quotes: Iterable[Quote]) -> list:
     return [getattr(model, name) for name in names]
 
 
-def latest_pregame_snapshots(
-    session: Session, game_ids: Iterable[int]
-) -> dict[int, dict[str, dict[str, tuple[datetime, BookQuote]]]]:
-    """{game: {market: {book: (captured_at, quote)}}}: the latest pre-game quote of each book."""
-    ids = sorted({int(game_id) for game_id in game_ids})
-    if not ids:
-        return {}
-    # Plain rows of the columns read, not ORM objects: a chunk's games have thousands.
-    rows = session.execute(
+@cache
+def _snapshots_among() -> Select:
+    """The snapshots of the games in the parameter ``ids``, oldest first, with their game's
+    first pitch; built once per process. Plain rows of the columns read, not ORM objects: a
+    chunk's games have thousands."""
+    return (
         select(
             OddsSnapshot.game_id,
             OddsSnapshot.book,
@@ -69,9 +67,28 @@ def latest_pregame_snapshots(
             Game.game_date,
         )
         .join(Game, Game.id == OddsSnapshot.game_id)
-        .where(among(OddsSnapshot.game_id, ids))
+        .where(among_param(OddsSnapshot.game_id, "ids"))
         .order_by(OddsSnapshot.captured_at)
-    ).all()
+    )
+
+
+@cache
+def _opening_odds_among() -> Select:
+    """The ``odds`` rows of the games in the parameter ``ids``; built once per process."""
+    priced = [market.priced for market in BY_KEY.values()]
+    return select(Odds.game_id, Odds.book, *_columns(Odds, priced)).where(
+        among_param(Odds.game_id, "ids")
+    )
+
+
+def latest_pregame_snapshots(
+    session: Session, game_ids: Iterable[int]
+) -> dict[int, dict[str, dict[str, tuple[datetime, BookQuote]]]]:
+    """{game: {market: {book: (captured_at, quote)}}}: the latest pre-game quote of each book."""
+    ids = sorted({int(game_id) for game_id in game_ids})
+    if not ids:
+        return {}
+    rows = session.connection().execute(_snapshots_among(), {"ids": ids}).all()
     latest: dict[int, dict[str, dict[str, tuple[datetime, BookQuote]]]] = {}
     for snapshot in rows:
         if snapshot.captured_at >= first_pitch(snapshot.start_time, snapshot.game_date):
@@ -94,9 +111,7 @@ def book_quotes(session: Session, game_ids: Iterable[int]) -> dict[int, Quotes]:
     }
     without = [game_id for game_id in ids if game_id not in quotes]
     if without:
-        priced = [market.priced for market in BY_KEY.values()]
-        opening = select(Odds.game_id, Odds.book, *_columns(Odds, priced))
-        for odds in session.execute(opening.where(among(Odds.game_id, without))):
+        for odds in session.connection().execute(_opening_odds_among(), {"ids": without}):
             by_market = quotes.setdefault(odds.game_id, {})
             for market in BY_KEY.values():
                 quote = quote_from(odds, odds.book, market.priced)

@@ -2,7 +2,7 @@
 
 from collections.abc import Iterable
 
-from sqlalchemy import ColumnElement, any_, literal
+from sqlalchemy import ColumnElement, any_, bindparam, literal
 from sqlalchemy.dialects.postgresql import ARRAY
 
 
@@ -14,3 +14,10 @@ def among(column: ColumnElement, values: Iterable) -> ColumnElement[bool]:
     a third less time with ANY). PostgreSQL only: SQLite has no ANY.
     """
     return column == any_(literal(sorted(set(values)), type_=ARRAY(column.type)))
+
+
+def among_param(column: ColumnElement, name: str) -> ColumnElement[bool]:
+    """:func:`among` with the values in the parameter ``name`` (a sorted list of distinct
+    values), for a statement built once and executed many times: building a statement and
+    its cache key anew for every execution cost more than a one-game query itself."""
+    return column == any_(bindparam(name, type_=ARRAY(column.type)))

@@ -15,6 +15,7 @@ import pandas as pd
 from sqlalchemy import Row, Select, and_, case, select
 from sqlalchemy.orm import Session, aliased
 
+from app.db.filters import among_param
 from app.games.models import FEED_BOOK, ODDS_COLUMNS, Game, Odds
 
 SBRO_BOOK = "sbro"
@@ -70,7 +71,13 @@ def load_game_rows(session: Session, game_ids: Iterable[int]) -> list[Row]:
     """The rows :func:`load_games_frame` reads of ``game_ids``, as SQL rows in any order: a
     one-game prediction needs no frame (building one costs more than the query)."""
     ids = sorted({int(game_id) for game_id in game_ids})
-    return list(session.execute(games_statement().where(Game.id.in_(ids))).all())
+    return list(session.connection().execute(_games_among(), {"ids": ids}).all())
+
+
+@cache
+def _games_among() -> Select:
+    """:func:`games_statement` of the games in the parameter ``ids``, built once per process."""
+    return games_statement().where(among_param(Game.id, "ids"))
 
 
 @cache

@@ -22,7 +22,7 @@ from contextlib import contextmanager
 from typing import Any, TypeVar
 
 import psycopg
-from sqlalchemy import ColumnElement, String, cast, func, text
+from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
@@ -45,13 +45,6 @@ def publish_job_changed(session: Session, job_id: uuid.UUID | str) -> None:
     session.execute(
         text("SELECT pg_notify(:channel, :job_id)"), {"channel": CHANNEL, "job_id": str(job_id)}
     )
-
-
-def job_changed_notification(job_id: ColumnElement) -> ColumnElement:
-    """The same notification as an expression, for the ``RETURNING`` of the statement that
-    changes the job: delivered on commit like :func:`publish_job_changed`, without a round trip
-    of its own."""
-    return func.pg_notify(CHANNEL, cast(job_id, String))
 
 
 def libpq_conninfo(database_url: str) -> str:

@@ -134,11 +134,15 @@ class _Heartbeats:
     lease after its claim or its last renewal.
 
     A job that ends within a third of its lease (a one-game prediction) is never renewed and
-    costs the thread nothing but its registration; the thread itself starts with the first
-    job of a process (after any fork: a forked child has no threads of its parent).
+    costs the thread nothing but its registration: the thread never sleeps longer than a
+    third of a lease, so it wakes by a new job's first renewal anyway and a registration does
+    not wake it (which cost every one-game job a switch to the thread and back). The thread
+    itself starts with the first job of a process (after any fork: a forked child has no
+    threads of its parent).
     """
 
-    def __init__(self) -> None:
+    def __init__(self, name: str = "heartbeats") -> None:
+        self.name = name  # the thread's
         self._reset()
         # A child forked while the parent's thread held the lock must not inherit it held.
         os.register_at_fork(after_in_child=self._reset)
@@ -147,16 +151,16 @@ class _Heartbeats:
         self._due: dict[int, tuple[float, JobContext]] = {}
         self._changed = threading.Condition()
         self._started = False
+        self._wake_at: float | None = None  # while the thread sleeps: when it wakes
 
     def register(self, context: JobContext) -> None:
-        interval = lease_duration().total_seconds() / 3
+        due = time.monotonic() + lease_duration().total_seconds() / 3
         with self._changed:
             if not self._started:
                 self._started = True
-                threading.Thread(target=self._run, name="heartbeats", daemon=True).start()
-            earliest = min((due for due, _ in self._due.values()), default=None)
-            self._due[id(context)] = (time.monotonic() + interval, context)
-            if earliest is None or earliest > time.monotonic() + interval:
+                threading.Thread(target=self._run, name=self.name, daemon=True).start()
+            self._due[id(context)] = (due, context)
+            if self._wake_at is not None and self._wake_at > due:
                 self._changed.notify()
 
     def unregister(self, context: JobContext) -> None:
@@ -167,9 +171,12 @@ class _Heartbeats:
         while True:
             with self._changed:
                 now = time.monotonic()
-                earliest = min((due for due, _ in self._due.values()), default=None)
-                if earliest is None or earliest > now:
-                    self._changed.wait(None if earliest is None else earliest - now)
+                idle = now + lease_duration().total_seconds() / 3
+                earliest = min((due for due, _ in self._due.values()), default=idle)
+                if earliest > now:
+                    self._wake_at = earliest
+                    self._changed.wait(earliest - now)
+                    self._wake_at = None
                     continue
                 due = [context for at, context in self._due.values() if at <= now]
             for context in due:

@@ -29,8 +29,7 @@ def open_feature_store(settings: Settings, ttl_seconds: int | None = None) -> Fe
 def champions_for(champions: ChampionCache, targets: Sequence[str]) -> dict[str, LoadedModel]:
     """The champions of ``targets`` now, read once so that a whole job uses the same versions."""
     models = {}
-    for target in targets:
-        model = champions.get(target)
+    for target, model in champions.champions(targets).items():
         if model is None:
             continue
         if model.feature_fingerprint != FEATURE_SET.fingerprint:

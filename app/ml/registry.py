@@ -5,15 +5,16 @@ Workers keep the champions in a :class:`ChampionCache`: a prediction job asks it
 the cache does not hold, so a newly promoted champion serves the next job without restart.
 Reading an alias from MLflow costs milliseconds, so the cache re-reads the aliases only when a
 promotion announced itself (:func:`announce_champions_changed`, a counter in Redis bumped by
-every promotion Bullpen makes) or, for an alias moved by hand in the MLflow UI, after
-``ALIAS_TTL_SECONDS``.
+every promotion Bullpen makes) or, for an alias moved by hand in the MLflow UI, in the
+background every ``ALIAS_TTL_SECONDS`` (the jobs after that re-read see it).
 """
 
 import datetime as dt
 import json
+import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
@@ -32,6 +33,8 @@ CHALLENGER = "challenger"
 # Bumped by every promotion; a worker's cache re-reads the aliases when it changes.
 CHAMPIONS_CHANGED_KEY = "bullpen:champions:generation"
 ALIAS_TTL_SECONDS = 10.0
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -240,8 +243,8 @@ def announce_champions_changed(settings: Settings) -> None:
 
 
 class ChampionCache:
-    """Each target's champion: the aliases re-read when a promotion was announced (or after
-    ``ttl`` seconds), a model loaded when its alias moves."""
+    """Each target's champion: the aliases re-read when a promotion was announced (and in the
+    background every ``ttl`` seconds), a model loaded when its alias moves."""
 
     def __init__(
         self,
@@ -256,6 +259,8 @@ class ChampionCache:
         self._aliases: dict[str, str | None] = {}
         self._aliases_as_of: tuple[bytes | None, float] | None = None
         self._lock = threading.Lock()
+        # The latest background re-read of the aliases, once one was started.
+        self.refreshing: threading.Thread | None = None
 
     @cached_property
     def _client(self):
@@ -263,8 +268,17 @@ class ChampionCache:
 
     def get(self, target: str) -> LoadedModel | None:
         """The version holding ``target``'s champion alias now (None when the alias is unset)."""
-        version = self._champion_version(target)
-        return None if version is None else self.version(target, version)
+        return self.champions([target])[target]
+
+    def champions(self, targets: Sequence[str]) -> dict[str, LoadedModel | None]:
+        """:meth:`get` of each target, the announcement of a promotion read once for them all
+        (one Redis round trip a job, not one a target)."""
+        generation = self._generation()
+        versions = {target: self._champion_version(target, generation) for target in targets}
+        return {
+            target: None if version is None else self.version(target, version)
+            for target, version in versions.items()
+        }
 
     def version(self, target: str, version: str) -> LoadedModel:
         """``target``'s model at ``version``, loaded once while it stays the one asked for."""
@@ -274,16 +288,38 @@ class ChampionCache:
                 model = self._models[target] = load_version(self.settings, target, version)
             return model
 
-    def _champion_version(self, target: str) -> str | None:
-        generation, now = self._generation(), time.monotonic()
+    def _champion_version(self, target: str, generation: bytes | None) -> str | None:
+        now = time.monotonic()
         with self._lock:
             known = self._aliases_as_of
-            if known is None or known[0] != generation or now - known[1] >= self._ttl:
+            if known is None or known[0] != generation:  # announced: the next job sees it
                 self._aliases.clear()
                 self._aliases_as_of = (generation, now)
+            elif now - known[1] >= self._ttl:
+                # Only an alias moved by hand is unannounced: it is re-read in the background
+                # while jobs go on with the aliases they had, so that no job waits on MLflow
+                # (a few of its queries, tens of milliseconds under load) every ``ttl`` seconds.
+                self._aliases_as_of = (generation, now)
+                self.refreshing = threading.Thread(
+                    target=self._refresh, args=(generation, list(self._aliases)),
+                    name="champion-aliases", daemon=True,
+                )  # fmt: skip
+                self.refreshing.start()
             if target not in self._aliases:
-                champion = version_by_alias(
-                    self._client, self.settings.model_name(target), CHAMPION
-                )
-                self._aliases[target] = None if champion is None else str(champion.version)
+                self._aliases[target] = self._read_alias(target)
             return self._aliases[target]
+
+    def _read_alias(self, target: str) -> str | None:
+        champion = version_by_alias(self._client, self.settings.model_name(target), CHAMPION)
+        return None if champion is None else str(champion.version)
+
+    def _refresh(self, generation: bytes | None, targets: list[str]) -> None:
+        """Re-read ``targets``' aliases, kept unless a promotion was announced meanwhile."""
+        try:
+            aliases = {target: self._read_alias(target) for target in targets}
+        except Exception:  # MLflow unreachable: the aliases as they were, re-read after a ttl
+            log.warning("champion aliases not re-read", exc_info=True)
+            return
+        with self._lock:
+            if self._aliases_as_of is not None and self._aliases_as_of[0] == generation:
+                self._aliases.update(aliases)

@@ -7,6 +7,8 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
+from app.db.session import get_autocommit_engine
+
 # A chunk's rows are COPYed into a temporary table of the session's connection (created
 # once per connection, emptied at every commit) and upserted from there in one statement,
 # which empties it again. The payload JSON is encoded once per row and parsed once by
@@ -120,3 +122,36 @@ def _insert_arrays(
             },
         )
         return dict(cursor.fetchall())
+
+
+# A page of a job's results in one statement: the job's status and its count of results on
+# every row, and the page's payloads as JSON text in request order, rendered by PostgreSQL
+# only for the page's own rows (the cast outside the LIMIT); one row with no payload when
+# the page is empty, none when there is no such job.
+_PAGE = """
+    SELECT jobs.status, counted.total, page.payload
+    FROM jobs
+    CROSS JOIN (SELECT count(*) AS total FROM predictions WHERE job_id = %(job_id)s) AS counted
+    LEFT JOIN (
+        SELECT CAST(payload AS text) AS payload, item_index FROM (
+            SELECT payload, item_index FROM predictions WHERE job_id = %(job_id)s
+            ORDER BY item_index OFFSET %(offset)s LIMIT %(limit)s
+        ) AS rows
+    ) AS page ON true
+    WHERE jobs.id = %(job_id)s
+    ORDER BY page.item_index
+"""
+
+
+def read_page(
+    database_url: str, job_id: uuid.UUID, offset: int, limit: int
+) -> tuple[str, int, list[str]] | None:
+    """The job's status, its count of results and the payloads (JSON text) of ``limit``
+    results from ``offset`` in request order; None when there is no such job. One autocommit
+    statement (no BEGIN and COMMIT round trips)."""
+    values = {"job_id": job_id, "offset": offset, "limit": limit}
+    with get_autocommit_engine(database_url).connect() as connection:
+        rows = connection.exec_driver_sql(_PAGE, values).all()
+    if not rows:
+        return None
+    return rows[0].status, rows[0].total, [row.payload for row in rows if row.payload is not None]
