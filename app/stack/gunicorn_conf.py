@@ -7,6 +7,10 @@ from typing import Any
 from app.logs import gunicorn_logconfig
 
 logconfig_dict = gunicorn_logconfig()
+# gunicorn's control socket (for ``gunicornc``) defaults to one path per user,
+# ~/.gunicorn/gunicorn.ctl: every installation and test stack on a machine would take it from
+# the one before, and a home that cannot be written fails it. supervisord runs the API.
+control_socket_disable = True
 
 
 def post_worker_init(worker: Any) -> None:
