@@ -16,6 +16,7 @@ command joining this installation finds its own Redis, never another's.
 
 import contextlib
 import logging
+import os
 import socket
 import subprocess
 import time
@@ -91,9 +92,11 @@ class EmbeddedStack:
                 self._redis_process.kill()
             self._redis_process = None
         if self._postgres is not None:
-            prune_dead_holders(self._postgres.pgdata)
+            pgdata = self._postgres.pgdata
+            prune_dead_holders(pgdata)
             self._postgres.cleanup()
             self._postgres = None
+            stop_unheld_postmaster(pgdata)
 
     def _start_postgres(self) -> str:
         with warnings.catch_warnings():
@@ -176,6 +179,36 @@ def prune_dead_holders(pgdata: Path) -> list[int]:
     if dead:
         log.info("pids %s held the embedded PostgreSQL but are gone: dropped", dead)
     return dead
+
+
+def stop_unheld_postmaster(pgdata: Path) -> bool:
+    """Stop the PostgreSQL serving ``pgdata`` when no process holds it any more; True if one
+    was stopped.
+
+    pgserver stops only the postmaster it started: one restarted since (``pg_ctl restart``, a
+    crash and restart) has another pid, and outlived every later stop. Under pgserver's lock,
+    so that no holder joins meanwhile.
+    """
+    from pgserver._commands import pg_ctl
+    from pgserver.postgres_server import PostgresServer
+    from pgserver.utils import DiskList
+
+    with PostgresServer._lock:
+        if DiskList(pgdata / HANDLES_FILE).get():
+            return False
+        pid_file = pgdata / "postmaster.pid"
+        try:
+            pid = int(pid_file.read_text().split("\n", 1)[0])
+        except (OSError, ValueError):
+            return False
+        if not _alive(pid):
+            return False
+        # pgserver runs the server as its own user when started as root; pg_ctl must too.
+        owner = pid_file.owner()
+        user = owner if os.geteuid() == 0 and owner != "root" else None
+        pg_ctl(["-w", "-m", "fast", "stop"], pgdata=pgdata, user=user, timeout=60)
+    log.info("the embedded PostgreSQL (pid %s) outlived its holders: stopped", pid)
+    return True
 
 
 def _alive(pid: int) -> bool:

@@ -101,3 +101,26 @@ def test_a_killed_command_leaves_nothing_and_the_next_stop_stops_postgres(
         if str(var_dir) in " ".join(process.info["cmdline"] or [])
     ]
     assert leftovers == []
+
+
+def test_a_postgres_restarted_behind_the_stacks_back_stops_with_the_last_holder(
+    tmp_path: Path,
+) -> None:
+    """pgserver stopped only the postmaster it had started: after a `pg_ctl restart` (as the
+    soak's fault does) the new one outlived `bullpen up`'s stop."""
+    from pgserver._commands import pg_ctl
+
+    var_dir = tmp_path / "var"
+    stack = EmbeddedStack(var_dir, _free_port())
+    stack.start()
+    pgdata = var_dir / "pgdata"
+    first = stack._postgres.get_pid()
+    try:
+        user = "pgserver" if os.geteuid() == 0 else None  # as pgserver runs it under root
+        pg_ctl(["-w", "-m", "immediate", "restart"], pgdata=pgdata, user=user, timeout=120)
+        restarted = psutil.Process(int((pgdata / "postmaster.pid").read_text().split()[0]))
+        assert restarted.pid != first and restarted.is_running()
+    finally:
+        stack.stop()
+    until(lambda: not restarted.is_running(), EXIT_SECONDS, "the restarted PostgreSQL stopped")
+    assert not (pgdata / "postmaster.pid").exists()
