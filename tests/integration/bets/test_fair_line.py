@@ -9,6 +9,7 @@ from sqlalchemy import delete, select
 
 from app.bets.devig import fair_pair
 from app.bets.models import Bet, StrategyState
+from app.clock import eastern_date
 from app.config import Settings
 from app.db.session import session_scope
 from app.games.models import Game, OddsSnapshot
@@ -22,10 +23,13 @@ PINNACLE = (-150, 140)
 
 
 def _game(session, key: str, start: datetime) -> int:
+    # Listed on the US Eastern date of the run, as the board's day is: a start 3 hours ahead
+    # is on the next UTC date (or Eastern, late at night), and the board of today lost it.
+    day = eastern_date(datetime.now(UTC))
     game = Game(
         game_key=key,
-        season=start.year,
-        game_date=start.date(),
+        season=day.year,
+        game_date=day,
         start_time=start,
         home_team="NYA",
         away_team="BOS",
@@ -143,7 +147,7 @@ def test_a_stale_sharp_quote_or_a_started_game_is_never_priced(client, worker, s
 
 
 def test_the_fair_board_and_its_arbitrage(client, seeded, upcoming):
-    today = datetime.now(UTC).date().isoformat()
+    today = eastern_date(datetime.now(UTC)).isoformat()
     board = client.get(f"/api/v1/fair?date={today}").get_json()
     games = {game["game_id"]: game for game in board["games"]}
     (market,) = games[upcoming["fresh"]]["markets"]
