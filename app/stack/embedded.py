@@ -16,7 +16,7 @@ command joining this installation finds its own Redis, never another's.
 
 import contextlib
 import logging
-import os
+import signal
 import socket
 import subprocess
 import time
@@ -181,32 +181,36 @@ def prune_dead_holders(pgdata: Path) -> list[int]:
     return dead
 
 
-def stop_unheld_postmaster(pgdata: Path) -> bool:
+def stop_unheld_postmaster(pgdata: Path, timeout: float = 60.0) -> bool:
     """Stop the PostgreSQL serving ``pgdata`` when no process holds it any more; True if one
     was stopped.
 
     pgserver stops only the postmaster it started: one restarted since (``pg_ctl restart``, a
     crash and restart) has another pid, and outlived every later stop. Under pgserver's lock,
-    so that no holder joins meanwhile.
+    so that no holder joins meanwhile. By signal, not ``pg_ctl``: as root pgserver runs the
+    server as its own user, who may not reach a data directory under root's (pytest's 0700
+    temporary folders), and a stop must not fail.
     """
-    from pgserver._commands import pg_ctl
     from pgserver.postgres_server import PostgresServer
     from pgserver.utils import DiskList
 
     with PostgresServer._lock:
         if DiskList(pgdata / HANDLES_FILE).get():
             return False
-        pid_file = pgdata / "postmaster.pid"
         try:
-            pid = int(pid_file.read_text().split("\n", 1)[0])
-        except (OSError, ValueError):
+            pid = int((pgdata / "postmaster.pid").read_text().split("\n", 1)[0])
+            postmaster = psutil.Process(pid)
+        except (OSError, ValueError, psutil.Error):
             return False
-        if not _alive(pid):
-            return False
-        # pgserver runs the server as its own user when started as root; pg_ctl must too.
-        owner = pid_file.owner()
-        user = owner if os.geteuid() == 0 and owner != "root" else None
-        pg_ctl(["-w", "-m", "fast", "stop"], pgdata=pgdata, user=user, timeout=60)
+        if not _alive(pid) or "postgres" not in postmaster.name():
+            return False  # a stale file, its pid since taken by another process
+        try:
+            postmaster.send_signal(signal.SIGINT)  # PostgreSQL's fast shutdown
+            postmaster.wait(timeout)
+        except psutil.TimeoutExpired:
+            postmaster.kill()
+        except psutil.Error:
+            pass  # gone meanwhile
     log.info("the embedded PostgreSQL (pid %s) outlived its holders: stopped", pid)
     return True
 
