@@ -543,6 +543,8 @@ class Load:
                         f"{self.stack.api_url}/api/v1/games",
                         params={"date": day.isoformat()}, timeout=30,
                     )  # fmt: skip
+                    if response.status_code != 200:  # a 503 in an outage: the next round
+                        continue
                     for game in response.json():
                         if game["id"] in self.placed or game["game_key"] not in keys:
                             continue
