@@ -6,7 +6,6 @@ later `bullpen up` stop. SIGTERM now ends a command cleanly (its hold released),
 whose process is gone no longer holds the server (a ``kill -9`` cannot be caught).
 """
 
-import json
 import os
 import signal
 import socket
@@ -36,8 +35,14 @@ def _free_port() -> int:
 
 
 def _holders(var_dir: Path) -> list[int]:
-    path = var_dir / "pgdata" / HANDLES_FILE
-    return json.loads(path.read_text()) if path.exists() else []
+    """pgserver's list of the server's holders, read under its inter-process lock: a command
+    joining rewrites the file (truncated, then written), and a read between the two found it
+    empty."""
+    from pgserver.postgres_server import PostgresServer
+    from pgserver.utils import DiskList
+
+    with PostgresServer._lock:
+        return DiskList(var_dir / "pgdata" / HANDLES_FILE).get()
 
 
 def _ingest(var_dir: Path, redis_port: int, workbook: Path) -> subprocess.Popen:
