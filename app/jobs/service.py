@@ -137,10 +137,11 @@ def create_job(
     return _same_request(job, kind, params), False
 
 
-# What an enqueue reads back of the row it wrote: the job as the API shows it, and its
-# message's task id.
-_SUBMITTED = """id, kind, status, progress_done, progress_total, created_at, started_at,
-    finished_at, error, result, task_id"""
+# What an enqueue reads back of the row it wrote: the job as the API shows it (``_SHOWN``),
+# and its message's task id.
+_SHOWN = """id, kind, status, progress_done, progress_total, created_at, started_at,
+    finished_at, error, result"""
+_SUBMITTED = f"{_SHOWN}, task_id"
 
 # The enqueue's INSERT as SQL text, sent as is (building and compiling the same statement
 # with SQLAlchemy Core every time was about a quarter of an enqueue's CPU). ``{only_if}`` is a
@@ -221,12 +222,8 @@ def publish(database_url: str, job: Job | Row, queue: JobQueue) -> bool:
         return False
 
 
-# A job as the API shows it (``_SUBMITTED``'s columns but the task id), by id.
-_READ_JOB = """
-    SELECT id, kind, status, progress_done, progress_total, created_at, started_at,
-        finished_at, error, result
-    FROM jobs WHERE id = %(id)s
-"""
+# A job as the API shows it, by id.
+_READ_JOB = f"SELECT {_SHOWN} FROM jobs WHERE id = %(id)s"
 
 
 def read_job(database_url: str, job_id: uuid.UUID) -> Row | None:
