@@ -6,8 +6,8 @@ the figure measured, the floor measured beside it in the same run, their ratio, 
 the load average when the enqueue was measured.
 """
 
+import argparse
 import json
-import sys
 from pathlib import Path
 
 DEFAULT = Path(__file__).resolve().parent.parent / "var" / "bench" / "queue.json"
@@ -44,8 +44,10 @@ def markdown(figures: dict) -> str:
 
 
 def main() -> None:
-    path = Path(sys.argv[1]) if len(sys.argv) > 1 else DEFAULT
-    print(markdown(json.loads(path.read_text())))
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("figures", nargs="?", type=Path, default=DEFAULT,
+                        help=f"bench_queue.py's JSON (default {DEFAULT})")  # fmt: skip
+    print(markdown(json.loads(parser.parse_args().figures.read_text())))
 
 
 if __name__ == "__main__":
