@@ -12,8 +12,13 @@ from app.config import Settings
 from app.jobs.beat import REDBEAT_KEY_PREFIX
 from app.kinds import KINDS
 from app.queues import DEFAULT_QUEUE, QUEUE_NAMES, QUEUES
-from workers import signals  # noqa: F401 - connects the worker signal handlers
+from workers import (
+    broker,
+    signals,  # noqa: F401 - connects the worker signal handlers
+)
 from workers.beat import beat_schedule
+
+broker.install()  # kombu's Redis transport with one client per channel (workers.broker)
 
 # Job tasks go to their kind's queue (app/kinds.py); the beat's tasks by module (app/queues.py).
 TASK_ROUTES = {

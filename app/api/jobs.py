@@ -3,6 +3,7 @@
 import json
 import uuid
 from collections.abc import Sequence
+from typing import Any
 
 import marshmallow as ma
 from flask import Response, url_for
@@ -74,7 +75,7 @@ class JobsQuerySchema(ma.Schema):
     kind = ma.fields.String(validate=ma.validate.OneOf(list(KINDS)))
 
 
-def job_body(job: Job | Row) -> dict:
+def job_body(job: Job | Row | Any) -> dict:
     """The JSON shape of a job, as every endpoint that returns one shows it."""
     return {
         "job_id": job.id,
@@ -95,7 +96,7 @@ def job_location(job: Job | Row) -> dict[str, str]:
     return {"Location": url_for("jobs.JobById", job_id=job.id)}
 
 
-def load_job(job_id: uuid.UUID) -> Row:
+def load_job(job_id: uuid.UUID) -> Any:
     job = read_job(services().database_url, job_id)
     if job is None:
         abort(404, message=f"no job {job_id}")

@@ -7,7 +7,7 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from app.db.session import get_autocommit_engine
+from app.db.session import autocommit_cursor
 
 # A chunk's rows are COPYed into a temporary table of the session's connection (created
 # once per connection, emptied at every commit) and upserted from there in one statement,
@@ -150,8 +150,8 @@ def read_page(
     results from ``offset`` in request order; None when there is no such job. One autocommit
     statement (no BEGIN and COMMIT round trips)."""
     values = {"job_id": job_id, "offset": offset, "limit": limit}
-    with get_autocommit_engine(database_url).connect() as connection:
-        rows = connection.exec_driver_sql(_PAGE, values).all()
+    with autocommit_cursor(database_url) as cursor:  # no SQLAlchemy result: plain tuples
+        rows = cursor.execute(_PAGE, values).fetchall()
     if not rows:
         return None
-    return rows[0].status, rows[0].total, [row.payload for row in rows if row.payload is not None]
+    return rows[0][0], rows[0][1], [payload for _, _, payload in rows if payload is not None]

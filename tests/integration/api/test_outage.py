@@ -20,6 +20,8 @@ def test_an_unreachable_database_is_a_503_with_retry_after(settings, tmp_path: P
         client.get("/api/v1/games?date=2019-06-15"),
         client.post("/api/v1/predict", json={"game_id": 1}),
         client.get("/api/v1/jobs/00000000-0000-0000-0000-000000000001"),
+        client.get("/api/v1/jobs/00000000-0000-0000-0000-000000000001?wait=1"),
+        client.get("/api/v1/jobs/00000000-0000-0000-0000-000000000001/results"),
     ):
         assert response.status_code == 503, response.get_data(as_text=True)
         assert int(response.headers["Retry-After"]) > 0

@@ -4,15 +4,17 @@ import threading
 import uuid
 from datetime import UTC, datetime
 
+import psycopg
 import pytest
 from flask import Flask
-from sqlalchemy import event, insert
+from sqlalchemy import insert
 
 from app.api.bounds import MAX_RESULTS_PAGE_SIZE
 from app.config import Settings
-from app.db.session import get_engine, session_scope
+from app.db.session import session_scope
 from app.jobs.models import Job
 from app.ml.models import Prediction
+from tests.round_trips import counting
 from workers.api import create_api
 
 pytestmark = pytest.mark.integration
@@ -93,29 +95,29 @@ def test_a_whole_batch_fits_one_page_and_no_more(api: Flask, job_id: uuid.UUID) 
 
 
 def test_a_poll_and_a_page_each_read_in_one_statement_without_a_transaction(
-    api: Flask, job_id: uuid.UUID, settings: Settings
+    api: Flask, job_id: uuid.UUID, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A poll (then the results a client fetches after it) costs one round trip to
     PostgreSQL each, not a BEGIN, the reads and a COMMIT."""
-    reads: list[bool] = []  # per statement of this thread: was its connection in autocommit?
-    me = threading.get_ident()
+    autocommit: list[bool] = []  # per statement of this thread: was its connection in autocommit?
+    me, execute = threading.get_ident(), psycopg.Cursor.execute
 
-    def record(conn, _cursor, _statement, _parameters, _context, _many) -> None:
+    def recorded(cursor: psycopg.Cursor, *args, **kwargs):
         if threading.get_ident() == me:
-            reads.append(conn.connection.dbapi_connection.autocommit)
+            autocommit.append(cursor.connection.autocommit)
+        return execute(cursor, *args, **kwargs)
 
-    engine = get_engine(settings.database_url)
-    event.listen(engine, "before_cursor_execute", record)
-    try:
-        client = api.test_client()
+    client = api.test_client()
+    client.get(f"/api/v1/jobs/{job_id}")  # the pool's connection opened beforehand
+    monkeypatch.setattr(psycopg.Cursor, "execute", recorded)
+    with counting() as trips:
         polled = client.get(f"/api/v1/jobs/{job_id}?wait=5")
         page = client.get(f"/api/v1/jobs/{job_id}/results?page=2&page_size=10")
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
 
     assert polled.get_json()["status"] == "succeeded"
     assert page.get_json()["items"] == [_payload(i) for i in range(10, 20)]
-    assert reads == [True, True]
+    assert autocommit == [True, True]
+    assert sum(trips.postgres.values()) == 2, trips.postgres
 
 
 def test_results_of_an_unknown_job_are_a_404(api: Flask) -> None:

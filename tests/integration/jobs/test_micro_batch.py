@@ -20,6 +20,7 @@ from app.jobs.service import cancel, claim_now, create_job, requeue_expired
 from app.kinds import PREDICT, WorkerResources
 from app.markets import TARGETS
 from app.ml.models import Prediction
+from app.outages import TRANSIENT_ERRORS
 from app.predictions.jobs import MATES, run_predictions
 from workers.celery_app import make_celery
 
@@ -175,6 +176,15 @@ def test_a_claim_takes_only_queued_one_game_mates_of_the_same_params(seeded, gam
         two_games.id
     ]
     assert _state(url, [another])[another][0] == "queued"
+
+
+def test_a_claim_while_postgresql_is_down_is_an_outage_the_task_retries(tmp_path) -> None:
+    """The claim reads on a pooled connection's cursor: a refused connection is still the
+    SQLAlchemy error a task retries (``TRANSIENT_ERRORS``), not another one that fails it."""
+    down = f"postgresql+psycopg://postgres@/bullpen?host={tmp_path}"  # nothing listens there
+
+    with pytest.raises(TRANSIENT_ERRORS):
+        claim_now(down, uuid.uuid4(), "task", mates=MATES, key="game_ids")
 
 
 def test_a_batch_whose_worker_died_is_rerun_by_the_reaper_exactly_once(seeded, resources, games):
