@@ -4,11 +4,8 @@
 call's ``extra``; ``task_id`` from Celery's current task. Both are null elsewhere.
 """
 
-import json
 import logging
-import os
 import sys
-import time
 from contextvars import ContextVar
 from typing import Any
 
@@ -38,37 +35,6 @@ def _current_task_id() -> str | None:
 
     request = getattr(current_task, "request", None) if current_task else None
     return getattr(request, "id", None)
-
-
-def json_line(logger: str, level: str, message: str, created: float) -> str:
-    """The line :func:`json_formatter` makes of a plain record (a string message, no exception
-    or extra fields) of ``logger`` at ``level`` created at ``created`` (``time.time()``), with
-    :class:`ContextFilter`'s ids, in this process: without a ``LogRecord``, the filter and the
-    formatter's generic field handling (a tenth of the API's CPU when every request's access
-    line took that path). ``tests/unit/test_logs.py`` holds it to the formatter's output."""
-    return json.dumps(
-        {
-            "time": _asctime(created),
-            "level": level,
-            "logger": logger,
-            "message": message,
-            "job_id": job_id_var.get(),
-            "task_id": _current_task_id(),
-            "process": os.getpid(),
-        }
-    )
-
-
-_second: tuple[int, str] = (-1, "")  # the last second formatted, and its text
-
-
-def _asctime(created: float) -> str:
-    """``logging.Formatter.formatTime`` without a datefmt: local time, comma, milliseconds."""
-    global _second
-    whole = int(created)
-    if _second[0] != whole:
-        _second = (whole, time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(whole)))
-    return f"{_second[1]},{int((created - whole) * 1000):03d}"
 
 
 def json_formatter() -> JsonFormatter:

@@ -7,8 +7,6 @@ from typing import Any
 from app.logs import gunicorn_logconfig
 
 logconfig_dict = gunicorn_logconfig()
-# The same access lines, written without the logging machinery's per-record cost.
-logger_class = "app.stack.access_log.AccessLogger"
 # gunicorn's control socket (for ``gunicornc``) defaults to one path per user,
 # ~/.gunicorn/gunicorn.ctl: every installation and test stack on a machine would take it from
 # the one before, and a home that cannot be written fails it. supervisord runs the API.
