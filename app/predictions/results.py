@@ -5,11 +5,24 @@ import uuid
 from collections.abc import Sequence
 from datetime import datetime
 
+from psycopg.errors import UniqueViolation
 from sqlalchemy.orm import Session
 
 from app.db.session import get_autocommit_engine
 
-# A chunk's rows are COPYed into a temporary table of the session's connection (created
+# A chunk's rows are first written by one COPY straight into ``predictions``, their ids drawn
+# from its sequence beforehand (one round trip): no staging, no upsert, nothing returned. A
+# (job, item) already written (a rerun, or a duplicate delivery racing this one) fails that
+# COPY with a unique violation; it is rolled back to its savepoint and the rows are rewritten
+# by the upsert below, as every write was before.
+_NEXT_IDS = (
+    "SELECT nextval(pg_get_serial_sequence('predictions', 'id')) FROM generate_series(1, %s)"
+)
+_COPY_NEW_PREDICTIONS = (
+    "COPY predictions (id, job_id, item_key, item_index, game_id, payload, created_at) FROM STDIN"
+)
+
+# The rewrite: a chunk's rows are COPYed into a temporary table of the session's connection (created
 # once per connection, emptied at every commit) and upserted from there in one statement,
 # which empties it again. The payload JSON is encoded once per row and parsed once by
 # PostgreSQL, and there are no bind parameters per row to build, send or parse: on 500
@@ -62,19 +75,29 @@ def write_results(
     game_ids: Sequence[int | None],
     payloads: Sequence[dict],
 ) -> dict[str, int]:
-    """Write the predictions (COPY, then one upsert; a few rows, one INSERT); {item_key:
-    prediction id}."""
+    """Write the predictions (new rows: one COPY; rows written before: COPY, then one upsert;
+    a few rows, one INSERT); {item_key: prediction id}."""
     if len(payloads) <= _FEW:
         return _insert_arrays(session, _INSERT_FEW, job_id, keys, indexes, game_ids, payloads)
     connection = session.connection().connection.driver_connection
     # The time each prediction was made (the replay's clock in a replay).
     made = [datetime.fromisoformat(payload["prediction_timestamp"]) for payload in payloads]
+    encoded = [json.dumps(payload) for payload in payloads]
     with connection.cursor() as cursor:
+        ids = [row[0] for row in cursor.execute(_NEXT_IDS, (len(payloads),))]
+        try:
+            with connection.transaction(), cursor.copy(_COPY_NEW_PREDICTIONS) as copy:
+                rows = zip(ids, keys, indexes, game_ids, encoded, made, strict=True)
+                for new_id, key, index, game_id, payload, at in rows:
+                    copy.write_row((new_id, job_id, key, index, game_id, payload, at))
+            return dict(zip(keys, ids, strict=True))
+        except UniqueViolation:
+            pass  # written before: rewritten below, each row keeping its id
         cursor.execute(_STAGE_PREDICTIONS)
         with cursor.copy(_COPY_PREDICTIONS) as copy:
-            rows = zip(indexes, keys, game_ids, payloads, made, strict=True)
+            rows = zip(indexes, keys, game_ids, encoded, made, strict=True)
             for index, key, game_id, payload, at in rows:
-                copy.write_row((key, index, game_id, json.dumps(payload), at))
+                copy.write_row((key, index, game_id, payload, at))
         cursor.execute(_UPSERT_PREDICTIONS, {"job_id": job_id})
         return dict(cursor.fetchall())
 
