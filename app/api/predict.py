@@ -11,6 +11,7 @@ from app.api.auth import current_key_id
 from app.api.bounds import Blueprint, IdempotencyHeaderSchema, american, db_id
 from app.api.context import services
 from app.api.jobs import JobSchema, job_body, job_location
+from app.db.filters import among
 from app.db.session import get_autocommit_engine, session_scope
 from app.games.models import Game
 from app.ingest.teams import CANONICAL_TEAMS
@@ -126,8 +127,10 @@ def _stored_game_ids(request_args: dict) -> list[int] | None:
     with get_autocommit_engine(services().database_url).connect() as conn:
         if "game_ids" in request_args:
             wanted = list(dict.fromkeys(request_args["game_ids"]))
+            # One array parameter (``among``): an IN list of a batch's thousands of ids took
+            # tens of ms to compile and parse.
             found = dict(
-                conn.execute(select(Game.id, Game.retired_at).where(Game.id.in_(wanted))).all()
+                conn.execute(select(Game.id, Game.retired_at).where(among(Game.id, wanted))).all()
             )
             missing = [game_id for game_id in wanted if game_id not in found]
             if missing:

@@ -2,7 +2,7 @@
 
 import json
 import uuid
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime
 
 from psycopg.errors import UniqueViolation
@@ -10,16 +10,19 @@ from sqlalchemy.orm import Session
 
 from app.db.session import get_autocommit_engine
 
-# A chunk's rows are first written by one COPY straight into ``predictions``, their ids drawn
-# from its sequence beforehand (one round trip): no staging, no upsert, nothing returned. A
-# (job, item) already written (a rerun, or a duplicate delivery racing this one) fails that
-# COPY with a unique violation; it is rolled back to its savepoint and the rows are rewritten
-# by the upsert below, as every write was before.
-_NEXT_IDS = (
-    "SELECT nextval(pg_get_serial_sequence('predictions', 'id')) FROM generate_series(1, %s)"
-)
+# A chunk's rows are first written by one COPY straight into ``predictions``: no staging, no
+# upsert; the ids of the rows that need them (those with bets for the ledger) are read back
+# afterwards by key, none when none do (drawing 500 ids from the sequence beforehand cost more
+# than the COPY's own parsing of their JSON). A (job, item) already written (a rerun, or a
+# duplicate delivery racing this one) fails that COPY with a unique violation; it is rolled
+# back to its savepoint and the rows are rewritten by the upsert below, as every write was
+# before.
 _COPY_NEW_PREDICTIONS = (
-    "COPY predictions (id, job_id, item_key, item_index, game_id, payload, created_at) FROM STDIN"
+    "COPY predictions (job_id, item_key, item_index, game_id, payload, created_at) FROM STDIN"
+)
+_IDS_OF = (
+    "SELECT item_key, id FROM predictions WHERE job_id = %(job_id)s"
+    " AND item_key = ANY(%(keys)s::text[])"
 )
 
 # The rewrite: a chunk's rows are COPYed into a temporary table of the session's connection (created
@@ -74,9 +77,12 @@ def write_results(
     keys: Sequence[str],
     game_ids: Sequence[int | None],
     payloads: Sequence[dict],
+    *,
+    ids_of: Collection[str] | None = None,
 ) -> dict[str, int]:
     """Write the predictions (new rows: one COPY; rows written before: COPY, then one upsert;
-    a few rows, one INSERT); {item_key: prediction id}."""
+    a few rows, one INSERT); {item_key: prediction id} of the keys in ``ids_of`` (default:
+    every key; it may hold more)."""
     if len(payloads) <= _FEW:
         return _insert_arrays(session, _INSERT_FEW, job_id, keys, indexes, game_ids, payloads)
     connection = session.connection().connection.driver_connection
@@ -84,15 +90,19 @@ def write_results(
     made = [datetime.fromisoformat(payload["prediction_timestamp"]) for payload in payloads]
     encoded = [json.dumps(payload) for payload in payloads]
     with connection.cursor() as cursor:
-        ids = [row[0] for row in cursor.execute(_NEXT_IDS, (len(payloads),))]
         try:
             with connection.transaction(), cursor.copy(_COPY_NEW_PREDICTIONS) as copy:
-                rows = zip(ids, keys, indexes, game_ids, encoded, made, strict=True)
-                for new_id, key, index, game_id, payload, at in rows:
-                    copy.write_row((new_id, job_id, key, index, game_id, payload, at))
-            return dict(zip(keys, ids, strict=True))
+                rows = zip(keys, indexes, game_ids, encoded, made, strict=True)
+                for key, index, game_id, payload, at in rows:
+                    copy.write_row((job_id, key, index, game_id, payload, at))
         except UniqueViolation:
             pass  # written before: rewritten below, each row keeping its id
+        else:
+            wanted = list(keys if ids_of is None else ids_of)
+            if not wanted:
+                return {}
+            cursor.execute(_IDS_OF, {"job_id": job_id, "keys": wanted})
+            return dict(cursor.fetchall())
         cursor.execute(_STAGE_PREDICTIONS)
         with cursor.copy(_COPY_PREDICTIONS) as copy:
             rows = zip(indexes, keys, game_ids, encoded, made, strict=True)

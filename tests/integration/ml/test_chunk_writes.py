@@ -132,3 +132,23 @@ def test_two_chunks_in_one_transaction_write_each_once(seeded, job):
 
     assert set(first) == set(keys[:3]) and set(second) == set(keys[3:])
     assert sorted(indexes, key=lambda row: row[1]) == [(k, i) for i, k in enumerate(keys)]
+
+
+def test_a_new_chunk_reads_back_only_the_ids_asked_for(seeded, job):
+    """The ledger needs the ids of the predictions with bets: the others are not read."""
+    job_id, game_ids = job
+    keys = [str(g) for g in game_ids]
+    payloads = [_payload(g, None, "2019-06-01T12:00:00+00:00") for g in game_ids]
+    with session_scope(seeded.database_url) as session:
+        none = write_results(session, job_id, range(12), keys[:12], game_ids[:12],
+                             payloads[:12], ids_of=[])  # fmt: skip
+        some = write_results(session, job_id, range(12, 24), keys[12:], game_ids[12:],
+                             payloads[12:], ids_of=[keys[13], keys[20]])  # fmt: skip
+        stored = dict(
+            session.execute(
+                select(Prediction.item_key, Prediction.id).where(Prediction.job_id == job_id)
+            ).all()
+        )
+
+    assert none == {} and len(stored) == 24
+    assert some == {keys[13]: stored[keys[13]], keys[20]: stored[keys[20]]}
