@@ -16,7 +16,7 @@ import logging
 import os
 import socket
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
 
@@ -24,6 +24,7 @@ from sqlalchemy import func, select, text, update
 from sqlalchemy.orm import Session
 
 from app import clock
+from app.db.filters import int_array
 from app.db.session import session_scope
 from app.jobs.models import Job, JobChunk
 from app.jobs.runtime import JobCancelled, JobContext
@@ -110,7 +111,7 @@ def plan_chunks(context: JobContext, items: Items) -> list[int]:
         models = champions_for(context.resources.champions, context.params["targets"])
         chunks = chunk_by_date(item_dates(session, items), CHUNK_SIZE)
         session.execute(
-            _INSERT_CHUNKS, {"job_id": context.job_id, "chunks": [_int_array(c) for c in chunks]}
+            _INSERT_CHUNKS, {"job_id": context.job_id, "chunks": [int_array(c) for c in chunks]}
         )
         # Every chunk predicts with the champions of the moment the job was planned.
         session.execute(
@@ -126,13 +127,13 @@ def item_dates(session: Session, items: Items) -> list[date]:
     if items.specs is not None:
         starts = (datetime.fromisoformat(spec["start_time"]) for spec in items.specs)
         return [clock.local_date(start) for start in starts]
-    ids = _int_array(sorted(set(items.game_ids)))
+    ids = int_array(sorted(set(items.game_ids)))
     dates = dict(session.execute(_GAME_DATES, {"ids": ids}).all())
     return [dates[game_id] for game_id in items.game_ids]
 
 
-# A job's thousands of ids go as one array literal each, not as lists for the driver to dump
-# element by element (that took most of a plan's time).
+# A job's thousands of ids go as one array literal each (``int_array``), not as lists for the
+# driver to dump element by element (that took most of a plan's time).
 _GAME_DATES = text("SELECT id, game_date FROM games WHERE id = ANY(CAST(:ids AS integer[]))")
 _INSERT_CHUNKS = text(
     """
@@ -142,11 +143,6 @@ _INSERT_CHUNKS = text(
     ON CONFLICT DO NOTHING
     """
 )
-
-
-def _int_array(values: Iterable[int]) -> str:
-    """A PostgreSQL integer array literal of ``values``."""
-    return "{" + ",".join(str(int(value)) for value in values) + "}"
 
 
 def chunk_by_date(dates: Sequence[date], size: int) -> list[list[int]]:
