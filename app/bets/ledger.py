@@ -34,11 +34,6 @@ def _bets_of(payload: dict) -> list[tuple[str, dict]]:
     return served + paper
 
 
-def has_bets(payload: dict) -> bool:
-    """Whether a payload has a served recommendation or a paper bet (a ledger row)."""
-    return bool(payload.get("betting_recommendations") or payload.get("paper_bets"))
-
-
 def served_rows(predictions: Sequence[StoredPrediction]) -> list[dict]:
     """One ledger row per served recommendation of a stored game, and per other strategy's
     paper bet."""

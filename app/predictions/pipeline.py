@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from app import clock
 from app.bets.fairline import FairLineRules
-from app.bets.ledger import StoredPrediction, has_bets, record_served_bets
+from app.bets.ledger import StoredPrediction, record_served_bets
 from app.bets.quotes import Quotes, book_quotes, first_pitch
 from app.bets.recommend import ChunkPrices, GamePrices, price_chunk, staking_for
 from app.bets.strategies import Strategy, configured
@@ -144,18 +144,14 @@ def predict_items(
         live={name for name, row in strategy_states(session).items() if row.state == "live"},
         moment=moment,
     )
-    # 5. results and ledger (the ids of the stored games' predictions with bets)
-    betting = [
-        (key, game_id, payload)
-        for key, game_id, payload in zip(keys, game_ids, payloads, strict=True)
-        if game_id is not None and has_bets(payload)
-    ]
-    ids = write_results(
-        session, job_id, indexes, keys, game_ids, payloads, ids_of=[key for key, *_ in betting]
-    )
+    # 5. results and ledger
+    ids = write_results(session, job_id, indexes, keys, game_ids, payloads)
     record_served_bets(
         session,
-        [StoredPrediction(ids[key], game_id, payload) for key, game_id, payload in betting],
+        [
+            StoredPrediction(ids[key], game_id, payload)
+            for key, game_id, payload in zip(keys, game_ids, payloads, strict=True)
+        ],
     )
 
 

@@ -2,30 +2,14 @@
 
 import json
 import uuid
-from collections.abc import Collection, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 
-from psycopg.errors import UniqueViolation
 from sqlalchemy.orm import Session
 
 from app.db.session import get_autocommit_engine
 
-# A chunk's rows are first written by one COPY straight into ``predictions``: no staging, no
-# upsert; the ids of the rows that need them (those with bets for the ledger) are read back
-# afterwards by key, none when none do (drawing 500 ids from the sequence beforehand cost more
-# than the COPY's own parsing of their JSON). A (job, item) already written (a rerun, or a
-# duplicate delivery racing this one) fails that COPY with a unique violation; it is rolled
-# back to its savepoint and the rows are rewritten by the upsert below, as every write was
-# before.
-_COPY_NEW_PREDICTIONS = (
-    "COPY predictions (job_id, item_key, item_index, game_id, payload, created_at) FROM STDIN"
-)
-_IDS_OF = (
-    "SELECT item_key, id FROM predictions WHERE job_id = %(job_id)s"
-    " AND item_key = ANY(%(keys)s::text[])"
-)
-
-# The rewrite: a chunk's rows are COPYed into a temporary table of the session's connection (created
+# A chunk's rows are COPYed into a temporary table of the session's connection (created
 # once per connection, emptied at every commit) and upserted from there in one statement,
 # which empties it again. The payload JSON is encoded once per row and parsed once by
 # PostgreSQL, and there are no bind parameters per row to build, send or parse: on 500
@@ -77,37 +61,20 @@ def write_results(
     keys: Sequence[str],
     game_ids: Sequence[int | None],
     payloads: Sequence[dict],
-    *,
-    ids_of: Collection[str] | None = None,
 ) -> dict[str, int]:
-    """Write the predictions (new rows: one COPY; rows written before: COPY, then one upsert;
-    a few rows, one INSERT); {item_key: prediction id} of the keys in ``ids_of`` (default:
-    every key; it may hold more)."""
+    """Write the predictions (COPY, then one upsert; a few rows, one INSERT); {item_key:
+    prediction id}."""
     if len(payloads) <= _FEW:
         return _insert_arrays(session, _INSERT_FEW, job_id, keys, indexes, game_ids, payloads)
     connection = session.connection().connection.driver_connection
     # The time each prediction was made (the replay's clock in a replay).
     made = [datetime.fromisoformat(payload["prediction_timestamp"]) for payload in payloads]
-    encoded = [json.dumps(payload) for payload in payloads]
     with connection.cursor() as cursor:
-        try:
-            with connection.transaction(), cursor.copy(_COPY_NEW_PREDICTIONS) as copy:
-                rows = zip(keys, indexes, game_ids, encoded, made, strict=True)
-                for key, index, game_id, payload, at in rows:
-                    copy.write_row((job_id, key, index, game_id, payload, at))
-        except UniqueViolation:
-            pass  # written before: rewritten below, each row keeping its id
-        else:
-            wanted = list(keys if ids_of is None else ids_of)
-            if not wanted:
-                return {}
-            cursor.execute(_IDS_OF, {"job_id": job_id, "keys": wanted})
-            return dict(cursor.fetchall())
         cursor.execute(_STAGE_PREDICTIONS)
         with cursor.copy(_COPY_PREDICTIONS) as copy:
-            rows = zip(indexes, keys, game_ids, encoded, made, strict=True)
+            rows = zip(indexes, keys, game_ids, payloads, made, strict=True)
             for index, key, game_id, payload, at in rows:
-                copy.write_row((key, index, game_id, payload, at))
+                copy.write_row((key, index, game_id, json.dumps(payload), at))
         cursor.execute(_UPSERT_PREDICTIONS, {"job_id": job_id})
         return dict(cursor.fetchall())
 

@@ -67,7 +67,7 @@ def _write(settings: Settings, job_id, game_ids, payloads) -> tuple[dict, int]:
     return ids, new_bets
 
 
-@pytest.mark.parametrize("games", [6, 24], ids=["one INSERT", "COPY"])
+@pytest.mark.parametrize("games", [6, 24], ids=["one INSERT", "COPY and upsert"])
 def test_a_rerun_chunk_rewrites_its_rows_and_adds_no_bet(seeded, job, games):
     job_id, game_ids = job[0], job[1][:games]
     first = [_payload(g, 10.0 if i % 2 else None, "2019-06-01T12:00:00+00:00")
@@ -100,8 +100,8 @@ def test_a_rerun_chunk_rewrites_its_rows_and_adds_no_bet(seeded, job, games):
 
 
 def test_a_chunk_partly_written_before_keeps_those_rows_ids_and_adds_the_others(seeded, job):
-    """A COPY of new rows that meets one already written falls back to the upsert, in the
-    same transaction: the earlier rows rewritten under their ids, the others added once."""
+    """A chunk of more than a few rows (COPY, upsert) that meets rows already written, in
+    the same transaction: those rewritten under their ids, the others added once."""
     job_id, game_ids = job
     keys = [str(g) for g in game_ids]
     payloads = [_payload(g, None, "2019-06-01T12:00:00+00:00") for g in game_ids]
@@ -132,23 +132,3 @@ def test_two_chunks_in_one_transaction_write_each_once(seeded, job):
 
     assert set(first) == set(keys[:3]) and set(second) == set(keys[3:])
     assert sorted(indexes, key=lambda row: row[1]) == [(k, i) for i, k in enumerate(keys)]
-
-
-def test_a_new_chunk_reads_back_only_the_ids_asked_for(seeded, job):
-    """The ledger needs the ids of the predictions with bets: the others are not read."""
-    job_id, game_ids = job
-    keys = [str(g) for g in game_ids]
-    payloads = [_payload(g, None, "2019-06-01T12:00:00+00:00") for g in game_ids]
-    with session_scope(seeded.database_url) as session:
-        none = write_results(session, job_id, range(12), keys[:12], game_ids[:12],
-                             payloads[:12], ids_of=[])  # fmt: skip
-        some = write_results(session, job_id, range(12, 24), keys[12:], game_ids[12:],
-                             payloads[12:], ids_of=[keys[13], keys[20]])  # fmt: skip
-        stored = dict(
-            session.execute(
-                select(Prediction.item_key, Prediction.id).where(Prediction.job_id == job_id)
-            ).all()
-        )
-
-    assert none == {} and len(stored) == 24
-    assert some == {keys[13]: stored[keys[13]], keys[20]: stored[keys[20]]}
