@@ -652,6 +652,7 @@ class QueueBench:
 
     def batch(self, game_ids: Sequence[int], *, fetch: bool = True) -> dict:
         client = Client(self.api_port)
+        posted_at = time.time()
         start = time.perf_counter()
         status, _, job = client.request("POST", "/api/v1/predict/batch", {"game_ids": game_ids})
         if status != 202:
@@ -668,6 +669,7 @@ class QueueBench:
             "queued_s": _seconds(job["created_at"], job["started_at"]),
             "games_per_s": len(game_ids) / wall,
         }
+        progress(f"batch timeline: {self.timeline(job['job_id'], posted_at, posted_at + wall)}")
         if fetch:
             start = time.perf_counter()
             payloads: list[dict] = []
@@ -681,6 +683,41 @@ class QueueBench:
             figures["job_id"] = job["job_id"]
         client.close()
         return figures
+
+    def timeline(self, job_id: str, posted_at: float, answered_at: float) -> str:
+        """Where a batch's wall time went, in ms from the POST: the job's created, started and
+        finished stamps, each chunk's transaction start (``done_at`` is its ``now()``) and its
+        scoring moment (its predictions' ``created_at``) by writing process, and the poll's
+        answer (one machine, one clock)."""
+        self._floor_clients()
+        with self._pg.cursor() as cursor:
+            cursor.execute(
+                "SELECT extract(epoch FROM created_at), extract(epoch FROM started_at),"
+                " extract(epoch FROM finished_at) FROM jobs WHERE id = %s",
+                (job_id,),
+            )
+            created, started, finished = cursor.fetchone()
+            cursor.execute(
+                "SELECT c.chunk_index, c.written_by, cardinality(c.items),"
+                " extract(epoch FROM c.done_at), extract(epoch FROM min(p.created_at))"
+                " FROM job_chunks c LEFT JOIN predictions p"
+                " ON p.job_id = c.job_id AND p.item_index = ANY(c.items)"
+                " WHERE c.job_id = %s GROUP BY c.job_id, c.chunk_index ORDER BY 4",
+                (job_id,),
+            )
+            chunks = cursor.fetchall()
+        self._pg.commit()
+
+        def ms(at) -> str:
+            return "-" if at is None else f"{(float(at) - posted_at) * 1000:.0f}"
+
+        parts = [f"created {ms(created)}", f"started {ms(started)}"]
+        parts += [
+            f"chunk {index} ({size}, {writer.rsplit(':', 1)[-1]}) tx {ms(began)} scored {ms(at)}"
+            for index, writer, size, began, at in chunks
+        ]
+        parts += [f"finished {ms(finished)}", f"answered {ms(answered_at)}"]
+        return "; ".join(parts)
 
     def _floor_clients(self) -> None:
         if not hasattr(self, "_boosters"):

@@ -4,25 +4,43 @@
 import logging
 import uuid
 from collections.abc import Sequence
+from functools import cache
 
-from celery import group
+import redis
 from kombu.exceptions import OperationalError
 
 from app.jobs.runtime import JobKind, execute
 from app.kinds import KINDS, PREDICT
 from tasks.base import JobTask, resources, settings
 from workers.celery_app import celery
+from workers.dispatch import CeleryJobQueue
 
 log = logging.getLogger(__name__)
+
+BROKER_TIMEOUT_SECONDS = 2.0
+
+
+@cache
+def _chunk_queue() -> CeleryJobQueue:
+    """This worker process's sender of chunk messages (made in the process that sends, after
+    the pool's fork), on a client of the broker whose calls end within seconds."""
+    client = redis.Redis.from_url(
+        celery.conf.broker_url,
+        socket_timeout=BROKER_TIMEOUT_SECONDS,
+        socket_connect_timeout=BROKER_TIMEOUT_SECONDS,
+        health_check_interval=10,  # a connection the broker closed (a restart) is replaced
+    )
+    return CeleryJobQueue(celery, client)
 
 
 def _fan_out(kind: JobKind):
     def send_chunks(job_id: uuid.UUID, chunk_indexes: Sequence[int]) -> None:
-        """The chunks as one group: every worker of the kind's queue takes some."""
-        group(
-            celery.signature(kind.chunk_task_name, args=(str(job_id), index), immutable=True)
-            for index in chunk_indexes
-        ).apply_async()
+        """The chunks' messages, in one LPUSH: every worker of the kind's queue takes some. A
+        broker that cannot take them is an outage: the job's task retries, and its plan, kept,
+        sends the chunks not yet written."""
+        _chunk_queue().send_tasks(
+            kind.chunk_task_name, [[str(job_id), index] for index in chunk_indexes]
+        )
 
     return send_chunks
 

@@ -41,10 +41,29 @@ class CeleryJobQueue:
         if self.broker is None:
             self.celery.send_task(task_name, args=[str(message.job_id)], task_id=message.task_id)
             return
+        template = self._template(task_name)
+        self.broker.lpush(template.key, template.fill(message.task_id, str(message.job_id)))
+
+    def send_tasks(self, task_name: str, task_args: Sequence[list]) -> None:
+        """One message of ``task_name`` per argument list (each its own task id), all in one
+        LPUSH, the first to be consumed first (Celery's ``send_task`` for each without a
+        broker client). A fanned-out job's chunks: a group's ``apply_async`` took about a
+        millisecond a message."""
+        if self.broker is None:
+            for args in task_args:
+                self.celery.send_task(task_name, args=list(args))
+            return
+        template = self._template(task_name)
+        # LPUSH puts each value at the head; kombu's BRPOP takes from the tail.
+        self.broker.lpush(
+            template.key, *(template.fill(str(uuid.uuid4()), *args) for args in task_args)
+        )
+
+    def _template(self, task_name: str) -> "MessageTemplate":
         template = self._templates.get(task_name)
         if template is None:  # made in the process that sends (``origin`` names it)
             template = self._templates[task_name] = MessageTemplate.of(self.celery, task_name)
-        self.broker.lpush(template.key, template.fill(str(message.job_id), message.task_id))
+        return template
 
     def revoke(self, task_ids: Sequence[str]) -> None:
         self.celery.control.revoke(list(task_ids))
@@ -114,9 +133,10 @@ class MessageTemplate:
         }
         return cls(queue.name, headers, properties, body[2])
 
-    def fill(self, job_id: str, task_id: str) -> str:
-        """The message of ``job_id``'s task ``task_id``, as the broker's list holds it."""
-        args = [job_id]
+    def fill(self, task_id: str, *args: Any) -> str:
+        """The message of task ``task_id`` with ``args`` (a job's id; a chunk's job id and
+        index), as the broker's list holds it."""
+        args = list(args)
         body = json.dumps([args, {}, self.embed]).encode()
         return json.dumps(
             {

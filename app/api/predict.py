@@ -5,12 +5,13 @@ from datetime import datetime
 import marshmallow as ma
 from flask.views import MethodView
 from flask_smorest import abort
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from app.api.auth import current_key_id
-from app.api.bounds import Blueprint, IdempotencyHeaderSchema, american, db_id
+from app.api.bounds import Blueprint, IdempotencyHeaderSchema, IdList, american, db_id
 from app.api.context import services
 from app.api.jobs import JobSchema, job_body, job_location
+from app.db.filters import int_array
 from app.db.session import get_autocommit_engine, session_scope
 from app.games.models import Game
 from app.ingest.teams import CANONICAL_TEAMS
@@ -96,10 +97,7 @@ class PredictRequestSchema(PredictOptions):
 
 
 class BatchRequestSchema(PredictOptions):
-    game_ids = ma.fields.List(
-        db_id(),
-        validate=ma.validate.Length(min=1, max=MAX_BATCH),
-    )
+    game_ids = IdList(validate=ma.validate.Length(min=1, max=MAX_BATCH))
     games = ma.fields.List(
         ma.fields.Nested(GameSpecSchema), validate=ma.validate.Length(min=1, max=MAX_BATCH)
     )
@@ -115,6 +113,9 @@ class BatchRequestSchema(PredictOptions):
             )
 
 
+_GAMES_AMONG = text("SELECT id, retired_at FROM games WHERE id = ANY(CAST(:ids AS integer[]))")
+
+
 def _stored_game_ids(request_args: dict) -> list[int] | None:
     """The ids of the stored games a request names (None for game specs); 4xx when none exist.
 
@@ -126,9 +127,9 @@ def _stored_game_ids(request_args: dict) -> list[int] | None:
     with get_autocommit_engine(services().database_url).connect() as conn:
         if "game_ids" in request_args:
             wanted = list(dict.fromkeys(request_args["game_ids"]))
-            found = dict(
-                conn.execute(select(Game.id, Game.retired_at).where(Game.id.in_(wanted))).all()
-            )
+            # One array literal: an IN list of a batch's thousands of ids took tens of ms to
+            # compile and parse, a list parameter several to dump.
+            found = dict(conn.execute(_GAMES_AMONG, {"ids": int_array(wanted)}).all())
             missing = [game_id for game_id in wanted if game_id not in found]
             if missing:
                 abort(404, message="unknown game ids", errors={"game_ids": missing[:50]})

@@ -23,20 +23,18 @@ from sqlalchemy.orm import Session
 from app import clock
 from app.bets.fairline import FairLineRules
 from app.bets.ledger import StoredPrediction, record_served_bets
-from app.bets.quotes import Quotes, book_quotes
+from app.bets.quotes import Quotes, book_quotes, first_pitch
 from app.bets.recommend import ChunkPrices, GamePrices, price_chunk, staking_for
 from app.bets.strategies import Strategy, configured
 from app.bets.strategies import states as strategy_states
 from app.features.definitions import FEATURE_SET
-from app.features.serving import spec_features, stored_features, stored_game_rows
+from app.features.serving import spec_features, stored_game_rows
 from app.markets import MARKETS, MONEYLINE
 from app.ml.predict import ModelScores, model_refs, predict_probabilities
 from app.ml.registry import LoadedModel
 from app.predictions.results import write_job_results, write_results
 from app.staking.pricing import CONFIDENCE_THRESHOLD, Gate, Staking
 
-# Up to this many stored games are read as SQL rows, not into a frame (a one-game job).
-FEW_GAMES = 8
 # The fields of each market in a payload, after its key.
 MARKET_FIELDS = ("probability", "binary", "confidence", "market_probability", "edge")
 
@@ -79,19 +77,23 @@ class ChunkGames:
 
     @classmethod
     def of_rows(cls, rows: Sequence[Row]) -> "ChunkGames":
-        """From stored games' SQL rows (``load_game_rows``), without a frame."""
-        names = _price_columns()
+        """From stored games' SQL rows (``load_game_rows``), without a frame (a frame of a
+        chunk's games cost more than reading them), column by column."""
+        if not rows:
+            return cls([], [], [], GamePrices({}, [], [], []))
+        columns = dict(zip(rows[0]._fields, zip(*rows, strict=True), strict=True))
+        dates = list(columns["game_date"])
         return cls(
-            [row.home_team for row in rows],
-            [row.away_team for row in rows],
-            [row.game_date.isoformat() for row in rows],
+            list(columns["home_team"]),
+            list(columns["away_team"]),
+            [day.isoformat() for day in dates],
             GamePrices(
-                columns={name: _floats(getattr(row, name) for row in rows) for name in names},
+                columns={name: _floats(columns[name]) for name in _price_columns()},
                 starts=[
-                    None if row.start_time is None else row.start_time.astimezone(UTC)
-                    for row in rows
+                    None if start is None else start.astimezone(UTC)
+                    for start in columns["start_time"]
                 ],
-                dates=[row.game_date for row in rows],
+                dates=dates,
                 stored=[True] * len(rows),
             ),
         )
@@ -113,6 +115,7 @@ def predict_items(
     ``session``'s transaction."""
     indexes = list(indexes)
     settings = resources.settings
+    moment = clock.now()
     # 1. features
     if items.specs is not None:
         games, features = spec_features(session, [items.specs[i] for i in indexes])
@@ -121,14 +124,10 @@ def predict_items(
         quotes = None
     else:
         game_ids = [items.game_ids[i] for i in indexes]
-        if len(game_ids) <= FEW_GAMES:
-            rows, features = stored_game_rows(session, resources.feature_store, game_ids)
-            games = ChunkGames.of_rows(rows)
-        else:
-            games, features = stored_features(session, resources.feature_store, game_ids)
+        rows, features = stored_game_rows(session, resources.feature_store, game_ids)
+        games = ChunkGames.of_rows(rows)
         keys = [str(game_id) for game_id in game_ids]
-        by_game = book_quotes(session, game_ids)
-        quotes = [by_game.get(game_id, {}) for game_id in game_ids]
+        quotes = open_quotes(session, games, game_ids, moment)
     # 2-4. model probabilities, fair line, prices and stakes, the payloads
     staking = staking_for(params, settings)
     payloads = score(
@@ -143,6 +142,7 @@ def predict_items(
         fair_rules=FairLineRules.from_settings(settings),
         strategies=configured(settings),
         live={name for name, row in strategy_states(session).items() if row.state == "live"},
+        moment=moment,
     )
     # 5. results and ledger
     ids = write_results(session, job_id, indexes, keys, game_ids, payloads)
@@ -168,22 +168,24 @@ def predict_games(
     priced as its own job (what it would have been alone), one statement for the results,
     one for the served bets."""
     settings = resources.settings
+    moment = clock.now()
     rows, features = stored_game_rows(session, resources.feature_store, game_ids)
-    by_game = book_quotes(session, game_ids)
+    games = ChunkGames.of_rows(rows)
     staking = staking_for(params, settings)
     payloads = score(
-        ChunkGames.of_rows(rows),
+        games,
         features,
         models,
         staking.bankroll,
         game_ids,
         staking=staking,
-        quotes=[by_game.get(game_id, {}) for game_id in game_ids],
+        quotes=open_quotes(session, games, game_ids, moment),
         max_ece=settings.max_ece,
         fair_rules=FairLineRules.from_settings(settings),
         strategies=configured(settings),
         live={name for name, row in strategy_states(session).items() if row.state == "live"},
         each_alone=True,
+        moment=moment,
     )
     ids = write_job_results(session, job_ids, game_ids, payloads)
     record_served_bets(
@@ -193,6 +195,23 @@ def predict_games(
             for job_id, game_id, payload in zip(job_ids, game_ids, payloads, strict=True)
         ],
     )
+
+
+def open_quotes(
+    session: Session, games: ChunkGames, game_ids: Sequence[int], moment: datetime
+) -> list[Quotes]:
+    """Each stored game's book quotes, read only for the games whose betting is still open at
+    ``moment``: at or after a game's first pitch nothing is served by any rule (``score``
+    with fair-line rules; ``app.bets.recommend.price_chunk``), so its quotes would not be
+    read (a batch of past games reads none)."""
+    prices = games.prices
+    open_ids = [
+        game_id
+        for game_id, start, day in zip(game_ids, prices.starts, prices.dates, strict=True)
+        if moment < first_pitch(start, day)
+    ]
+    by_game = book_quotes(session, open_ids) if open_ids else {}
+    return [by_game.get(game_id, {}) for game_id in game_ids]
 
 
 def score(
@@ -209,6 +228,7 @@ def score(
     strategies: Mapping[str, Strategy] | None = None,
     live: Iterable[str] = (),
     each_alone: bool = False,
+    moment: datetime | None = None,
 ) -> list[dict]:
     """One prediction payload per row of ``games``/``features``: the models' probabilities
     (``app.ml.predict``), then the market, the fair line, the bets and their stakes
@@ -216,13 +236,13 @@ def score(
     live ones), each strategy prices a fair-line market on its own; the others' bets are
     ``paper_bets``. With ``each_alone``, every row is priced as a chunk of its own (each its
     own job: the daily exposure cap sees only its own game); the models still score all rows
-    at once."""
+    at once. ``moment``: when the games are priced (default: now)."""
     if len(games) == 0:
         return []
     if isinstance(games, pd.DataFrame):
         games = ChunkGames.of_frame(games, game_ids)
     staking = staking or Staking(bankroll=bankroll)
-    moment = clock.now()
+    moment = moment or clock.now()
     scores = predict_probabilities(models, features, max_ece=max_ece)
     gates = {
         target: Gate(scores.bets_enabled[target], scores.calibrated[target])

@@ -84,3 +84,24 @@ def test_a_connection_the_broker_closed_is_replaced_and_the_message_sent(scratch
     queue.send(JobMessage(uuid.uuid4(), "predict", str(uuid.uuid4())))
 
     assert client.llen("predict") == 2
+
+
+def test_a_fanned_out_job_s_chunk_messages_are_the_ones_send_task_makes(scratch):
+    """The chunks go in one LPUSH, each message as ``send_task`` makes it, the first chunk
+    consumed first (kombu takes a list's tail)."""
+    settings, client = scratch
+    queue = create_api(settings).extensions["bullpen"].queue
+    for kind in (kind for kind in KINDS.values() if kind.chunk):
+        job_id = str(uuid.uuid4())
+        queue.send_tasks(kind.chunk_task_name, [[job_id, index] for index in range(3)])
+        ours = [_decoded(client.rpop(kind.queue)) for _ in range(3)]
+        for index, message in enumerate(ours):
+            task_id = message["headers"]["id"]
+            queue.celery.send_task(kind.chunk_task_name, args=[job_id, index], task_id=task_id)
+            celery_s = _decoded(client.rpop(kind.queue))
+            tags = {m["properties"].pop("delivery_tag") for m in (message, celery_s)}
+            assert len(tags) == 2
+            assert message == celery_s, kind.name
+            assert message["body"][0] == [job_id, index]
+        assert len({message["headers"]["id"] for message in ours}) == 3
+        assert client.llen(kind.queue) == 0

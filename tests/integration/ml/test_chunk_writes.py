@@ -20,10 +20,11 @@ pytestmark = pytest.mark.integration
 
 @pytest.fixture
 def job(seeded: Settings) -> Iterator[tuple[uuid.UUID, list[int]]]:
-    """A running prediction job over six stored games; deleted with what it wrote."""
+    """A running prediction job over 24 stored games (the tests take six, more than
+    ``results._FEW`` or all); deleted with what it wrote."""
     with session_scope(seeded.database_url) as session:
         game_ids = list(
-            session.scalars(select(Game.id).where(Game.season == 2019).order_by(Game.id).limit(6))
+            session.scalars(select(Game.id).where(Game.season == 2019).order_by(Game.id).limit(24))
         )
         job = Job(id=uuid.uuid4(), kind="predict", status="running", params={})
         session.add(job)
@@ -66,8 +67,9 @@ def _write(settings: Settings, job_id, game_ids, payloads) -> tuple[dict, int]:
     return ids, new_bets
 
 
-def test_a_rerun_chunk_rewrites_its_rows_and_adds_no_bet(seeded, job):
-    job_id, game_ids = job
+@pytest.mark.parametrize("games", [6, 24], ids=["one INSERT", "COPY and upsert"])
+def test_a_rerun_chunk_rewrites_its_rows_and_adds_no_bet(seeded, job, games):
+    job_id, game_ids = job[0], job[1][:games]
     first = [_payload(g, 10.0 if i % 2 else None, "2019-06-01T12:00:00+00:00")
              for i, g in enumerate(game_ids)]  # fmt: skip
     again = [_payload(g, 10.0 if i % 2 else None, "2019-06-01T12:05:00+00:00")
@@ -77,7 +79,7 @@ def test_a_rerun_chunk_rewrites_its_rows_and_adds_no_bet(seeded, job):
     rewritten, bets_again = _write(seeded, job_id, game_ids, again)
 
     assert ids == rewritten and set(ids) == {str(g) for g in game_ids}
-    assert (bets, bets_again) == (3, 0)
+    assert (bets, bets_again) == (games // 2, 0)
     with session_scope(seeded.database_url) as session:
         rows = session.execute(
             select(Prediction).where(Prediction.job_id == job_id).order_by(Prediction.item_index)
@@ -86,18 +88,39 @@ def test_a_rerun_chunk_rewrites_its_rows_and_adds_no_bet(seeded, job):
             (r.id, r.item_key, r.item_index, r.game_id, r.payload, r.created_at) for r in rows
         ]
         assert (
-            len(session.scalars(select(Bet).where(Bet.prediction_id.in_(ids.values()))).all()) == 3
+            len(session.scalars(select(Bet).where(Bet.prediction_id.in_(ids.values()))).all())
+            == games // 2
         )
     assert [(key, index, game) for _, key, index, game, _, _ in stored] == [
         (str(g), i, g) for i, g in enumerate(game_ids)
     ]
+    assert {key: id_ for id_, key, *_ in stored} == ids
     assert [payload for *_, payload, _ in stored] == again
     assert {made.isoformat() for *_, made in stored} == {"2019-06-01T12:05:00+00:00"}
 
 
+def test_a_chunk_partly_written_before_keeps_those_rows_ids_and_adds_the_others(seeded, job):
+    """A chunk of more than a few rows (COPY, upsert) that meets rows already written, in
+    the same transaction: those rewritten under their ids, the others added once."""
+    job_id, game_ids = job
+    keys = [str(g) for g in game_ids]
+    payloads = [_payload(g, None, "2019-06-01T12:00:00+00:00") for g in game_ids]
+    with session_scope(seeded.database_url) as session:
+        first = write_results(session, job_id, range(12), keys[:12], game_ids[:12], payloads[:12])
+        both = write_results(session, job_id, range(6, 24), keys[6:], game_ids[6:], payloads[6:])
+        stored = dict(
+            session.execute(
+                select(Prediction.item_key, Prediction.id).where(Prediction.job_id == job_id)
+            ).all()
+        )
+
+    assert {key: both[key] for key in keys[6:12]} == {key: first[key] for key in keys[6:12]}
+    assert stored == {**first, **both} and len(stored) == 24
+
+
 def test_two_chunks_in_one_transaction_write_each_once(seeded, job):
     """The staging table is emptied by each upsert, not only at commit."""
-    job_id, game_ids = job
+    job_id, game_ids = job[0], job[1][:6]
     payloads = [_payload(g, 5.0, "2019-06-01T12:00:00+00:00") for g in game_ids]
     keys = [str(g) for g in game_ids]
     with session_scope(seeded.database_url) as session:

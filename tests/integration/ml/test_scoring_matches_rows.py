@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from app import clock
 from app.bets.fairline import FairLineRules
-from app.bets.quotes import book_quotes
+from app.bets.quotes import book_quotes, first_pitch
 from app.bets.recommend import staking_for
 from app.config import Settings
 from app.db.session import session_scope
@@ -20,7 +20,7 @@ from app.markets import TARGETS
 from app.ml.predict import champions_for, open_feature_store
 from app.ml.registry import ChampionCache
 from app.odds import decimal_to_american, devig_two_way
-from app.predictions.pipeline import ChunkGames, score
+from app.predictions.pipeline import ChunkGames, open_quotes, score
 from app.staking.pricing import BookQuote
 from tests.unit.ml.row_scoring_reference import assert_same_payloads, score_by_rows
 
@@ -89,20 +89,29 @@ def test_the_sample_champions_payloads_equal_the_row_by_row_ones(
         assert sum(len(p["betting_recommendations"]) for p in expected) > 20
 
 
-def test_a_few_games_read_as_rows_score_as_the_frame_does(seeded, monkeypatch) -> None:
-    """A one-game job's games come as SQL rows, not a frame: the same payloads either way."""
-    store = open_feature_store(seeded)
+def _betting(seeded: Settings) -> tuple:
+    """The feature store, the champions (each betting on its edge) and the default staking."""
     models = {
         target: replace(model, bets_enabled=True)
         for target, model in champions_for(ChampionCache(seeded), list(TARGETS)).items()
     }
-    staking = staking_for({}, seeded)
-    with session_scope(seeded.database_url) as session:
-        ids = list(
-            session.scalars(
-                select(Game.id).where(Game.season == 2019).order_by(Game.id).offset(900).limit(40)
-            )
+    return open_feature_store(seeded), models, staking_for({}, seeded)
+
+
+def _forty_games(session) -> list[int]:
+    """40 stored 2019 games over a few dates."""
+    return list(
+        session.scalars(
+            select(Game.id).where(Game.season == 2019).order_by(Game.id).offset(900).limit(40)
         )
+    )
+
+
+def test_a_few_games_read_as_rows_score_as_the_frame_does(seeded, monkeypatch) -> None:
+    """A one-game job's games come as SQL rows, not a frame: the same payloads either way."""
+    store, models, staking = _betting(seeded)
+    with session_scope(seeded.database_url) as session:
+        ids = _forty_games(session)
         frame, features = stored_features(session, store, ids)
         rows, row_features = stored_game_rows(session, store, ids)
         first = min(session.scalars(select(Game.game_date).where(Game.id.in_(ids))))
@@ -123,3 +132,43 @@ def test_a_few_games_read_as_rows_score_as_the_frame_does(seeded, monkeypatch) -
 
     assert from_rows == from_frame
     assert any(payload["betting_recommendations"] for payload in from_rows)
+
+
+def test_quotes_are_read_only_for_games_still_open_and_the_payloads_are_the_same(
+    seeded, monkeypatch
+) -> None:
+    """A chunk reads the book quotes of the games whose first pitch is still ahead
+    (``open_quotes``): the others' quotes are never priced, so the payloads are those that
+    every game's quotes give."""
+    store, models, staking = _betting(seeded)
+    with session_scope(seeded.database_url) as session:
+        ids = _forty_games(session)
+        rows, features = stored_game_rows(session, store, ids)
+        games = ChunkGames.of_rows(rows)
+        pitches = [
+            first_pitch(start, day)
+            for start, day in zip(games.prices.starts, games.prices.dates, strict=True)
+        ]
+        # Some games already started, some not: the evening before the last date's games.
+        moment = datetime.combine(max(games.prices.dates), time(0), tzinfo=UTC) - timedelta(hours=1)
+        opened = open_quotes(session, games, ids, moment)
+        stored = book_quotes(session, ids)
+    every = [stored.get(game_id, {}) for game_id in ids]
+    started = [pitch <= moment for pitch in pitches]
+    assert any(started) and not all(started)
+    assert opened == [
+        {} if closed else quotes for closed, quotes in zip(started, every, strict=True)
+    ]
+
+    def fresh(quotes: list[dict]) -> list[dict]:  # taken just then (the archive's have no age)
+        return [
+            {m: [replace(q, captured_at=moment - timedelta(minutes=5)) for q in by] for m, by in
+             by_market.items()}
+            for by_market in quotes
+        ]  # fmt: skip
+
+    options = {"staking": staking, "fair_rules": FairLineRules(), "moment": moment}
+    read = score(games, features, models, 0.0, ids, quotes=fresh(opened), **options)
+    all_read = score(games, features, models, 0.0, ids, quotes=fresh(every), **options)
+    assert read == all_read
+    assert any(payload["betting_recommendations"] for payload in read)
