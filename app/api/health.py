@@ -3,6 +3,7 @@
 import sys
 import threading
 import time
+import weakref
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
@@ -76,11 +77,16 @@ class SharedPing:
         return answer
 
 
-_shared_ping = SharedPing()
+# One shared ping per job queue: an app of another broker in the same process (tests make
+# several) must not be given this one's answer.
+_shared_pings: "weakref.WeakKeyDictionary[object, SharedPing]" = weakref.WeakKeyDictionary()
+_shared_pings_lock = threading.Lock()
 
 
 def _check_worker(svc: Services) -> str:
-    answered = _shared_ping(lambda: svc.queue.ping(timeout=1.0))
+    with _shared_pings_lock:
+        shared = _shared_pings.setdefault(svc.queue, SharedPing())
+    answered = shared(lambda: svc.queue.ping(timeout=1.0))
     if not answered:
         raise RuntimeError("no Celery worker answered a ping within 1 s")
     return f"{answered} worker(s)"
