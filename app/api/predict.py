@@ -5,15 +5,13 @@ from datetime import datetime
 import marshmallow as ma
 from flask.views import MethodView
 from flask_smorest import abort
-from sqlalchemy import select, text
 
 from app.api.auth import current_key_id
 from app.api.bounds import Blueprint, IdempotencyHeaderSchema, IdList, american, db_id
 from app.api.context import services
 from app.api.jobs import JobSchema, job_body, job_location
-from app.db.filters import int_array
-from app.db.session import get_autocommit_engine, session_scope
-from app.games.models import Game
+from app.db.session import session_scope
+from app.games.selection import game_ids_of_season, game_ids_on, retirement, retirements
 from app.ingest.teams import CANONICAL_TEAMS
 from app.jobs.service import IdempotencyConflict, submit
 from app.kinds import PREDICT
@@ -113,48 +111,31 @@ class BatchRequestSchema(PredictOptions):
             )
 
 
-_GAMES_AMONG = text("SELECT id, retired_at FROM games WHERE id = ANY(CAST(:ids AS integer[]))")
-
-
 def _stored_game_ids(request_args: dict) -> list[int] | None:
-    """The ids of the stored games a request names (None for game specs); 4xx when none exist.
-
-    Each lookup is one statement on an autocommit connection: a read needs no BEGIN and
-    COMMIT round trips.
-    """
+    """The ids of the stored games a request names (None for game specs); 4xx when none exist."""
     if not {"game_ids", "date", "season"} & request_args.keys():
         return None
-    with get_autocommit_engine(services().database_url).connect() as conn:
-        if "game_ids" in request_args:
-            wanted = list(dict.fromkeys(request_args["game_ids"]))
-            # One array literal: an IN list of a batch's thousands of ids took tens of ms to
-            # compile and parse, a list parameter several to dump.
-            found = dict(conn.execute(_GAMES_AMONG, {"ids": int_array(wanted)}).all())
-            missing = [game_id for game_id in wanted if game_id not in found]
-            if missing:
-                abort(404, message="unknown game ids", errors={"game_ids": missing[:50]})
-            retired = [game_id for game_id in wanted if found[game_id] is not None]
-            if retired:
-                abort(409, message="retired games (no longer in the data) cannot be predicted",
-                      errors={"game_ids": retired[:50]})  # fmt: skip
-            return wanted
-        if "date" in request_args:
-            ids = conn.scalars(
-                select(Game.id)
-                .where(Game.game_date == request_args["date"], Game.retired_at.is_(None))
-                .order_by(Game.id)
-            ).all()
-            if not ids:
-                abort(404, message=f"no games on {request_args['date'].isoformat()}")
-            return list(ids)
-        ids = conn.scalars(
-            select(Game.id)
-            .where(Game.season == request_args["season"], Game.retired_at.is_(None))
-            .order_by(Game.game_date, Game.id)
-        ).all()
+    database_url = services().database_url
+    if "game_ids" in request_args:
+        wanted = list(dict.fromkeys(request_args["game_ids"]))
+        found = retirements(database_url, wanted)
+        missing = [game_id for game_id in wanted if game_id not in found]
+        if missing:
+            abort(404, message="unknown game ids", errors={"game_ids": missing[:50]})
+        retired = [game_id for game_id in wanted if found[game_id] is not None]
+        if retired:
+            abort(409, message="retired games (no longer in the data) cannot be predicted",
+                  errors={"game_ids": retired[:50]})  # fmt: skip
+        return wanted
+    if "date" in request_args:
+        ids = game_ids_on(database_url, request_args["date"])
         if not ids:
-            abort(404, message=f"no games in season {request_args['season']}")
-        return list(ids)
+            abort(404, message=f"no games on {request_args['date'].isoformat()}")
+        return ids
+    ids = game_ids_of_season(database_url, request_args["season"])
+    if not ids:
+        abort(404, message=f"no games in season {request_args['season']}")
+    return ids
 
 
 def _submit_predictions(
@@ -204,12 +185,9 @@ def _submit_predictions(
 def _refuse_game(game_id: int) -> None:
     """Abort the submission of a stored game the job's INSERT refused: 409 when it is retired
     (as ``POST /bets`` answers), else 404."""
-    with get_autocommit_engine(services().database_url).connect() as conn:
-        game = conn.execute(
-            select(Game.retired_at, Game.retired_reason).where(Game.id == game_id)
-        ).first()
-    if game is not None and game.retired_at is not None:
-        abort(409, message=f"game {game_id} is retired: {game.retired_reason}",
+    game = retirement(services().database_url, game_id)
+    if game is not None and game[0] is not None:
+        abort(409, message=f"game {game_id} is retired: {game[1]}",
               errors={"game_ids": [game_id]})  # fmt: skip
     abort(404, message="unknown game ids", errors={"game_ids": [game_id]})
 

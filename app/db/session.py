@@ -26,7 +26,6 @@ from sqlalchemy.orm import Session, sessionmaker
 
 _engines: dict[str, Engine] = {}
 _factories: dict[str, sessionmaker[Session]] = {}
-_autocommit: dict[str, Engine] = {}
 CONNECT_TIMEOUT_SECONDS = 10
 
 
@@ -56,15 +55,6 @@ def get_engine(url: str) -> Engine:
         if engine.dialect.name == "postgresql":
             event.listen(engine, "checkout", _closed_by_the_server)
         _engines[url] = engine
-    return engine
-
-
-def get_autocommit_engine(url: str) -> Engine:
-    """The engine for ``url`` with every connection in autocommit: one statement is its own
-    transaction (no BEGIN and COMMIT round trips). It shares the process-wide pool."""
-    engine = _autocommit.get(url)
-    if engine is None:
-        engine = _autocommit[url] = get_engine(url).execution_options(isolation_level="AUTOCOMMIT")
     return engine
 
 
@@ -135,4 +125,3 @@ def dispose_engines() -> None:
         engine.dispose(close=False)
     _engines.clear()
     _factories.clear()
-    _autocommit.clear()

@@ -171,3 +171,23 @@ def test_a_request_s_schemas_are_made_once_not_per_request(client, monkeypatch):
 
     assert response.status_code == 202
     assert made == []
+
+
+def test_a_batch_selector_that_names_no_stored_game_is_404(client):
+    known = _a_2019_game(client)["id"]
+
+    unknown_id = client.post("/api/v1/predict/batch", json={"game_ids": [known, 999_999_999]})
+    no_games_that_day = client.post("/api/v1/predict/batch", json={"date": "2019-01-15"})
+
+    assert unknown_id.status_code == 404
+    assert unknown_id.get_json()["errors"] == {"game_ids": [999_999_999]}
+    assert no_games_that_day.status_code == 404
+    assert "no games on 2019-01-15" in no_games_that_day.get_json()["message"]
+
+
+def test_a_season_batch_takes_every_stored_game_of_the_season(client):
+    submitted = client.post("/api/v1/predict/batch", json={"season": 2019})
+    games = client.get("/api/v1/games?season=2019").get_json()
+
+    assert submitted.status_code == 202
+    assert submitted.get_json()["progress"]["total"] == len(games) > 0
