@@ -6,31 +6,23 @@ import uuid
 from collections.abc import Sequence
 from functools import cache
 
-import redis
 from kombu.exceptions import OperationalError
 
 from app.jobs.runtime import JobKind, execute
 from app.kinds import KINDS, PREDICT
+from app.redis_clients import bounded_redis
 from tasks.base import JobTask, resources, settings
 from workers.celery_app import celery
 from workers.dispatch import CeleryJobQueue
 
 log = logging.getLogger(__name__)
 
-BROKER_TIMEOUT_SECONDS = 2.0
-
 
 @cache
 def _chunk_queue() -> CeleryJobQueue:
     """This worker process's sender of chunk messages (made in the process that sends, after
     the pool's fork), on a client of the broker whose calls end within seconds."""
-    client = redis.Redis.from_url(
-        celery.conf.broker_url,
-        socket_timeout=BROKER_TIMEOUT_SECONDS,
-        socket_connect_timeout=BROKER_TIMEOUT_SECONDS,
-        health_check_interval=10,  # a connection the broker closed (a restart) is replaced
-    )
-    return CeleryJobQueue(celery, client)
+    return CeleryJobQueue(celery, bounded_redis(celery.conf.broker_url))
 
 
 def _fan_out(kind: JobKind):

@@ -3,8 +3,8 @@
 from flask import Flask
 
 from app import create_app
-from app.api.context import bounded_redis
 from app.config import Settings
+from app.redis_clients import bounded_redis
 from workers.celery_app import make_celery
 from workers.dispatch import CeleryJobQueue
 
