@@ -3,19 +3,18 @@
 import json
 import uuid
 from collections.abc import Sequence
-from typing import Any
 
 import marshmallow as ma
 from flask import Response, url_for
 from flask.views import MethodView
 from flask_smorest import abort
-from sqlalchemy import Row, func, select
+from sqlalchemy import func, select
 
 from app.api.bounds import MAX_RESULTS_PAGE_SIZE, Blueprint, PageSchema
 from app.api.context import services
 from app.db.session import session_scope
 from app.jobs.models import FINISHED_STATUSES, JOB_STATUSES, Job
-from app.jobs.service import JobNotFound, cancel, read_job
+from app.jobs.service import JobNotFound, ShownJob, cancel, read_job
 from app.kinds import KINDS
 from app.predictions.results import read_page
 
@@ -75,7 +74,7 @@ class JobsQuerySchema(ma.Schema):
     kind = ma.fields.String(validate=ma.validate.OneOf(list(KINDS)))
 
 
-def job_body(job: Job | Row | Any) -> dict:
+def job_body(job: ShownJob) -> dict:
     """The JSON shape of a job, as every endpoint that returns one shows it."""
     return {
         "job_id": job.id,
@@ -91,12 +90,12 @@ def job_body(job: Job | Row | Any) -> dict:
     }
 
 
-def job_location(job: Job | Row) -> dict[str, str]:
+def job_location(job: ShownJob) -> dict[str, str]:
     """The ``Location`` header of a 202 answer."""
     return {"Location": url_for("jobs.JobById", job_id=job.id)}
 
 
-def load_job(job_id: uuid.UUID) -> Any:
+def load_job(job_id: uuid.UUID) -> ShownJob:
     job = read_job(services().database_url, job_id)
     if job is None:
         abort(404, message=f"no job {job_id}")

@@ -70,6 +70,22 @@ class NamedKind(Protocol):
     name: str
 
 
+class ShownJob(Protocol):
+    """A job as the API shows it: a ``Job``, or the named tuple of its shown columns that
+    :func:`read_job` and :func:`submit` read (``_SHOWN``)."""
+
+    id: uuid.UUID
+    kind: str
+    status: str
+    progress_done: int
+    progress_total: int
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+    error: str | None
+    result: Any
+
+
 class JobNotFound(LookupError):
     """No job has that id."""
 
@@ -226,7 +242,7 @@ def publish(database_url: str, job: Job | Row, queue: JobQueue) -> bool:
 _READ_JOB = f"SELECT {_SHOWN} FROM jobs WHERE id = %(id)s"
 
 
-def read_job(database_url: str, job_id: uuid.UUID) -> Any:
+def read_job(database_url: str, job_id: uuid.UUID) -> ShownJob | None:
     """The job as the API shows it (a named tuple of the columns shown), or None: one
     autocommit statement on a pooled connection's cursor (no BEGIN and COMMIT round trips;
     a poll reads a job once per wake-up), without SQLAlchemy's ``Connection`` and result
