@@ -6,6 +6,7 @@ import signal
 import sys
 import threading
 import warnings
+from functools import partial
 from pathlib import Path
 
 import click
@@ -49,6 +50,9 @@ def exit_on_sigterm() -> None:
 
 # --- the whole system -------------------------------------------------------------------------
 
+# How long `bullpen up` waits, after its first start's bootstrap, for /health/ready's 200.
+READY_SECONDS = 300
+
 
 @main.command()
 @click.option("--api-port", default=8000, show_default=True, envvar="BULLPEN_API_PORT")
@@ -64,6 +68,7 @@ def up(api_port: int, flower_port: int, mlflow_port: int, no_bootstrap: bool) ->
     from app.ml.registry import client as mlflow_client
     from app.stack.bootstrap import bootstrap
     from app.stack.embedded import EmbeddedStack
+    from app.stack.probes import ready, wait_until_ready
     from app.stack.supervisor import (
         Ports,
         Supervisor,
@@ -95,6 +100,16 @@ def up(api_port: int, flower_port: int, mlflow_port: int, no_bootstrap: bool) ->
         supervisor.start()
         if not no_bootstrap:
             bootstrap(settings, click.echo)
+        # "Up" means what the contract says: predictions work, /health/ready answers 200.
+        is_ready = wait_until_ready(
+            partial(ready, f"http://127.0.0.1:{api_port}/health/ready"),
+            supervisor.running, READY_SECONDS, click.echo,
+        )  # fmt: skip
+        if supervisor.running() and not is_ready:
+            click.echo(
+                f"Error: not ready after {READY_SECONDS} s; the stack keeps running, its logs "
+                f"are in {settings.var_dir / 'logs'}", err=True,
+            )  # fmt: skip
         click.echo(
             f"Bullpen is up: API http://127.0.0.1:{api_port}/api/v1/docs · "
             f"Flower http://127.0.0.1:{flower_port} · MLflow http://127.0.0.1:{mlflow_port} "

@@ -7,10 +7,13 @@ a worker answers a Celery ping under this host's name, a beat holds RedBeat's lo
 The beat's heartbeat, which readiness reads, is ``app.jobs.beat``.
 """
 
+import json
 import logging
 import socket
+import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 
 import redis
 from celery import Celery
@@ -29,6 +32,44 @@ def http_answers(url: str, timeout: float = 5.0) -> bool:
         return error.code < 500
     except (urllib.error.URLError, OSError):
         return False
+
+
+def ready(url: str, timeout: float = 5.0) -> tuple[bool, str]:
+    """Whether ``/health/ready`` at ``url`` answers 200, and what it says is not ready."""
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as response:
+            return response.status == 200, ""
+    except urllib.error.HTTPError as error:
+        try:
+            return False, json.loads(error.read()).get("message", f"HTTP {error.code}")
+        except ValueError:
+            return False, f"HTTP {error.code}"
+    except (urllib.error.URLError, OSError) as error:
+        return False, f"no answer ({getattr(error, 'reason', error)})"
+
+
+def wait_until_ready(
+    probe: Callable[[], tuple[bool, str]],
+    running: Callable[[], bool],
+    timeout: float,
+    echo: Callable[[str], None],
+    interval: float = 1.0,
+) -> bool:
+    """Probe until ready, the stack stops running or ``timeout`` seconds pass; True when ready.
+    Each new reason it is not ready is echoed once (a worker still starting, say)."""
+    deadline = time.monotonic() + timeout
+    said = ""
+    while running():
+        is_ready, reason = probe()
+        if is_ready:
+            return True
+        if reason != said:
+            echo(f"waiting for readiness: {reason}")
+            said = reason
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(interval)
+    return False
 
 
 def worker_answers(broker_url: str, timeout: float = 5.0, host: str | None = None) -> bool:

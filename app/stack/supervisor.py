@@ -131,6 +131,10 @@ class Supervisor:
                 raise SupervisorError(f"supervisord did not answer on {self.socket_path}")
             time.sleep(0.1)
 
+    def running(self) -> bool:
+        """Whether supervisord still runs (it ends on a fatal error or a signal)."""
+        return self.process is not None and self.process.poll() is None
+
     def states(self) -> dict[str, str]:
         """Each component's supervisord state (``RUNNING``, ``BACKOFF``, ``FATAL``...)."""
         return {info["name"]: info["statename"] for info in self._process_info()}

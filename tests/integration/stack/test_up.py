@@ -41,19 +41,6 @@ def _running(process: psutil.Process) -> bool:
         return False
 
 
-def _wait_ready(base: str, up: subprocess.Popen) -> None:
-    deadline = time.monotonic() + READY_TIMEOUT_SECONDS
-    while time.monotonic() < deadline:
-        assert up.poll() is None, "bullpen up exited before it was ready"
-        try:
-            if requests.get(f"{base}/health/ready", timeout=30).status_code == 200:
-                return
-        except requests.RequestException:
-            pass
-        time.sleep(1)
-    raise AssertionError("bullpen up was not ready in time")
-
-
 def _stop_everything(up: subprocess.Popen, descendants: list[psutil.Process]) -> None:
     """After a failure too: Ctrl-C first, then kill whatever is left."""
     if up.poll() is None:
@@ -69,7 +56,7 @@ def _stop_everything(up: subprocess.Popen, descendants: list[psutil.Process]) ->
 
 
 def _start_up(
-    var_dir, api: int, flower: int, mlflow: int, *args: str, **settings: str
+    var_dir, api: int, flower: int, mlflow: int, *args: str, stdout=None, **settings: str
 ) -> subprocess.Popen:
     """`bullpen up` on the embedded stack under ``var_dir`` (nothing of this environment's)."""
     env = {
@@ -82,18 +69,35 @@ def _start_up(
     return subprocess.Popen(
         [sys.executable, "-m", "app.cli", "up", "--api-port", str(api),
          "--flower-port", str(flower), "--mlflow-port", str(mlflow), *args],
-        env=env, start_new_session=True,
+        env=env, start_new_session=True, stdout=stdout, text=True,
     )  # fmt: skip
+
+
+def _said_up(up: subprocess.Popen) -> threading.Event:
+    """Set when `bullpen up` prints that it is up; its output is echoed to the test's."""
+    said = threading.Event()
+
+    def read() -> None:
+        for line in up.stdout:
+            print(line, end="")
+            if line.startswith("Bullpen is up"):
+                said.set()
+
+    threading.Thread(target=read, daemon=True).start()
+    return said
 
 
 def test_up_serves_predictions_and_ctrl_c_leaves_nothing_behind(tmp_path):
     var_dir = tmp_path / "var"
     api, flower, mlflow = _free_port(), _free_port(), _free_port()
-    up = _start_up(var_dir, api, flower, mlflow)
+    up = _start_up(var_dir, api, flower, mlflow, stdout=subprocess.PIPE)
+    said_up = _said_up(up)
     base = f"http://127.0.0.1:{api}"
     descendants: list[psutil.Process] = []
     try:
-        _wait_ready(base, up)
+        # "Up" is a promise: predictions work as soon as it is said.
+        assert said_up.wait(READY_TIMEOUT_SECONDS), "bullpen up never said it was up"
+        ready_when_said = requests.get(f"{base}/health/ready", timeout=30)
         descendants = psutil.Process(up.pid).children(recursive=True)
         postgres = [
             p
@@ -116,6 +120,7 @@ def test_up_serves_predictions_and_ctrl_c_leaves_nothing_behind(tmp_path):
     finally:
         _stop_everything(up, descendants)
 
+    assert ready_when_said.status_code == 200, ready_when_said.text
     assert submitted.status_code == 202
     assert job["status"] == "succeeded"
     assert 0 < prediction["home_ml_probability"] < 1
