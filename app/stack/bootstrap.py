@@ -43,9 +43,28 @@ def bootstrap(settings: Settings, say: Callable[[str], None]) -> None:
     for outcome in outcomes:
         say(
             f"trained {outcome.model_name} v{outcome.version} on {training_seasons[0]}-"
-            f"{training_seasons[-1]}: {outcome.decision}; held-out log loss "
-            f"{outcome.metrics['held_out_log_loss']:.4f}"
+            f"{training_seasons[-1]}: {outcome.decision}; {held_out_summary(outcome.metrics)}"
         )
+
+
+def held_out_summary(metrics: dict[str, float]) -> str:
+    """The held-out log loss beside the market's on the same games, with the SE of the gap."""
+    same = "held_out_same_games"
+    line = f"held-out log loss {metrics['held_out_log_loss']:.4f}"
+    if f"{same}_model_log_loss" not in metrics:
+        return line
+    line += f"; on the {metrics[f'{same}_n']:.0f} games the market priced: model "
+    line += f"{metrics[f'{same}_model_log_loss']:.4f}"
+    for moment in ("open", "close"):
+        if f"{same}_market_{moment}_log_loss" in metrics:
+            line += f", market {moment} {metrics[f'{same}_market_{moment}_log_loss']:.4f}"
+    # The evidence is against the prices a bet would get: the open where there is one.
+    priced = "open" if f"{same}_market_open_log_loss" in metrics else "close"
+    advantage = metrics.get(f"{same}_edge_evidence_advantage")
+    error = metrics.get(f"{same}_edge_evidence_standard_error")
+    if advantage is not None and error is not None:
+        line += f"; model minus {priced} {-advantage:+.4f} ± {error:.4f} (SE by date) a game"
+    return line
 
 
 def stale_targets(settings: Settings) -> list[str]:
