@@ -31,7 +31,7 @@ def markdown(figures: dict) -> str:
         lines.append(
             f"| {row['path']} | {row['mode']} | {_figure(row['value'], row['unit'])} | "
             f"{_figure(row['floor'], row['unit'])} | {ratio} | {row['goal']} | "
-            f"{'met' if row['met'] else 'missed'} |"
+            f"{'' if row['met'] is None else 'met' if row['met'] else 'missed'} |"
         )
     loads = [figures[mode]["enqueue"]["load_average"] for mode in ("api", "stack")]
     start, end = figures["load_average"]["start"][0], figures["load_average"]["end"][0]
