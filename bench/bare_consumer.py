@@ -10,7 +10,7 @@ dropped from the processing list (the ack). One process: the prefork hand-off of
 pool (which hard time limits need) is not in it.
 
 Settings: ``bullpen``'s environment (the database, the feature store, MLflow) and
-``BENCH_BARE_BROKER`` (a Redis URL). Run as ``python -m bench.bare_consumer``.
+``BENCH_BARE_BROKER`` (a Redis URL). Run as ``python bench/bare_consumer.py``.
 """
 
 import json
@@ -18,12 +18,12 @@ import os
 
 import psycopg
 import redis
+from bare_enqueue import CONSUMERS_READY, DONE_CHANNEL, RESULTS_TABLE, SINGLE_QUEUE, TABLE
+from bench_queue import libpq_url, load_boosters, mget_matrix
 
 from app.config import Settings
 from app.features.definitions import FEATURE_SET
 from app.features.store import FeatureStore
-from bench.bare_enqueue import DONE_CHANNEL, RESULTS_TABLE, SINGLE_QUEUE, TABLE
-from bench.bench_queue import libpq_url, load_boosters, mget_matrix
 
 PROCESSING = f"{SINGLE_QUEUE}:processing"
 
@@ -35,6 +35,7 @@ def main() -> None:
     store = FeatureStore(features, FEATURE_SET)
     broker = redis.Redis.from_url(os.environ["BENCH_BARE_BROKER"])
     pg = psycopg.connect(libpq_url(settings.database_url))
+    broker.incr(CONSUMERS_READY)
     while True:
         raw = broker.blmove(SINGLE_QUEUE, PROCESSING, timeout=0, src="RIGHT", dest="LEFT")
         job_id = json.loads(raw)["args"][0]

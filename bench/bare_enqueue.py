@@ -30,6 +30,7 @@ import redis
 TABLE = "bench_bare_jobs"
 QUEUE = "bench-bare-enqueue"
 SINGLE_QUEUE = "bench-bare-single"
+CONSUMERS_READY = "bench-bare-single:ready"  # each consumer adds one once it has loaded
 DONE_CHANNEL = "bench_bare_done"
 RESULTS_TABLE = "bench_copy_floor"
 

@@ -52,6 +52,7 @@ import msgpack
 import numpy as np
 import psycopg
 import redis
+from bare_enqueue import CONSUMERS_READY, SINGLE_QUEUE  # this script's folder is on the path
 from celery import Celery
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
@@ -87,8 +88,14 @@ ROWS = {
                    "bare enqueue p50 + one game: MGET, 3 predict + explanations, a row committed",
                    "<= 20 ms and <= 3x"),
     "single_p99": ("single submit -> result p99", "", "<= 50 ms"),
-    # Not a goal of the issue: how much of the single result the guarantees alone cost.
-    "single_guarded": ("single submit -> result p50, beside the guarantees",
+    # Not goals of the issue: how much of a path the guarantees alone cost (a bare pipeline's
+    # jobs consumed as they come, as ours are in stack mode).
+    "enqueue_p50_guarded": ("enqueue p50, 1 client, beside guarantees",
+                            "the bare app's jobs consumed as they come by 2 bare consumers (p50)",
+                            ""),
+    "enqueue_rps_guarded": ("enqueue, 16 clients, beside guarantees",
+                            "the same, 16 clients (req/s)", ""),
+    "single_guarded": ("single submit -> result p50, beside guarantees",
                        "bare app + bare consumer: the job committed before its message, a "
                        "durable claim, late ack, result + finish + NOTIFY committed, long poll",
                        ""),
@@ -441,8 +448,9 @@ class QueueBench:
         progress(f"api mode drain: {figures['api']['drain']}")
         # Mode "stack": as `make run` starts it, the workers consuming what is enqueued.
         start = time.perf_counter()
-        figures["stack"] = self.enqueue(per_game, args.sequential)
+        figures["stack"] = self.enqueue(per_game, args.sequential, guarded=True)
         figures["stack"]["drain"] = self.drain(len(per_game), since=start, resume=False)
+        self.drain_bare()
         progress(f"stack mode: {figures['stack']}")
         figures["enqueue_floor"] = self.enqueue_floor(game_ids[0], args.sequential)
         progress(f"enqueue floor, part by part: {figures['enqueue_floor']}")
@@ -494,12 +502,17 @@ class QueueBench:
                 raise RuntimeError(f"warm-up job {job_id} did not succeed")
         client.close()
 
-    def enqueue(self, game_ids: Sequence[int], sequential: int, block: int = 50) -> dict:
+    def enqueue(
+        self, game_ids: Sequence[int], sequential: int, block: int = 50, guarded: bool = False
+    ) -> dict:
         """POST each game to the API and to the bare app, side by side: in alternating blocks
         of ``block`` one after the other on one keep-alive connection each (p50/p99), then the
         rest in alternating blocks of ``4 * block`` over ``CLIENTS`` threads (req/s). The
-        floor sees the same machine, load and background work (workers consuming, or not)."""
+        floor sees the same machine, load and background work (workers consuming, or not).
+        With ``guarded``, a third side: the bare app's jobs that its bare consumers run."""
         sides = {"enqueue": (self.api_port, _submit_one), "bare": (self.bare_port, _submit_bare)}
+        if guarded:
+            sides["guarded"] = (self.bare_port, _submit_single_bare)
         latencies: dict[str, list[float]] = {name: [] for name in sides}
         walls = dict.fromkeys(sides, 0.0)
         cpus = dict.fromkeys(sides, 0.0)
@@ -552,21 +565,37 @@ class QueueBench:
         env = {**self.env(), "PYTHONPATH": str(REPO),
                "BENCH_BARE_CONNINFO": libpq_url(self.settings.database_url),
                "BENCH_BARE_BROKER": self.settings.broker_url}  # fmt: skip
-        consumer = [sys.executable, "-m", "bench.bare_consumer"]
-        self.bare = Supervisor({"bare": command, "bare-consumer": consumer}, env,
-                               self.var_dir / "bare")  # fmt: skip
+        # Two consumers, as a prediction worker has two pool processes.
+        consumer = [sys.executable, str(REPO / "bench" / "bare_consumer.py")]
+        commands = {"bare": command, "bare-consumer-1": consumer, "bare-consumer-2": consumer}
+        broker = redis.Redis.from_url(self.settings.broker_url)
+        broker.delete(CONSUMERS_READY)
+        self.bare = Supervisor(commands, env, self.var_dir / "bare")
         self.bare.start()
         deadline = time.monotonic() + 60
         while True:
             self._check(self.bare)
+            # Nothing is measured while the consumers still load their boosters.
             with contextlib.suppress(OSError, http.client.HTTPException, RuntimeError):
                 client = Client(self.bare_port)
                 _submit_bare(client, 0)
                 client.close()
-                return
+                if int(broker.get(CONSUMERS_READY) or 0) >= 2:
+                    broker.close()
+                    return
             if time.monotonic() > deadline:
-                raise RuntimeError("the bare enqueue app did not answer in 60 s")
+                raise RuntimeError("the bare app or its consumers were not ready in 60 s")
             time.sleep(0.2)
+
+    def drain_bare(self, timeout: float = 600) -> None:
+        """Until the bare consumers have run every job of the bare app's ``POST /single``."""
+        broker = redis.Redis.from_url(self.settings.broker_url)
+        deadline = time.monotonic() + timeout
+        while broker.llen(SINGLE_QUEUE) + broker.llen(f"{SINGLE_QUEUE}:processing"):
+            if time.monotonic() > deadline:
+                raise RuntimeError("the bare consumers did not drain their list")
+            time.sleep(0.05)
+        broker.close()
 
     def stop_bare(self) -> None:
         if getattr(self, "bare", None) is not None:
@@ -998,6 +1027,12 @@ def table(figures: dict) -> list[dict]:
         per_game = figures["games"] / figures["batch"]["wall_s"] if "batch" in figures else None
         rows.append(_row("drain", mode, drain["jobs_per_s"], "jobs/s", per_game,
                          drain["jobs_per_s"] >= 150))  # fmt: skip
+        if "guarded" in figures[mode]:
+            guarded = figures[mode]["guarded"]
+            rows.append(_row("enqueue_p50_guarded", mode, e["p50_ms"], "ms",
+                             guarded["p50_ms"], None))  # fmt: skip
+            rows.append(_row("enqueue_rps_guarded", mode, e["rps"], "req/s",
+                             guarded["rps"], None))  # fmt: skip
     if "single" not in figures:  # --enqueue-only
         return rows
     single = figures["single"]
@@ -1036,10 +1071,10 @@ def report(figures: dict, args: argparse.Namespace) -> None:
     print(f"bench_queue: {n:,} games of {prep.get('bench_seasons')} ({prep['source']}); "
           f"champions trained on {prep.get('training_seasons')}; stack start + warm-up "
           f"{figures['setup_s']:.1f} s")  # fmt: skip
-    print(f"  {'path':46s} {'mode':5s} {'measured':>12s} {'floor':>12s} {'ratio':>7s}  goal")
+    print(f"  {'path':50s} {'mode':5s} {'measured':>12s} {'floor':>12s} {'ratio':>7s}  goal")
     for row in figures["table"]:
         ratio = f"{row['ratio']:.2f}x" if row["ratio"] is not None else ""
-        print(f"  {row['path']:46s} {row['mode']:5s} {_figure(row['value'], row['unit']):>12s} "
+        print(f"  {row['path']:50s} {row['mode']:5s} {_figure(row['value'], row['unit']):>12s} "
               f"{_figure(row['floor'], row['unit']):>12s} {ratio:>7s}  {row['goal']}: "
               f"{_verdict(row['met'], shout=True)}")  # fmt: skip
     print("floors:")
