@@ -426,9 +426,16 @@ def finish(
 ) -> bool:
     """Mark an unfinished job succeeded (only while task ``owner`` runs it, when given);
     False when it had ended, was cancelled or was taken over."""
+    return len(_succeed(session, *finishing(job_id, result, owner=owner))) == 1
+
+
+def finishing(
+    job_id: uuid.UUID, result: dict[str, Any] | None, *, owner: str | None = None
+) -> tuple[str, dict[str, Any]]:
+    """:func:`finish`'s statement and its values, to send with others
+    (``app.db.session.pipelined``): a row when the job was finished."""
     values = {"id": job_id, "owner": owner, "result": Jsonb(result)}
-    sql = _SUCCEED_UNFINISHED_JOB if owner is None else _SUCCEED_OWNED_JOB
-    return len(_succeed(session, sql, values)) == 1
+    return (_SUCCEED_UNFINISHED_JOB if owner is None else _SUCCEED_OWNED_JOB), values
 
 
 def fail(database_url: str, job_id: uuid.UUID, error: str) -> None:

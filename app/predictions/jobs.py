@@ -24,11 +24,12 @@ from sqlalchemy import func, select, text, update
 from sqlalchemy.orm import Session
 
 from app import clock
+from app.bets.strategies import LIVE
 from app.db.filters import int_array
-from app.db.session import session_scope
+from app.db.session import pipelined, session_scope
 from app.jobs.models import Job, JobChunk
 from app.jobs.runtime import JobCancelled, JobContext
-from app.jobs.service import UNFINISHED, finish, finish_owned, lease_duration
+from app.jobs.service import UNFINISHED, finish, finish_owned, finishing, lease_duration
 from app.ml.predict import champions_for, model_refs, pinned_models
 from app.predictions.pipeline import Items, predict_games, predict_items
 
@@ -45,13 +46,20 @@ def run_prediction(context: JobContext) -> dict[str, Any] | None:
     resources = context.resources
     if len(items) <= CHUNK_SIZE:
         models = champions_for(resources.champions, context.params["targets"])
+        result = {"predictions": len(items), "models": model_refs(models)}
         with session_scope(context.database_url) as session:
-            if len(items):
-                predict_items(session, resources, context.job_id, context.params, items,
-                         range(len(items)), models)  # fmt: skip
-            result = {"predictions": len(items), "models": model_refs(models)}
-            if not finish(session, context.job_id, result, owner=context.task_id):
+            # The job finished first, in the round trip that reads the live strategies: its
+            # row stays locked to the commit (a cancel waits, or came first and wins).
+            finished, live = pipelined(
+                session, [finishing(context.job_id, result, owner=context.task_id), LIVE]
+            )
+            if not finished:
                 raise JobCancelled(str(context.job_id))
+            if len(items):
+                predict_items(
+                    session, resources, context.job_id, context.params, items,
+                    range(len(items)), models, live={row.name for row in live},
+                )  # fmt: skip
         return None
     pending = plan_chunks(context, items)
     context.checkpoint()

@@ -26,7 +26,7 @@ from app.bets.ledger import StoredPrediction, record_served_bets
 from app.bets.quotes import Quotes, book_quotes, first_pitch
 from app.bets.recommend import ChunkPrices, GamePrices, price_chunk, staking_for
 from app.bets.strategies import Strategy, configured
-from app.bets.strategies import states as strategy_states
+from app.bets.strategies import live as live_strategies
 from app.features.definitions import FEATURE_SET
 from app.features.serving import spec_features, stored_game_rows
 from app.markets import MARKETS, MONEYLINE
@@ -110,9 +110,11 @@ def predict_items(
     items: Items,
     indexes: Iterable[int],
     models: dict[str, LoadedModel],
+    live: Iterable[str] | None = None,
 ) -> None:
     """Predict the items at ``indexes`` and write their predictions and served bets, in
-    ``session``'s transaction."""
+    ``session``'s transaction (``live``: the live strategies' names, when the caller read
+    them in it; else read here)."""
     indexes = list(indexes)
     settings = resources.settings
     moment = clock.now()
@@ -141,7 +143,7 @@ def predict_items(
         max_ece=settings.max_ece,
         fair_rules=FairLineRules.from_settings(settings),
         strategies=configured(settings),
-        live={name for name, row in strategy_states(session).items() if row.state == "live"},
+        live=live_strategies(session) if live is None else live,
         moment=moment,
     )
     # 5. results and ledger
@@ -183,7 +185,7 @@ def predict_games(
         max_ece=settings.max_ece,
         fair_rules=FairLineRules.from_settings(settings),
         strategies=configured(settings),
-        live={name for name, row in strategy_states(session).items() if row.state == "live"},
+        live=live_strategies(session),
         each_alone=True,
         moment=moment,
     )
