@@ -19,7 +19,6 @@ import pstats
 import statistics
 import sys
 import time
-import uuid
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -65,7 +64,8 @@ def run(bench: QueueBench, args: argparse.Namespace) -> None:
     }  # fmt: skip  # as the API's POST /api/v1/predict makes them
 
     def one(game_id: int) -> None:
-        job = submit(url, PREDICT, {**params, "game_ids": [game_id]}, _Unsent(), only_if_game=game_id)
+        values = {**params, "game_ids": [game_id]}
+        job = submit(url, PREDICT, values, _Unsent(), only_if_game=game_id)
         if not execute(PREDICT, job.id, job.task_id, url, resources):
             raise RuntimeError(f"job {job.id} did not run")
 
