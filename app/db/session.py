@@ -123,7 +123,8 @@ def session_scope(url: str) -> Iterator[Session]:
 def pipelined(session: Session, statements: Sequence[tuple[str, Mapping[str, Any]]]) -> list[list]:
     """Run SQL statements (text with psycopg's ``%(name)s`` parameters) in ``session``'s
     transaction in one round trip (psycopg's pipeline mode), in order; each one's rows as
-    named tuples. A driver error is raised as SQLAlchemy raises it (an outage stays one)."""
+    named tuples. A driver error is raised as SQLAlchemy raises it (an outage stays one), and
+    a connection that broke is dropped from the pool."""
     connection = session.connection()
     driver = connection.connection.driver_connection
     try:
@@ -135,6 +136,8 @@ def pipelined(session: Session, statements: Sequence[tuple[str, Mapping[str, Any
                 cursors.append(cursor)
         return [cursor.fetchall() if cursor.description else [] for cursor in cursors]
     except connection.dialect.loaded_dbapi.Error as error:
+        if driver.closed or driver.broken:
+            connection.invalidate(error)
         raise _translated(connection.engine, error) from error
 
 

@@ -352,14 +352,15 @@ def claim_now(
         return cursor.execute(sql, values).fetchall()
 
 
-def finish_owned(
-    session: Session, job_ids: Sequence[uuid.UUID], owner: str, result: dict[str, Any]
-) -> set[uuid.UUID]:
-    """:func:`finish` of several jobs at once, each only while task ``owner`` runs it (the
-    rows stay locked until the transaction ends, so nothing else changes them meanwhile);
-    the ids finished."""
+def finishing_owned(
+    job_ids: Sequence[uuid.UUID], owner: str, result: dict[str, Any]
+) -> tuple[str, dict[str, Any]]:
+    """The statement (and its values) that marks several jobs succeeded as :func:`finish`
+    does, each only while task ``owner`` runs it (the rows stay locked until the transaction
+    ends, so nothing else changes them meanwhile); sent with others
+    (``app.db.session.pipelined``), it answers a row (``id``) for each job finished."""
     values = {"ids": list(job_ids), "owner": owner, "result": Jsonb(result)}
-    return {row.id for row in _succeed(session, _SUCCEED_OWNED_JOBS, values)}
+    return _SUCCEED_OWNED_JOBS, values
 
 
 # The UPDATE that marks jobs succeeded, notifying their waiters on commit (the notification

@@ -1,7 +1,7 @@
 """A one-game prediction job run alone, against the real database, feature store and
 champions: its work's transaction finishes the job in the round trip that reads the live
-strategies (BEGIN, the finish and the read pipelined), and a job cancelled before that
-transaction is neither finished nor written."""
+strategies and the game (BEGIN, the finish and the reads pipelined), and a job cancelled
+before that transaction is neither finished nor written."""
 
 import itertools
 import uuid
@@ -56,7 +56,7 @@ def _written(database_url: str, job_id: uuid.UUID) -> tuple[str, list[str]]:
         return status, list(keys)
 
 
-def test_a_one_game_job_is_claimed_predicted_and_finished_in_five_round_trips(
+def test_a_one_game_job_is_claimed_predicted_and_finished_in_four_round_trips(
     seeded, resources, game_id
 ):
     url = seeded.database_url
@@ -67,9 +67,9 @@ def test_a_one_game_job_is_claimed_predicted_and_finished_in_five_round_trips(
         assert execute(PREDICT, job_id, "one-task", url, resources)
 
     assert _written(url, job_id) == ("succeeded", [str(game_id)])
-    # The claim; BEGIN, the finish and the live strategies' read; the game's row; the
-    # results' INSERT; the COMMIT (a past game serves no bet: no ledger write).
-    assert sum(trips.postgres.values()) == 5, trips.postgres
+    # The claim; BEGIN, the finish, the live strategies' and the game's reads; the results'
+    # INSERT; the COMMIT (a past game serves no bet: no ledger write).
+    assert sum(trips.postgres.values()) == 4, trips.postgres
 
 
 def test_a_one_game_job_cancelled_before_its_work_is_neither_finished_nor_written(
