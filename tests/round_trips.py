@@ -2,7 +2,8 @@
 
 A PostgreSQL round trip is a psycopg operation that waited for the server at least once (a
 statement; a COMMIT or ROLLBACK outside a transaction, or a change of autocommit, sends
-nothing and is not counted), named by the connection method that ran it; a Redis command is
+nothing and is not counted; statements sent in pipeline mode count once, at the pipeline's
+sync), named by the connection method that ran it; a Redis command is
 one sent by redis-py (the broker's, the rate limiter's, kombu's), named by the command.
 """
 
@@ -51,9 +52,12 @@ def counting() -> Iterator[RoundTrips]:
     wait, send = psycopg.Connection.wait, redis.connection.AbstractConnection.send_command
 
     def counted_wait(self: psycopg.Connection, gen: Generator, *args: Any, **kwargs: Any) -> Any:
-        if threading.get_ident() != thread:
-            return wait(self, gen, *args, **kwargs)
         caller = sys._getframe(1).f_code.co_name
+        # A statement sent in pipeline mode waits for the socket, not the server: its answer
+        # comes with the pipeline's sync (its ``__exit__``), the round trip that is counted.
+        pipelined = self._pipeline is not None and caller == "execute"
+        if threading.get_ident() != thread or pipelined:
+            return wait(self, gen, *args, **kwargs)
         return wait(self, trips._waiting(gen, caller), *args, **kwargs)
 
     def counted_send(self: Any, *args: Any, **kwargs: Any) -> Any:

@@ -273,6 +273,17 @@ def states(session: Session) -> dict[str, StrategyState]:
     return {row.name: row for row in session.scalars(select(StrategyState))}
 
 
+# The names of the live strategies, as SQL text (``app.db.session.pipelined`` sends it with
+# other statements; the ORM's objects of every state cost a one-game job more than its read).
+LIVE = ("SELECT name FROM strategy_states WHERE state = 'live'", {})
+
+
+def live(session: Session) -> set[str]:
+    """The names of the live strategies, read in ``session``'s transaction (the one that
+    writes the bets they price)."""
+    return {name for (name,) in session.connection().exec_driver_sql(LIVE[0])}
+
+
 @dataclass
 class Evidence:
     """A strategy's settled bets with a CLV: how many, mean, t clustered by date, ROI."""

@@ -17,10 +17,11 @@ at most ``CONNECT_TIMEOUT_SECONDS``, then the error every caller maps to a 503 o
 
 import os
 import select
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
 
+from psycopg.rows import namedtuple_row
 from sqlalchemy import Engine, create_engine, event, exc
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -117,6 +118,27 @@ def session_scope(url: str) -> Iterator[Session]:
         factory = _factories[url] = sessionmaker(bind=get_engine(url), expire_on_commit=False)
     with factory() as session, session.begin():
         yield session
+
+
+def pipelined(session: Session, statements: Sequence[tuple[str, Mapping[str, Any]]]) -> list[list]:
+    """Run SQL statements (text with psycopg's ``%(name)s`` parameters) in ``session``'s
+    transaction in one round trip (psycopg's pipeline mode), in order; each one's rows as
+    named tuples. A driver error is raised as SQLAlchemy raises it (an outage stays one), and
+    a connection that broke is dropped from the pool."""
+    connection = session.connection()
+    driver = connection.connection.driver_connection
+    try:
+        cursors = []
+        with driver.pipeline():
+            for sql, values in statements:
+                cursor = driver.cursor(row_factory=namedtuple_row)
+                cursor.execute(sql, values)
+                cursors.append(cursor)
+        return [cursor.fetchall() if cursor.description else [] for cursor in cursors]
+    except connection.dialect.loaded_dbapi.Error as error:
+        if driver.closed or driver.broken:
+            connection.invalidate(error)
+        raise _translated(connection.engine, error) from error
 
 
 def dispose_engines() -> None:

@@ -50,11 +50,14 @@ def stored_features(
 
 
 def stored_game_rows(
-    session: Session, store: FeatureStore, game_ids: Sequence[int]
+    session: Session, store: FeatureStore, game_ids: Sequence[int], rows: Sequence | None = None
 ) -> tuple[list[Row], np.ndarray]:
     """As :func:`stored_features`, the games as SQL rows in ``game_ids``' order (no frame:
-    for a few games)."""
-    by_id = {row.game_id: row for row in load_game_rows(session, game_ids)}
+    for a few games). ``rows``: the games' rows when the caller read them in ``session``'s
+    transaction (``app.games.queries.game_rows_statement``, sent with other statements)."""
+    if rows is None:
+        rows = load_game_rows(session, game_ids)
+    by_id = {row.game_id: row for row in rows}
     _require_listed(game_ids, set(by_id))
     matrix = store.get_many(game_ids)
     if not matrix.found.all():

@@ -9,13 +9,16 @@ the slate, the bets reports and model performance all read games through
 import datetime as dt
 from collections.abc import Iterable
 from functools import cache
+from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Row, Select, and_, case, select
+from sqlalchemy import Select, and_, case, select
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session, aliased
 
 from app.db.filters import among_param
+from app.db.session import pipelined
 from app.games.models import FEED_BOOK, ODDS_COLUMNS, Game, Odds
 
 SBRO_BOOK = "sbro"
@@ -67,17 +70,31 @@ def load_games_frame(
     return read_games(session, statement)
 
 
-def load_game_rows(session: Session, game_ids: Iterable[int]) -> list[Row]:
-    """The rows :func:`load_games_frame` reads of ``game_ids``, as SQL rows in any order: a
-    one-game prediction needs no frame (building one costs more than the query)."""
-    ids = sorted({int(game_id) for game_id in game_ids})
-    return list(session.connection().execute(_games_among(), {"ids": ids}).all())
+def load_game_rows(session: Session, game_ids: Iterable[int]) -> list:
+    """The rows :func:`load_games_frame` reads of ``game_ids``, as named tuples in any order:
+    a one-game prediction needs no frame (building one costs more than the query)."""
+    (rows,) = pipelined(session, [game_rows_statement(game_ids)])
+    return rows
+
+
+def game_rows_statement(game_ids: Iterable[int]) -> tuple[str, dict[str, Any]]:
+    """:func:`load_game_rows`' statement and its values, to send with others
+    (``app.db.session.pipelined``)."""
+    sql, constants = _games_among()
+    return sql, {**constants, "ids": sorted({int(game_id) for game_id in game_ids})}
 
 
 @cache
-def _games_among() -> Select:
-    """:func:`games_statement` of the games in the parameter ``ids``, built once per process."""
-    return games_statement().where(among_param(Game.id, "ids"))
+def _games_among() -> tuple[str, dict[str, Any]]:
+    """:func:`games_statement` of the games in the parameter ``ids``, compiled once per
+    process to SQL text and its constant values (a one-game job's read through SQLAlchemy's
+    ``Connection`` and result cost more CPU than the statement's round trip)."""
+    compiled = (
+        games_statement()
+        .where(among_param(Game.id, "ids"))
+        .compile(dialect=postgresql.psycopg.dialect())
+    )
+    return str(compiled), {name: value for name, value in compiled.params.items() if name != "ids"}
 
 
 @cache

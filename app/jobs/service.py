@@ -352,14 +352,15 @@ def claim_now(
         return cursor.execute(sql, values).fetchall()
 
 
-def finish_owned(
-    session: Session, job_ids: Sequence[uuid.UUID], owner: str, result: dict[str, Any]
-) -> set[uuid.UUID]:
-    """:func:`finish` of several jobs at once, each only while task ``owner`` runs it (the
-    rows stay locked until the transaction ends, so nothing else changes them meanwhile);
-    the ids finished."""
+def finishing_owned(
+    job_ids: Sequence[uuid.UUID], owner: str, result: dict[str, Any]
+) -> tuple[str, dict[str, Any]]:
+    """The statement (and its values) that marks several jobs succeeded as :func:`finish`
+    does, each only while task ``owner`` runs it (the rows stay locked until the transaction
+    ends, so nothing else changes them meanwhile); sent with others
+    (``app.db.session.pipelined``), it answers a row (``id``) for each job finished."""
     values = {"ids": list(job_ids), "owner": owner, "result": Jsonb(result)}
-    return {row.id for row in _succeed(session, _SUCCEED_OWNED_JOBS, values)}
+    return _SUCCEED_OWNED_JOBS, values
 
 
 # The UPDATE that marks jobs succeeded, notifying their waiters on commit (the notification
@@ -426,9 +427,16 @@ def finish(
 ) -> bool:
     """Mark an unfinished job succeeded (only while task ``owner`` runs it, when given);
     False when it had ended, was cancelled or was taken over."""
+    return len(_succeed(session, *finishing(job_id, result, owner=owner))) == 1
+
+
+def finishing(
+    job_id: uuid.UUID, result: dict[str, Any] | None, *, owner: str | None = None
+) -> tuple[str, dict[str, Any]]:
+    """:func:`finish`'s statement and its values, to send with others
+    (``app.db.session.pipelined``): a row when the job was finished."""
     values = {"id": job_id, "owner": owner, "result": Jsonb(result)}
-    sql = _SUCCEED_UNFINISHED_JOB if owner is None else _SUCCEED_OWNED_JOB
-    return len(_succeed(session, sql, values)) == 1
+    return (_SUCCEED_UNFINISHED_JOB if owner is None else _SUCCEED_OWNED_JOB), values
 
 
 def fail(database_url: str, job_id: uuid.UUID, error: str) -> None:

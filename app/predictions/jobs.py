@@ -24,11 +24,13 @@ from sqlalchemy import func, select, text, update
 from sqlalchemy.orm import Session
 
 from app import clock
+from app.bets.strategies import LIVE
 from app.db.filters import int_array
-from app.db.session import session_scope
+from app.db.session import pipelined, session_scope
+from app.games.queries import game_rows_statement
 from app.jobs.models import Job, JobChunk
 from app.jobs.runtime import JobCancelled, JobContext
-from app.jobs.service import UNFINISHED, finish, finish_owned, lease_duration
+from app.jobs.service import UNFINISHED, finish, finishing, finishing_owned, lease_duration
 from app.ml.predict import champions_for, model_refs, pinned_models
 from app.predictions.pipeline import Items, predict_games, predict_items
 
@@ -45,13 +47,22 @@ def run_prediction(context: JobContext) -> dict[str, Any] | None:
     resources = context.resources
     if len(items) <= CHUNK_SIZE:
         models = champions_for(resources.champions, context.params["targets"])
+        result = {"predictions": len(items), "models": model_refs(models)}
+        finishing_job = finishing(context.job_id, result, owner=context.task_id)
+        stored = [game_rows_statement(items.game_ids)] if items.game_ids else []
         with session_scope(context.database_url) as session:
-            if len(items):
-                predict_items(session, resources, context.job_id, context.params, items,
-                         range(len(items)), models)  # fmt: skip
-            result = {"predictions": len(items), "models": model_refs(models)}
-            if not finish(session, context.job_id, result, owner=context.task_id):
+            # The job finished first, in the round trip that reads the live strategies and
+            # the stored games: its row stays locked to the commit (a cancel waits, or came
+            # first and wins).
+            finished, live, *game_rows = pipelined(session, [finishing_job, LIVE, *stored])
+            if not finished:
                 raise JobCancelled(str(context.job_id))
+            if len(items):
+                predict_items(
+                    session, resources, context.job_id, context.params, items,
+                    range(len(items)), models, live={row.name for row in live},
+                    game_rows=game_rows[0] if game_rows else None,
+                )  # fmt: skip
         return None
     pending = plan_chunks(context, items)
     context.checkpoint()
@@ -71,14 +82,18 @@ def run_predictions(contexts: list[JobContext]) -> None:
     models = champions_for(first.resources.champions, first.params["targets"])
     result = {"predictions": 1, "models": model_refs(models)}
     for jobs in _distinct_games(contexts):
+        finishing_jobs = finishing_owned([job.job_id for job in jobs], first.task_id, result)
+        stored = game_rows_statement([job.params["game_ids"][0] for job in jobs])
         with session_scope(first.database_url) as session:
-            # First, so that the rows stay locked: a cancel waits, or came first and wins.
-            owned = finish_owned(session, [job.job_id for job in jobs], first.task_id, result)
-            jobs = [job for job in jobs if job.job_id in owned]
+            # First, so that the rows stay locked: a cancel waits, or came first and wins; in
+            # the round trip that reads the live strategies and the games.
+            owned, live, game_rows = pipelined(session, [finishing_jobs, LIVE, stored])
+            jobs = [job for job in jobs if job.job_id in {row.id for row in owned}]
             if jobs:
                 predict_games(
                     session, first.resources, [job.job_id for job in jobs], first.params,
                     [job.params["game_ids"][0] for job in jobs], models,
+                    live={row.name for row in live}, game_rows=game_rows,
                 )  # fmt: skip
 
 

@@ -26,7 +26,7 @@ from app.bets.ledger import StoredPrediction, record_served_bets
 from app.bets.quotes import Quotes, book_quotes, first_pitch
 from app.bets.recommend import ChunkPrices, GamePrices, price_chunk, staking_for
 from app.bets.strategies import Strategy, configured
-from app.bets.strategies import states as strategy_states
+from app.bets.strategies import live as live_strategies
 from app.features.definitions import FEATURE_SET
 from app.features.serving import spec_features, stored_game_rows
 from app.markets import MARKETS, MONEYLINE
@@ -110,9 +110,13 @@ def predict_items(
     items: Items,
     indexes: Iterable[int],
     models: dict[str, LoadedModel],
+    live: Iterable[str] | None = None,
+    game_rows: Sequence | None = None,
 ) -> None:
     """Predict the items at ``indexes`` and write their predictions and served bets, in
-    ``session``'s transaction."""
+    ``session``'s transaction. ``live`` (the live strategies' names) and ``game_rows`` (the
+    stored games' rows, ``app.games.queries.game_rows_statement``): when the caller read
+    them in it; else they are read here."""
     indexes = list(indexes)
     settings = resources.settings
     moment = clock.now()
@@ -124,7 +128,7 @@ def predict_items(
         quotes = None
     else:
         game_ids = [items.game_ids[i] for i in indexes]
-        rows, features = stored_game_rows(session, resources.feature_store, game_ids)
+        rows, features = stored_game_rows(session, resources.feature_store, game_ids, game_rows)
         games = ChunkGames.of_rows(rows)
         keys = [str(game_id) for game_id in game_ids]
         quotes = open_quotes(session, games, game_ids, moment)
@@ -141,7 +145,7 @@ def predict_items(
         max_ece=settings.max_ece,
         fair_rules=FairLineRules.from_settings(settings),
         strategies=configured(settings),
-        live={name for name, row in strategy_states(session).items() if row.state == "live"},
+        live=live_strategies(session) if live is None else live,
         moment=moment,
     )
     # 5. results and ledger
@@ -162,14 +166,16 @@ def predict_games(
     params: dict[str, Any],
     game_ids: Sequence[int],
     models: dict[str, LoadedModel],
+    live: Iterable[str] | None = None,
+    game_rows: Sequence | None = None,
 ) -> None:
     """Predict one-game jobs together (a micro-batch: the same params but the game, no game
     twice), in ``session``'s transaction: their features read and scored at once, each game
     priced as its own job (what it would have been alone), one statement for the results,
-    one for the served bets."""
+    one for the served bets. ``live`` and ``game_rows``: as :func:`predict_items`'."""
     settings = resources.settings
     moment = clock.now()
-    rows, features = stored_game_rows(session, resources.feature_store, game_ids)
+    rows, features = stored_game_rows(session, resources.feature_store, game_ids, game_rows)
     games = ChunkGames.of_rows(rows)
     staking = staking_for(params, settings)
     payloads = score(
@@ -183,7 +189,7 @@ def predict_games(
         max_ece=settings.max_ece,
         fair_rules=FairLineRules.from_settings(settings),
         strategies=configured(settings),
-        live={name for name, row in strategy_states(session).items() if row.state == "live"},
+        live=live_strategies(session) if live is None else live,
         each_alone=True,
         moment=moment,
     )
