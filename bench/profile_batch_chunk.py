@@ -12,7 +12,7 @@ revisions, run it from a worktree of the older one with ``PYTHONPATH`` set to it
 ``--dump FILE`` writes the chunk's payloads (timestamps aside) and bets, to compare revisions
 byte for byte; ``--profile`` adds a cProfile of one more run.
 
-Usage: ``.venv/bin/python bench/profile_batch_chunk.py [--chunk 4] [--repeats 9]``.
+Usage: ``.venv/bin/python bench/profile_batch_chunk.py [--chunk 1] [--repeats 9]``.
 """
 
 import argparse
@@ -72,7 +72,7 @@ def timed_steps() -> dict[str, list[float]]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--chunk", type=int, default=4)
+    parser.add_argument("--chunk", type=int, default=1)
     parser.add_argument("--repeats", type=int, default=9)
     parser.add_argument("--dump", help="write the chunk's payloads and bets (JSON) here")
     parser.add_argument("--profile", action="store_true")

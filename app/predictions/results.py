@@ -1,10 +1,10 @@
 """A chunk's predictions written: one row per (job, item), rewritten when a chunk runs again."""
 
-import json
 import uuid
 from collections.abc import Sequence
 from datetime import datetime
 
+import orjson
 from sqlalchemy.orm import Session
 
 from app.db.session import autocommit_cursor
@@ -54,6 +54,14 @@ _INSERT_FEW = _INSERT_ARRAYS.format(job="%(job_id)s, ", jobs="", key="item_key")
 _INSERT_EACH = _INSERT_ARRAYS.format(job="", jobs="%(job_ids)s::uuid[], ", key="job_id")
 
 
+def payload_json(payload: dict) -> str:
+    """A payload as JSON text for its jsonb column."""
+    # orjson: 0.6 ms for a chunk's 497 payloads (~1.3 kB each) where json.dumps took 7.5. Its
+    # text differs (no spaces, 0.00001 for 1e-05) but parses to the same values, which is all
+    # that jsonb keeps; numpy scalars are encoded as the numbers they hold.
+    return orjson.dumps(payload, option=orjson.OPT_SERIALIZE_NUMPY).decode()
+
+
 def write_results(
     session: Session,
     job_id: uuid.UUID,
@@ -74,7 +82,7 @@ def write_results(
         with cursor.copy(_COPY_PREDICTIONS) as copy:
             rows = zip(indexes, keys, game_ids, payloads, made, strict=True)
             for index, key, game_id, payload, at in rows:
-                copy.write_row((key, index, game_id, json.dumps(payload), at))
+                copy.write_row((key, index, game_id, payload_json(payload), at))
         cursor.execute(_UPSERT_PREDICTIONS, {"job_id": job_id})
         return dict(cursor.fetchall())
 
@@ -115,7 +123,7 @@ def _insert_arrays(
                 "keys": list(keys),
                 "indexes": list(indexes),
                 "game_ids": list(game_ids),
-                "payloads": [json.dumps(payload) for payload in payloads],
+                "payloads": [payload_json(payload) for payload in payloads],
                 "made": [
                     datetime.fromisoformat(payload["prediction_timestamp"]) for payload in payloads
                 ],

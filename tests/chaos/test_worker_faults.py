@@ -19,7 +19,7 @@ from workers.celery_app import make_celery
 # `make chaos` run of 20 trials, so the cap grows with the trials.
 pytestmark = [pytest.mark.chaos, pytest.mark.timeout(120 + 300 * TRIALS)]
 
-SEASONS = (2018, 2019)  # every sample game: about ten chunks
+SEASONS = (2018, 2019)  # every sample game: four chunks
 
 
 def _submit_batch(chaos: ChaosStack, client, game_ids: list[int]) -> uuid.UUID:

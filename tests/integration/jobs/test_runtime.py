@@ -12,6 +12,7 @@ from sqlalchemy import func, select, update
 
 from app.config import Settings
 from app.db.session import session_scope
+from app.games.models import Game
 from app.jobs import runtime, service
 from app.jobs.models import Job, JobChunk
 from app.jobs.runtime import JobContext, JobKind, execute
@@ -19,7 +20,7 @@ from app.jobs.service import claim, create_job, renew_lease
 from app.kinds import KINDS, TRAIN, WorkerResources
 from app.ml import registry
 from app.ml.models import Prediction
-from app.predictions.jobs import predict_chunk
+from app.predictions.jobs import CHUNK_SIZE, predict_chunk
 
 pytestmark = pytest.mark.integration
 
@@ -161,7 +162,11 @@ def test_a_cancel_is_honoured_at_the_next_unit_of_work(database_url):
 
 
 def test_a_cancelled_fanned_out_batch_writes_no_further_chunk(seeded, client, worker):
-    response = client.post("/api/v1/predict/batch", json={"season": 2018})
+    # Every stored game: chunks enough that the two processes' first ones are not the last.
+    with session_scope(seeded.database_url) as session:
+        game_ids = list(session.scalars(select(Game.id).order_by(Game.id)))
+    assert len(game_ids) > 2 * CHUNK_SIZE
+    response = client.post("/api/v1/predict/batch", json={"game_ids": game_ids})
     job_id = uuid.UUID(response.get_json()["job_id"])
     deadline = time.monotonic() + 60
     while _job(seeded.database_url, job_id).progress_done == 0:

@@ -74,7 +74,7 @@ def test_both_pool_children_killed_mid_batch_lose_nothing_and_progress_only_grow
     """SIGKILL both pool children while the job has chunks written and chunks to go: the
     chunks they were running are redelivered, each result row is written exactly once."""
     game_ids = _stored_game_ids(seeded.database_url, SEASONS)
-    assert len(game_ids) > 4 * CHUNK_SIZE, "too few games for a job of several chunks"
+    assert len(game_ids) > 3 * CHUNK_SIZE, "too few games for a job of several chunks"
     # Other batches queued beside it keep the job's chunks spread out in time.
     others = [_submit(client, game_ids[i::3]) for i in range(3)]
     job_id = _submit(client, game_ids)
@@ -119,7 +119,7 @@ def test_batches_are_spread_over_the_worker_processes(seeded, client, worker):
     with session_scope(seeded.database_url) as session:
         chunks = session.scalars(select(JobChunk).where(JobChunk.job_id.in_(job_ids))).all()
     assert [body["status"] for body in bodies] == ["succeeded", "succeeded"], bodies
-    assert len(chunks) >= 8
+    assert len(chunks) >= 4  # two jobs of two chunks at least (more than CHUNK_SIZE games each)
     assert all(chunk.done_at is not None for chunk in chunks)
     for job_id, body in zip(job_ids, bodies, strict=True):
         covered = sorted(i for c in chunks if c.job_id == job_id for i in c.items)

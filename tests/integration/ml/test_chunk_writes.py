@@ -1,10 +1,12 @@
 """A chunk's predictions and served bets are written once per (job, item): a re-run rewrites."""
 
+import json
 import uuid
 from collections.abc import Iterator
 
+import numpy as np
 import pytest
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, text
 
 from app.bets.ledger import StoredPrediction, record_served_bets
 from app.bets.models import Bet
@@ -132,3 +134,41 @@ def test_two_chunks_in_one_transaction_write_each_once(seeded, job):
 
     assert set(first) == set(keys[:3]) and set(second) == set(keys[3:])
     assert sorted(indexes, key=lambda row: row[1]) == [(k, i) for i, k in enumerate(keys)]
+
+
+@pytest.mark.parametrize("games", [6, 24], ids=["one INSERT", "COPY and upsert"])
+def test_payloads_are_stored_as_the_values_they_hold(seeded, job, games):
+    """Whatever text the payloads are encoded to, the stored jsonb is what the standard
+    library's JSON of the same values gives (numbers compared as numbers); numpy scalars (as
+    scoring yields them) are stored as the numbers they hold."""
+    job_id, game_ids = job[0], job[1][:games]
+    keys = [str(g) for g in game_ids]
+    payloads = []
+    for i, g in enumerate(game_ids):
+        payload = _payload(g, 10.0 if i % 2 else None, "2019-06-01T12:00:00+00:00")
+        payload.update({
+            "tiny": 1e-05 * (i + 1), "huge": 1.5e16 * (i + 1), "third": 1 / 3,
+            "numpy": {"float": np.float64(0.1) * i, "int": np.int64(i), "bool": np.bool_(i % 2)},
+            "unicode": "Montréal — ½ ✓", "nothing": None, "empty": {}, "list": [1, 2.5, None],
+        })  # fmt: skip
+        payloads.append(payload)
+    plain = [json.loads(json.dumps(p, default=lambda v: v.item())) for p in payloads]
+
+    with session_scope(seeded.database_url) as session:
+        write_results(session, job_id, range(games), keys, game_ids, payloads)
+        same = session.scalars(
+            text(
+                "SELECT p.payload = CAST(r.payload AS jsonb) FROM predictions p JOIN"
+                " unnest(CAST(:keys AS text[]), CAST(:plain AS text[])) AS r (key, payload)"
+                " ON r.key = p.item_key WHERE p.job_id = :job_id ORDER BY p.item_index"
+            ),
+            {"keys": keys, "plain": [json.dumps(p) for p in plain], "job_id": job_id},
+        ).all()
+        stored = session.scalars(
+            select(Prediction.payload)
+            .where(Prediction.job_id == job_id)
+            .order_by(Prediction.item_index)
+        ).all()
+
+    assert same == [True] * games
+    assert stored == plain
