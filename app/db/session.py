@@ -120,14 +120,28 @@ def session_scope(url: str) -> Iterator[Session]:
         yield session
 
 
-def pipelined(session: Session, statements: Sequence[tuple[str, Mapping[str, Any]]]) -> list[list]:
-    """Run SQL statements (text with psycopg's ``%(name)s`` parameters) in ``session``'s
-    transaction in one round trip (psycopg's pipeline mode), in order; each one's rows as
-    named tuples. A driver error is raised as SQLAlchemy raises it (an outage stays one), and
-    a connection that broke is dropped from the pool."""
+@contextmanager
+def driver_connection(session: Session) -> Iterator[Any]:
+    """The psycopg connection of ``session``'s transaction, for what SQLAlchemy does not do
+    (COPY, a pipeline) or does at a cost above the statement's (a one-game job's reads). A
+    driver error is raised as SQLAlchemy raises it (an ``OperationalError`` is an outage: a
+    503, or a task's retry, never a job failed for it), and a connection that broke is dropped
+    from the pool."""
     connection = session.connection()
     driver = connection.connection.driver_connection
     try:
+        yield driver
+    except connection.dialect.loaded_dbapi.Error as error:
+        if driver.closed or driver.broken:
+            connection.invalidate(error)
+        raise _translated(connection.engine, error) from error
+
+
+def pipelined(session: Session, statements: Sequence[tuple[str, Mapping[str, Any]]]) -> list[list]:
+    """Run SQL statements (text with psycopg's ``%(name)s`` parameters) in ``session``'s
+    transaction in one round trip (psycopg's pipeline mode), in order; each one's rows as
+    named tuples (errors: as :func:`driver_connection`'s)."""
+    with driver_connection(session) as driver:
         cursors = []
         with driver.pipeline():
             for sql, values in statements:
@@ -135,10 +149,6 @@ def pipelined(session: Session, statements: Sequence[tuple[str, Mapping[str, Any
                 cursor.execute(sql, values)
                 cursors.append(cursor)
         return [cursor.fetchall() if cursor.description else [] for cursor in cursors]
-    except connection.dialect.loaded_dbapi.Error as error:
-        if driver.closed or driver.broken:
-            connection.invalidate(error)
-        raise _translated(connection.engine, error) from error
 
 
 def dispose_engines() -> None:

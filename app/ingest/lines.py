@@ -21,6 +21,7 @@ from sqlalchemy import bindparam, func, select, text, update
 from sqlalchemy.orm import Session
 
 from app.clock import SCHEDULE_ZONE
+from app.db.session import driver_connection
 from app.games.models import SNAPSHOT_PRICE_COLUMNS, Game, SnapshotPrices, snapshot_prices
 from app.ingest import rules
 from app.ingest.csv_files import CsvRow, csv_records, numbered_rows
@@ -726,9 +727,12 @@ def _write_snapshots_and_raw_lines(
             " home_rl_price integer, away_rl_price integer) ON COMMIT DROP"
         )
     )
-    cursor = connection.connection.driver_connection.cursor()
     columns = ", ".join(["row_number", "fields", "game_id", "captured_at", *SNAPSHOT_PRICE_COLUMNS])
-    with cursor.copy(f"COPY tmp_lines ({columns}) FROM STDIN") as copy:
+    with (
+        driver_connection(session) as driver,
+        driver.cursor() as cursor,
+        cursor.copy(f"COPY tmp_lines ({columns}) FROM STDIN") as copy,
+    ):
         for row in line_table.rows:
             line = by_row.get(row.row_number)
             if line is None:

@@ -7,7 +7,7 @@ from datetime import datetime
 import orjson
 from sqlalchemy.orm import Session
 
-from app.db.session import autocommit_cursor
+from app.db.session import autocommit_cursor, driver_connection
 
 # A chunk's rows are COPYed into a temporary table of the session's connection (created
 # once per connection, emptied at every commit) and upserted from there in one statement,
@@ -74,10 +74,9 @@ def write_results(
     prediction id}."""
     if len(payloads) <= _FEW:
         return _insert_arrays(session, _INSERT_FEW, job_id, keys, indexes, game_ids, payloads)
-    connection = session.connection().connection.driver_connection
     # The time each prediction was made (the replay's clock in a replay).
     made = [datetime.fromisoformat(payload["prediction_timestamp"]) for payload in payloads]
-    with connection.cursor() as cursor:
+    with driver_connection(session) as connection, connection.cursor() as cursor:
         cursor.execute(_STAGE_PREDICTIONS)
         with cursor.copy(_COPY_PREDICTIONS) as copy:
             rows = zip(indexes, keys, game_ids, payloads, made, strict=True)
@@ -114,8 +113,7 @@ def _insert_arrays(
     returns, as a dict."""
     if not payloads:
         return {}
-    connection = session.connection().connection.driver_connection
-    with connection.cursor() as cursor:
+    with driver_connection(session) as connection, connection.cursor() as cursor:
         cursor.execute(
             statement,
             {
