@@ -37,7 +37,10 @@ def main() -> None:
     pg = psycopg.connect(libpq_url(settings.database_url))
     broker.incr(CONSUMERS_READY)
     while True:
-        raw = broker.blmove(SINGLE_QUEUE, PROCESSING, timeout=0, src="RIGHT", dest="LEFT")
+        # A bounded wait: the broker's client reads with a socket timeout of its own.
+        raw = broker.blmove(SINGLE_QUEUE, PROCESSING, timeout=1, src="RIGHT", dest="LEFT")
+        if raw is None:
+            continue
         job_id = json.loads(raw)["args"][0]
         claimed = pg.execute(
             f"UPDATE {TABLE} SET status = 'running', started_at = now(),"
