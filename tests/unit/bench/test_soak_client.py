@@ -48,10 +48,16 @@ class SlowJobs(BaseHTTPRequestHandler):
         self._send(200, {"status": "succeeded", "finished_at": finished.isoformat()})
 
 
+class _Server(ThreadingHTTPServer):
+    # A connection a request (HTTP/1.0) from the senders and the pollers: the default listen
+    # backlog of 5 would drop a burst's connections for the kernel to retry later.
+    request_queue_size = 128
+
+
 @pytest.fixture
 def api() -> Iterator[str]:
     SlowJobs.created = {}
-    server = ThreadingHTTPServer(("127.0.0.1", 0), SlowJobs)
+    server = _Server(("127.0.0.1", 0), SlowJobs)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{server.server_address[1]}"
@@ -76,8 +82,12 @@ def test_the_soak_sends_on_schedule_while_jobs_are_slow(soak, api: str, monkeypa
     assert sent_in_time >= 0.8 * expected, f"{sent_in_time} sent of {expected:.0f} due"
     assert len(record.requests) == len(SlowJobs.created)
     assert {r.job_status for r in record.requests} == {"succeeded"}
-    assert max(r.send_lag_ms for r in record.requests) < 500
-    assert max(r.enqueue_ms for r in record.requests) < 500
+    # Well under a job's length, which a client that waited for its jobs would show; not
+    # tighter: this in-process server, beside its 30 pollers on a loaded 2-core machine, once
+    # took 592 ms to answer a POST.
+    bound_ms = JOB_SECONDS * 1000 / 2
+    assert max(r.send_lag_ms for r in record.requests) < bound_ms
+    assert max(r.enqueue_ms for r in record.requests) < bound_ms
     # A result's latency is the job's end minus when it was due: about JOB_SECONDS each,
     # not inflated by any wait of the client.
     results = sorted(r.result_ms / 1000 for r in record.requests)
