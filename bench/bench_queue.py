@@ -847,6 +847,19 @@ class QueueBench:
         return {"work_p50_ms": float(np.median(timings) * 1000)}
 
 
+def on_stack(
+    run: Callable[[QueueBench, argparse.Namespace], None], args: argparse.Namespace
+) -> None:
+    """``run(bench, args)`` on the benchmark's prepared stack (its embedded PostgreSQL and
+    Redis started for it, stopped after): the in-process profiles' way onto it."""
+    bench = QueueBench(BENCH_DIR, Path("/nonexistent"))
+    bench.start_stack()
+    try:
+        run(bench, args)
+    finally:
+        bench.stop()
+
+
 # --- the raw floor's parts ---------------------------------------------------------------------
 
 

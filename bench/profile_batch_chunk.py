@@ -31,7 +31,7 @@ from pathlib import Path
 from sqlalchemy import delete, select, update
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_queue import BENCH_DIR, QueueBench
+from bench_queue import QueueBench, on_stack
 
 from app.bets.models import Bet
 from app.db.session import session_scope
@@ -76,13 +76,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=9)
     parser.add_argument("--dump", help="write the chunk's payloads and bets (JSON) here")
     parser.add_argument("--profile", action="store_true")
-    args = parser.parse_args()
-    bench = QueueBench(BENCH_DIR, Path("/nonexistent"))
-    bench.start_stack()
-    try:
-        run(bench, args)
-    finally:
-        bench.stop()
+    on_stack(run, parser.parse_args())
 
 
 def run(bench: QueueBench, args: argparse.Namespace) -> None:

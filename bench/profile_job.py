@@ -22,7 +22,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_queue import BENCH_DIR, GAMES, QueueBench
+from bench_queue import GAMES, QueueBench, on_stack
 
 from app.jobs.runtime import execute
 from app.jobs.service import JobMessage, submit
@@ -42,13 +42,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=300)
     parser.add_argument("--profile", type=int, default=0)
     parser.add_argument("--stats", help="with --profile: also dump the cProfile stats here")
-    args = parser.parse_args()
-    bench = QueueBench(BENCH_DIR, Path("/nonexistent"))
-    bench.start_stack()
-    try:
-        run(bench, args)
-    finally:
-        bench.stop()
+    on_stack(run, parser.parse_args())
 
 
 def run(bench: QueueBench, args: argparse.Namespace) -> None:
