@@ -212,8 +212,7 @@ def submit(
         "id": uuid.uuid4(), "kind": kind.name, "params": Jsonb(params), "key": idempotency_key,
         "owner": owner, "total": total, "task_id": str(uuid.uuid4()), "game_id": only_if_game,
     }  # fmt: skip
-    with autocommit_cursor(database_url) as cursor:
-        cursor.row_factory = namedtuple_row
+    with autocommit_cursor(database_url, row_factory=namedtuple_row) as cursor:
         job = cursor.execute(sql, values).fetchone()
         if job is None and idempotency_key is not None:
             earlier = cursor.execute(_EARLIER, values).fetchone()
@@ -248,8 +247,7 @@ def read_job(database_url: str, job_id: uuid.UUID) -> ShownJob | None:
     a poll reads a job once per wake-up), without SQLAlchemy's ``Connection`` and result
     (whose description of the columns, made anew for each statement of SQL text, cost a
     third of a read's CPU)."""
-    with autocommit_cursor(database_url) as cursor:
-        cursor.row_factory = namedtuple_row
+    with autocommit_cursor(database_url, row_factory=namedtuple_row) as cursor:
         return cursor.execute(_READ_JOB, {"id": job_id}).fetchone()
 
 
@@ -347,8 +345,7 @@ def claim_now(
         sql, values = _CLAIM_WITH_MATES, {**values, "mates": mates, "key": key}
     else:
         sql = _CLAIM
-    with autocommit_cursor(database_url) as cursor:
-        cursor.row_factory = namedtuple_row
+    with autocommit_cursor(database_url, row_factory=namedtuple_row) as cursor:
         return cursor.execute(sql, values).fetchall()
 
 
