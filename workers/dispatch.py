@@ -38,25 +38,25 @@ class CeleryJobQueue:
 
     def send(self, message: JobMessage) -> None:
         task_name = KINDS[message.kind].task_name
-        if self.broker is None:
-            self.celery.send_task(task_name, args=[str(message.job_id)], task_id=message.task_id)
-            return
-        template = self._template(task_name)
-        self.broker.lpush(template.key, template.fill(message.task_id, str(message.job_id)))
+        self._push(task_name, [(message.task_id, [str(message.job_id)])])
 
     def send_tasks(self, task_name: str, task_args: Sequence[list]) -> None:
         """One message of ``task_name`` per argument list (each its own task id), all in one
-        LPUSH, the first to be consumed first (Celery's ``send_task`` for each without a
-        broker client). A fanned-out job's chunks: a group's ``apply_async`` took about a
-        millisecond a message."""
+        LPUSH, the first to be consumed first. A fanned-out job's chunks: a group's
+        ``apply_async`` took about a millisecond a message."""
+        self._push(task_name, [(str(uuid.uuid4()), list(args)) for args in task_args])
+
+    def _push(self, task_name: str, messages: Sequence[tuple[str, list]]) -> None:
+        """Each (task id, args) as a message of ``task_name``, in one LPUSH (Celery's
+        ``send_task`` for each without a broker client)."""
         if self.broker is None:
-            for args in task_args:
-                self.celery.send_task(task_name, args=list(args))
+            for task_id, args in messages:
+                self.celery.send_task(task_name, args=args, task_id=task_id)
             return
         template = self._template(task_name)
         # LPUSH puts each value at the head; kombu's BRPOP takes from the tail.
         self.broker.lpush(
-            template.key, *(template.fill(str(uuid.uuid4()), *args) for args in task_args)
+            template.key, *(template.fill(task_id, *args) for task_id, args in messages)
         )
 
     def _template(self, task_name: str) -> "MessageTemplate":
